@@ -1,0 +1,1 @@
+"""Writes to the evidence model (studies, statements, subtypes) and the corpus loader."""

@@ -1,0 +1,130 @@
+"""Create and update studies with their outcomes and provenance, in one transaction."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from core.choices import ReviewStatus
+from evidence.models import DiseaseSubtype, Outcome, Provenance, Statement, Study
+from references.models import Reference
+from therapies.models import Therapy
+
+STUDY_FIELDS = (
+    "label", "design", "phase", "blinding", "comparator", "sample_size", "age_group",
+    "refractory", "primary_endpoint", "primary_endpoint_met", "result", "summary",
+    "adverse_events", "follow_up", "level_override", "level_override_reason",
+)
+OUTCOME_FIELDS = ("measure", "description", "timepoint", "responders", "n", "value", "is_primary")
+PROVENANCE_FIELDS = ("source", "url", "pmid", "facts", "note")
+
+
+class StudyDataError(ValueError):
+    """A study record that cannot be saved; the message says which field and why."""
+
+
+def _apply(instance, values: dict) -> bool:
+    changed = instance.pk is None
+    for name, value in values.items():
+        if getattr(instance, name) != value:
+            setattr(instance, name, value)
+            changed = True
+    return changed
+
+
+def _resolve(model, field: str, values: list[str], what: str):
+    found = {getattr(obj, field): obj for obj in model.objects.filter(**{f"{field}__in": values})}
+    missing = [v for v in values if v not in found]
+    if missing:
+        raise StudyDataError(f"unknown {what}: {', '.join(missing)}")
+    return [found[v] for v in values]
+
+
+@transaction.atomic
+def upsert_study(
+    *,
+    key: str,
+    reference: Reference,
+    therapies: list[str],
+    subtypes: list[str],
+    outcomes: list[dict] | None = None,
+    provenance: list[dict] | None = None,
+    status: str = ReviewStatus.DRAFT,
+    **fields,
+) -> Study:
+    """Create or update the study ``key``; therapies by slug, subtypes by code.
+
+    Outcome and provenance rows are matched by position so that reloading the same data keeps
+    their ids (and writes no history).
+    """
+    unknown = set(fields) - set(STUDY_FIELDS)
+    if unknown:
+        raise StudyDataError(f"unknown field(s): {', '.join(sorted(unknown))}")
+    if not therapies:
+        raise StudyDataError("a study needs at least one therapy")
+    if not subtypes:
+        raise StudyDataError("a study needs at least one disease subtype")
+    therapy_objs = _resolve(Therapy, "slug", therapies, "therapy slug(s)")
+    subtype_objs = _resolve(DiseaseSubtype, "code", subtypes, "subtype code(s)")
+
+    study = Study.objects.filter(key=key).first() or Study(key=key)
+    values = {name: fields.get(name, _default(name)) for name in STUDY_FIELDS}
+    values.update(reference_id=reference.pk, status=status)
+    if _apply(study, values):
+        study.full_clean()
+        study.save()
+    if set(study.therapies.all()) != set(therapy_objs):
+        study.therapies.set(therapy_objs)
+    if set(study.subtypes.all()) != set(subtype_objs):
+        study.subtypes.set(subtype_objs)
+    _sync_rows(study, Outcome, "outcomes", OUTCOME_FIELDS, outcomes or [], ordered=True)
+    _sync_rows(study, Provenance, "provenance", PROVENANCE_FIELDS, provenance or [])
+    return study
+
+
+def _default(name: str):
+    return None if name in {"sample_size", "refractory", "primary_endpoint_met",
+                            "level_override"} else ""
+
+
+def _sync_rows(study, model, related: str, names, rows: list[dict], ordered: bool = False):
+    current = list(getattr(study, related).order_by("pk"))
+    for index, row in enumerate(rows):
+        unknown = set(row) - set(names)
+        if unknown:
+            raise StudyDataError(f"{related}[{index}]: unknown field(s) {', '.join(sorted(unknown))}")
+        values = {name: row.get(name, model._meta.get_field(name).get_default())
+                  for name in names}
+        values = {k: ("" if v is None and not model._meta.get_field(k).null else v)
+                  for k, v in values.items()}
+        if ordered:
+            values["order"] = index
+        instance = current[index] if index < len(current) else model(study=study)
+        if _apply(instance, values):
+            instance.full_clean()
+            instance.save()
+    for extra in current[len(rows):]:
+        extra.delete()
+
+
+@transaction.atomic
+def upsert_statement(
+    *, key: str, therapy: str, text: str, studies: list[str], references: list[int],
+    order: int = 0, status: str = ReviewStatus.DRAFT,
+) -> Statement:
+    """A summary claim of the review about a therapy, with what supports it."""
+    therapy_obj = _resolve(Therapy, "slug", [therapy], "therapy slug")[0]
+    study_objs = _resolve(Study, "key", studies, "study key(s)") if studies else []
+    reference_objs = _resolve(Reference, "number", references, "reference number(s)") \
+        if references else []
+    if not study_objs and not reference_objs:
+        raise StudyDataError(f"statement {key}: link at least one study or reference")
+    statement = Statement.objects.filter(key=key).first() or Statement(key=key)
+    if _apply(statement, {"therapy_id": therapy_obj.pk, "text": text, "order": order,
+                          "status": status}):
+        statement.full_clean()
+        statement.save()
+    if set(statement.studies.all()) != set(study_objs):
+        statement.studies.set(study_objs)
+    if set(statement.references.all()) != set(reference_objs):
+        statement.references.set(reference_objs)
+    return statement

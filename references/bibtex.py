@@ -1,0 +1,293 @@
+"""Reading BibTeX/biblatex into plain records (bibtexparser v2 does the parsing).
+
+The parser resolves ``@string`` macros; this module then splits names on the raw text (so a
+braced group such as ``{Muscle Study Group}`` stays one corporate author), decodes LaTeX to
+Unicode, maps biblatex fields (``journaltitle``, ``date``) onto ours, inherits missing fields
+through ``crossref``, and checks every entry, collecting *all* problems before refusing a file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import bibtexparser
+from bibtexparser.middlewares.names import (
+    InvalidNameError,
+    parse_single_name_into_parts,
+    split_multiple_persons_names,
+)
+from pylatexenc.latex2text import LatexNodes2Text
+
+from references.choices import ReferenceKind, ReferenceRole
+from references.validators import DOI_RE, PMCID_RE, PMID_RE, normalise_doi
+
+_LATEX = LatexNodes2Text(math_mode="text", strict_latex_spaces=True)
+
+ENTRY_TYPE_KIND = {
+    "article": ReferenceKind.JOURNAL_ARTICLE,
+    "book": ReferenceKind.BOOK,
+    "mvbook": ReferenceKind.BOOK,
+    "collection": ReferenceKind.BOOK,
+    "mvcollection": ReferenceKind.BOOK,
+    "inbook": ReferenceKind.BOOK_CHAPTER,
+    "incollection": ReferenceKind.BOOK_CHAPTER,
+    "bookinbook": ReferenceKind.BOOK_CHAPTER,
+    "inproceedings": ReferenceKind.CONFERENCE_PAPER,
+    "conference": ReferenceKind.CONFERENCE_PAPER,
+    "proceedings": ReferenceKind.BOOK,
+    "thesis": ReferenceKind.THESIS,
+    "phdthesis": ReferenceKind.THESIS,
+    "mastersthesis": ReferenceKind.THESIS,
+    "report": ReferenceKind.REPORT,
+    "techreport": ReferenceKind.REPORT,
+    "online": ReferenceKind.ONLINE,
+    "www": ReferenceKind.ONLINE,
+}
+# Entry types that group or hold data for other entries rather than describe a work.
+NON_WORK_TYPES = {"set", "xdata"}
+YEAR_RE = re.compile(r"^(\d{4})(?:[-/].*)?$")
+TRUNCATION_MARKERS = {"others", "et al", "et al."}
+
+
+class BibtexError(ValueError):
+    """A file that cannot be imported; ``problems`` lists every reason, each naming its entry."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+@dataclass
+class ParsedAuthor:
+    family: str
+    given: str = ""
+    is_corporate: bool = False
+
+
+@dataclass
+class ParsedReference:
+    """One work read from a BibTeX entry, with fields already mapped onto ``Reference``."""
+
+    key: str
+    entry_type: str
+    line: int
+    title: str
+    authors: list[ParsedAuthor] = field(default_factory=list)
+    authors_truncated: bool = False
+    year: int | None = None
+    journal: str = ""
+    volume: str = ""
+    issue: str = ""
+    pages: str = ""
+    publisher: str = ""
+    doi: str = ""
+    pmid: str = ""
+    pmcid: str = ""
+    url: str = ""
+    kind: str = ReferenceKind.JOURNAL_ARTICLE
+    role: str = ""
+    number: int | None = None
+    notes: str = ""
+    identifier_sources: list[str] = field(default_factory=list)
+
+    def model_fields(self) -> dict:
+        """Keyword arguments for ``Reference`` (authors are separate rows)."""
+        return {
+            "bibtex_key": self.key, "title": self.title, "year": self.year,
+            "journal": self.journal, "volume": self.volume, "issue": self.issue,
+            "pages": self.pages, "publisher": self.publisher, "doi": self.doi,
+            "pmid": self.pmid, "pmcid": self.pmcid, "url": self.url, "kind": self.kind,
+            "role": self.role, "number": self.number, "notes": self.notes,
+            "authors_truncated": self.authors_truncated,
+            "identifier_sources": self.identifier_sources,
+        }
+
+
+@dataclass
+class ParseResult:
+    references: list[ParsedReference]
+    skipped: list[str]
+
+
+def decode(value: str) -> str:
+    """LaTeX to Unicode, whitespace folded ('{\\"u}' -> 'ü', '--' -> '–')."""
+    text = _LATEX.latex_to_text(value) if ("\\" in value or "{" in value or "-" in value
+                                            or "~" in value or "$" in value) else value
+    return " ".join(text.replace("\xa0", " ").split())
+
+
+def parse_names(raw: str) -> tuple[list[ParsedAuthor], bool]:
+    """Split an author field; a name wholly in braces is corporate; 'and others' truncates."""
+    authors: list[ParsedAuthor] = []
+    truncated = False
+    for name in split_multiple_persons_names(raw):
+        name = name.strip()
+        if not name:
+            continue
+        if name.lower() in TRUNCATION_MARKERS:
+            truncated = True
+            continue
+        if name.startswith("{") and name.endswith("}") and _balanced_inner(name):
+            authors.append(ParsedAuthor(family=decode(name[1:-1]), is_corporate=True))
+            continue
+        parts = parse_single_name_into_parts(name, strict=True)
+        family = decode(" ".join(parts.von + parts.last))
+        given = decode(" ".join(parts.first))
+        if parts.jr:
+            given = f"{given}, {decode(' '.join(parts.jr))}".strip(", ")
+        authors.append(ParsedAuthor(family=family, given=given))
+    return authors, truncated
+
+
+def _balanced_inner(name: str) -> bool:
+    """True when the outer braces enclose the whole name ('{A} and {B}' is not one group)."""
+    depth = 0
+    for index, char in enumerate(name):
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth == 0 and index < len(name) - 1:
+            return False
+    return True
+
+
+def parse_bibtex(text: str) -> ParseResult:
+    """Parse BibTeX/biblatex text, or raise ``BibtexError`` listing every problem found."""
+    library = bibtexparser.parse_string(text)
+    problems = [_describe_failed_block(block) for block in library.failed_blocks]
+    raw_entries = {entry.key: entry for entry in library.entries}
+    references: list[ParsedReference] = []
+    skipped: list[str] = []
+    for entry in library.entries:
+        entry_type = entry.entry_type.lower()
+        if entry_type in NON_WORK_TYPES:
+            skipped.append(f"@{entry_type}{{{entry.key}}} (line {entry.start_line + 1}) "
+                           "groups other entries and is not a work itself")
+            continue
+        fields = _fields_with_crossref(entry, raw_entries)
+        try:
+            references.append(_to_reference(entry, entry_type, fields))
+        except _EntryProblems as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise BibtexError(problems)
+    return ParseResult(references=references, skipped=skipped)
+
+
+class _EntryProblems(Exception):
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+
+
+def _describe_failed_block(block) -> str:
+    line = getattr(block, "start_line", 0) + 1
+    error = getattr(block, "error", None)
+    kind = type(block).__name__
+    if kind == "DuplicateBlockKeyBlock":
+        return f"line {line}: duplicate entry key '{block.key}'"
+    lines = str(error or "").strip().splitlines()
+    reason = lines[0] if lines else "could not be parsed"
+    if "Unexpected block start" in reason or "Was still looking for" in reason:
+        reason = "unbalanced braces or a missing comma: the entry does not close"
+    return f"entry starting on line {line}: {reason}"
+
+
+def _fields_with_crossref(entry, raw_entries) -> dict[str, str]:
+    """The entry's fields, filling gaps from its ``crossref`` parent (biblatex inheritance)."""
+    fields = {key.lower(): str(f.value) for key, f in entry.fields_dict.items()}
+    parent = raw_entries.get(fields.get("crossref", ""))
+    if parent is not None:
+        inherited = {key.lower(): str(f.value) for key, f in parent.fields_dict.items()}
+        # A chapter's container title is its parent's title.
+        if "booktitle" not in fields and "title" in inherited:
+            fields["booktitle"] = inherited["title"]
+        for key in ("date", "year", "publisher", "location", "editor", "author", "journaltitle",
+                    "journal", "volume"):
+            if key not in fields and key in inherited:
+                fields[key] = inherited[key]
+    return fields
+
+
+def _to_reference(entry, entry_type: str, fields: dict[str, str]) -> ParsedReference:
+    where = f"entry '{entry.key}' (line {entry.start_line + 1})"
+    problems: list[str] = []
+
+    title = decode(fields.get("title", ""))
+    if not title:
+        problems.append(f"{where}: has no title")
+
+    year = None
+    raw_year = (fields.get("year") or fields.get("date") or "").strip()
+    if raw_year:
+        match = YEAR_RE.match(raw_year)
+        if not match or not 1000 <= int(match.group(1)) <= 2100:
+            problems.append(f"{where}: year '{raw_year}' is not a year such as 2013")
+        else:
+            year = int(match.group(1))
+
+    authors, truncated = [], False
+    raw_names = fields.get("author") or fields.get("editor") or ""
+    if raw_names:
+        try:
+            authors, truncated = parse_names(raw_names)
+        except InvalidNameError as exc:
+            problems.append(f"{where}: author list cannot be read ({exc})")
+
+    doi = normalise_doi(decode_identifier(fields.get("doi", "")))
+    if doi and not DOI_RE.match(doi):
+        problems.append(f"{where}: DOI '{doi}' does not look like 10.<registrant>/<suffix>")
+    pmid = fields.get("pmid", "").strip()
+    if not pmid and fields.get("eprinttype", "").lower() == "pubmed":
+        pmid = fields.get("eprint", "").strip()
+    if pmid and not PMID_RE.match(pmid):
+        problems.append(f"{where}: PMID '{pmid}' is not 1 to 8 digits")
+    pmcid = fields.get("pmcid", "").strip().upper()
+    if pmcid and not PMCID_RE.match(pmcid):
+        problems.append(f"{where}: PMCID '{pmcid}' is not PMC followed by digits")
+
+    number = None
+    if fields.get("reviewnumber"):
+        if fields["reviewnumber"].strip().isdigit():
+            number = int(fields["reviewnumber"])
+        else:
+            problems.append(f"{where}: reviewnumber '{fields['reviewnumber']}' is not a number")
+
+    kind = fields.get("kind", "").strip() or ENTRY_TYPE_KIND.get(entry_type, ReferenceKind.OTHER)
+    if kind not in ReferenceKind.values:
+        problems.append(f"{where}: kind '{kind}' is not one of {', '.join(ReferenceKind.values)}")
+    role = fields.get("role", "").strip()
+    if role and role not in ReferenceRole.values:
+        problems.append(f"{where}: role '{role}' is not one of {', '.join(ReferenceRole.values)}")
+
+    if problems:
+        raise _EntryProblems(problems)
+
+    container = fields.get("journal") or fields.get("journaltitle") or fields.get("booktitle", "")
+    return ParsedReference(
+        key=entry.key,
+        entry_type=entry_type,
+        line=entry.start_line + 1,
+        title=title,
+        authors=authors,
+        authors_truncated=truncated,
+        year=year,
+        journal=decode(container),
+        volume=decode(fields.get("volume", "")),
+        issue=decode(fields.get("number") or fields.get("issue", "")),
+        pages=decode(fields.get("pages", "")),
+        publisher=decode(fields.get("publisher") or fields.get("institution")
+                         or fields.get("school", "")),
+        doi=doi,
+        pmid=pmid,
+        pmcid=pmcid,
+        url=fields.get("url", "").strip(),
+        kind=kind,
+        role=role,
+        number=number,
+        notes=decode(fields.get("annote", "")),
+        identifier_sources=fields.get("idsources", "").split(),
+    )
+
+
+def decode_identifier(value: str) -> str:
+    """Identifiers are not prose: only strip braces and whitespace, never reinterpret '--'."""
+    return value.replace("{", "").replace("}", "").strip()

@@ -1,0 +1,53 @@
+"""Writes to therapies and drug classes."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from references.models import Reference
+from therapies.models import DrugClass, Therapy, TherapyRationale
+
+
+def _apply(instance, values: dict) -> bool:
+    """Set changed attributes; True when anything differed."""
+    changed = instance.pk is None
+    for name, value in values.items():
+        if getattr(instance, name) != value:
+            setattr(instance, name, value)
+            changed = True
+    return changed
+
+
+@transaction.atomic
+def upsert_drug_class(*, slug: str, name: str, mechanism: str = "", order: int = 100) -> DrugClass:
+    drug_class = DrugClass.objects.filter(slug=slug).first() or DrugClass(slug=slug)
+    if _apply(drug_class, {"name": name, "mechanism": mechanism, "order": order}):
+        drug_class.full_clean()
+        drug_class.save()
+    return drug_class
+
+
+@transaction.atomic
+def upsert_therapy(*, slug: str, drug_class: str, status: str | None = None, **fields) -> Therapy:
+    """Create or update a therapy by slug; ``drug_class`` is the class's slug."""
+    therapy = Therapy.objects.filter(slug=slug).first() or Therapy(slug=slug)
+    values = dict(fields, drug_class_id=DrugClass.objects.get(slug=drug_class).pk)
+    if status is not None:
+        values["status"] = status
+    if _apply(therapy, values):
+        therapy.full_clean()
+        therapy.save()
+    return therapy
+
+
+@transaction.atomic
+def set_rationale(
+    *, therapy: Therapy, reference: Reference, pathway: str, note: str = ""
+) -> TherapyRationale:
+    """Link a mechanistic reference to the therapy it makes plausible."""
+    link = TherapyRationale.objects.filter(therapy=therapy, reference=reference).first()
+    link = link or TherapyRationale(therapy=therapy, reference=reference)
+    if _apply(link, {"pathway": pathway, "note": note}):
+        link.full_clean()
+        link.save()
+    return link
