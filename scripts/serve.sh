@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# One command from a fresh clone to a running app with the full corpus:
+# virtualenv + install, migrate, load the corpus, serve on 127.0.0.1:8000.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh
+.venv/bin/python manage.py migrate --noinput
+.venv/bin/python manage.py load_corpus
+exec .venv/bin/python manage.py runserver "${HOST:-127.0.0.1}:${PORT:-8000}"
