@@ -1,0 +1,197 @@
+"""Writing references as BibTeX, RIS and CSL-JSON.
+
+Each writer takes an iterable of references (with authors prefetched) and yields text chunks,
+one per reference, so that views can stream a large export without building it in memory.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+
+from bibtexparser.model import Entry, Field
+from bibtexparser.writer import BibtexFormat, write
+
+from references.choices import ReferenceKind
+from references.models import Reference
+
+BIBTEX_TYPES = {
+    ReferenceKind.JOURNAL_ARTICLE: "article",
+    ReferenceKind.CONFERENCE_ABSTRACT: "article",
+    ReferenceKind.GUIDELINE: "article",
+    ReferenceKind.CONSENSUS_STATEMENT: "article",
+    ReferenceKind.BOOK: "book",
+    ReferenceKind.BOOK_CHAPTER: "incollection",
+    ReferenceKind.CONFERENCE_PAPER: "inproceedings",
+    ReferenceKind.THESIS: "phdthesis",
+    ReferenceKind.REPORT: "techreport",
+    ReferenceKind.ONLINE: "misc",
+    ReferenceKind.OTHER: "misc",
+}
+RIS_TYPES = {
+    ReferenceKind.JOURNAL_ARTICLE: "JOUR",
+    ReferenceKind.CONFERENCE_ABSTRACT: "ABST",
+    ReferenceKind.GUIDELINE: "JOUR",
+    ReferenceKind.CONSENSUS_STATEMENT: "JOUR",
+    ReferenceKind.BOOK: "BOOK",
+    ReferenceKind.BOOK_CHAPTER: "CHAP",
+    ReferenceKind.CONFERENCE_PAPER: "CPAPER",
+    ReferenceKind.THESIS: "THES",
+    ReferenceKind.REPORT: "RPRT",
+    ReferenceKind.ONLINE: "ELEC",
+    ReferenceKind.OTHER: "GEN",
+}
+CSL_TYPES = {
+    ReferenceKind.JOURNAL_ARTICLE: "article-journal",
+    ReferenceKind.CONFERENCE_ABSTRACT: "article-journal",
+    ReferenceKind.GUIDELINE: "article-journal",
+    ReferenceKind.CONSENSUS_STATEMENT: "article-journal",
+    ReferenceKind.BOOK: "book",
+    ReferenceKind.BOOK_CHAPTER: "chapter",
+    ReferenceKind.CONFERENCE_PAPER: "paper-conference",
+    ReferenceKind.THESIS: "thesis",
+    ReferenceKind.REPORT: "report",
+    ReferenceKind.ONLINE: "webpage",
+    ReferenceKind.OTHER: "document",
+}
+
+_FORMAT = BibtexFormat()
+_FORMAT.indent = "  "
+_FORMAT.block_separator = "\n"
+
+
+def _bibtex_escape(value: str) -> str:
+    """Protect characters BibTeX treats specially; Unicode is kept (biber reads UTF-8)."""
+    value = value.replace("\\", "\\textbackslash{}")
+    for char in "&%$#_":
+        value = value.replace(char, "\\" + char)
+    return value.replace("{", "\\{").replace("}", "\\}")
+
+
+def _bibtex_name(author) -> str:
+    if author.is_corporate:
+        return "{" + _bibtex_escape(author.family) + "}"
+    family = _bibtex_escape(author.family)
+    if " " in author.family and author.family.split()[0][:1].isupper():
+        family = "{" + family + "}"  # keep multi-word surnames such as 'De Bleecker' together
+    return f"{family}, {_bibtex_escape(author.given)}" if author.given else family
+
+
+def bibtex_entry(reference: Reference) -> str:
+    """One reference as a BibTeX entry (authors and fields round-trip through our reader)."""
+    names = [_bibtex_name(a) for a in reference.ordered_authors]
+    if reference.authors_truncated:
+        names.append("others")
+    fields = [
+        ("author", " and ".join(names)),
+        ("title", _bibtex_escape(reference.title)),
+        ("journal", _bibtex_escape(reference.journal)),
+        ("publisher", _bibtex_escape(reference.publisher)),
+        ("year", str(reference.year or "")),
+        ("volume", _bibtex_escape(reference.volume)),
+        ("number", _bibtex_escape(reference.issue)),
+        ("pages", reference.pages.replace("–", "--")),
+        ("doi", reference.doi),
+        ("pmid", reference.pmid),
+        ("pmcid", reference.pmcid),
+        ("url", reference.url),
+        ("reviewnumber", str(reference.number or "")),
+        ("kind", reference.kind),
+        ("role", reference.role),
+        ("idsources", " ".join(reference.identifier_sources or [])),
+        ("annote", _bibtex_escape(reference.notes)),
+    ]
+    entry = Entry(
+        entry_type=BIBTEX_TYPES.get(reference.kind, "misc"),
+        key=reference.bibtex_key,
+        fields=[Field(key=k, value="{" + v + "}") for k, v in fields if v],
+    )
+    from bibtexparser import Library
+
+    return write(Library([entry]), bibtex_format=_FORMAT).strip() + "\n\n"
+
+
+def to_bibtex(references: Iterable[Reference]) -> Iterator[str]:
+    for reference in references:
+        yield bibtex_entry(reference)
+
+
+def ris_record(reference: Reference) -> str:
+    lines = [("TY", RIS_TYPES.get(reference.kind, "GEN"))]
+    for author in reference.ordered_authors:
+        name = author.family if author.is_corporate or not author.given \
+            else f"{author.family}, {author.given}"
+        lines.append(("AU", name))
+    lines.append(("TI", reference.title))
+    if reference.journal:
+        lines.append(("T2" if reference.kind == ReferenceKind.BOOK_CHAPTER else "JO",
+                      reference.journal))
+    if reference.year:
+        lines.append(("PY", str(reference.year)))
+    for tag, value in (("VL", reference.volume), ("IS", reference.issue),
+                       ("PB", reference.publisher)):
+        if value:
+            lines.append((tag, value))
+    if reference.pages:
+        start, _, end = reference.pages.replace("--", "–").partition("–")
+        lines.append(("SP", start))
+        if end:
+            lines.append(("EP", end))
+    if reference.doi:
+        lines.append(("DO", reference.doi))
+    if reference.pmid:
+        lines.append(("AN", f"PMID:{reference.pmid}"))
+    if reference.url:
+        lines.append(("UR", reference.url))
+    if reference.notes:
+        lines.append(("N1", reference.notes))
+    lines.append(("ER", ""))
+    return "".join(f"{tag}  - {value}".rstrip() + "\r\n" for tag, value in lines) + "\r\n"
+
+
+def to_ris(references: Iterable[Reference]) -> Iterator[str]:
+    for reference in references:
+        yield ris_record(reference)
+
+
+def csl_item(reference: Reference) -> dict:
+    """One reference as a CSL-JSON item (the format citeproc and Zotero read)."""
+    item: dict = {
+        "id": reference.bibtex_key,
+        "type": CSL_TYPES.get(reference.kind, "document"),
+        "title": reference.title,
+        "author": [
+            {"literal": a.family} if a.is_corporate or not a.given
+            else {"family": a.family, "given": a.given}
+            for a in reference.ordered_authors
+        ],
+    }
+    if reference.journal:
+        item["container-title"] = reference.journal
+    if reference.year:
+        item["issued"] = {"date-parts": [[reference.year]]}
+    for key, value in (("volume", reference.volume), ("issue", reference.issue),
+                       ("page", reference.pages.replace("--", "–")), ("DOI", reference.doi),
+                       ("PMID", reference.pmid), ("PMCID", reference.pmcid),
+                       ("URL", reference.url), ("publisher", reference.publisher),
+                       ("note", reference.notes)):
+        if value:
+            item[key] = value
+    if reference.number:
+        item["citation-number"] = reference.number
+    return item
+
+
+def to_csljson(references: Iterable[Reference]) -> Iterator[str]:
+    """A JSON array streamed item by item."""
+    yield "["
+    for index, reference in enumerate(references):
+        yield ("," if index else "") + "\n" + json.dumps(csl_item(reference), ensure_ascii=False)
+    yield "\n]\n"
+
+
+EXPORTERS = {
+    "bibtex": (to_bibtex, "application/x-bibtex", "bib"),
+    "ris": (to_ris, "application/x-research-info-systems", "ris"),
+    "csljson": (to_csljson, "application/vnd.citationstyles.csl+json", "json"),
+}
