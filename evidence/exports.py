@@ -1,0 +1,54 @@
+"""Study exports (CSV), streamed row by row; the same columns on the pages and the API."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+
+from evidence.models import Study
+
+STUDY_CSV_COLUMNS = [
+    "id", "label", "reference_number", "first_author", "year", "title", "journal", "pmid", "doi",
+    "therapies", "subtypes", "design", "phase", "blinding", "comparator", "sample_size",
+    "age_group", "refractory", "primary_endpoint", "primary_endpoint_met", "result", "level",
+    "level_reason", "summary", "adverse_events", "follow_up", "outcomes", "verified", "url",
+]
+
+
+def _yes_no(value) -> str:
+    return "" if value is None else ("yes" if value else "no")
+
+
+def study_row(study: Study, base_url: str = "") -> list:
+    ref = study.reference
+    outcomes = "; ".join(
+        f"{o.get_measure_display()}{' (' + o.timepoint + ')' if o.timepoint else ''}: "
+        f"{o.display_value}" for o in study.outcomes.all()
+    )
+    return [
+        study.pk, study.label, ref.number or "", ref.first_author, ref.year or "", ref.title,
+        ref.journal, ref.pmid, ref.doi,
+        "; ".join(sorted(t.slug for t in study.therapies.all())),
+        "; ".join(sorted(s.code for s in study.subtypes.all())),
+        study.design, study.phase, study.blinding, study.comparator,
+        "" if study.sample_size is None else study.sample_size,
+        study.age_group, _yes_no(study.refractory), study.primary_endpoint,
+        _yes_no(study.primary_endpoint_met), study.result,
+        "" if study.level is None else study.level, study.level_reason, study.summary,
+        study.adverse_events, study.follow_up, outcomes, _yes_no(study.verified),
+        base_url + study.get_absolute_url(),
+    ]
+
+
+class _Echo:
+    """A file-like object whose write() returns the line, for streaming csv.writer output."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def studies_csv(studies: Iterable[Study], base_url: str = "") -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(STUDY_CSV_COLUMNS)
+    for study in studies:
+        yield writer.writerow(study_row(study, base_url))

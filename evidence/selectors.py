@@ -1,0 +1,103 @@
+"""Reads that are more than one queryset call: the drug x subtype evidence matrix."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Min, QuerySet, Sum
+
+from evidence.choices import ResultDirection
+from evidence.models import DiseaseSubtype, Study
+from therapies.models import Therapy
+
+# When results tie, the more cautious reading is shown: harm, then no benefit, then mixed.
+RESULT_PRECEDENCE = [
+    ResultDirection.HARM,
+    ResultDirection.NO_SIGNIFICANT_BENEFIT,
+    ResultDirection.MIXED,
+    ResultDirection.BENEFIT,
+    ResultDirection.NOT_APPLICABLE,
+]
+
+
+@dataclass
+class MatrixCell:
+    therapy: Therapy
+    subtype: DiseaseSubtype
+    studies: int = 0
+    patients: int = 0
+    studies_without_size: int = 0
+    best_level: int | None = None
+    results: Counter = field(default_factory=Counter)
+
+    @property
+    def dominant_result(self) -> str | None:
+        """The most frequent result; a tie goes to the more cautious one."""
+        if not self.results:
+            return None
+        top = max(self.results.values())
+        tied = [r for r in RESULT_PRECEDENCE if self.results.get(r) == top]
+        return tied[0] if tied else None
+
+    @property
+    def dominant_result_label(self) -> str:
+        code = self.dominant_result
+        return ResultDirection(code).label if code else ""
+
+
+@dataclass
+class Matrix:
+    therapies: list[Therapy]
+    subtypes: list[DiseaseSubtype]
+    cells: dict[tuple[int, int], MatrixCell]
+
+    def rows(self):
+        """(therapy, [cell or None per subtype]) for templates."""
+        for therapy in self.therapies:
+            yield therapy, [self.cells.get((therapy.pk, s.pk)) for s in self.subtypes]
+
+
+def evidence_matrix(
+    studies: QuerySet[Study], *, therapies: QuerySet[Therapy] | None = None,
+    all_subtypes: bool = False,
+) -> Matrix:
+    """Aggregate studies per (therapy, subtype): count, patients, best level, results.
+
+    Two queries for the cells (aggregate + results) and two for the axes, whatever the size.
+    """
+    pairs = studies.order_by().values("therapies", "subtypes")
+    cells: dict[tuple[int, int], MatrixCell] = {}
+    aggregates = pairs.annotate(
+        n=Count("id", distinct=True),
+        patients=Sum("sample_size"),
+        best=Min("level"),
+    )
+    raw = {(row["therapies"], row["subtypes"]): row for row in aggregates
+           if row["therapies"] and row["subtypes"]}
+    sized = pairs.filter(sample_size__isnull=False).annotate(n=Count("id", distinct=True))
+    sized_counts = {(r["therapies"], r["subtypes"]): r["n"] for r in sized}
+    results = pairs.values("therapies", "subtypes", "result").annotate(n=Count("id", distinct=True))
+    therapy_ids = {t for t, _ in raw}
+    subtype_ids = {s for _, s in raw}
+    therapy_qs = (therapies if therapies is not None else Therapy.objects.all())
+    therapy_list = list(therapy_qs.filter(pk__in=therapy_ids).select_related("drug_class")
+                        .order_by("drug_class__order", "name"))
+    subtype_qs = DiseaseSubtype.objects.all() if all_subtypes \
+        else DiseaseSubtype.objects.filter(pk__in=subtype_ids)
+    subtype_list = list(subtype_qs.order_by("order", "name"))
+    therapy_by_id = {t.pk: t for t in therapy_list}
+    subtype_by_id = {s.pk: s for s in subtype_list}
+    for key, row in raw.items():
+        therapy, subtype = therapy_by_id.get(key[0]), subtype_by_id.get(key[1])
+        if therapy is None or subtype is None:
+            continue
+        cells[key] = MatrixCell(
+            therapy=therapy, subtype=subtype, studies=row["n"], patients=row["patients"] or 0,
+            studies_without_size=row["n"] - sized_counts.get(key, 0), best_level=row["best"],
+        )
+    for row in results:
+        cell = cells.get((row["therapies"], row["subtypes"]))
+        if cell is not None:
+            cell.results[row["result"]] = row["n"]
+    return Matrix(therapies=therapy_list, subtypes=subtype_list, cells=cells)
