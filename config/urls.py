@@ -5,5 +5,12 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("", include("core.urls")),
+    # Public pages. Therapy pages live in evidence: they show studies, which therapies
+    # does not know about (dependencies point references -> therapies -> evidence).
+    path("", include("evidence.urls")),
+    path("therapies/", include("evidence.urls_therapies")),
+    path("references/", include("references.urls")),
 ]
+
+handler404 = "evidence.views.errors.page_not_found"
+handler500 = "evidence.views.errors.server_error"

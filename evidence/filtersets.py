@@ -10,13 +10,22 @@ from therapies.models import DrugClass, Therapy
 
 
 def subtype_choices():
-    """Subtypes may be named by code (dm) or slug (dermatomyositis)."""
-    choices = []
-    for code, slug, name in DiseaseSubtype.objects.values_list("code", "slug", "name"):
-        choices.append((code, name))
-        if slug != code:
-            choices.append((slug, f"{name} ({slug})"))
-    return choices
+    return list(DiseaseSubtype.objects.values_list("code", "name"))
+
+
+class CodeOrSlugField(forms.MultipleChoiceField):
+    """Offers subtypes by code (dm) but also accepts their slug (dermatomyositis)."""
+
+    def valid_value(self, value):
+        if super().valid_value(value):
+            return True
+        if not hasattr(self, "_slugs"):
+            self._slugs = set(DiseaseSubtype.objects.values_list("slug", flat=True))
+        return value in self._slugs
+
+
+class SubtypeFilter(django_filters.MultipleChoiceFilter):
+    field_class = CodeOrSlugField
 
 
 class StudyFilterSet(django_filters.FilterSet):
@@ -31,7 +40,7 @@ class StudyFilterSet(django_filters.FilterSet):
         field_name="therapies__drug_class__slug", to_field_name="slug",
         queryset=DrugClass.objects.all(), label="Drug class",
     )
-    subtype = django_filters.MultipleChoiceFilter(
+    subtype = SubtypeFilter(
         choices=subtype_choices, method="filter_subtype", label="Disease subtype"
     )
     design = django_filters.MultipleChoiceFilter(choices=StudyDesign.choices, label="Design")
@@ -92,7 +101,8 @@ class StudyFilterSet(django_filters.FilterSet):
     def qs(self):
         # Multi-valued joins can repeat a study; distinct() keeps counts and exports honest.
         queryset = super().qs
-        if any(self.form.cleaned_data.get(f) for f in ("therapy", "drug_class")):
+        cleaned = getattr(self.form, "cleaned_data", {})  # absent when the filterset is unbound
+        if any(cleaned.get(f) for f in ("therapy", "drug_class")):
             queryset = queryset.distinct()
         return queryset
 
@@ -112,14 +122,17 @@ class SubtypeFilterSet(django_filters.FilterSet):
 
 
 class CheckboxStudyFilterSet(StudyFilterSet):
-    """The page version: checkboxes for the small choice lists."""
+    """The page version: checkboxes for the small choice lists; ``exclude`` drops filters
+    that a page fixes itself (a therapy page needs no therapy filter)."""
 
     class Meta(StudyFilterSet.Meta):
         pass
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, exclude: tuple[str, ...] = (), **kwargs):
         super().__init__(*args, **kwargs)
-        for name in ("design", "result", "level", "age_group"):
+        for name in exclude:
+            self.filters.pop(name)
+        for name in ("subtype", "design", "result", "level", "age_group"):
             self.form.fields[name].widget = forms.CheckboxSelectMultiple(
                 choices=self.form.fields[name].choices
             )

@@ -43,3 +43,38 @@ def suggested_level(design: str) -> int | None:
 def effective_level(design: str, override: int | None) -> int | None:
     """The curator's override when given, else the level suggested by the design."""
     return override if override is not None else suggested_level(design)
+
+DESIGN_DESCRIPTIONS: dict[str, str] = {
+    StudyDesign.SYSTEMATIC_REVIEW: "Pools all trials on a question with an explicit, reproducible method.",
+    StudyDesign.RCT_PARALLEL: "Patients are randomly allocated to the treatment or a comparator "
+    "and followed side by side.",
+    StudyDesign.RCT_CROSSOVER: "Each patient receives the treatment and the comparator in random "
+    "order, acting as their own control.",
+    StudyDesign.RCT_PLACEBO_PHASE: "Every patient gets the drug, but the start is randomised "
+    "(early or late, placebo until then); used when withholding treatment is unacceptable, as "
+    "in the RIM trial.",
+    StudyDesign.NONRANDOMISED_CONTROLLED: "Treated patients are compared with a control group "
+    "that was not formed by randomisation.",
+    StudyDesign.PROSPECTIVE_COHORT: "A group is followed forward in time under a protocol; "
+    "includes secondary analyses of trial cohorts.",
+    StudyDesign.OPEN_LABEL_SINGLE_ARM: "All patients receive the treatment openly, without a "
+    "control group (pilot and early-phase trials).",
+    StudyDesign.RETROSPECTIVE_COHORT: "Records of treated patients are reviewed after the fact; "
+    "no control group.",
+    StudyDesign.CASE_CONTROL: "Patients with an outcome are compared with patients without it.",
+    StudyDesign.CASE_SERIES: "A description of several treated patients.",
+    StudyDesign.CASE_REPORT: "A description of a single patient.",
+    StudyDesign.GUIDELINE: "A recommendation from an expert body grading the evidence; not "
+    "primary evidence and not graded here.",
+    StudyDesign.MECHANISTIC: "Laboratory or translational work on disease mechanisms; supports "
+    "biological plausibility, not clinical benefit.",
+}
+
+
+def design_slug(code: str) -> str:
+    return code.replace("_", "-")
+
+
+def design_from_slug(slug: str) -> str | None:
+    code = slug.replace("-", "_")
+    return code if code in StudyDesign.values else None

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
-from django.db.models import Count, Min, QuerySet, Sum
+from django.conf import settings
+from django.db.models import Count, Max, Min, QuerySet, Sum
 
 from evidence.choices import ResultDirection
 from evidence.models import DiseaseSubtype, Study
+from references.models import Reference
 from therapies.models import Therapy
 
 # When results tie, the more cautious reading is shown: harm, then no benefit, then mixed.
@@ -101,3 +105,51 @@ def evidence_matrix(
         if cell is not None:
             cell.results[row["result"]] = row["n"]
     return Matrix(therapies=therapy_list, subtypes=subtype_list, cells=cells)
+
+
+@dataclass
+class CorpusStatus:
+    version: str
+    last_updated: object
+    references: int
+    studies: int
+    therapies: int
+
+
+@lru_cache(maxsize=1)
+def data_version() -> str:
+    """The curated corpus's version (fixtures/VERSION), shown on the home page."""
+    path = Path(settings.MYOEVIDENCE_FIXTURES) / "VERSION"
+    try:
+        return path.read_text(encoding="utf-8").strip() or "unversioned"
+    except OSError:
+        return "unversioned"
+
+
+def corpus_status(user=None) -> CorpusStatus:
+    """Counts and the latest change of the visible corpus: one aggregate query per model."""
+    totals = {
+        name: qs.aggregate(n=Count("pk"), last=Max("modified"))
+        for name, qs in (("studies", Study.objects.visible_to(user)),
+                         ("references", Reference.objects.visible_to(user)),
+                         ("therapies", Therapy.objects.visible_to(user)))
+    }
+    return CorpusStatus(
+        version=data_version(),
+        last_updated=max((t["last"] for t in totals.values() if t["last"]), default=None),
+        references=totals["references"]["n"],
+        studies=totals["studies"]["n"],
+        therapies=totals["therapies"]["n"],
+    )
+
+
+def design_counts(studies: QuerySet[Study]) -> dict[str, int]:
+    return dict(studies.order_by().values_list("design").annotate(n=Count("id")))
+
+
+def subtype_ranking(studies: QuerySet[Study], subtype: DiseaseSubtype) -> list[MatrixCell]:
+    """Therapies with evidence for one subtype, strongest first (best level, then count)."""
+    matrix = evidence_matrix(studies.filter(subtypes=subtype))
+    cells = [c for c in matrix.cells.values() if c.subtype.pk == subtype.pk]
+    return sorted(cells, key=lambda c: (c.best_level or 9, -c.studies, -c.patients,
+                                        c.therapy.name))

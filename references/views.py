@@ -1,12 +1,39 @@
-"""Pages of the bibliography."""
+"""Pages of the bibliography: list, detail (with citation meta tags) and exports."""
 
-from django.http import Http404
-from django.views.generic import DetailView, ListView
+from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
+from django.views import View
+from django.views.generic import DetailView
+from django_filters.views import FilterView
 
+from references.filtersets import ReferenceFilterSet
+from references.formats import EXPORTERS
 from references.models import Reference
 
 
-class ReferenceListView(ListView):
+def reference_by_ident(queryset, ident: str) -> Reference:
+    """``12`` is the review's number 12; ``id-85`` a reference added later (by id)."""
+    if ident.isdigit():
+        lookup = {"number": int(ident)}
+    elif ident.startswith("id-") and ident[3:].isdigit():
+        lookup = {"pk": int(ident[3:])}
+    else:
+        raise Http404("No such reference.")
+    try:
+        return queryset.get(**lookup)
+    except Reference.DoesNotExist:
+        raise Http404("No such reference.") from None
+
+
+def export_response(references, fmt: str, filename: str) -> StreamingHttpResponse:
+    writer, content_type, extension = EXPORTERS[fmt]
+    response = StreamingHttpResponse(writer(references),
+                                     content_type=f"{content_type}; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}.{extension}"'
+    return response
+
+
+class ReferenceListView(FilterView):
+    filterset_class = ReferenceFilterSet
     template_name = "references/reference_list.html"
     context_object_name = "references"
     paginate_by = 100
@@ -15,21 +42,47 @@ class ReferenceListView(ListView):
         return Reference.objects.visible_to(self.request.user).for_list()
 
 
+class ReferenceExportView(View):
+    """Any filtered reference list as BibTeX, RIS or CSL-JSON (same FilterSet as the page)."""
+
+    def get(self, request, fmt):
+        if fmt not in EXPORTERS:
+            raise Http404("Unknown export format.")
+        queryset = Reference.objects.visible_to(request.user).for_list()
+        filterset = ReferenceFilterSet(request.GET, queryset=queryset)
+        if not filterset.is_valid():
+            problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in filterset.errors.items())
+            return HttpResponseBadRequest(f"Invalid filter: {problems}\n",
+                                          content_type="text/plain")
+        return export_response(filterset.qs.iterator(chunk_size=500), fmt,
+                               "myoevidence-references")
+
+
 class ReferenceDetailView(DetailView):
     template_name = "references/reference_detail.html"
     context_object_name = "reference"
 
     def get_object(self, queryset=None):
-        """``/references/12/`` is the review's number 12; ``/references/id-85/`` a later addition."""
-        ident = self.kwargs["ident"]
         queryset = Reference.objects.visible_to(self.request.user).with_authors()
-        if ident.isdigit():
-            lookup = {"number": int(ident)}
-        elif ident.startswith("id-") and ident[3:].isdigit():
-            lookup = {"pk": int(ident[3:])}
-        else:
-            raise Http404("No such reference.")
-        try:
-            return queryset.get(**lookup)
-        except Reference.DoesNotExist:
-            raise Http404("No such reference.") from None
+        return reference_by_ident(queryset, self.kwargs["ident"])
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        studies = self.object.studies.all()
+        if not (user.is_authenticated and user.is_staff):
+            studies = studies.filter(status="published")
+        return super().get_context_data(
+            studies=studies.prefetch_related("therapies", "subtypes"),
+            rationales=self.object.rationales.select_related("therapy"),
+            pages=self.object.pages.replace("--", "–").split("–"), **kwargs)
+
+
+class ReferenceCiteView(View):
+    """One reference in a citation format, for the 'cite this' block."""
+
+    def get(self, request, ident, fmt):
+        if fmt not in EXPORTERS:
+            raise Http404("Unknown export format.")
+        queryset = Reference.objects.visible_to(request.user).with_authors()
+        reference = reference_by_ident(queryset, ident)
+        return export_response([reference], fmt, reference.bibtex_key)

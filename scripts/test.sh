@@ -4,5 +4,5 @@
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/myoevidence scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh
+scripts/bootstrap.sh --browser
 exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,46 @@
+"""Study list (filterable, exportable) and detail."""
+
+from django.http import HttpResponseBadRequest, StreamingHttpResponse
+from django.views import View
+from django.views.generic import DetailView
+from django_filters.views import FilterView
+
+from evidence.exports import studies_csv
+from evidence.filtersets import CheckboxStudyFilterSet, StudyFilterSet
+from evidence.models import Study
+
+
+class StudyListView(FilterView):
+    filterset_class = CheckboxStudyFilterSet
+    template_name = "evidence/study_list.html"
+    context_object_name = "studies"
+    paginate_by = 50
+
+    def get_queryset(self):
+        return Study.objects.visible_to(self.request.user).for_list()
+
+
+class StudyCsvView(View):
+    """The filtered study list as CSV: the same FilterSet, so the rows match the page."""
+
+    def get(self, request):
+        queryset = Study.objects.visible_to(request.user).for_detail()
+        filterset = StudyFilterSet(request.GET, queryset=queryset)
+        if not filterset.is_valid():
+            problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in filterset.errors.items())
+            return HttpResponseBadRequest(f"Invalid filter: {problems}\n",
+                                          content_type="text/plain")
+        rows = studies_csv(filterset.qs.iterator(chunk_size=500),
+                           base_url=request.build_absolute_uri("/")[:-1])
+        response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="myoevidence-studies.csv"'
+        return response
+
+
+class StudyDetailView(DetailView):
+    template_name = "evidence/study_detail.html"
+    context_object_name = "study"
+
+    def get_queryset(self):
+        return Study.objects.visible_to(self.request.user).for_detail().prefetch_related(
+            "statements")

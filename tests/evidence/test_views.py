@@ -1,0 +1,192 @@
+"""Clinician pages: content, filters, exports and error handling."""
+
+import csv
+import io
+import re
+
+import pytest
+from django.db.models import Q
+from django.urls import reverse
+
+from core.choices import ReviewStatus
+from evidence.models import DiseaseSubtype, Study
+from therapies.models import Therapy
+
+pytestmark = pytest.mark.django_db
+
+
+def body(response) -> str:
+    if response.streaming:
+        return b"".join(response.streaming_content).decode()
+    return response.content.decode()
+
+
+def shown_count(html: str) -> int:
+    match = re.search(r"<strong>(\d+)</strong> stud", html)
+    return int(match.group(1))
+
+
+def test_home_has_matrix_status_and_entry_points(client):
+    html = body(client.get("/"))
+    assert html.count("<h1>") == 1
+    assert 'href="/studies/?therapy=rituximab&amp;subtype=dm"' in html
+    assert "Data version" in html and "last updated" in html
+    for heading in ("By drug", "By disease subtype", "By study type"):
+        assert heading in html
+    # The rituximab x DM cell states its numbers (computed independently here).
+    studies = Study.objects.published().filter(therapies__slug="rituximab", subtypes__code="dm")
+    assert f"{studies.count()} studies" in html
+
+
+def test_every_link_on_home_resolves(client):
+    html = body(client.get("/"))
+    links = set(re.findall(r'href="(/[^"#]*)"', html))
+    assert len(links) > 40
+    for link in sorted(links):
+        if link.startswith("/api/") or link.startswith("/static/"):
+            continue  # the API and static files have their own tests
+        response = client.get(link.replace("&amp;", "&"))
+        assert response.status_code == 200, link
+
+
+def test_therapy_list_groups_by_class_and_says_when_no_study(client):
+    html = body(client.get(reverse("therapies:therapy_list")))
+    assert "Anti-CD20 (B-cell depletion)" in html
+    fingolimod = html[html.index("Fingolimod"):][:600]
+    assert "no study in this corpus" in fingolimod
+
+
+def test_therapy_detail_shows_statements_chart_studies_and_references(client):
+    html = body(client.get("/therapies/rituximab/"))
+    n = Study.objects.published().filter(therapies__slug="rituximab").count()
+    assert f"Studies of Rituximab ({n})" in html
+    assert 'role="img"' in html and "<svg" in html and "<desc" in html
+    assert "What the review says" in html
+    assert "Rituxan" in html and "MabThera" in html
+    assert "/references/1/" in html
+
+
+def test_therapy_detail_filters_its_studies(client):
+    html = body(client.get("/therapies/rituximab/?subtype=pm"))
+    n = Study.objects.published().filter(therapies__slug="rituximab", subtypes__code="pm").count()
+    assert f"Studies of Rituximab ({n})" in html
+    bad = client.get("/therapies/rituximab/?design=nonsense")
+    assert bad.status_code == 200 and "Select a valid choice" in body(bad)
+
+
+def test_therapy_without_study_says_so(client):
+    assert "No study in this corpus tested Fingolimod" in body(client.get("/therapies/fingolimod/"))
+
+
+def test_subtype_detail_ranks_strongest_first(client):
+    html = body(client.get("/subtypes/polymyositis/"))
+    levels = [int(x) for x in re.findall(r'class="badge level-(\d)"', html)]
+    assert levels and levels == sorted(levels)
+
+
+def test_design_pages(client):
+    html = body(client.get("/designs/"))
+    assert "Randomised placebo-phase (delayed-start) trial" in html
+    detail = body(client.get("/designs/rct-placebo-phase/"))
+    assert "RIM trial" in detail
+    assert client.get("/designs/no-such-design/").status_code == 404
+
+
+@pytest.mark.parametrize("query,condition", [
+    ("therapy=rituximab", Q(therapies__slug="rituximab")),
+    ("subtype=dm", Q(subtypes__code="dm")),
+    ("subtype=dermatomyositis", Q(subtypes__code="dm")),
+    ("design=case_report", Q(design="case_report")),
+    ("result=harm", Q(result="harm")),
+    ("level=2", Q(level=2)),
+    ("year_min=2010&year_max=2012", Q(reference__year__gte=2010, reference__year__lte=2012)),
+    ("refractory=true", Q(refractory=True)),
+    ("age_group=juvenile", Q(age_group="juvenile")),
+    ("drug_class=tnf-inhibitor", Q(therapies__drug_class__slug="tnf-inhibitor")),
+    ("therapy=rituximab&subtype=dm&design=rct_placebo_phase",
+     Q(therapies__slug="rituximab") & Q(subtypes__code="dm") & Q(design="rct_placebo_phase")),
+])
+def test_study_list_filters(client, query, condition):
+    expected = Study.objects.published().filter(condition).distinct().count()
+    assert expected > 0, "the corpus should exercise this filter"
+    assert shown_count(body(client.get(f"/studies/?{query}"))) == expected
+
+
+@pytest.mark.parametrize("query", ["level=9", "year_min=abc", "therapy=nope", "subtype=zzz",
+                                   "ordering=evil", "design=" + "x" * 5000])
+def test_bad_filters_show_form_errors_not_server_errors(client, query):
+    response = client.get(f"/studies/?{query}")
+    assert response.status_code == 200
+    assert 'role="alert"' in body(response)
+
+
+def test_csv_export_matches_the_page(client):
+    query = "therapy=rituximab&result=benefit"
+    page = shown_count(body(client.get(f"/studies/?{query}")))
+    response = client.get(f"/studies/export.csv?{query}")
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(body(response))))
+    assert len(rows) == page
+    assert all("rituximab" in row["therapies"] and row["result"] == "benefit" for row in rows)
+    assert client.get("/studies/export.csv?level=9").status_code == 400
+
+
+def test_study_detail_shows_every_fact(client):
+    study = Study.objects.get(key="ref01-rim-trial")
+    html = body(client.get(study.get_absolute_url()))
+    assert "161/195" in html  # responders/n from the outcomes table
+    assert "https://pubmed.ncbi.nlm.nih.gov/23124935/" in html
+    assert "https://doi.org/10.1002/art.37754" in html
+    assert "Suggested by the design" in html
+    assert "medluna.com/article/23124935" in html  # provenance
+    assert "Placebo-phase" in html or "placebo-phase" in html
+
+
+def test_unreported_numbers_say_not_reported(client):
+    study = Study.objects.filter(sample_size=None).first()
+    assert "not reported" in body(client.get(study.get_absolute_url()))
+
+
+def test_drafts_are_not_public(client, admin_client):
+    study = Study.objects.get(key="ref01-rim-trial")
+    Study.objects.filter(pk=study.pk).update(status=ReviewStatus.DRAFT)
+    assert client.get(study.get_absolute_url()).status_code == 404
+    assert "RIM trial (Rituximab in Myositis)" not in body(client.get("/studies/"))
+    assert admin_client.get(study.get_absolute_url()).status_code == 200
+    Therapy.objects.filter(slug="abatacept").update(status=ReviewStatus.DRAFT)
+    assert client.get("/therapies/abatacept/").status_code == 404
+
+
+def test_markup_in_content_is_escaped(client):
+    Study.objects.filter(key="ref01-rim-trial").update(summary="<script>alert(1)</script>")
+    html = body(client.get(Study.objects.get(key="ref01-rim-trial").get_absolute_url()))
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_search_finds_brand_names_and_highlights(client):
+    html = body(client.get("/search/?q=Rituxan"))
+    assert "/therapies/rituximab/" in html and "<mark>Rituxan</mark>" in html
+    html = body(client.get("/search/?q=anti-SRP"))
+    assert "/subtypes/anti-srp-myopathy/" in html
+    hostile = body(client.get("/search/?q=%3Cscript%3Ealert(1)%3C/script%3E"))
+    assert "<script>alert(1)" not in hostile
+    assert "0 results" in body(client.get("/search/?q=zzzzqqqq"))
+    assert client.get("/search/?q=" + "a" * 10000).status_code == 200
+
+
+def test_about_and_error_pages(client):
+    about = body(client.get("/about/"))
+    assert "not medical advice" in about and "Oxford CEBM 2011" in about
+    missing = client.get("/no/such/page/")
+    assert missing.status_code == 404
+    assert "Page not found" in body(missing) and 'href="/therapies/"' in body(missing)
+    assert client.get("/healthz").content == b"ok\n"
+
+
+def test_subtype_list_counts(client):
+    html = body(client.get("/subtypes/"))
+    dm = DiseaseSubtype.objects.get(code="dm")
+    n = Study.objects.published().filter(subtypes=dm).count()
+    row = html[html.index("/subtypes/dermatomyositis/"):][:400]
+    assert f'<td class="num">{n}</td>' in row
