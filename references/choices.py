@@ -28,6 +28,7 @@ class ReferenceRole(models.TextChoices):
     CLASSIFICATION = "classification", "Classification"
     OUTCOME_MEASURES = "outcome_measures", "Outcome measures"
     CLINICAL_FEATURES = "clinical_features", "Clinical features"
+    SOURCE_REVIEW = "source_review", "The source review itself"
     UNCLASSIFIED = "", "Not yet classified"
 
     @classmethod

@@ -108,14 +108,21 @@ def _sync_rows(study, model, related: str, names, rows: list[dict], ordered: boo
 
 @transaction.atomic
 def upsert_statement(
-    *, key: str, therapy: str, text: str, studies: list[str], references: list[int],
+    *, key: str, therapy: str, text: str, studies: list[str], references: list[int | str],
     order: int = 0, status: str = ReviewStatus.DRAFT,
 ) -> Statement:
-    """A summary claim of the review about a therapy, with what supports it."""
+    """A summary claim of the review about a therapy, with what supports it.
+
+    References are named by their number in the review, or by BibTeX key for unnumbered ones
+    (such as the source review itself).
+    """
     therapy_obj = _resolve(Therapy, "slug", [therapy], "therapy slug")[0]
     study_objs = _resolve(Study, "key", studies, "study key(s)") if studies else []
-    reference_objs = _resolve(Reference, "number", references, "reference number(s)") \
-        if references else []
+    numbers = [r for r in references if isinstance(r, int)]
+    keys = [r for r in references if isinstance(r, str)]
+    reference_objs = (_resolve(Reference, "number", numbers, "reference number(s)") if numbers
+                      else []) + (_resolve(Reference, "bibtex_key", keys, "reference key(s)")
+                                  if keys else [])
     if not study_objs and not reference_objs:
         raise StudyDataError(f"statement {key}: link at least one study or reference")
     statement = Statement.objects.filter(key=key).first() or Statement(key=key)

@@ -26,11 +26,12 @@ def test_loading_twice_changes_nothing(capsys):
     before = snapshot()
     call_command("load_corpus")
     assert snapshot() == before  # same rows, same ids, no new history
-    assert "references: 60 loaded, 0 new" in capsys.readouterr().out
+    assert "references: 61 loaded, 0 new" in capsys.readouterr().out  # 60 + the review
 
 
 def test_corpus_is_published_and_complete():
-    assert Reference.objects.published().count() == 60
+    assert Reference.objects.published().exclude(number=None).count() == 60
+    assert Reference.objects.get(number=None).role == "source_review"  # the review itself
     assert Study.objects.published().count() == Study.objects.count() > 30
     assert Therapy.objects.filter(slug="rituximab").exists()
 
@@ -61,7 +62,8 @@ def test_a_bad_study_refuses_the_whole_load_and_names_it(broken_corpus):
 
 def test_a_malformed_bib_is_refused_with_its_line(broken_corpus):
     bib = broken_corpus / "references.bib"
-    bib.write_text(bib.read_text().replace("title = {Rituximab in the treatment", "title = {{Rituximab", 1))
+    text = bib.read_text().replace("title = {Rituximab in the treatment", "title = {{Rituximab", 1)
+    bib.write_text(text)
     before = snapshot()
     with pytest.raises(CommandError) as info:
         call_command("load_corpus", str(broken_corpus))
