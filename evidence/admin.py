@@ -1,50 +1,291 @@
-from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
+"""The curators' admin for subtypes, studies (with outcomes and provenance) and statements."""
 
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.http import HttpResponse
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from core.admin_history import ContentAdmin, HistoryChild
+from core.admin_workflow import (
+    REVIEW_FIELDSET,
+    WORKFLOW_ACTIONS,
+    PartOfEntryAdminMixin,
+    PartOfEntryInlineMixin,
+    ReviewedAdminMixin,
+)
+from evidence.admin_actions import mark_verified as mark_studies_verified
+from evidence.admin_actions import stamp_verification, studies_csv
+from evidence.choices import StudyDesign
+from evidence.levels import LEVEL_MEANING, suggested_level
 from evidence.models import DiseaseSubtype, Outcome, Provenance, Statement, Study
+from references.admin import ReferenceAdmin
+from therapies.admin import TherapyAdmin
+
+
+def _change_link(obj, text=None):
+    info = obj._meta.app_label, obj._meta.model_name
+    url = reverse("admin:{}_{}_change".format(*info), args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, text if text is not None else obj)
+
+
+def _level_table() -> str:
+    """Design → suggested level, for the level fieldset's description (static text)."""
+    rows = format_html_join(
+        "", "<tr><td>{}</td><td>{}</td></tr>",
+        ((label, f"Level {level}" if (level := suggested_level(code)) else "not graded")
+         for code, label in StudyDesign.choices),
+    )
+    return format_html(
+        "The design suggests the Oxford CEBM 2011 level. Override it only when quality, "
+        "imprecision, indirectness, inconsistency or the size of the effect warrants it; "
+        "<strong>an override needs a reason</strong>, shown to readers."
+        "<details><summary>Suggested level for each design</summary>"
+        "<table><tbody>{}</tbody></table></details>", rows)
 
 
 @admin.register(DiseaseSubtype)
-class DiseaseSubtypeAdmin(SimpleHistoryAdmin):
-    list_display = ["name", "code", "abbreviation", "order"]
+class DiseaseSubtypeAdmin(ContentAdmin):
+    list_display = ["name", "code", "abbreviation", "order", "study_count"]
     search_fields = ["name", "code", "abbreviation", "synonyms"]
     prepopulated_fields = {"slug": ["name"]}
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(study_count=Count("studies"))
 
-class OutcomeInline(admin.TabularInline):
+    @admin.display(description="studies", ordering="study_count")
+    def study_count(self, obj):
+        return obj.study_count
+
+
+class OutcomeInline(PartOfEntryInlineMixin, admin.TabularInline):
     model = Outcome
     extra = 0
+    fields = ["order", "measure", "description", "timepoint", "responders", "n", "value",
+              "is_primary"]
 
 
-class ProvenanceInline(admin.TabularInline):
+class ProvenanceInline(PartOfEntryInlineMixin, admin.StackedInline):
     model = Provenance
     extra = 0
+    fields = ["source", "url", "pmid", "facts", "note", ("verified", "verified_by",
+                                                          "verified_at")]
+    readonly_fields = ["verified_by", "verified_at"]
+    formfield_overrides = ContentAdmin.formfield_overrides
+
+
+class StudyAdminForm(forms.ModelForm):
+    class Meta:
+        model = Study
+        # The fields this form relabels; the admin adds the rest from its fieldsets.
+        fields = ["level_override", "level_override_reason"]
+        labels = {"level_override_reason": "Reason for the override"}
+        help_texts = {
+            "level_override": "Leave empty to use the suggested level.",
+            "level_override_reason": "Required whenever you choose an override; readers see it.",
+        }
 
 
 @admin.register(Study)
-class StudyAdmin(SimpleHistoryAdmin):
-    list_display = ["label", "reference", "design", "sample_size", "result", "level", "status"]
-    list_filter = ["status", "design", "result", "level", "age_group", "therapies", "subtypes"]
-    search_fields = ["label", "summary", "reference__title", "key"]
-    filter_horizontal = ["therapies", "subtypes"]
-    raw_id_fields = ["reference"]
+class StudyAdmin(ReviewedAdminMixin, ContentAdmin):
+    form = StudyAdminForm
+    list_display = ["label", "reference_column", "design", "sample_size", "result",
+                    "level_column", "verified", "status"]
+    list_filter = ["status", "verified", "design", "result", "level", "age_group", "refractory",
+                   "therapies", "subtypes"]
+    list_select_related = ["reference"]
+    search_fields = ["label", "key", "summary", "reference__title", "reference__first_author",
+                     "therapies__name", "therapies__brand_names"]
+    autocomplete_fields = ["reference", "therapies", "subtypes"]
+    date_hierarchy = "modified"
     inlines = [OutcomeInline, ProvenanceInline]
+    history_children = (HistoryChild(Outcome, "study", "Outcomes"),
+                        HistoryChild(Provenance, "study", "Provenance"))
+    actions = [*WORKFLOW_ACTIONS, "export_csv", "mark_verified"]
+    readonly_fields = ["suggested_level_display", "level"]
+    fieldsets = [
+        (None, {"fields": ["key", "label", "reference", "therapies", "subtypes"]}),
+        ("Design", {"fields": ["design", "phase", "blinding", "comparator", "sample_size",
+                               "age_group", "refractory", "follow_up"]}),
+        ("Results", {"fields": ["primary_endpoint", "primary_endpoint_met", "result", "summary",
+                                "adverse_events"]}),
+        ("Level of evidence", {"fields": ["suggested_level_display", "level_override",
+                                          "level_override_reason", "level"],
+                               "description": _level_table()}),
+        ("Verification", {"fields": ["verified"]}),
+        REVIEW_FIELDSET,
+    ]
+
+    @admin.display(description="suggested level")
+    def suggested_level_display(self, obj):
+        if obj is None or not obj.design:
+            return "Set from the design when you save."
+        level = suggested_level(obj.design)
+        if level is None:
+            return f"Not graded: a {obj.get_design_display().lower()} is not primary evidence."
+        return f"Level {level}: {LEVEL_MEANING[level]} Suggested by the design " \
+               f"({obj.get_design_display()})."
+
+    @admin.display(description="level", ordering="level")
+    def level_column(self, obj):
+        if obj.level_override is not None:
+            return f"{obj.level} (override; design suggests {obj.suggested_level or 'none'})"
+        return obj.level if obj.level is not None else "not graded"
+
+    @admin.display(description="reference", ordering="reference__number")
+    def reference_column(self, obj):
+        return obj.reference.number or obj.reference.first_author
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is Provenance:
+            for row in formset.forms:
+                if "verified" in row.changed_data:
+                    stamp_verification(row.instance, user=request.user)
+        super().save_formset(request, form, formset, change)
+
+    @admin.action(description="Export selected as CSV", permissions=["view"])
+    def export_csv(self, request, queryset):
+        response = HttpResponse(studies_csv(queryset.for_list()),
+                                content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="studies.csv"'
+        return response
+
+    @admin.action(description="Mark selected verified (with their provenance)",
+                  permissions=["change"])
+    def mark_verified(self, request, queryset):
+        marked, skipped = mark_studies_verified(studies=queryset, user=request.user)
+        if marked:
+            messages.success(request, f"{len(marked)} studies marked verified.")
+        if skipped:
+            messages.warning(request, "Not changed (published; only editors change those): "
+                             + "; ".join(str(s) for s in skipped))
 
 
 @admin.register(Outcome)
-class OutcomeAdmin(SimpleHistoryAdmin):
+class OutcomeAdmin(PartOfEntryAdminMixin, ContentAdmin):
+    parent_field = "study"
     list_display = ["study", "measure", "timepoint", "responders", "n", "value", "is_primary"]
     list_filter = ["measure", "is_primary"]
+    list_select_related = ["study"]
+    search_fields = ["study__label", "description", "value"]
+    autocomplete_fields = ["study"]
 
 
 @admin.register(Provenance)
-class ProvenanceAdmin(SimpleHistoryAdmin):
-    list_display = ["study", "source", "url", "verified"]
+class ProvenanceAdmin(PartOfEntryAdminMixin, ContentAdmin):
+    parent_field = "study"
+    list_display = ["study", "source", "url", "verified", "verified_by", "verified_at"]
     list_filter = ["source", "verified"]
+    list_select_related = ["study"]
+    search_fields = ["study__label", "url", "pmid", "note"]
+    autocomplete_fields = ["study"]
+    readonly_fields = ["verified_by", "verified_at"]
+    date_hierarchy = "verified_at"
+
+    def save_model(self, request, obj, form, change):
+        if "verified" in form.changed_data:
+            stamp_verification(obj, user=request.user)
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Statement)
-class StatementAdmin(SimpleHistoryAdmin):
-    list_display = ["therapy", "text", "status"]
+class StatementAdmin(ReviewedAdminMixin, ContentAdmin):
+    list_display = ["short_text", "therapy", "study_count", "status"]
     list_filter = ["status", "therapy"]
-    filter_horizontal = ["studies", "references"]
+    list_select_related = ["therapy"]
+    search_fields = ["text", "key", "therapy__name"]
+    autocomplete_fields = ["therapy", "studies", "references"]
+    date_hierarchy = "modified"
+    actions = [*WORKFLOW_ACTIONS]
+    fieldsets = [
+        (None, {"fields": ["key", "therapy", "text", "order"]}),
+        ("What supports it", {"fields": ["studies", "references"]}),
+        REVIEW_FIELDSET,
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(study_count=Count("studies"))
+
+    @admin.display(description="statement", ordering="text")
+    def short_text(self, obj):
+        return obj.text if len(obj.text) <= 100 else obj.text[:99] + "…"
+
+    @admin.display(description="studies", ordering="study_count")
+    def study_count(self, obj):
+        return obj.study_count
+
+
+# -- what the references and therapies admins show of the evidence ---------------------------
+# evidence knows references and therapies, not the other way round, so their admins get these
+# read-only inlines from here.
+
+
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class StudiesReportedInline(_ReadOnlyInline):
+    model = Study
+    fk_name = "reference"
+    verbose_name = "study it reports"
+    verbose_name_plural = "studies it reports"
+    fields = readonly_fields = ["study_link", "design", "level", "result", "status"]
+
+    @admin.display(description="study")
+    def study_link(self, obj):
+        return _change_link(obj)
+
+
+class TherapyStudiesInline(_ReadOnlyInline):
+    model = Study.therapies.through
+    verbose_name = "study of this therapy"
+    verbose_name_plural = "studies of this therapy"
+    fields = readonly_fields = ["study_link", "design", "level", "result", "status"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("study")
+
+    @admin.display(description="study")
+    def study_link(self, obj):
+        return _change_link(obj.study)
+
+    @admin.display(description="design")
+    def design(self, obj):
+        return obj.study.get_design_display()
+
+    @admin.display(description="level")
+    def level(self, obj):
+        return obj.study.level if obj.study.level is not None else "not graded"
+
+    @admin.display(description="result")
+    def result(self, obj):
+        return obj.study.get_result_display()
+
+    @admin.display(description="status")
+    def status(self, obj):
+        return obj.study.get_status_display()
+
+
+class TherapyStatementsInline(_ReadOnlyInline):
+    model = Statement
+    verbose_name = "statement of the review"
+    verbose_name_plural = "statements of the review"
+    fields = readonly_fields = ["statement_link", "status"]
+
+    @admin.display(description="statement")
+    def statement_link(self, obj):
+        return _change_link(obj, obj.text)
+
+
+ReferenceAdmin.inlines = [*ReferenceAdmin.inlines, StudiesReportedInline]
+TherapyAdmin.inlines = [*TherapyAdmin.inlines, TherapyStudiesInline, TherapyStatementsInline]

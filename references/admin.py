@@ -1,24 +1,169 @@
-from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
+"""The curators' admin for the bibliography: references with their authors, BibTeX in and out."""
 
+from __future__ import annotations
+
+from hashlib import sha256
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import F
+from django.http import HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from core.admin_history import ContentAdmin, HistoryChild
+from core.admin_workflow import (
+    REVIEW_FIELDSET,
+    WORKFLOW_ACTIONS,
+    PartOfEntryAdminMixin,
+    PartOfEntryInlineMixin,
+    ReviewedAdminMixin,
+)
+from references.admin_forms import BibtexUploadForm, ConfirmImportForm, ReferenceAdminForm
+from references.formats import EXPORTERS
+from references.importer import ImportRefused, import_bibtex, max_import_bytes
 from references.models import Author, Reference
 
+IMPORT_SESSION_KEY = "references.bibtex_import"
 
-class AuthorInline(admin.TabularInline):
+
+class AuthorInline(PartOfEntryInlineMixin, admin.TabularInline):
     model = Author
     extra = 0
     ordering = ["position"]
+    fields = ["position", "family", "given", "is_corporate"]
 
 
 @admin.register(Reference)
-class ReferenceAdmin(SimpleHistoryAdmin):
-    list_display = ["number", "first_author", "year", "title", "journal", "pmid", "doi", "status"]
-    list_filter = ["status", "kind", "role", "year"]
-    search_fields = ["title", "journal", "doi", "pmid", "bibtex_key", "authors__family"]
+class ReferenceAdmin(ReviewedAdminMixin, ContentAdmin):
+    form = ReferenceAdminForm
+    list_display = ["number", "first_author", "year", "short_title", "journal", "kind",
+                    "identifiers", "status"]
+    list_display_links = ["number", "first_author", "short_title"]
+    list_filter = ["status", "kind", "role", "authors_truncated", "year"]
+    search_fields = ["title", "journal", "doi", "pmid", "pmcid", "bibtex_key", "authors__family"]
+    date_hierarchy = "modified"
+    list_per_page = 100
+    # evidence/admin.py adds the inline of the studies a reference reports (references knows
+    # nothing of evidence).
     inlines = [AuthorInline]
+    history_children = (HistoryChild(Author, "reference", "Authors"),)
+    actions = [*WORKFLOW_ACTIONS, "export_bibtex", "export_ris"]
+    fieldsets = [
+        (None, {"fields": ["number", "bibtex_key", "kind", "role"]}),
+        ("Citation", {"fields": ["title", "not_a_duplicate", "authors_truncated", "journal",
+                                 "year", "volume", "issue", "pages", "publisher"]}),
+        ("Identifiers", {"fields": ["doi", "pmid", "pmcid", "url", "identifier_sources"]}),
+        ("Notes", {"fields": ["notes"]}),
+        REVIEW_FIELDSET,
+    ]
+
+    @admin.display(description="title", ordering="title")
+    def short_title(self, obj):
+        return obj.title if len(obj.title) <= 90 else obj.title[:89] + "…"
+
+    @admin.display(description="PMID / DOI")
+    def identifiers(self, obj):
+        return " · ".join(filter(None, [obj.pmid, obj.doi])) or "—"
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        form.instance.refresh_first_author()
+
+    def restore_children(self, obj, version, *, user):
+        super().restore_children(obj, version, user=user)
+        obj.refresh_first_author()
+
+    # -- export ------------------------------------------------------------------------------
+
+    @admin.action(description="Export selected as BibTeX", permissions=["view"])
+    def export_bibtex(self, request, queryset):
+        return self._export(queryset, "bibtex")
+
+    @admin.action(description="Export selected as RIS", permissions=["view"])
+    def export_ris(self, request, queryset):
+        return self._export(queryset, "ris")
+
+    def _export(self, queryset, fmt: str) -> HttpResponse:
+        writer, content_type, extension = EXPORTERS[fmt]
+        references = queryset.with_authors().order_by(F("number").asc(nulls_last=True),
+                                                      "bibtex_key")
+        response = HttpResponse("".join(writer(references)),
+                                content_type=f"{content_type}; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="references.{extension}"'
+        return response
+
+    # -- import ------------------------------------------------------------------------------
+
+    def get_urls(self):
+        return [
+            path("import/", self.admin_site.admin_view(self.import_view),
+                 name="references_reference_import"),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request):
+        """Upload → preview (a dry run) → confirm. The file waits in the session meanwhile."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import references from BibTeX",
+            "opts": self.model._meta,
+            "max_bytes": max_import_bytes(),
+        }
+        if request.method == "POST" and "confirm" in request.POST:
+            return self._confirm_import(request, context)
+        form = BibtexUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            text = form.cleaned_data["file"]
+            try:
+                context["report"] = import_bibtex(text=text, user=request.user, dry_run=True)
+            except ImportRefused as exc:
+                context["problems"] = exc.problems
+            else:
+                digest = sha256(text.encode("utf-8")).hexdigest()
+                request.session[IMPORT_SESSION_KEY] = {
+                    "digest": digest, "text": text, "name": request.FILES["file"].name,
+                }
+                context["confirm_form"] = ConfirmImportForm(initial={"digest": digest})
+                context["file_name"] = request.FILES["file"].name
+        context["form"] = form
+        return TemplateResponse(request, "admin/references/reference/import_form.html", context)
+
+    def _confirm_import(self, request, context):
+        pending = request.session.get(IMPORT_SESSION_KEY)
+        form = ConfirmImportForm(request.POST)
+        if not pending or not form.is_valid() or form.cleaned_data["digest"] != pending["digest"]:
+            messages.error(request, "This preview is no longer current (another file was "
+                                    "previewed, or it was imported already). Upload the file "
+                                    "again.")
+            return HttpResponseRedirect(reverse("admin:references_reference_import"))
+        try:
+            report = import_bibtex(text=pending["text"], user=request.user)
+        except ImportRefused as exc:
+            # The stored references changed since the preview in a way that now conflicts.
+            context.update(problems=exc.problems, form=BibtexUploadForm())
+            return TemplateResponse(request, "admin/references/reference/import_form.html",
+                                    context)
+        del request.session[IMPORT_SESSION_KEY]
+        messages.success(request, f"Imported {pending['name']}: {report.summary()}")
+        context.update(report=report, imported=True, file_name=pending["name"],
+                       form=BibtexUploadForm())
+        return TemplateResponse(request, "admin/references/reference/import_form.html", context)
 
 
 @admin.register(Author)
-class AuthorAdmin(SimpleHistoryAdmin):
-    list_display = ["family", "given", "is_corporate", "reference", "position"]
-    search_fields = ["family", "given"]
+class AuthorAdmin(PartOfEntryAdminMixin, ContentAdmin):
+    parent_field = "reference"
+    list_display = ["family", "given", "is_corporate", "reference_link", "position"]
+    list_filter = ["is_corporate"]
+    search_fields = ["family", "given", "reference__title"]
+    autocomplete_fields = ["reference"]
+    list_select_related = ["reference"]
+
+    @admin.display(description="reference", ordering="reference__number")
+    def reference_link(self, obj):
+        url = reverse("admin:references_reference_change", args=[obj.reference_id])
+        return format_html('<a href="{}">{}</a>', url, obj.reference)

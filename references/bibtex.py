@@ -17,12 +17,43 @@ from bibtexparser.middlewares.names import (
     parse_single_name_into_parts,
     split_multiple_persons_names,
 )
-from pylatexenc.latex2text import LatexNodes2Text
+from bibtexparser.model import Entry, ImplicitComment, ParsingFailedBlock
+from pylatexenc import latexwalker, macrospec
+from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
 
 from references.choices import ReferenceKind, ReferenceRole
 from references.validators import DOI_RE, PMCID_RE, PMID_RE, normalise_doi
 
-_LATEX = LatexNodes2Text(math_mode="text", strict_latex_spaces=True)
+
+def _latex_converter() -> tuple[LatexNodes2Text, macrospec.LatexContextDb]:
+    """pylatexenc, taught the biblatex and TeX-logo macros that bibliographies use."""
+    text_db = get_default_latex_context_db()
+    text_db.add_context_category("biblatex", prepend=True, macros=[
+        MacroTextSpec("TeX", simplify_repl="TeX"),
+        MacroTextSpec("LaTeX", simplify_repl="LaTeX"),
+        MacroTextSpec("BibTeX", simplify_repl="BibTeX"),
+        MacroTextSpec("METAFONT", simplify_repl="METAFONT"),
+        MacroTextSpec("hyphen", simplify_repl="-"),
+        MacroTextSpec("hyphenate", simplify_repl="-"),
+        MacroTextSpec("relax", simplify_repl=""),
+        MacroTextSpec("mkbibquote", simplify_repl="\u201c%s\u201d"),
+        MacroTextSpec("enquote", simplify_repl="\u201c%s\u201d"),
+        MacroTextSpec("mkbibemph", simplify_repl="%s"),
+        MacroTextSpec("mkbibitalic", simplify_repl="%s"),
+        MacroTextSpec("mkbibbold", simplify_repl="%s"),
+        MacroTextSpec("autocap", simplify_repl="%s"),
+    ])
+    walker_db = latexwalker.get_default_latex_context_db()
+    walker_db.add_context_category("biblatex", prepend=True, macros=[
+        macrospec.MacroSpec(name, "{") for name in
+        ("mkbibquote", "enquote", "mkbibemph", "mkbibitalic", "mkbibbold", "autocap")
+    ] + [macrospec.MacroSpec(name, "") for name in
+         ("TeX", "LaTeX", "BibTeX", "METAFONT", "hyphen", "hyphenate", "relax")])
+    return LatexNodes2Text(latex_context=text_db, math_mode="text",
+                           strict_latex_spaces=True), walker_db
+
+
+_LATEX, _LATEX_WALKER_DB = _latex_converter()
 
 ENTRY_TYPE_KIND = {
     "article": ReferenceKind.JOURNAL_ARTICLE,
@@ -43,11 +74,45 @@ ENTRY_TYPE_KIND = {
     "techreport": ReferenceKind.REPORT,
     "online": ReferenceKind.ONLINE,
     "www": ReferenceKind.ONLINE,
+    "electronic": ReferenceKind.ONLINE,
+    "mvproceedings": ReferenceKind.BOOK,
+    "reference": ReferenceKind.BOOK,
+    "mvreference": ReferenceKind.BOOK,
+    "booklet": ReferenceKind.BOOK,
+    "inreference": ReferenceKind.BOOK_CHAPTER,
+    "suppbook": ReferenceKind.BOOK_CHAPTER,
+    "suppcollection": ReferenceKind.BOOK_CHAPTER,
 }
 # Entry types that group or hold data for other entries rather than describe a work.
 NON_WORK_TYPES = {"set", "xdata"}
 YEAR_RE = re.compile(r"^(\d{4})(?:[-/].*)?$")
 TRUNCATION_MARKERS = {"others", "et al", "et al."}
+# BibTeX's predefined @string macros.
+MONTH_MACROS = {
+    "jan": "January", "feb": "February", "mar": "March", "apr": "April", "may": "May",
+    "jun": "June", "jul": "July", "aug": "August", "sep": "September", "oct": "October",
+    "nov": "November", "dec": "December",
+}
+# Fields this module reads; an undefined @string macro in one of them is an error (elsewhere
+# it does not matter to us).
+USED_FIELDS = {
+    "title", "subtitle", "author", "editor", "year", "date", "journal", "journaltitle",
+    "booktitle", "volume", "number", "issue", "pages", "publisher", "institution", "school",
+    "doi", "pmid", "pmcid", "eprint", "eprinttype", "url", "reviewnumber", "kind", "role",
+    "annote", "idsources", "crossref",
+}
+# Which Reference fields each BibTeX field provides (``ParsedReference.present``).
+PROVIDES = {
+    "title": "title", "author": "authors", "editor": "authors", "year": "year",
+    "date": "year", "journal": "journal", "journaltitle": "journal", "booktitle": "journal",
+    "volume": "volume", "number": "issue", "issue": "issue", "pages": "pages",
+    "publisher": "publisher", "institution": "publisher", "school": "publisher",
+    "doi": "doi", "pmid": "pmid", "pmcid": "pmcid", "url": "url", "kind": "kind",
+    "role": "role", "reviewnumber": "number", "annote": "notes",
+    "idsources": "identifier_sources",
+}
+_STRAY_FIELD_RE = re.compile(r"^\s*[A-Za-z][\w-]*\s*=|}", re.MULTILINE)
+_FAILED_KEY_RE = re.compile(r"@\s*(\w+)\s*[{(]\s*([^,\s]*)")
 
 
 class BibtexError(ValueError):
@@ -90,6 +155,9 @@ class ParsedReference:
     number: int | None = None
     notes: str = ""
     identifier_sources: list[str] = field(default_factory=list)
+    # The Reference fields the entry itself gave ("authors" for the author list); an importer
+    # updating an existing reference leaves the others as they are.
+    present: set[str] = field(default_factory=set)
 
     def model_fields(self) -> dict:
         """Keyword arguments for ``Reference`` (authors are separate rows)."""
@@ -112,8 +180,10 @@ class ParseResult:
 
 def decode(value: str) -> str:
     """LaTeX to Unicode, whitespace folded ('{\\"u}' -> 'ü', '--' -> '–')."""
-    text = _LATEX.latex_to_text(value) if ("\\" in value or "{" in value or "-" in value
-                                            or "~" in value or "$" in value) else value
+    if any(char in value for char in "\\{-~$"):
+        text = _LATEX.latex_to_text(value, latex_context=_LATEX_WALKER_DB)
+    else:
+        text = value
     return " ".join(text.replace("\xa0", " ").split())
 
 
@@ -153,21 +223,41 @@ def _balanced_inner(name: str) -> bool:
 def parse_bibtex(text: str) -> ParseResult:
     """Parse BibTeX/biblatex text, or raise ``BibtexError`` listing every problem found."""
     library = bibtexparser.parse_string(text)
-    problems = [_describe_failed_block(block) for block in library.failed_blocks]
-    raw_entries = {entry.key: entry for entry in library.entries}
+    strings = {key.lower(): s.value for key, s in library.strings_dict.items()}
+    resolved: dict[str, dict[str, str]] = {}
+    problems: list[str] = []
+    for entry in library.entries:
+        resolved[entry.key], entry_problems = _resolve_fields(entry, strings)
+        problems.extend(entry_problems)
     references: list[ParsedReference] = []
     skipped: list[str] = []
-    for entry in library.entries:
-        entry_type = entry.entry_type.lower()
+    previous = None  # the entry before a block, to name it when stray text follows it
+    for block in library.blocks:
+        if isinstance(block, ParsingFailedBlock):
+            problems.append(_describe_failed_block(block))
+        elif isinstance(block, ImplicitComment):
+            if previous is not None and _STRAY_FIELD_RE.search(block.comment):
+                problems.append(
+                    f"line {block.start_line + 1}: text after entry '{previous.key}' (line "
+                    f"{previous.start_line + 1}) looks like more of its fields: an extra "
+                    "closing brace probably ends that entry too early"
+                )
+        if not isinstance(block, Entry):
+            continue
+        previous = block
+        entry_type = block.entry_type.lower()
         if entry_type in NON_WORK_TYPES:
-            skipped.append(f"@{entry_type}{{{entry.key}}} (line {entry.start_line + 1}) "
+            skipped.append(f"@{entry_type}{{{block.key}}} (line {block.start_line + 1}) "
                            "groups other entries and is not a work itself")
             continue
-        fields = _fields_with_crossref(entry, raw_entries)
+        fields = _fields_with_crossref(block, resolved)
         try:
-            references.append(_to_reference(entry, entry_type, fields))
+            references.append(_to_reference(block, entry_type, fields))
         except _EntryProblems as exc:
             problems.extend(exc.problems)
+        except RecursionError:
+            problems.append(f"entry '{block.key}' (line {block.start_line + 1}): braces are "
+                            "nested too deeply to read")
     if problems:
         raise BibtexError(problems)
     return ParseResult(references=references, skipped=skipped)
@@ -184,19 +274,83 @@ def _describe_failed_block(block) -> str:
     kind = type(block).__name__
     if kind == "DuplicateBlockKeyBlock":
         return f"line {line}: duplicate entry key '{block.key}'"
-    lines = str(error or "").strip().splitlines()
+    lines = str(getattr(error, "abort_reason", "") or error or "").strip().splitlines()
     reason = lines[0] if lines else "could not be parsed"
     if "Unexpected block start" in reason or "Was still looking for" in reason:
-        reason = "unbalanced braces or a missing comma: the entry does not close"
+        reason = "unbalanced braces, quotes or a missing comma: the entry does not close"
+    elif "end of file" in reason:
+        reason = "the file ends before the entry closes (unbalanced braces or quotes)"
+    match = _FAILED_KEY_RE.match(getattr(block, "raw", "") or "")
+    if match and match.group(2):
+        return f"entry '{match.group(2)}' starting on line {line}: {reason}"
     return f"entry starting on line {line}: {reason}"
 
 
-def _fields_with_crossref(entry, raw_entries) -> dict[str, str]:
+def _resolve_fields(entry, strings: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """Field values with @string macros and '#' concatenation resolved.
+
+    bibtexparser replaces a lone macro it knows; a concatenation, a month macro and an
+    undefined macro are left as written, with the field marked as not enclosed.
+    """
+    fields: dict[str, str] = {}
+    problems: list[str] = []
+    for key, item in entry.fields_dict.items():
+        key = key.lower()
+        value = str(item.value)
+        if getattr(item, "enclosing", None) == "no-enclosing" and not value.isdigit():
+            value, undefined = _expand(value, strings)
+            if undefined and key in USED_FIELDS:
+                names = ", ".join(f"'{name}'" for name in undefined)
+                problems.append(
+                    f"entry '{entry.key}' (line {entry.start_line + 1}): field '{key}' uses "
+                    f"@string {names}, which the file does not define"
+                )
+        fields[key] = value
+    return fields, problems
+
+
+def _expand(value: str, strings: dict[str, str]) -> tuple[str, list[str]]:
+    parts, undefined = [], []
+    for part in _split_concatenation(value):
+        part = part.strip()
+        if part[:1] == "{" and part[-1:] == "}" or part[:1] == '"' and part[-1:] == '"':
+            parts.append(part[1:-1])
+        elif part.isdigit():
+            parts.append(part)
+        elif part.lower() in strings:
+            parts.append(strings[part.lower()])
+        elif part.lower() in MONTH_MACROS:
+            parts.append(MONTH_MACROS[part.lower()])
+        else:
+            undefined.append(part)
+            parts.append(part)
+    return "".join(parts), undefined
+
+
+def _split_concatenation(value: str) -> list[str]:
+    """Split on '#' outside braces and quotes ('dtv # { and Walter}' -> two parts)."""
+    parts, depth, quoted, current = [], 0, False, []
+    for char in value:
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+        elif char == '"' and depth == 0:
+            quoted = not quoted
+        elif char == "#" and depth == 0 and not quoted:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    parts.append("".join(current))
+    return parts
+
+
+def _fields_with_crossref(entry, resolved: dict[str, dict[str, str]]) -> dict[str, str]:
     """The entry's fields, filling gaps from its ``crossref`` parent (biblatex inheritance)."""
-    fields = {key.lower(): str(f.value) for key, f in entry.fields_dict.items()}
-    parent = raw_entries.get(fields.get("crossref", ""))
-    if parent is not None:
-        inherited = {key.lower(): str(f.value) for key, f in parent.fields_dict.items()}
+    fields = dict(resolved[entry.key])
+    inherited = resolved.get(fields.get("crossref", ""))
+    if inherited is not None:
         # A chapter's container title is its parent's title.
         if "booktitle" not in fields and "title" in inherited:
             fields["booktitle"] = inherited["title"]
@@ -212,6 +366,9 @@ def _to_reference(entry, entry_type: str, fields: dict[str, str]) -> ParsedRefer
     problems: list[str] = []
 
     title = decode(fields.get("title", ""))
+    subtitle = decode(fields.get("subtitle", ""))
+    if title and subtitle:
+        title = f"{title}{'' if title[-1] in '.?!:' else ':'} {subtitle}"
     if not title:
         problems.append(f"{where}: has no title")
 
@@ -285,7 +442,17 @@ def _to_reference(entry, entry_type: str, fields: dict[str, str]) -> ParsedRefer
         number=number,
         notes=decode(fields.get("annote", "")),
         identifier_sources=fields.get("idsources", "").split(),
+        present=_present(fields, pmid),
     )
+
+
+def _present(fields: dict[str, str], pmid: str) -> set[str]:
+    present = {PROVIDES[key] for key in fields if key in PROVIDES}
+    if pmid:
+        present.add("pmid")
+    if "authors" in present:
+        present.add("authors_truncated")
+    return present
 
 
 def decode_identifier(value: str) -> str:

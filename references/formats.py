@@ -7,6 +7,7 @@ one per reference, so that views can stream a large export without building it i
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 
 from bibtexparser.model import Entry, Field
@@ -60,12 +61,17 @@ _FORMAT.indent = "  "
 _FORMAT.block_separator = "\n"
 
 
+_BIBTEX_SPECIALS = {
+    "\\": r"\textbackslash{}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    "{": r"\{", "}": r"\}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+}
+_BIBTEX_SPECIALS_RE = re.compile("|".join(re.escape(c) for c in _BIBTEX_SPECIALS))
+
+
 def _bibtex_escape(value: str) -> str:
-    """Protect characters BibTeX treats specially; Unicode is kept (biber reads UTF-8)."""
-    value = value.replace("\\", "\\textbackslash{}")
-    for char in "&%$#_":
-        value = value.replace(char, "\\" + char)
-    return value.replace("{", "\\{").replace("}", "\\}")
+    """Protect characters BibTeX treats specially, in one pass (so no escape is escaped
+    again); Unicode is kept as it is (biber and our reader take UTF-8)."""
+    return _BIBTEX_SPECIALS_RE.sub(lambda m: _BIBTEX_SPECIALS[m.group(0)], value)
 
 
 def _bibtex_name(author) -> str:

@@ -1,0 +1,192 @@
+"""History in the admin: who changed what, a comparison with the current version, safe revert.
+
+``ContentAdmin`` extends simple-history's admin so that reverting to an earlier version
+
+* needs the change permission on the entry as it is *now* (simple-history only checks the view
+  permission on the old version, which would let a curator revert a published entry);
+* keeps the entry's review status: reverting content never publishes or unpublishes it;
+* brings back the rows that belong to the entry (authors, outcomes, provenance...) and its
+  many-to-many links as they were at that version, all in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db import models, transaction
+from django.http import Http404
+from django.utils import timezone
+from simple_history.admin import SimpleHistoryAdmin
+from simple_history.template_utils import HistoricalRecordContextHelper
+
+from core.workflow import WORKFLOW_FIELDS
+
+# Fields a revert never changes (bookkeeping, and the review status: see the module docstring).
+KEPT_ON_REVERT = {*WORKFLOW_FIELDS, "created", "modified"}
+_REASON_MAX = 100
+
+
+@dataclass(frozen=True)
+class HistoryChild:
+    """Rows that are part of an entry, restored with it: ``model`` points at it through ``fk``."""
+
+    model: type[models.Model]
+    fk: str
+    label: str
+
+
+class ContentAdmin(SimpleHistoryAdmin):
+    """Base admin for every content model."""
+
+    object_history_form_template = "admin/history/object_history_form.html"
+    history_children: tuple[HistoryChild, ...] = ()
+    # Django 6 makes https the default for scheme-less URLs; curators get it already.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    # -- permissions -------------------------------------------------------------------------
+
+    def _live(self, obj):
+        if obj is None or obj.pk is None:
+            return None
+        return self.model._default_manager.filter(pk=obj.pk).first()
+
+    def revert_disabled(self, request, obj=None):
+        # simple-history passes the *old* version here; decide on the entry as it is now.
+        live = self._live(obj)
+        return live is None or not self.has_change_permission(request, live)
+
+    # -- the version page --------------------------------------------------------------------
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        history = self.model.history.model
+        pk_name = self.model._meta.pk.attname
+        try:
+            version = history.objects.get(**{pk_name: unquote(object_id), "history_id": version_id})
+        except (history.DoesNotExist, ValueError):
+            raise Http404("No such version.") from None
+        live = self.get_object(request, unquote(object_id))
+        request._history_version = version
+        context = {"version_changes": self.version_changes(version, live) if live else [],
+                   "version": version, **(extra_context or {})}
+        if request.method != "POST":
+            return super().history_form_view(request, object_id, version_id, context)
+        if live is None or not self.has_change_permission(request, live):
+            raise PermissionDenied
+        request._history_revert = live
+        with transaction.atomic():
+            return super().history_form_view(request, object_id, version_id, context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        version = getattr(request, "_history_version", None)
+        if version is None:
+            return form_class
+        initial = self._version_m2m(version, form_class)
+
+        class VersionForm(form_class):
+            """Shows the version's many-to-many links, not today's (simple-history omits them)."""
+
+            def __init__(self, *args, **kw):
+                super().__init__(*args, **kw)
+                self.initial.update(initial)
+
+        return VersionForm
+
+    def _version_m2m(self, version, form_class) -> dict[str, list]:
+        values = {}
+        for field in self.model._meta.many_to_many:
+            if field.name in form_class.base_fields and hasattr(version, field.name):
+                target = field.m2m_reverse_field_name()
+                values[field.name] = [getattr(row, f"{target}_id")
+                                      for row in getattr(version, field.name).all()]
+        return values
+
+    # -- saving a revert ---------------------------------------------------------------------
+
+    def save_model(self, request, obj, form, change):
+        live = getattr(request, "_history_revert", None)
+        if live is not None:
+            for name in KEPT_ON_REVERT:
+                setattr(obj, name, getattr(live, name))
+            version = request._history_version
+            when = timezone.localtime(version.history_date).strftime("%Y-%m-%d %H:%M:%S")
+            obj._change_reason = f"Reverted to the version of {when}"[:_REASON_MAX]
+        super().save_model(request, obj, form, change)
+        if live is not None:
+            self.restore_children(obj, request._history_version, user=request.user)
+
+    def restore_children(self, obj, version, *, user) -> None:
+        """Make the entry's rows (authors, outcomes...) what they were at ``version``."""
+        for child in self.history_children:
+            wanted = {row.pk: row for row in self.children_at(child, version)}
+            for row in child.model._default_manager.filter(**{child.fk: obj}):
+                old = wanted.get(row.pk)
+                if old is not None and _same_row(row, old):
+                    wanted.pop(row.pk)
+                    continue
+                # Changed rows are deleted and re-created with their old id, which avoids
+                # clashes on unique positions while rows swap places.
+                row._history_user = user
+                row.delete()
+            for row in wanted.values():
+                row._history_user = user
+                row._state.adding = True
+                row.save(force_insert=True)
+
+    def children_at(self, child: HistoryChild, version) -> list[models.Model]:
+        """The child rows as they stood at the end of the save that made ``version``.
+
+        An admin save writes the entry first and its inline rows just after, so the rows are
+        read as of the entry's next version (exclusive), or now if ``version`` is the latest.
+        """
+        pk_name = self.model._meta.pk.attname
+        later = (self.model.history.filter(**{pk_name: getattr(version, pk_name)},
+                                           history_date__gt=version.history_date)
+                 .order_by("history_date").first())
+        cutoff = later.history_date if later else timezone.now()
+        records = child.model.history.filter(
+            **{f"{child.fk}_id": getattr(version, pk_name), "history_date__lt": cutoff}
+        )
+        return list(records.latest_of_each().as_instances())
+
+    # -- comparing a version with the current entry ------------------------------------------
+
+    def version_changes(self, version, live) -> list[dict]:
+        """Rows of (field, value in this version, current value) where they differ."""
+        latest = live.history.first()
+        if latest is None:
+            return []
+        delta = latest.diff_against(version, foreign_keys_are_objs=True)
+        helper = HistoricalRecordContextHelper(
+            self.model, latest, max_displayed_delta_change_chars=2000
+        )
+        rows = []
+        for change in delta.changes:
+            if change.field in KEPT_ON_REVERT:
+                continue
+            shown = helper.format_delta_change(change)
+            rows.append({"field": shown.field, "version": shown.old, "current": shown.new})
+        for child in self.history_children:
+            then = sorted(self.children_at(child, version), key=_child_order)
+            now = sorted(child.model._default_manager.filter(**{child.fk: live}),
+                         key=_child_order)
+            if [_row_values(r) for r in then] != [_row_values(r) for r in now]:
+                rows.append({"field": child.label,
+                             "version": "; ".join(str(r) for r in then) or "(none)",
+                             "current": "; ".join(str(r) for r in now) or "(none)"})
+        return rows
+
+
+def _row_values(row: models.Model) -> dict:
+    return {f.attname: getattr(row, f.attname) for f in row._meta.concrete_fields
+            if f.attname not in {"created", "modified"}}
+
+
+def _same_row(a: models.Model, b: models.Model) -> bool:
+    return _row_values(a) == _row_values(b)
+
+
+def _child_order(row: models.Model):
+    return (getattr(row, "position", None) or getattr(row, "order", None) or 0, row.pk)

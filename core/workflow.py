@@ -1,0 +1,226 @@
+"""The editorial workflow shared by every reviewed model (references, therapies, studies...).
+
+An entry moves draft → submitted → published, or submitted → rejected; a published entry can be
+withdrawn; a rejected or withdrawn entry can be submitted again. Only published entries are
+public (``ReviewedQuerySet.published()``/``visible_to()``). Each transition records who and when
+on the entry (``submitted_by``/``submitted_at`` or ``reviewed_by``/``reviewed_at`` plus the
+editor's ``review_comment``) and in its history (with the comment as the change reason).
+
+Who may do what is represented by **group membership**, not by custom permissions:
+
+* ``Curators`` (group) create and edit entries and submit them for review. Their Django model
+  permissions (add/change/view; delete only on rows that are part of an entry, such as authors
+  and outcomes) come from the data migration ``core/migrations/0001_editorial_groups.py``.
+* ``Editors`` (group) may also publish, reject and withdraw, edit published entries and delete.
+* A superuser may do everything, including publishing their own submission.
+
+Group membership was chosen because ``core`` has no model to hang a custom permission on and
+the rule "publish" applies to every reviewed model alike; ``can_publish()`` is the one place that
+decides it. Curators cannot change a published entry: an editor withdraws it (or edits it).
+Staff status (``is_staff``) is still what lets a user into the admin.
+
+The admin, the API and the importers call these functions, so the rules hold everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+
+from core.choices import ReviewStatus
+
+if TYPE_CHECKING:  # pragma: no cover
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    from core.models import ReviewedModel
+
+    User = AbstractBaseUser | AnonymousUser
+
+CURATORS = "Curators"
+EDITORS = "Editors"
+
+WORKFLOW_FIELDS = (
+    "status", "submitted_by", "submitted_at", "reviewed_by", "reviewed_at", "review_comment",
+)
+# Statuses from which an entry may be submitted for review.
+SUBMITTABLE = frozenset({ReviewStatus.DRAFT, ReviewStatus.REJECTED, ReviewStatus.WITHDRAWN})
+# simple-history stores the change reason in a 100-character column.
+_REASON_MAX = 100
+
+
+class WorkflowError(ValueError):
+    """A transition that is not allowed; the message says why in one sentence."""
+
+
+def _group_names(user: User | None) -> set[str]:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return set()
+    # Cached on the user object: the admin asks several times per request.
+    if not hasattr(user, "_workflow_groups"):
+        user._workflow_groups = set(user.groups.values_list("name", flat=True))
+    return user._workflow_groups
+
+
+def is_curator(user: User | None) -> bool:
+    """True for members of Curators or Editors, and for superusers."""
+    if user is not None and user.is_active and user.is_superuser:
+        return True
+    return bool(_group_names(user) & {CURATORS, EDITORS})
+
+
+def can_publish(user: User | None) -> bool:
+    """True for editors and superusers: they publish, reject and withdraw entries."""
+    if user is not None and user.is_active and user.is_superuser:
+        return True
+    return EDITORS in _group_names(user)
+
+
+def can_edit(user: User | None, obj: models.Model | None = None) -> bool:
+    """May ``user`` create and edit entries (or, given ``obj``, edit that entry now)?
+
+    Curators edit drafts, submitted, rejected and withdrawn entries; only editors (and
+    superusers) change a published one. With ``obj`` the user also needs Django's change
+    permission on its model, so a group whose permissions were narrowed is respected.
+    """
+    if not is_curator(user):
+        return False
+    if obj is None:
+        return True
+    opts = obj._meta
+    if not user.has_perm(f"{opts.app_label}.change_{opts.model_name}"):
+        return False
+    return getattr(obj, "status", None) != ReviewStatus.PUBLISHED or can_publish(user)
+
+
+def allowed_actions(obj: ReviewedModel, user: User | None) -> list[str]:
+    """The transitions ``user`` may apply to ``obj`` now, for buttons in the admin and API."""
+    actions = []
+    if obj.status in SUBMITTABLE and can_edit(user, obj):
+        actions.append("submit")
+    if can_publish(user):
+        if obj.status == ReviewStatus.SUBMITTED:
+            if not _is_own_submission(obj, user):
+                actions.append("publish")
+            actions.append("reject")
+        elif obj.status == ReviewStatus.PUBLISHED:
+            actions.append("withdraw")
+    return actions
+
+
+def _is_own_submission(obj: ReviewedModel, user: User) -> bool:
+    return obj.submitted_by_id == user.pk and not user.is_superuser
+
+
+def _label(obj: models.Model) -> str:
+    return f"this {obj._meta.verbose_name}"
+
+
+# How a status reads after "this study is ...".
+_IS = {
+    ReviewStatus.DRAFT: "a draft", ReviewStatus.SUBMITTED: "submitted for review",
+    ReviewStatus.PUBLISHED: "published", ReviewStatus.REJECTED: "rejected",
+    ReviewStatus.WITHDRAWN: "withdrawn",
+}
+_ORDER = list(ReviewStatus.values)
+
+
+def _locked(obj: ReviewedModel) -> ReviewedModel:
+    """The entry as stored now, locked until the transaction ends (two editors cannot race)."""
+    if obj.pk is None:
+        raise WorkflowError(f"Save {_label(obj)} before changing its review status.")
+    return type(obj)._default_manager.select_for_update().get(pk=obj.pk)
+
+
+def _require_status(current: ReviewedModel, allowed: set[str] | frozenset[str], verb: str):
+    if current.status not in allowed:
+        names = sorted(allowed, key=_ORDER.index)
+        wanted = ", ".join(names[:-1]) + (" or " if len(names) > 1 else "") + names[-1]
+        raise WorkflowError(
+            f"Only a {wanted} entry can be {verb}; {_label(current)} is {_IS[current.status]}."
+        )
+
+
+def _require_comment(comment: str | None, verb: str) -> str:
+    comment = (comment or "").strip()
+    if not comment:
+        raise WorkflowError(f"Give a comment saying why the entry is {verb}.")
+    return comment
+
+
+def _save(current: ReviewedModel, obj: ReviewedModel, *, user: User, reason: str) -> None:
+    """Validate and save the locked copy, then mirror the workflow fields onto ``obj``."""
+    current._history_user = user
+    current._change_reason = reason[:_REASON_MAX]
+    try:
+        current.full_clean()
+    except ValidationError as exc:
+        problems = "; ".join(exc.messages)
+        raise WorkflowError(
+            f"{_label(current).capitalize()} cannot change status until it is valid: {problems}"
+        ) from None
+    current.save()
+    for name in (*WORKFLOW_FIELDS, "modified"):
+        setattr(obj, name, getattr(current, name))
+
+
+@transaction.atomic
+def submit(obj: ReviewedModel, *, user: User) -> ReviewedModel:
+    """Send a draft, rejected or withdrawn entry to the editors for review."""
+    if not is_curator(user):
+        raise WorkflowError("Only curators and editors can submit entries for review.")
+    current = _locked(obj)
+    _require_status(current, SUBMITTABLE, "submitted")
+    if not can_edit(user, current):
+        raise WorkflowError(f"You may not change {_label(current)}.")
+    current.status = ReviewStatus.SUBMITTED
+    current.submitted_by = user
+    current.submitted_at = timezone.now()
+    _save(current, obj, user=user, reason="Submitted for review")
+    return obj
+
+
+@transaction.atomic
+def publish(obj: ReviewedModel, *, user: User, comment: str) -> ReviewedModel:
+    """Make a submitted entry public; the editor says why, and may not be its submitter."""
+    return _review(obj, user=user, comment=comment, to=ReviewStatus.PUBLISHED,
+                   allowed={ReviewStatus.SUBMITTED}, verb="published")
+
+
+@transaction.atomic
+def reject(obj: ReviewedModel, *, user: User, comment: str) -> ReviewedModel:
+    """Send a submitted entry back to the curators with the editor's reasons."""
+    return _review(obj, user=user, comment=comment, to=ReviewStatus.REJECTED,
+                   allowed={ReviewStatus.SUBMITTED}, verb="rejected")
+
+
+@transaction.atomic
+def withdraw(obj: ReviewedModel, *, user: User, comment: str) -> ReviewedModel:
+    """Take a published entry off the public site (it can be corrected and resubmitted)."""
+    return _review(obj, user=user, comment=comment, to=ReviewStatus.WITHDRAWN,
+                   allowed={ReviewStatus.PUBLISHED}, verb="withdrawn")
+
+
+def _review(obj, *, user, comment, to: str, allowed: set[str], verb: str) -> ReviewedModel:
+    if not can_publish(user):
+        raise WorkflowError(f"Only editors can decide whether an entry is {verb}.")
+    comment = _require_comment(comment, verb)
+    current = _locked(obj)
+    _require_status(current, allowed, verb)
+    if to == ReviewStatus.PUBLISHED and _is_own_submission(current, user):
+        raise WorkflowError(
+            "You submitted this entry, so another editor must publish it."
+        )
+    current.status = to
+    current.reviewed_by = user
+    current.reviewed_at = timezone.now()
+    current.review_comment = comment
+    _save(current, obj, user=user, reason=f"{verb.capitalize()}: {comment}")
+    return obj
+
+
+TRANSITIONS: dict[str, Any] = {
+    "submit": submit, "publish": publish, "reject": reject, "withdraw": withdraw,
+}

@@ -1,0 +1,94 @@
+"""What the studies admin's actions do: CSV export and marking studies verified."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils import timezone
+
+from core.workflow import can_edit
+from evidence.models import Provenance, Study
+
+CSV_COLUMNS = [
+    "id", "key", "label", "reference_number", "reference", "doi", "pmid", "therapies",
+    "subtypes", "design", "phase", "blinding", "comparator", "sample_size", "age_group",
+    "refractory", "primary_endpoint", "primary_endpoint_met", "result", "level",
+    "level_override_reason", "summary", "adverse_events", "follow_up", "verified", "status",
+]
+# A cell starting with one of these is run as a formula by spreadsheet programs.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _row(study: Study) -> list[str]:
+    reference = study.reference
+    values = {
+        "id": study.pk, "key": study.key, "label": study.label,
+        "reference_number": reference.number, "reference": str(reference),
+        "doi": reference.doi, "pmid": reference.pmid,
+        "therapies": "; ".join(t.name for t in study.therapies.all()),
+        "subtypes": "; ".join(s.code for s in study.subtypes.all()),
+        "level": study.level,
+    }
+    for name in CSV_COLUMNS:
+        if name not in values:
+            values[name] = getattr(study, name)
+    return [_cell(values[name]) for name in CSV_COLUMNS]
+
+
+def studies_csv(studies: Iterable[Study]) -> str:
+    """The studies as CSV (UTF-8, one row each), safe to open in a spreadsheet."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for study in studies:
+        writer.writerow(_row(study))
+    return out.getvalue()
+
+
+def stamp_verification(provenance: Provenance, *, user) -> None:
+    """Record who verified a provenance record and when (or clear it when unticked)."""
+    if provenance.verified:
+        provenance.verified_by = user.get_username()
+        provenance.verified_at = timezone.now()
+    else:
+        provenance.verified_by = ""
+        provenance.verified_at = None
+
+
+@transaction.atomic
+def mark_verified(*, studies: Iterable[Study], user) -> tuple[list[Study], list[Study]]:
+    """Mark studies and all their provenance verified by ``user``; skip those they may not edit.
+
+    Returns the studies marked and the studies skipped.
+    """
+    marked, skipped = [], []
+    for study in studies:
+        if not can_edit(user, study):
+            skipped.append(study)
+            continue
+        if not study.verified:
+            study.verified = True
+            study._history_user = user
+            study._change_reason = "Marked verified"
+            study.full_clean()
+            study.save()
+        for provenance in study.provenance.filter(verified=False):
+            provenance.verified = True
+            stamp_verification(provenance, user=user)
+            provenance._history_user = user
+            provenance.full_clean()
+            provenance.save()
+        marked.append(study)
+    return marked, skipped

@@ -1,0 +1,179 @@
+"""The evidence admin: pages for curators and editors, the level of evidence on the study form,
+CSV export and marking studies verified."""
+
+import csv
+import io
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.urls import reverse
+
+from core.choices import ReviewStatus
+from core.workflow import CURATORS, EDITORS
+from evidence.models import DiseaseSubtype, Outcome, Provenance, Statement, Study
+
+pytestmark = pytest.mark.django_db
+
+
+def staff(username: str, *groups: str) -> User:
+    user = User.objects.create_user(username, is_staff=True)
+    user.groups.add(*Group.objects.filter(name__in=groups))
+    return user
+
+
+@pytest.fixture
+def curator(client):
+    user = staff("curator", CURATORS)
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def editor(client):
+    user = staff("editor", EDITORS)
+    client.force_login(user)
+    return user
+
+
+def draft_study() -> Study:
+    study = Study.objects.filter(provenance__isnull=False).order_by("pk").first()
+    Study.objects.filter(pk=study.pk).update(status=ReviewStatus.DRAFT)
+    study.refresh_from_db()
+    return study
+
+
+@pytest.mark.parametrize("role", ["curator", "editor"])
+def test_every_page_opens(client, request, role):
+    request.getfixturevalue(role)
+    study = Study.objects.order_by("pk").first()
+    pages = {
+        "evidence_study": study.pk,
+        "evidence_outcome": Outcome.objects.first().pk,
+        "evidence_provenance": Provenance.objects.first().pk,
+        "evidence_statement": Statement.objects.first().pk,
+        "evidence_diseasesubtype": DiseaseSubtype.objects.first().pk,
+    }
+    for name, pk in pages.items():
+        for url in [reverse(f"admin:{name}_changelist"), reverse(f"admin:{name}_add"),
+                    reverse(f"admin:{name}_change", args=[pk]),
+                    reverse(f"admin:{name}_history", args=[pk])]:
+            assert client.get(url).status_code == 200, url
+    assert client.get(reverse("admin:evidence_study_changelist"),
+                      {"q": "rituximab", "design__exact": "rct_placebo_phase"}).status_code == 200
+
+
+def test_the_study_changelist_query_count_is_pinned(client, editor,
+                                                    django_assert_max_num_queries):
+    with django_assert_max_num_queries(25):
+        assert client.get(reverse("admin:evidence_study_changelist")).status_code == 200
+
+
+def test_the_study_form_shows_the_suggested_level_beside_the_override(client, curator):
+    study = Study.objects.get(key="ref01-rim-trial")
+    Study.objects.filter(pk=study.pk).update(status=ReviewStatus.DRAFT)
+    page = client.get(reverse("admin:evidence_study_change", args=[study.pk])).content.decode()
+    assert "suggested level" in page.lower()
+    assert "Level 2: Randomised trial" in page
+    assert "an override needs a reason" in page
+    assert page.index("Level 2: Randomised trial") < page.index('name="level_override"')
+
+
+def study_post_data(client, study) -> dict:
+    """The study's change form as displayed, ready to post back."""
+    response = client.get(reverse("admin:evidence_study_change", args=[study.pk]))
+    data = {}
+    form = response.context["adminform"].form
+    for name in form.fields:
+        value = form[name].value()
+        if value is None or value is False:
+            continue
+        data[name] = [str(v) for v in value] if isinstance(value, list) else str(value)
+    for formset in response.context["inline_admin_formsets"]:
+        management = formset.formset.management_form
+        for name in management.fields:
+            data[f"{management.prefix}-{name}"] = str(management[name].value())
+        for row in formset.formset.forms:
+            for name in row.fields:
+                value = row[name].value()
+                if value is None or value is False:
+                    continue
+                if value is True:
+                    value = "on"
+                data[f"{row.prefix}-{name}"] = str(value)
+    return data
+
+
+def test_an_override_without_a_reason_is_refused_on_the_form(client, curator):
+    study = draft_study()
+    url = reverse("admin:evidence_study_change", args=[study.pk])
+    data = study_post_data(client, study)
+    data.update(level_override="3", level_override_reason="")
+    response = client.post(url, data)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert errors["level_override_reason"] == ["Give the reason for overriding the suggested "
+                                               "level."]
+    data["level_override_reason"] = "Small sample; imprecise."
+    assert client.post(url, data).status_code == 302
+    study.refresh_from_db()
+    assert (study.level, study.level_override_reason) == (3, "Small sample; imprecise.")
+
+
+def test_ticking_provenance_verified_records_who_and_when(client, curator):
+    study = draft_study()
+    provenance = study.provenance.order_by("pk").first()
+    Provenance.objects.filter(pk=provenance.pk).update(verified=False)
+    data = study_post_data(client, study)
+    index = list(study.provenance.order_by("pk")).index(provenance)
+    data[f"provenance-{index}-verified"] = "on"
+    response = client.post(reverse("admin:evidence_study_change", args=[study.pk]), data)
+    assert response.status_code == 302
+    provenance.refresh_from_db()
+    assert provenance.verified and provenance.verified_by == "curator"
+    assert provenance.verified_at is not None
+
+
+def test_export_selected_studies_as_csv(client, curator):
+    study = Study.objects.get(key="ref01-rim-trial")
+    Study.objects.filter(pk=study.pk).update(label="=HYPERLINK(\"http://evil\")")
+    response = client.post(reverse("admin:evidence_study_changelist"),
+                           {"action": "export_csv", "_selected_action": [study.pk]})
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["key"] == "ref01-rim-trial" and row["reference_number"] == "1"
+    assert row["level"] == "2" and "rituximab" in row["therapies"].lower()
+    assert row["label"].startswith("'=")  # not run as a formula by a spreadsheet
+
+
+def test_mark_verified_marks_the_study_and_its_provenance(client, curator):
+    study = draft_study()
+    Provenance.objects.filter(study=study).update(verified=False, verified_by="")
+    client.post(reverse("admin:evidence_study_changelist"),
+                {"action": "mark_verified", "_selected_action": [study.pk]})
+    study.refresh_from_db()
+    assert study.verified
+    assert set(study.provenance.values_list("verified", "verified_by")) == {(True, "curator")}
+    assert study.history.first().history_change_reason == "Marked verified"
+
+
+def test_a_curator_cannot_mark_a_published_study_verified(client, curator):
+    study = Study.objects.filter(verified=False).order_by("pk").first() or \
+        Study.objects.order_by("pk").first()
+    Study.objects.filter(pk=study.pk).update(verified=False)
+    response = client.post(reverse("admin:evidence_study_changelist"),
+                           {"action": "mark_verified", "_selected_action": [study.pk]},
+                           follow=True)
+    assert "only editors change those" in response.content.decode()
+    study.refresh_from_db()
+    assert not study.verified
+
+
+def test_a_curator_cannot_add_an_outcome_to_a_published_study(client, curator):
+    study = Study.objects.order_by("pk").first()
+    response = client.post(reverse("admin:evidence_outcome_add"),
+                           {"study": study.pk, "measure": "ck", "value": "x", "order": "0"})
+    assert response.status_code == 200
+    assert "only an editor can change it" in response.content.decode()
+    assert not study.outcomes.filter(value="x").exists()
