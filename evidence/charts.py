@@ -101,5 +101,5 @@ def evidence_chart(studies: Sequence[Study], *, title: str) -> SafeString:
 
 
 def legend() -> list[tuple[str, str, str]]:
-    return [(ResultDirection(code).label, colour, kind)
-            for code, (colour, kind) in RESULT_STYLE.items()]
+    """(result code, label, marker shape); colours come from the stylesheet's result classes."""
+    return [(code, ResultDirection(code).label, kind) for code, (_, kind) in RESULT_STYLE.items()]
