@@ -40,3 +40,12 @@ def make_studies(count: int) -> list[Study]:
                                   for i, s in enumerate(studies)])
     Outcome.objects.bulk_create([Outcome(study=s, measure="ck", value="x") for s in studies])
     return studies
+
+
+def staff(username: str, *groups: str, **extra):
+    """A staff user in the named editorial groups (Curators, Editors)."""
+    from django.contrib.auth.models import Group, User
+
+    user = User.objects.create_user(username, is_staff=True, **extra)
+    user.groups.add(*Group.objects.filter(name__in=groups))
+    return user

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
 
@@ -12,6 +12,7 @@ from core.choices import ReviewStatus
 from core.workflow import CURATORS, EDITORS
 from evidence.models import Outcome, Study
 from references.models import Author, Reference
+from tests.factories import staff
 from therapies.models import Therapy
 
 pytestmark = pytest.mark.django_db
@@ -19,10 +20,6 @@ pytestmark = pytest.mark.django_db
 QUEUE = "/admin/review-queue/"
 
 
-def staff(username: str, *groups: str) -> User:
-    user = User.objects.create_user(username, is_staff=True)
-    user.groups.add(*Group.objects.filter(name__in=groups))
-    return user
 
 
 @pytest.fixture

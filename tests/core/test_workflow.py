@@ -9,6 +9,7 @@ from core.choices import ReviewStatus
 from core.workflow import CURATORS, EDITORS, WorkflowError
 from evidence.models import Statement, Study
 from references.models import Reference
+from tests.factories import staff
 from therapies.models import Therapy
 
 pytestmark = pytest.mark.django_db
@@ -16,10 +17,6 @@ pytestmark = pytest.mark.django_db
 DRAFT, SUBMITTED, PUBLISHED = ReviewStatus.DRAFT, ReviewStatus.SUBMITTED, ReviewStatus.PUBLISHED
 
 
-def staff(username: str, *groups: str, **extra) -> User:
-    user = User.objects.create_user(username, is_staff=True, **extra)
-    user.groups.add(*Group.objects.filter(name__in=groups))
-    return user
 
 
 @pytest.fixture

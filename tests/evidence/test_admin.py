@@ -5,20 +5,16 @@ import csv
 import io
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.urls import reverse
 
 from core.choices import ReviewStatus
 from core.workflow import CURATORS, EDITORS
 from evidence.models import DiseaseSubtype, Outcome, Provenance, Statement, Study
+from tests.factories import staff
 
 pytestmark = pytest.mark.django_db
 
 
-def staff(username: str, *groups: str) -> User:
-    user = User.objects.create_user(username, is_staff=True)
-    user.groups.add(*Group.objects.filter(name__in=groups))
-    return user
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 protected deletes and the BibTeX upload with its preview step."""
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -11,16 +10,13 @@ from core.choices import ReviewStatus
 from core.workflow import CURATORS, EDITORS
 from references.admin import IMPORT_SESSION_KEY
 from references.models import Author, Reference
+from tests.factories import staff
 
 pytestmark = pytest.mark.django_db
 
 HOSTILE = "<script>alert('x')</script> Rituximab & friends"
 
 
-def staff(username: str, *groups: str) -> User:
-    user = User.objects.create_user(username, is_staff=True)
-    user.groups.add(*Group.objects.filter(name__in=groups))
-    return user
 
 
 @pytest.fixture

@@ -2,19 +2,15 @@
 statements."""
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.urls import reverse
 
 from core.workflow import CURATORS, EDITORS
+from tests.factories import staff
 from therapies.models import DrugClass, Therapy, TherapyRationale
 
 pytestmark = pytest.mark.django_db
 
 
-def staff(username: str, *groups: str) -> User:
-    user = User.objects.create_user(username, is_staff=True)
-    user.groups.add(*Group.objects.filter(name__in=groups))
-    return user
 
 
 @pytest.mark.parametrize("group", [CURATORS, EDITORS])
