@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django_filters",
     "rest_framework",
+    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
@@ -99,6 +100,7 @@ DATABASES = {
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -126,18 +128,63 @@ STORAGES = {
 }
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["core.api.filters.FilterBackend"],
+    # Integrators' scripts send a token; the session serves staff trying /api/docs/.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["core.api.permissions.ReadAnyoneWriteCurators"],
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.StandardPagination",
+    "DEFAULT_RENDERER_CLASSES": ["core.api.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.api.renderers.ContentNegotiation",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "core.api.throttling.AnonThrottle",
+        "core.api.throttling.UserThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("MYOEVIDENCE_API_ANON_RATE", "120/minute"),
+        "user": os.environ.get("MYOEVIDENCE_API_USER_RATE", "1200/minute"),
+    },
+    "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "MyoEvidence API",
-    "DESCRIPTION": "Treatment evidence for idiopathic inflammatory myopathies.",
+    "DESCRIPTION": (
+        "Treatment evidence for idiopathic inflammatory myopathies: therapies, disease "
+        "subtypes, studies with their outcomes, the bibliography and the drug x subtype "
+        "matrix.\n\n"
+        "* **Reading** needs no account; anonymous clients see published content and are "
+        "rate-limited (429 with Retry-After).\n"
+        "* **Writing** needs a token (`Authorization: Token <key>`) of a curator or editor.\n"
+        "* **Lists** are paginated (`page`, `page_size` up to 500) and take the same filters as "
+        "the site's pages; `?format=csv` (and for references bibtex, ris, csljson) returns "
+        "every matching record, unpaginated and streamed.\n"
+        "* **Conditional requests**: send back ETag as If-None-Match (304 when unchanged) and "
+        "as If-Match on writes (412 when someone else changed the record).\n"
+        "* Codes (designs, results, levels, subtypes) are stable: they are never renamed."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": True,
+    # The same choice lists appear on several models; name them once.
+    "ENUM_NAME_OVERRIDES": {
+        "ReviewStatusEnum": "core.choices.ReviewStatus",
+        "StudyDesignEnum": "evidence.choices.StudyDesign",
+        "ResultDirectionEnum": "evidence.choices.ResultDirection",
+        "EvidenceLevelEnum": "evidence.choices.EvidenceLevel",
+        "AgeGroupEnum": "evidence.choices.AgeGroup",
+        "ReferenceKindEnum": "references.choices.ReferenceKind",
+        "ReviewPositionEnum": "therapies.choices.ReviewPosition",
+    },
 }
 
 # Where the source review lives; the tests parse it to check the corpus against it.
@@ -145,6 +192,8 @@ MYOEVIDENCE_SOURCE_REVIEW = Path(
     os.environ.get("MYOEVIDENCE_SOURCE_REVIEW", BASE_DIR.parent / "shared" / "source" / "review.txt")
 )
 MYOEVIDENCE_FIXTURES = Path(os.environ.get("MYOEVIDENCE_FIXTURES", BASE_DIR / "fixtures"))
+# The largest BibTeX file the importer (command and admin upload) accepts.
+MYOEVIDENCE_IMPORT_MAX_BYTES = int(os.environ.get("MYOEVIDENCE_IMPORT_MAX_BYTES", 5 * 1024 * 1024))
 
 LOGGING = {
     "version": 1,

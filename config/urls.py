@@ -5,6 +5,8 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # The REST API (/api/v1/), its OpenAPI schema and documentation: see config/api.py.
+    path("", include("config.api")),
     # Public pages. Therapy pages live in evidence: they show studies, which therapies
     # does not know about (dependencies point references -> therapies -> evidence).
     path("", include("evidence.urls")),

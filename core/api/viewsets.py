@@ -1,0 +1,216 @@
+"""Base viewsets: list and detail with conditional requests and streamed exports, and the
+write side (validated through the apps' services, guarded by If-Match, workflow actions)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+
+from django.db import transaction
+from django.http import Http404
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from core import workflow
+from core.api.conditional import (
+    collection_etag,
+    collection_state,
+    evaluate,
+    object_etag,
+    stamp,
+)
+from core.api.exports import CHUNK_SIZE, rows_as_csv, streaming_response
+from core.api.renderers import CSVRenderer, ExportRenderer, JSONRenderer
+
+# Path segments match anything but "/", so that a malformed key answers a JSON 404 from the
+# view instead of Django's HTML one.
+ANY_SEGMENT = "[^/]+"
+IF_MATCH = OpenApiParameter(
+    "If-Match", str, OpenApiParameter.HEADER,
+    description="The ETag you read. If the record changed since, the write is refused with "
+                "412 instead of overwriting a colleague's edit.",
+)
+
+
+class ListViewSet(viewsets.GenericViewSet):
+    """A list: paginated JSON, or every matching record as CSV (and other export formats).
+
+    Subclasses set ``queryset``/``get_queryset``, ``serializer_class``, ``filterset_class``,
+    ``csv_columns`` (dotted paths into the serialized record) and ``export_name``.
+    """
+
+    conditional = True
+    lookup_value_regex = ANY_SEGMENT
+    list_export_renderers: Sequence[type[ExportRenderer]] = (CSVRenderer,)
+    detail_export_renderers: Sequence[type[ExportRenderer]] = ()
+    csv_columns: Sequence[str] = ()
+    export_name = "records"
+    detail_actions: Sequence[str] = ("retrieve",)
+
+    def get_renderers(self):
+        if self.action == "list":
+            extra = self.list_export_renderers
+        elif self.action in self.detail_actions:
+            extra = self.detail_export_renderers
+        else:
+            extra = ()
+        return [JSONRenderer(), *(renderer() for renderer in extra)]
+
+    # Reads ---------------------------------------------------------------------------------
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        count, last_modified = collection_state(queryset)
+        renderer = request.accepted_renderer
+        etag = collection_etag(request, renderer.format, count, last_modified)
+        not_modified = evaluate(request, etag=etag, last_modified=last_modified)
+        if not_modified is not None:
+            return not_modified
+        if isinstance(renderer, ExportRenderer):
+            if self.paginator is not None:
+                self.paginator.validate(request)
+            response = streaming_response(
+                self.export(renderer.format, queryset.iterator(chunk_size=CHUNK_SIZE)),
+                renderer, f"myoevidence-{self.export_name}",
+            )
+        else:
+            self.known_count = count
+            page = self.paginate_queryset(queryset)
+            response = self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return stamp(response, etag=etag, last_modified=last_modified)
+
+    def export(self, fmt: str, records: Iterable) -> Iterator[str]:
+        """The chunks of an export; CSV by default, subclasses add their formats."""
+        if fmt != "csv":  # pragma: no cover - negotiation only offers declared formats
+            raise Http404(f"No {fmt} export here.")
+        serializer_class, context = self.get_serializer_class(), self.get_serializer_context()
+        return rows_as_csv(
+            (serializer_class(record, context=context).data for record in records),
+            self.csv_columns,
+        )
+
+
+class ReadViewSet(ListViewSet):
+    """A list and its records' detail (JSON, or a single-record export)."""
+
+    def retrieve(self, request, *args, **kwargs):
+        instance = self.get_object()
+        renderer = request.accepted_renderer
+        etag = object_etag(instance, renderer.format)
+        last_modified = getattr(instance, "modified", None)
+        not_modified = evaluate(request, etag=etag, last_modified=last_modified)
+        if not_modified is not None:
+            return not_modified
+        if isinstance(renderer, ExportRenderer):
+            response = streaming_response(
+                self.export(renderer.format, [instance]), renderer,
+                f"myoevidence-{self.export_name}-{instance.pk}",
+            )
+        else:
+            response = Response(self.get_serializer(instance).data)
+        return stamp(response, etag=etag, last_modified=last_modified)
+
+
+class CommentSerializer(serializers.Serializer):
+    comment = serializers.CharField(
+        required=False, allow_blank=True, max_length=2000,
+        help_text="Why: required to publish, reject or withdraw; ignored by submit.",
+    )
+
+
+PAST = {"publish": "published", "reject": "rejected", "withdraw": "withdrawn"}
+
+
+def _workflow_action(name: str, summary: str):
+    def run(self, request, *args, **kwargs):
+        with transaction.atomic():
+            instance = self.locked(self.get_object())  # preconditions first (RFC 9110)
+            body = CommentSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            arguments = {"user": request.user}
+            if name != "submit":
+                arguments["comment"] = body.validated_data.get("comment", "").strip()
+                if not arguments["comment"]:
+                    raise serializers.ValidationError(
+                        {"comment": [f"Say why the entry is {PAST[name]}."]})
+            workflow.TRANSITIONS[name](instance, **arguments)
+        return self.respond_with(self.get_object(), status.HTTP_200_OK)
+
+    # DRF routes an action by its function's name, so the name must be set before @action.
+    run.__name__ = run.__qualname__ = name
+    run = action(detail=True, methods=["post"], url_path=name, url_name=name)(run)
+    return extend_schema(summary=summary, request=CommentSerializer,
+                         parameters=[IF_MATCH])(run)
+
+
+class WriteViewSet(ReadViewSet):
+    """Create and update (no delete: an editor withdraws a published entry instead), plus the
+    workflow steps as ``POST .../{id}/submit/`` and so on.
+
+    Subclasses give a ``write_serializer_class`` whose ``save()`` goes through the app's
+    service (``full_clean`` included), and the read serializer answers.
+    """
+
+    http_method_names = ["get", "head", "options", "post", "put", "patch"]
+    write_serializer_class: type[serializers.Serializer]
+
+    def get_serializer_class(self):
+        if self.action in ("create", "update", "partial_update"):
+            return self.write_serializer_class
+        return super().get_serializer_class()
+
+    def locked(self, instance):
+        """The record, locked until the transaction ends and checked against If-Match (412 when
+        the client's copy is stale), so that two writers cannot both pass the check."""
+        manager = type(instance)._default_manager
+        current = manager.select_for_update().only("pk", "modified").get(pk=instance.pk)
+        evaluate(self.request, etag=object_etag(current, JSONRenderer.format),
+                 last_modified=current.modified)
+        instance.modified = current.modified
+        return instance
+
+    def respond_with(self, instance, code: int) -> Response:
+        data = self.serializer_class(instance, context=self.get_serializer_context()).data
+        response = Response(data, status=code)
+        if code == status.HTTP_201_CREATED:
+            response["Location"] = self.reverse_detail(instance)
+        return stamp(response, etag=object_etag(instance, JSONRenderer.format),
+                     last_modified=instance.modified)
+
+    def reverse_detail(self, instance) -> str:
+        lookup = getattr(instance, self.lookup_field)
+        return self.request.build_absolute_uri(
+            reverse(f"{self.basename}-detail", args=[lookup])
+        )
+
+    def filter_detail(self, instance):
+        """The saved record re-read through the detail queryset (prefetches, visibility)."""
+        return self.get_queryset().filter(pk=instance.pk).first() or instance
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        instance = serializer.save()
+        return self.respond_with(self.filter_detail(instance), status.HTTP_201_CREATED)
+
+    @extend_schema(parameters=[IF_MATCH])
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        with transaction.atomic():
+            instance = self.locked(self.get_object())
+            serializer = self.get_serializer(instance, data=request.data, partial=partial)
+            serializer.is_valid(raise_exception=True)
+            instance = serializer.save()
+        return self.respond_with(self.filter_detail(instance), status.HTTP_200_OK)
+
+    @extend_schema(parameters=[IF_MATCH])
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
+
+    submit = _workflow_action("submit", "Submit for review (curators)")
+    publish = _workflow_action("publish", "Publish a submitted entry (editors)")
+    reject = _workflow_action("reject", "Reject a submitted entry (editors)")
+    withdraw = _workflow_action("withdraw", "Withdraw a published entry (editors)")
+

@@ -1,0 +1,390 @@
+"""How subtypes, designs, studies, outcomes, statements, the matrix and search results look in
+the API, and how curators write studies and statements."""
+
+from django.utils.text import slugify
+from drf_spectacular.utils import extend_schema_serializer
+from rest_framework import serializers
+
+from evidence.choices import EvidenceLevel, ResultDirection, StudyDesign
+from evidence.models import DiseaseSubtype, Outcome, Provenance, Statement, Study
+from evidence.services.studies import (
+    OUTCOME_FIELDS,
+    PROVENANCE_FIELDS,
+    STUDY_FIELDS,
+    upsert_statement,
+    upsert_study,
+)
+from references.api.serializers import ReferenceSummarySerializer
+from references.models import Reference
+from therapies.api.serializers import TermsField
+from therapies.models import Therapy
+
+SUBTYPES_HELP = "Disease subtype codes (dm, jdm, ibm, imnm, anti-srp, ...)."
+THERAPIES_HELP = "Therapy slugs (rituximab, ivig, ...)."
+
+
+def page_url(serializer, obj) -> str:
+    request = serializer.context.get("request")
+    path = obj.get_absolute_url()
+    return request.build_absolute_uri(path) if request else path
+
+
+class SubtypeSerializer(serializers.ModelSerializer):
+    """A clinical or antibody-defined form of myositis."""
+
+    synonyms = TermsField(read_only=True, help_text="Other names (searchable).")
+    study_count = serializers.IntegerField(read_only=True,
+                                           help_text="Studies you may see that cover it.")
+    page_url = serializers.SerializerMethodField(help_text="The subtype's page on the site.")
+
+    class Meta:
+        model = DiseaseSubtype
+        fields = ["code", "slug", "name", "abbreviation", "synonyms", "description", "order",
+                  "study_count", "modified", "page_url"]
+
+    def get_page_url(self, subtype) -> str:
+        return page_url(self, subtype)
+
+
+class DesignSerializer(serializers.Serializer):
+    """A study design and the level of evidence it suggests (Oxford CEBM 2011)."""
+
+    code = serializers.ChoiceField(choices=StudyDesign.choices, help_text="Stable code.")
+    label = serializers.CharField()
+    suggested_level = serializers.ChoiceField(
+        choices=EvidenceLevel.choices, allow_null=True,
+        help_text="The level a study of this design starts at; null: not graded "
+                  "(guidelines and consensus statements are not primary evidence).",
+    )
+    randomised = serializers.BooleanField()
+    study_count = serializers.IntegerField(help_text="Studies of this design you may see.")
+
+
+class StudyCountsSerializer(serializers.Serializer):
+    """How many studies the filters select, and how they divide up."""
+
+    count = serializers.IntegerField(help_text="Studies selected by the filters.")
+    design = serializers.DictField(child=serializers.IntegerField(),
+                                   help_text="Studies per design code.")
+    result = serializers.DictField(child=serializers.IntegerField(),
+                                   help_text="Studies per result code.")
+    level = serializers.DictField(child=serializers.IntegerField(),
+                                  help_text="Studies per level of evidence ('none': not graded).")
+    age_group = serializers.DictField(child=serializers.IntegerField(),
+                                      help_text="Studies per age group ('' : not stated).")
+    therapy = serializers.DictField(child=serializers.IntegerField(),
+                                    help_text="Studies per therapy slug (a study may test "
+                                              "several).")
+    subtype = serializers.DictField(child=serializers.IntegerField(),
+                                    help_text="Studies per subtype code (a study may cover "
+                                              "several).")
+
+
+class OutcomeSerializer(serializers.ModelSerializer):
+    """A measured result of a study at a time point."""
+
+    display_value = serializers.CharField(
+        read_only=True, help_text="'responders/n (percent); value', as the site shows it."
+    )
+
+    class Meta:
+        model = Outcome
+        fields = ["id", "study", "measure", "description", "timepoint", "responders", "n",
+                  "value", "is_primary", "display_value", "modified"]
+        extra_kwargs = {"study": {"help_text": "Id of the study."}}
+
+
+class NestedOutcomeSerializer(OutcomeSerializer):
+    class Meta(OutcomeSerializer.Meta):
+        fields = [f for f in OutcomeSerializer.Meta.fields if f not in ("study", "modified")]
+
+
+class ProvenanceSerializer(serializers.ModelSerializer):
+    """Where facts of a study came from and whether a curator verified them."""
+
+    class Meta:
+        model = Provenance
+        fields = ["source", "url", "pmid", "facts", "note", "verified", "verified_by",
+                  "verified_at"]
+
+
+class StudySerializer(serializers.ModelSerializer):
+    """One study reported by a reference: what was tested, in whom, how, what it found."""
+
+    reference = ReferenceSummarySerializer(read_only=True)
+    therapies = serializers.SlugRelatedField(many=True, read_only=True, slug_field="slug",
+                                             help_text=THERAPIES_HELP)
+    subtypes = serializers.SlugRelatedField(many=True, read_only=True, slug_field="code",
+                                            help_text=SUBTYPES_HELP)
+    level_reason = serializers.CharField(read_only=True,
+                                         help_text="Why the study has its level.")
+    outcomes = NestedOutcomeSerializer(many=True, read_only=True)
+    provenance = ProvenanceSerializer(many=True, read_only=True)
+    page_url = serializers.SerializerMethodField(help_text="The study's page on the site.")
+
+    class Meta:
+        model = Study
+        fields = [
+            "id", "key", "label", "reference", "therapies", "subtypes", "design", "phase",
+            "blinding", "comparator", "sample_size", "age_group", "refractory",
+            "primary_endpoint", "primary_endpoint_met", "result", "level", "level_reason",
+            "level_override", "level_override_reason", "summary", "adverse_events",
+            "follow_up", "outcomes", "provenance", "verified", "status", "modified", "page_url",
+        ]
+        extra_kwargs = {
+            "id": {"help_text": "Stable identifier of the study in this API and on the site."},
+            "sample_size": {"help_text": "Number of patients; null when the record does not "
+                                         "state it."},
+            "refractory": {"help_text": "Refractory population: true, false, or null (not "
+                                        "stated)."},
+            "level": {"help_text": "Level of evidence (Oxford CEBM 2011, 1 = strongest): the "
+                                   "curator's override if given, else suggested by the design; "
+                                   "null for guidelines (not graded)."},
+        }
+
+    def get_page_url(self, study) -> str:
+        return page_url(self, study)
+
+
+class OutcomeWriteSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Outcome
+        fields = list(OUTCOME_FIELDS)
+        validators = []  # checked by full_clean in the service
+
+
+class ProvenanceWriteSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Provenance
+        fields = list(PROVENANCE_FIELDS)
+
+
+class StudyWriteSerializer(serializers.ModelSerializer):
+    """A study as curators send it; saved by ``evidence.services.studies.upsert_study`` (with
+    ``full_clean``). Outcomes and provenance, when given, replace the study's rows in order."""
+
+    key = serializers.SlugField(
+        max_length=80, required=False,
+        help_text="Stable key; made from the reference number and label when left out.",
+    )
+    reference = serializers.PrimaryKeyRelatedField(
+        queryset=Reference.objects.all(), help_text="Id of the reference reporting the study."
+    )
+    therapies = serializers.SlugRelatedField(
+        many=True, slug_field="slug", queryset=Therapy.objects.all(), help_text=THERAPIES_HELP
+    )
+    subtypes = serializers.SlugRelatedField(
+        many=True, slug_field="code", queryset=DiseaseSubtype.objects.all(),
+        help_text=SUBTYPES_HELP,
+    )
+    outcomes = OutcomeWriteSerializer(many=True, required=False)
+    provenance = ProvenanceWriteSerializer(many=True, required=False)
+
+    class Meta:
+        model = Study
+        fields = ["key", "reference", "therapies", "subtypes", *STUDY_FIELDS, "outcomes",
+                  "provenance"]
+        validators = []
+
+    def validate_key(self, value):
+        if self.instance is not None and value != self.instance.key:
+            raise serializers.ValidationError("The key of an existing study cannot change.")
+        if self.instance is None and Study.objects.filter(key=value).exists():
+            raise serializers.ValidationError("Another study already has this key.")
+        return value
+
+    def validate(self, attrs):
+        for name in ("therapies", "subtypes"):
+            if name in attrs and not attrs[name]:
+                raise serializers.ValidationError({name: ["Give at least one."]})
+        return attrs
+
+    def _key(self, reference: Reference, label: str) -> str:
+        stem = slugify(f"ref{reference.number or reference.pk:02d}-{label}")[:72] or "study"
+        key, n = stem, 1
+        while Study.objects.filter(key=key).exists():
+            n += 1
+            key = f"{stem}-{n}"
+        return key
+
+    def _save(self, validated, instance: Study | None = None) -> Study:
+        def current(name, default):
+            return getattr(instance, name) if instance is not None else default
+
+        fields = {name: validated.get(name, current(name, None)) for name in STUDY_FIELDS}
+        fields = {k: v for k, v in fields.items() if v is not None or k in {
+            "sample_size", "refractory", "primary_endpoint_met", "level_override"}}
+        reference = validated.get("reference") or instance.reference
+        therapies = validated.get("therapies") or list(instance.therapies.all())
+        subtypes = validated.get("subtypes") or list(instance.subtypes.all())
+        outcomes = validated.get("outcomes")
+        if outcomes is None and instance is not None:
+            outcomes = [{f: getattr(o, f) for f in OUTCOME_FIELDS}
+                        for o in instance.outcomes.order_by("order", "pk")]
+        provenance = validated.get("provenance")
+        if provenance is None and instance is not None:
+            provenance = [{f: getattr(p, f) for f in PROVENANCE_FIELDS}
+                          for p in instance.provenance.order_by("pk")]
+        key = instance.key if instance is not None else (
+            validated.get("key") or self._key(reference, fields.get("label", "")))
+        return upsert_study(
+            key=key, reference=reference,
+            therapies=[t.slug for t in therapies], subtypes=[s.code for s in subtypes],
+            outcomes=outcomes or [], provenance=provenance or [],
+            status=current("status", Study._meta.get_field("status").default), **fields,
+        )
+
+    def create(self, validated_data):
+        return self._save(validated_data)
+
+    def update(self, instance, validated_data):
+        return self._save(validated_data, instance)
+
+
+class StatementSerializer(serializers.ModelSerializer):
+    """A summary claim of the review about a therapy, with the studies and references that
+    support it (those you may see)."""
+
+    therapy = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    studies = serializers.PrimaryKeyRelatedField(many=True, read_only=True,
+                                                 help_text="Ids of supporting studies.")
+    references = serializers.PrimaryKeyRelatedField(
+        many=True, read_only=True, help_text="Ids of supporting references."
+    )
+
+    class Meta:
+        model = Statement
+        fields = ["id", "key", "therapy", "text", "studies", "references", "order", "status",
+                  "modified"]
+
+
+class StatementWriteSerializer(serializers.ModelSerializer):
+    """A statement as curators send it; saved by ``upsert_statement``."""
+
+    key = serializers.SlugField(max_length=80)
+    therapy = serializers.SlugRelatedField(slug_field="slug", queryset=Therapy.objects.all())
+    studies = serializers.PrimaryKeyRelatedField(many=True, queryset=Study.objects.all(),
+                                                 required=False)
+    references = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=Reference.objects.filter(number__isnull=False), required=False,
+        help_text="Ids of supporting references (numbered references of the review).",
+    )
+
+    class Meta:
+        model = Statement
+        fields = ["key", "therapy", "text", "studies", "references", "order"]
+        validators = []
+
+    def validate_key(self, value):
+        if self.instance is not None and value != self.instance.key:
+            raise serializers.ValidationError("The key of an existing statement cannot change.")
+        if self.instance is None and Statement.objects.filter(key=value).exists():
+            raise serializers.ValidationError("Another statement already has this key.")
+        return value
+
+    def _save(self, validated, instance=None):
+        def pick(name):
+            if name in validated:
+                return validated[name]
+            if name in ("studies", "references"):
+                return list(getattr(instance, name).all()) if instance else []
+            return getattr(instance, name)
+
+        studies, references = pick("studies"), pick("references")
+        if not studies and not references:
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Link at least one study or reference."]})
+        return upsert_statement(
+            key=instance.key if instance else validated["key"],
+            therapy=pick("therapy").slug, text=pick("text"),
+            studies=[s.key for s in studies], references=[r.number for r in references],
+            order=validated.get("order", instance.order if instance else 0),
+            status=instance.status if instance else Statement._meta.get_field("status").default,
+        )
+
+    def create(self, validated_data):
+        return self._save(validated_data)
+
+    def update(self, instance, validated_data):
+        return self._save(validated_data, instance)
+
+
+class ResultCountsSerializer(serializers.Serializer):
+    """How many studies found each result (codes of ResultDirection)."""
+
+    def get_fields(self):
+        return {code: serializers.IntegerField(required=False, help_text=label)
+                for code, label in ResultDirection.choices}
+
+
+class MatrixCellSerializer(serializers.Serializer):
+    therapy = serializers.CharField(help_text="Therapy slug.")
+    subtype = serializers.CharField(help_text="Subtype code.")
+    studies = serializers.IntegerField(help_text="Number of studies.")
+    patients = serializers.IntegerField(help_text="Patients in the studies that state a size.")
+    studies_without_size = serializers.IntegerField(
+        help_text="Studies that do not state their size (not in `patients`)."
+    )
+    best_level = serializers.ChoiceField(choices=EvidenceLevel.choices, allow_null=True,
+                                         help_text="Strongest level of evidence (1 is best).")
+    results = ResultCountsSerializer(help_text="Studies per result code.")
+    dominant_result = serializers.ChoiceField(
+        choices=ResultDirection.choices, allow_null=True,
+        help_text="The most frequent result; a tie goes to the more cautious one "
+                  "(harm, no benefit, mixed, benefit).",
+    )
+
+
+class MatrixAxisTherapySerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    drug_class = serializers.CharField(help_text="Drug class slug.")
+
+
+class MatrixAxisSubtypeSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+@extend_schema_serializer(many=False)
+class MatrixSerializer(serializers.Serializer):
+    """The drug x subtype evidence matrix the home page shows, over the filtered studies."""
+
+    therapies = MatrixAxisTherapySerializer(many=True, help_text="Rows, in display order.")
+    subtypes = MatrixAxisSubtypeSerializer(many=True, help_text="Columns, in display order.")
+    cells = MatrixCellSerializer(many=True, help_text="Only pairs with at least one study.")
+
+
+class SearchHitSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["therapy", "subtype", "study", "reference"])
+    id = serializers.CharField(help_text="Slug (therapy, subtype) or id (study, reference).")
+    title = serializers.CharField()
+    snippet = serializers.CharField(help_text="HTML-escaped text with matches in <mark>.")
+    rank = serializers.FloatField()
+    page_url = serializers.CharField()
+    api_url = serializers.CharField()
+
+
+@extend_schema_serializer(many=False)
+class SearchResultSerializer(serializers.Serializer):
+    """Hits per kind, best first (empty lists when the query has no words)."""
+
+    query = serializers.CharField()
+    therapies = SearchHitSerializer(many=True)
+    subtypes = SearchHitSerializer(many=True)
+    studies = SearchHitSerializer(many=True)
+    references = SearchHitSerializer(many=True)
+
+
+class SearchQuerySerializer(serializers.Serializer):
+    q = serializers.RegexField(r"^[^\x00]*$", max_length=200, required=False,
+                               help_text="Words to find (drug, brand, subtype, author...). "
+                                         "Without q (or search) every group is empty.")
+    search = serializers.RegexField(r"^[^\x00]*$", max_length=200, required=False,
+                                    help_text="Same as q.")
+    limit = serializers.IntegerField(min_value=1, max_value=50, default=20,
+                                     help_text="Hits per kind (1-50).")
+
+    def validate(self, attrs):
+        attrs["q"] = attrs.get("q") or attrs.get("search") or ""
+        return attrs

@@ -1,0 +1,299 @@
+"""Subtypes, designs, studies, outcomes, statements, the matrix and search in the API."""
+
+from __future__ import annotations
+
+import re
+
+from django.db.models import Count, Prefetch, Q
+from django.http import Http404
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from core.api.conditional import collection_etag, collection_state, evaluate, stamp
+from core.api.exports import rows_as_csv, streaming_response
+from core.api.renderers import ExportRenderer
+from core.api.viewsets import ListViewSet, ReadViewSet, WriteViewSet
+from evidence.api import serializers as s
+from evidence.api.filters import OutcomeFilterSet, StatementFilterSet
+from evidence.choices import StudyDesign
+from evidence.exports import studies_csv
+from evidence.filtersets import StudyFilterSet, SubtypeFilterSet
+from evidence.levels import suggested_level
+from evidence.models import DiseaseSubtype, Outcome, Statement, Study
+from evidence.search import search
+from evidence.selectors import evidence_matrix
+from references.models import Reference
+
+SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+$")
+
+
+def visible_studies(request):
+    return Study.objects.visible_to(request.user)
+
+
+class ConditionalMixin:
+    """For endpoints computed from the studies (designs, matrix): validators come from the
+    studies the filters select."""
+
+    def conditional_response(self, request, studies, build):
+        count, last_modified = collection_state(studies)
+        etag = collection_etag(request, request.accepted_renderer.format, count, last_modified)
+        not_modified = evaluate(request, etag=etag, last_modified=last_modified)
+        if not_modified is not None:
+            return not_modified
+        return stamp(build(), etag=etag, last_modified=last_modified)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List disease subtypes"),
+    retrieve=extend_schema(summary="One subtype (by slug or code)"),
+)
+class SubtypeViewSet(ReadViewSet):
+    serializer_class = s.SubtypeSerializer
+    filterset_class = SubtypeFilterSet
+    lookup_field = "slug"
+    export_name = "subtypes"
+    csv_columns = ("code", "slug", "name", "abbreviation", "synonyms", "study_count")
+
+    def get_queryset(self):
+        visible = visible_studies(self.request).values("pk")
+        return DiseaseSubtype.objects.annotate(
+            study_count=Count("studies", filter=Q(studies__in=visible), distinct=True)
+        ).order_by("order", "name")
+
+    def get_object(self):
+        value = self.kwargs["slug"]
+        if not SLUG_RE.match(value):
+            raise Http404("No such subtype.")
+        queryset = self.get_queryset()
+        instance = queryset.filter(slug=value).first() or queryset.filter(code=value).first()
+        if instance is None:
+            raise Http404("No such subtype.")
+        return instance
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List study designs",
+                       description="Every design code with the level of evidence it suggests "
+                                   "and how many studies use it."),
+    retrieve=extend_schema(summary="One design (by code)"),
+)
+class DesignViewSet(ConditionalMixin, ReadViewSet):
+    serializer_class = s.DesignSerializer
+    lookup_field = "code"
+    export_name = "designs"
+    csv_columns = ("code", "label", "suggested_level", "randomised", "study_count")
+    filter_backends = ()
+
+    def get_queryset(self):  # for the schema generator; designs are not rows
+        return Study.objects.none()
+
+    def designs(self) -> list[dict]:
+        counts = dict(visible_studies(self.request).order_by().values_list("design")
+                      .annotate(n=Count("pk")))
+        return [
+            {"code": code, "label": label, "suggested_level": suggested_level(code),
+             "randomised": code in StudyDesign.randomised(), "study_count": counts.get(code, 0)}
+            for code, label in StudyDesign.choices
+        ]
+
+    def list(self, request, *args, **kwargs):
+        def build():
+            rows = self.designs()
+            if isinstance(request.accepted_renderer, ExportRenderer):
+                self.paginator.validate(request)
+                return streaming_response(rows_as_csv(rows, self.csv_columns),
+                                          request.accepted_renderer, "myoevidence-designs")
+            page = self.paginate_queryset(rows)
+            return self.get_paginated_response(s.DesignSerializer(page, many=True).data)
+
+        return self.conditional_response(request, visible_studies(request), build)
+
+    def retrieve(self, request, *args, **kwargs):
+        code = kwargs["code"]
+        if code not in StudyDesign.values:
+            raise Http404("No such design.")
+
+        def build():
+            row = next(d for d in self.designs() if d["code"] == code)
+            return Response(s.DesignSerializer(row).data)
+
+        return self.conditional_response(request, visible_studies(request), build)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List studies",
+        description="Filterable like the studies page. `?format=csv` returns every matching "
+                    "study, unpaginated, with exactly the columns of the site's CSV export.",
+    ),
+    retrieve=extend_schema(summary="One study (by id)"),
+)
+class StudyViewSet(WriteViewSet):
+    serializer_class = s.StudySerializer
+    write_serializer_class = s.StudyWriteSerializer
+    filterset_class = StudyFilterSet
+    export_name = "studies"
+
+    def get_queryset(self):
+        return visible_studies(self.request).for_detail()
+
+    def export(self, fmt, records):
+        # The site's own CSV writer, so the API's export matches the page's byte for byte.
+        return studies_csv(records, base_url=self.request.build_absolute_uri("/")[:-1])
+
+    @extend_schema(summary="Count studies per design, result, level, age group, therapy and "
+                           "subtype (honours the filters)",
+                   responses=s.StudyCountsSerializer, filters=True)
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def counts(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        count, last_modified = collection_state(queryset)
+        etag = collection_etag(request, "json", count, last_modified)
+        not_modified = evaluate(request, etag=etag, last_modified=last_modified)
+        if not_modified is not None:
+            return not_modified
+        base = Study.objects.filter(pk__in=queryset.values("pk")).order_by()
+
+        def facet(field):
+            rows = base.values_list(field).annotate(n=Count("pk", distinct=True))
+            # A null level (guidelines: not graded) is counted under "none".
+            return {("none" if key is None else str(key)): n for key, n in rows}
+
+        data = {
+            "count": count,
+            "design": facet("design"), "result": facet("result"), "level": facet("level"),
+            "age_group": facet("age_group"), "therapy": facet("therapies__slug"),
+            "subtype": facet("subtypes__code"),
+        }
+        return stamp(Response(s.StudyCountsSerializer(data).data), etag=etag,
+                     last_modified=last_modified)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List outcomes (of the studies you may see)"),
+    retrieve=extend_schema(summary="One outcome (by id)"),
+)
+class OutcomeViewSet(ReadViewSet):
+    serializer_class = s.OutcomeSerializer
+    filterset_class = OutcomeFilterSet
+    export_name = "outcomes"
+    csv_columns = ("id", "study", "measure", "description", "timepoint", "responders", "n",
+                   "value", "is_primary", "display_value")
+
+    def get_queryset(self):
+        return Outcome.objects.filter(
+            study__in=visible_studies(self.request).values("pk")
+        ).order_by("study", "order", "pk")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List the review's statements"),
+    retrieve=extend_schema(summary="One statement (by id)"),
+)
+class StatementViewSet(WriteViewSet):
+    serializer_class = s.StatementSerializer
+    write_serializer_class = s.StatementWriteSerializer
+    filterset_class = StatementFilterSet
+    export_name = "statements"
+    csv_columns = ("id", "key", "therapy", "text", "studies", "references", "status")
+
+    def get_queryset(self):
+        user = self.request.user
+        return Statement.objects.visible_to(user).select_related("therapy").prefetch_related(
+            Prefetch("studies", queryset=Study.objects.visible_to(user).only("pk")),
+            Prefetch("references", queryset=Reference.objects.visible_to(user).only("pk")),
+        ).order_by("therapy__name", "order", "pk")
+
+
+@extend_schema_view(list=extend_schema(
+    summary="The drug x subtype evidence matrix",
+    description="Per therapy and subtype: studies, patients, best level of evidence and "
+                "result counts, over the studies the filters select (the same filters as "
+                "/studies/). `?format=csv` gives one row per cell.",
+    responses=s.MatrixSerializer,
+))
+class MatrixViewSet(ConditionalMixin, ListViewSet):
+    serializer_class = s.MatrixSerializer
+    filterset_class = StudyFilterSet
+    pagination_class = None
+    export_name = "matrix"
+    csv_columns = ("therapy", "subtype", "studies", "patients", "studies_without_size",
+                   "best_level", "dominant_result", *(f"results.{code}" for code in
+                                                      s.ResultDirection.values))
+
+    def get_queryset(self):
+        return visible_studies(self.request)
+
+    def list(self, request, *args, **kwargs):
+        studies = self.filter_queryset(self.get_queryset())
+
+        def build():
+            data = self.matrix_data(studies)
+            if isinstance(request.accepted_renderer, ExportRenderer):
+                return streaming_response(rows_as_csv(data["cells"], self.csv_columns),
+                                          request.accepted_renderer, "myoevidence-matrix")
+            return Response(data)
+
+        return self.conditional_response(request, studies, build)
+
+    @staticmethod
+    def matrix_data(studies) -> dict:
+        matrix = evidence_matrix(studies)
+        subtype_order = {subtype.pk: i for i, subtype in enumerate(matrix.subtypes)}
+        therapy_order = {therapy.pk: i for i, therapy in enumerate(matrix.therapies)}
+        cells = sorted(matrix.cells.values(), key=lambda c: (therapy_order[c.therapy.pk],
+                                                             subtype_order[c.subtype.pk]))
+        return {
+            "therapies": [{"slug": t.slug, "name": t.name, "drug_class": t.drug_class.slug}
+                          for t in matrix.therapies],
+            "subtypes": [{"code": st.code, "name": st.name} for st in matrix.subtypes],
+            "cells": [{
+                "therapy": c.therapy.slug, "subtype": c.subtype.code, "studies": c.studies,
+                "patients": c.patients, "studies_without_size": c.studies_without_size,
+                "best_level": c.best_level, "results": dict(c.results),
+                "dominant_result": c.dominant_result,
+            } for c in cells],
+        }
+
+
+@extend_schema_view(list=extend_schema(
+    summary="Search therapies, subtypes, studies and references",
+    parameters=[s.SearchQuerySerializer],
+    responses=s.SearchResultSerializer,
+))
+class SearchViewSet(ListViewSet):
+    serializer_class = s.SearchResultSerializer
+    pagination_class = None
+    filter_backends = ()
+    list_export_renderers = ()
+    conditional = False
+
+    def get_queryset(self):  # for the schema generator; search spans several models
+        return Study.objects.none()
+
+    def list(self, request, *args, **kwargs):
+        # A plain dict, so that an empty value is a 400 like any other bad value.
+        params = s.SearchQuerySerializer(data=request.query_params.dict())
+        params.is_valid(raise_exception=True)
+        query = params.validated_data["q"]
+        groups = search(query, user=request.user, limit=params.validated_data["limit"])
+        data = {"query": query}
+        for group, hits in groups.items():
+            data[group] = [self.hit(hit) for hit in hits]
+        return Response(data)
+
+    def hit(self, hit) -> dict:
+        obj = hit.obj
+        ident = {"therapy": lambda: obj.slug, "subtype": lambda: obj.slug}.get(
+            hit.kind, lambda: obj.pk)()
+        return {
+            "kind": hit.kind, "id": str(ident if hit.kind != "subtype" else obj.code),
+            "title": hit.title, "snippet": str(hit.snippet), "rank": float(hit.rank or 0),
+            "page_url": self.request.build_absolute_uri(hit.url),
+            "api_url": self.request.build_absolute_uri(reverse(f"{hit.kind}-detail",
+                                                               args=[ident])),
+        }
+

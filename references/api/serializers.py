@@ -1,0 +1,136 @@
+"""How references look in the API, and how curators write them."""
+
+from django.utils.text import slugify
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from references.bibtex import ParsedAuthor, ParsedReference
+from references.models import Author, Reference
+from references.services import upsert_reference
+
+
+class AuthorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Author
+        fields = ["family", "given", "is_corporate"]
+        extra_kwargs = {"given": {"help_text": "Given names or initials ('Chester V' or 'CV')."}}
+
+
+class ReferenceSerializer(serializers.ModelSerializer):
+    """A work in the bibliography."""
+
+    authors = serializers.SerializerMethodField(
+        help_text="Authors in order, as display names (Vancouver order: 'Oddis CV'); a group "
+                  "keeps its name.",
+    )
+    author_details = serializers.SerializerMethodField(
+        help_text="The same authors with family and given names apart.",
+    )
+    citation = serializers.CharField(
+        read_only=True, help_text="The reference formatted in Vancouver style."
+    )
+    page_url = serializers.SerializerMethodField(help_text="The reference's page on the site.")
+
+    class Meta:
+        model = Reference
+        fields = [
+            "id", "number", "authors", "author_details", "authors_truncated", "year", "title",
+            "journal", "volume", "issue", "pages", "publisher", "doi", "pmid", "pmcid", "kind",
+            "role", "url", "bibtex_key", "citation", "status", "modified", "page_url",
+        ]
+        extra_kwargs = {
+            "id": {"help_text": "Stable identifier of the record in this API."},
+            "pmid": {"help_text": "PubMed identifier (digits only)."},
+            "pmcid": {"help_text": "PubMed Central identifier (PMC followed by digits)."},
+            "url": {"help_text": "Where the work can be read, when it has no DOI/PMID link."},
+            "modified": {"help_text": "When the record last changed (basis of its ETag)."},
+        }
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_authors(self, reference) -> list[str]:
+        return [author.display_name for author in reference.ordered_authors]
+
+    @extend_schema_field(AuthorSerializer(many=True))
+    def get_author_details(self, reference):
+        return AuthorSerializer(reference.ordered_authors, many=True).data
+
+    def get_page_url(self, reference) -> str:
+        request = self.context.get("request")
+        path = reference.get_absolute_url()
+        return request.build_absolute_uri(path) if request else path
+
+
+class ReferenceSummarySerializer(serializers.ModelSerializer):
+    """The reference as nested in a study."""
+
+    class Meta:
+        model = Reference
+        fields = ["id", "number", "title", "year", "pmid", "doi"]
+
+
+class ReferenceWriteSerializer(serializers.ModelSerializer):
+    """A reference as curators send it; saved by ``references.services.upsert_reference``
+    (``full_clean`` included: a duplicate DOI, PMID or number is a 400)."""
+
+    author_details = AuthorSerializer(many=True, required=False,
+                                      help_text="Authors in order.")
+
+    class Meta:
+        model = Reference
+        fields = [
+            "number", "author_details", "authors_truncated", "year", "title", "journal",
+            "volume", "issue", "pages", "publisher", "doi", "pmid", "pmcid", "kind", "role",
+            "url", "bibtex_key", "notes",
+        ]
+        extra_kwargs = {"bibtex_key": {"required": False,
+                                       "help_text": "Made from author, year and title if "
+                                                    "left out."}}
+        # Conditional unique constraints are checked by the model's full_clean in the service.
+        validators = []
+
+    def _values(self, validated) -> dict:
+        instance = self.instance
+        names = [f for f in self.Meta.fields if f != "author_details"]
+        values = {name: getattr(instance, name) for name in names} if instance else {}
+        values.update({k: v for k, v in validated.items() if k != "author_details"})
+        return values
+
+    def _authors(self, validated) -> list[ParsedAuthor]:
+        if "author_details" in validated:
+            return [ParsedAuthor(**a) for a in validated["author_details"]]
+        if self.instance is None:
+            return []
+        return [ParsedAuthor(family=a.family, given=a.given, is_corporate=a.is_corporate)
+                for a in self.instance.ordered_authors]
+
+    def _key(self, values: dict, authors: list[ParsedAuthor]) -> str:
+        stem = slugify(f"{authors[0].family if authors else 'anon'}{values.get('year') or ''}"
+                       f"-{(values.get('title') or '').split(' ')[0]}")[:90] or "reference"
+        key, n = stem, 1
+        while Reference.objects.filter(bibtex_key=key).exists():
+            n += 1
+            key = f"{stem}-{n}"
+        return key
+
+    def _save(self, validated, existing: Reference) -> Reference:
+        values, authors = self._values(validated), self._authors(validated)
+        if not values.get("bibtex_key"):
+            values["bibtex_key"] = self._key(values, authors)
+        for name in ("journal", "volume", "issue", "pages", "publisher", "doi", "pmid",
+                     "pmcid", "url", "role", "notes"):
+            values[name] = values.get(name) or ""
+        parsed = ParsedReference(
+            key=values.pop("bibtex_key"), entry_type="", line=0, authors=authors,
+            identifier_sources=list(existing.identifier_sources or []), **values,
+        )
+        return upsert_reference(parsed=parsed, existing=existing).reference
+
+    def create(self, validated_data):
+        return self._save(validated_data, Reference())
+
+    def update(self, instance, validated_data):
+        return self._save(validated_data, instance)
+
+    def to_representation(self, instance):
+        return ReferenceSerializer(instance, context=self.context).data
+

@@ -1,0 +1,192 @@
+"""Writing through the API: tokens, the editorial workflow's rules, validation as 400s and
+If-Match guarding against lost updates."""
+
+import pytest
+
+from core.api.testing import client_for, fresh_throttle, make_user  # noqa: F401
+from evidence.models import Study
+from references.models import Reference
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_throttle")]
+
+STUDIES = "/api/v1/studies/"
+
+
+@pytest.fixture
+def curator():
+    return client_for(make_user("curator", "Curators"))
+
+
+@pytest.fixture
+def editor():
+    return client_for(make_user("editor", "Editors"))
+
+
+def new_study(**changes):
+    reference = Reference.objects.get(number=1)
+    data = {
+        "reference": reference.pk, "label": "API test study", "therapies": ["rituximab"],
+        "subtypes": ["dm", "pm"], "design": "case_series", "result": "benefit",
+        "summary": "Six patients improved.", "sample_size": 6,
+        "outcomes": [{"measure": "mmt8", "responders": 4, "n": 6, "is_primary": True}],
+    }
+    data.update(changes)
+    return data
+
+
+def test_anonymous_writes_are_401_and_plain_users_403():
+    response = client_for().post(STUDIES, new_study(), format="json")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Token")
+    assert client_for(make_user("reader")).post(STUDIES, new_study(),
+                                                format="json").status_code == 403
+
+
+def test_a_curator_creates_a_draft_study(curator):
+    response = curator.post(STUDIES, new_study(), format="json")
+    assert response.status_code == 201, response.json()
+    data = response.json()
+    assert data["status"] == "draft" and data["level"] == 4
+    assert data["therapies"] == ["rituximab"] and set(data["subtypes"]) == {"dm", "pm"}
+    assert data["outcomes"][0]["display_value"] == "4/6 (67%)"
+    assert response["Location"].endswith(f"{STUDIES}{data['id']}/")
+    assert response["ETag"]
+    # A draft: hidden from the public, visible to staff.
+    assert client_for().get(f"{STUDIES}{data['id']}/").status_code == 404
+    assert curator.get(f"{STUDIES}{data['id']}/").status_code == 200
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"therapies": ["snake-oil"]}, "therapies"),
+    ({"subtypes": []}, "subtypes"),
+    ({"design": "anecdote"}, "design"),
+    ({"reference": 10**9}, "reference"),
+    ({"level_override": 1}, "level_override_reason"),
+    ({"outcomes": [{"measure": "mmt8", "responders": 7, "n": 6}]}, "non_field_errors"),
+    ({"sample_size": -3}, "sample_size"),
+    ({"label": ""}, "label"),
+])
+def test_invalid_studies_are_400_with_field_messages(curator, changes, field):
+    response = curator.post(STUDIES, new_study(**changes), format="json")
+    assert response.status_code == 400, response.content
+    assert field in response.json(), response.json()
+
+
+def test_a_duplicate_doi_is_400_not_500(curator):
+    existing = Reference.objects.exclude(doi="").first()
+    response = curator.post("/api/v1/references/", {
+        "title": "A copy", "year": 2020, "doi": existing.doi.upper(),
+        "author_details": [{"family": "Doe", "given": "J"}],
+    }, format="json")
+    assert response.status_code == 400
+    assert "DOI" in str(response.json())
+
+
+def test_a_curator_creates_a_reference_with_authors(curator):
+    response = curator.post("/api/v1/references/", {
+        "title": "Tofacitinib in refractory dermatomyositis", "year": 2021,
+        "journal": "Arthritis Rheumatol", "doi": "10.1002/art.99999", "pmid": "99999999",
+        "author_details": [{"family": "Paik", "given": "JJ"}, {"family": "Christopher-Stine",
+                                                               "given": "L"}],
+    }, format="json")
+    assert response.status_code == 201, response.json()
+    data = response.json()
+    assert data["authors"] == ["Paik JJ", "Christopher-Stine L"]
+    assert data["bibtex_key"] and data["number"] is None and data["status"] == "draft"
+
+
+def test_if_match_refuses_a_stale_update_with_412(curator):
+    created = curator.post(STUDIES, new_study(), format="json")
+    url, etag = f"{STUDIES}{created.json()['id']}/", created["ETag"]
+    assert curator.get(url)["ETag"] == etag
+    first = curator.patch(url, {"summary": "Edited by A."}, format="json", HTTP_IF_MATCH=etag)
+    assert first.status_code == 200 and first["ETag"] != etag
+    stale = curator.patch(url, {"summary": "Edited by B."}, format="json", HTTP_IF_MATCH=etag)
+    assert stale.status_code == 412
+    assert "changed" in stale.json()["detail"]
+    assert Study.objects.get(pk=created.json()["id"]).summary == "Edited by A."
+    fresh = curator.patch(url, {"summary": "Edited by B."}, format="json",
+                          HTTP_IF_MATCH=first["ETag"])
+    assert fresh.status_code == 200
+
+
+def test_patch_keeps_what_it_does_not_mention(curator):
+    created = curator.post(STUDIES, new_study(), format="json").json()
+    url = f"{STUDIES}{created['id']}/"
+    data = curator.patch(url, {"sample_size": 8}, format="json").json()
+    assert data["sample_size"] == 8
+    assert data["outcomes"] == created["outcomes"]
+    assert set(data["subtypes"]) == {"dm", "pm"} and data["summary"] == created["summary"]
+    full = curator.put(url, new_study(label="Renamed", outcomes=[]), format="json").json()
+    assert full["label"] == "Renamed" and full["outcomes"] == []
+    assert full["key"] == created["key"]
+
+
+def test_the_workflow_through_the_api(curator, editor):
+    study_id = curator.post(STUDIES, new_study(), format="json").json()["id"]
+    url = f"{STUDIES}{study_id}/"
+    assert curator.post(f"{url}publish/", {"comment": "ok"}, format="json").status_code == 403
+    assert editor.post(f"{url}publish/", {"comment": "ok"},
+                       format="json").status_code == 409  # a draft is not submitted yet
+    submitted = curator.post(f"{url}submit/", {}, format="json")
+    assert submitted.status_code == 200 and submitted.json()["status"] == "submitted"
+    assert editor.post(f"{url}publish/", {}, format="json").status_code == 400  # no comment
+    published = editor.post(f"{url}publish/", {"comment": "Checked against PubMed."},
+                            format="json")
+    assert published.status_code == 200 and published.json()["status"] == "published"
+    assert client_for().get(url).status_code == 200
+    # Curators may not change a published entry; editors withdraw it.
+    assert curator.patch(url, {"summary": "x"}, format="json").status_code == 403
+    withdrawn = editor.post(f"{url}withdraw/", {"comment": "Duplicate."}, format="json")
+    assert withdrawn.json()["status"] == "withdrawn"
+    assert client_for().get(url).status_code == 404
+
+
+def test_an_editor_cannot_publish_their_own_submission(editor):
+    study_id = editor.post(STUDIES, new_study(), format="json").json()["id"]
+    editor.post(f"{STUDIES}{study_id}/submit/", {}, format="json")
+    response = editor.post(f"{STUDIES}{study_id}/publish/", {"comment": "mine"}, format="json")
+    assert response.status_code == 409 and "another editor" in response.json()["detail"]
+
+
+def test_workflow_actions_honour_if_match(curator):
+    created = curator.post(STUDIES, new_study(), format="json")
+    url = f"{STUDIES}{created.json()['id']}/"
+    curator.patch(url, {"summary": "Changed."}, format="json")
+    response = curator.post(f"{url}submit/", {}, format="json", HTTP_IF_MATCH=created["ETag"])
+    assert response.status_code == 412
+
+
+def test_delete_is_not_offered(editor):
+    study = Study.objects.first()
+    assert editor.delete(f"{STUDIES}{study.pk}/").status_code == 405
+
+
+def test_therapies_and_statements_are_writable(curator):
+    therapy = curator.post("/api/v1/therapies/", {
+        "slug": "tofacitinib", "name": "Tofacitinib", "drug_class": "anti-cd20",
+        "position": "investigational", "synonyms": ["tofa"], "brand_names": ["Xeljanz"],
+    }, format="json")
+    assert therapy.status_code == 201, therapy.json()
+    assert therapy.json()["brand_names"] == ["Xeljanz"]
+    changed = curator.patch("/api/v1/therapies/tofacitinib/", {"route": "oral"}, format="json")
+    assert changed.json()["route"] == "oral" and changed.json()["synonyms"] == ["tofa"]
+    assert curator.patch("/api/v1/therapies/tofacitinib/", {"slug": "tofa"},
+                         format="json").status_code == 400
+    study = Study.objects.published().filter(therapies__slug="rituximab").first()
+    statement = curator.post("/api/v1/statements/", {
+        "key": "api-test-statement", "therapy": "rituximab", "text": "A claim.",
+        "studies": [study.pk],
+    }, format="json")
+    assert statement.status_code == 201, statement.json()
+    assert statement.json()["studies"] == [study.pk]
+    empty = curator.post("/api/v1/statements/", {"key": "empty", "therapy": "rituximab",
+                                                 "text": "Unsupported."}, format="json")
+    assert empty.status_code == 400
+
+
+def test_malformed_json_is_400_and_other_media_415(curator):
+    response = curator.post(STUDIES, "{not json", content_type="application/json")
+    assert response.status_code == 400
+    response = curator.post(STUDIES, "a=b", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 415

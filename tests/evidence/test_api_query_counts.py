@@ -1,0 +1,69 @@
+"""Every API list runs a bounded number of queries, whatever the amount of data: the same
+bound holds for the real corpus and with 200 more studies (NetBox pins its counts likewise)."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from core.api.testing import client_for, content, fresh_throttle  # noqa: F401
+from evidence.models import DiseaseSubtype, Outcome, Provenance, Study
+from references.models import Reference
+from therapies.models import Therapy
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_throttle")]
+
+# (url, bound): the bound is what the endpoint needs today plus one.
+LISTS = [
+    ("/api/v1/studies/?page_size=500", 8),
+    ("/api/v1/studies/?therapy=rituximab&subtype=dm&page_size=500", 10),
+    ("/api/v1/studies/?format=csv", 8),
+    ("/api/v1/studies/counts/", 8),
+    ("/api/v1/outcomes/?page_size=500", 3),
+    ("/api/v1/references/?page_size=500", 4),
+    ("/api/v1/references/?format=bibtex", 4),
+    ("/api/v1/references/?format=csv", 4),
+    ("/api/v1/therapies/?page_size=500", 3),
+    ("/api/v1/drug-classes/", 4),
+    ("/api/v1/subtypes/", 3),
+    ("/api/v1/designs/", 3),
+    ("/api/v1/statements/", 5),
+    ("/api/v1/matrix/", 7),
+    ("/api/v1/search/?q=rituximab", 5),
+]
+
+
+def queries_for(url: str) -> int:
+    client = client_for()
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+        content(response)  # a streamed export runs its queries while it is read
+    assert response.status_code == 200, response.content[:300]
+    return len(captured.captured_queries)
+
+
+def add_studies(n: int) -> None:
+    reference = Reference.objects.get(number=1)
+    therapies = list(Therapy.objects.all()[:3])
+    subtypes = list(DiseaseSubtype.objects.all()[:3])
+    studies = Study.objects.bulk_create([
+        Study(key=f"bulk-{i}", reference=reference, label=f"Bulk study {i}", design="case_series",
+              result="benefit", summary="Made for the query-count test.", status="published",
+              sample_size=i, level=4)
+        for i in range(n)
+    ])
+    Study.therapies.through.objects.bulk_create([
+        Study.therapies.through(study=s, therapy=t) for s in studies for t in therapies])
+    Study.subtypes.through.objects.bulk_create([
+        Study.subtypes.through(study=s, diseasesubtype=d) for s in studies for d in subtypes])
+    Outcome.objects.bulk_create([Outcome(study=s, measure="mmt8", responders=1, n=2)
+                                 for s in studies])
+    Provenance.objects.bulk_create([Provenance(study=s, source="abstract") for s in studies])
+
+
+@pytest.mark.parametrize("url, bound", LISTS)
+def test_list_queries_do_not_grow_with_the_data(url, bound, django_assert_max_num_queries):
+    with django_assert_max_num_queries(bound):
+        queries_for(url)
+    add_studies(200)
+    with django_assert_max_num_queries(bound):
+        queries_for(url)

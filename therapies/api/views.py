@@ -1,0 +1,58 @@
+"""Therapies and drug classes in the API."""
+
+from django.db.models import Count, Prefetch, Q
+from drf_spectacular.utils import extend_schema, extend_schema_view
+
+from core.api.viewsets import ReadViewSet, WriteViewSet
+from therapies.api.serializers import (
+    DrugClassSerializer,
+    TherapySerializer,
+    TherapyWriteSerializer,
+)
+from therapies.filtersets import DrugClassFilterSet, TherapyFilterSet
+from therapies.models import DrugClass, Therapy
+
+
+def visible_study_count(request):
+    """Count of the studies the client may see (the rule of ``visible_to``).
+
+    The study model is reached through the relation so that this app does not import
+    ``evidence`` (dependencies point one way).
+    """
+    study_model = Therapy._meta.get_field("studies").related_model
+    visible = study_model.objects.visible_to(request.user).values("pk")
+    return Count("studies", filter=Q(studies__in=visible), distinct=True)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List therapies"),
+    retrieve=extend_schema(summary="One therapy (by slug)"),
+)
+class TherapyViewSet(WriteViewSet):
+    serializer_class = TherapySerializer
+    write_serializer_class = TherapyWriteSerializer
+    filterset_class = TherapyFilterSet
+    lookup_field = "slug"
+    export_name = "therapies"
+    csv_columns = ("slug", "name", "drug_class", "route", "position", "secondary_position",
+                   "synonyms", "brand_names", "study_count", "status")
+
+    def get_queryset(self):
+        return (Therapy.objects.visible_to(self.request.user).for_list()
+                .annotate(study_count=visible_study_count(self.request)))
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List drug classes"),
+    retrieve=extend_schema(summary="One drug class (by slug)"),
+)
+class DrugClassViewSet(ReadViewSet):
+    serializer_class = DrugClassSerializer
+    filterset_class = DrugClassFilterSet
+    lookup_field = "slug"
+    export_name = "drug-classes"
+    csv_columns = ("slug", "name", "mechanism", "order", "therapies")
+
+    def get_queryset(self):
+        therapies = Therapy.objects.visible_to(self.request.user).order_by("name")
+        return DrugClass.objects.prefetch_related(Prefetch("therapies", queryset=therapies))
