@@ -64,7 +64,8 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(accept_downloads=True)
+    # bypass_csp lets the tests inject axe-core; the app itself still runs under its CSP.
+    context = browser.new_context(accept_downloads=True, bypass_csp=True)
     page = context.new_page()
     yield page
     context.close()

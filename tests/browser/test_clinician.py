@@ -76,3 +76,17 @@ def test_no_serious_accessibility_violations(page, site_url, axe_source, path):
         for v in result["violations"] if v["impact"] in ("serious", "critical")
     ]
     assert serious == [], "\n".join(serious)
+
+
+@pytest.mark.parametrize("path", ["/", "/therapies/", "/therapies/rituximab/", "/subtypes/",
+                                  "/designs/", "/studies/", "/references/", "/references/1/",
+                                  "/about/", "/search/?q=ivig"])
+def test_pages_fit_a_phone_screen(browser, site_url, path):
+    """Responsive: nothing pushes the page sideways at 390 px (wide tables scroll in place)."""
+    context = browser.new_context(viewport={"width": 390, "height": 800})
+    page = context.new_page()
+    page.goto(site_url + path)
+    width, viewport = page.evaluate(
+        "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    context.close()
+    assert width <= viewport, f"{path} is {width}px wide on a {viewport}px screen"
