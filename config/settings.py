@@ -60,6 +60,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Above the session and authentication: a cached page is answered without touching them.
+    "core.middleware.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -99,6 +101,45 @@ DATABASES = {
 }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+
+def cache_from_url(url: str) -> dict:
+    """A CACHES entry from ``CACHE_URL``: ``redis://host:port/db`` (shared by every instance),
+    ``locmem://`` (this process only) or ``dummy://`` (caches nothing)."""
+    scheme = url.split("://", 1)[0].lower()
+    if scheme in {"redis", "rediss", "unix"}:
+        return {
+            # Django's RedisCache, reusing its Redis client (see core/cache.py).
+            "BACKEND": "core.cache.RedisCache",
+            "LOCATION": url,
+            # A slow or absent Redis must not hang requests: the page cache then steps aside.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    if scheme == "locmem":
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                "LOCATION": url.split("://", 1)[1] or "myoevidence"}
+    if scheme == "dummy":
+        return {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+    raise ImproperlyConfigured(
+        f"CACHE_URL: unsupported scheme '{scheme}' (use redis://, locmem:// or dummy://)."
+    )
+
+
+CACHES = {"default": cache_from_url(os.environ.get("CACHE_URL", "locmem://"))}
+# Several deployments (or a test run) can share one Redis without seeing each other's keys.
+CACHES["default"]["KEY_PREFIX"] = os.environ.get("CACHE_KEY_PREFIX", "myoevidence")
+
+# Whole-page cache for anonymous GET requests (core/middleware.py, core/cache.py), in seconds;
+# 0 turns it off. Any content change invalidates every cached page at once, through a
+# "generation" number kept in the cache: that reaches every instance only when the cache is
+# shared (Redis). With a per-process cache a write made by another process (a second gunicorn
+# worker, load_corpus) would leave stale pages, so the page cache is off unless asked for.
+_SHARED_CACHE = CACHES["default"]["BACKEND"].endswith("RedisCache")
+MYOEVIDENCE_PAGE_CACHE_SECONDS = int(
+    os.environ.get("MYOEVIDENCE_PAGE_CACHE_SECONDS", "300" if _SHARED_CACHE else "0")
+)
+# Never cached: the admin (staff only) and the health check (must reach the database).
+MYOEVIDENCE_PAGE_CACHE_EXCLUDE = ("/admin/", "/healthz")
 
 
 AUTH_PASSWORD_VALIDATORS = [

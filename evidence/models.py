@@ -133,6 +133,14 @@ class Study(ReviewedModel):
             models.Index(fields=["result"]),
             models.Index(fields=["level"]),
             models.Index(fields=["sample_size"]),
+            models.Index(fields=["age_group"]),
+            models.Index(fields=["refractory"]),
+            # Public reads filter on status first: the corpus status and the API's validators
+            # (count, latest change) and the design counts are then read from the index alone.
+            models.Index(fields=["status", "modified"], include=["id"],
+                         name="study_status_modified_idx"),
+            models.Index(fields=["status", "design"], include=["id"],
+                         name="study_status_design_idx"),
         ]
 
     def __str__(self) -> str:

@@ -111,7 +111,18 @@ class Reference(ReviewedModel):
                 name="reference_number_positive",
             ),
         ]
-        indexes = [models.Index(fields=["year"]), models.Index(fields=["first_author"])]
+        indexes = [
+            models.Index(fields=["year"]),
+            models.Index(fields=["first_author"]),
+            # The default order (numbered references first, then newest): lists and exports
+            # read it from the index instead of sorting the bibliography. PostgreSQL puts NULLs
+            # last in ascending order, as the ordering asks (SQLite refuses NULLS LAST here).
+            models.Index(fields=["number", "-year"], name="reference_list_order_idx"),
+            # Studies are listed newest reference first, then by review number.
+            models.Index(fields=["-year", "number"], name="reference_year_number_idx"),
+            models.Index(fields=["status", "modified"], include=["id"],
+                         name="reference_status_modified_idx"),
+        ]
 
     def __str__(self) -> str:
         prefix = f"[{self.number}] " if self.number else ""

@@ -9,3 +9,11 @@ def django_db_setup(django_db_setup, django_db_blocker):
     # Every test sees the real corpus; each test's own changes are rolled back.
     with django_db_blocker.unblock():
         call_command("load_corpus", verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def page_cache_off(settings):
+    # Tests change data inside transactions that are rolled back (whose commit never bumps the
+    # content generation) and with QuerySet.update(); a page cached by one test would leak
+    # into the next. The cache's own tests turn it back on (tests/core/test_cache*.py).
+    settings.MYOEVIDENCE_PAGE_CACHE_SECONDS = 0

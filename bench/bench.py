@@ -1,0 +1,606 @@
+"""The MyoEvidence benchmark: the app as deployed, under load, on the real corpus and at scale.
+
+Run it with ``bench/run.sh`` (which checks wrk, PostgreSQL and Redis first). It
+
+1. creates a PostgreSQL database of its own (``myoevidence_bench``, dropped at the end), migrates,
+   collects the static files and loads the real corpus;
+2. serves the app with gunicorn in production mode (DJANGO_DEBUG=false, a generated secret key,
+   DJANGO_ALLOWED_HOSTS=127.0.0.1, whitenoise for static files, Redis as the shared cache;
+   plain HTTP, so DJANGO_SECURE_SSL_REDIRECT=false: TLS ends at a proxy in production), with
+   the project's gunicorn.conf.py (gthread workers, keep-alive) but no worker recycling;
+3. drives each endpoint with wrk from a second process at fixed concurrency, twice: with the
+   page cache on (the production configuration) and off (every request rendered), next to a
+   static asset served by the same server, the ceiling;
+4. adds the synthetic corpus (``generate_synthetic``, 100k studies by default) and measures
+   again, then downloads the full BibTeX and CSV exports once each while sampling the gunicorn
+   workers' resident memory (VmRSS in /proc/<pid>/status);
+5. prints the table with PASS/FAIL lines for the targets, and writes it with the machine's
+   description and the key query plans (bench/explain.py) to bench/RESULTS.md; the raw numbers
+   go to bench/results/latest.json.
+
+One deliberate difference from production: the anonymous API rate limit (120/minute per client
+address by default) is raised, since every request of a load test comes from one address.
+An endpoint whose single request takes longer than SLOW_SECONDS is measured with that one
+request rather than under load (queued requests would spill into the next measurement).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import psycopg2
+
+BENCH = Path(__file__).resolve().parent
+PROJECT = BENCH.parent
+PYTHON = sys.executable
+DB_NAME = "myoevidence_bench"
+PG = "postgres://postgres@127.0.0.1:5432"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+SLOW_SECONDS = 3.0
+STATIC = "static asset (ceiling)"
+
+# (name, path, kind): kind "list" and "api" are held to the scaling target, "search" to its
+# latency target, "page" and those to the throughput target; exports are streamed.
+ENDPOINTS = [
+    ("home (matrix)", "/", "page"),
+    ("therapy page", "/therapies/rituximab/", "list"),
+    ("filtered study list", "/studies/?subtype=dm&design=case_report", "list"),
+    ("search", "/search/?q=rituximab", "search"),
+    ("API study list", "/api/v1/studies/", "api"),
+    ("BibTeX export (full)", "/references/export/bibtex/", "export"),
+]
+EXPORTS = [("BibTeX export (full)", "/references/export/bibtex/"),
+           ("CSV export (full)", "/studies/export.csv")]
+
+
+@dataclass
+class Result:
+    endpoint: str
+    corpus: str
+    cache: str
+    requests: int = 0
+    rps: float = 0.0
+    p50: float | None = None  # milliseconds
+    p95: float | None = None
+    p99: float | None = None
+    errors: int = 0
+    note: str = ""
+
+
+@dataclass
+class Memory:
+    export: str
+    seconds: float
+    megabytes: float
+    baseline_mb: float
+    peak_mb: float
+    at_quarters_mb: list[float] = field(default_factory=list)
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# -- the machine, the database, the commands --------------------------------------------------
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+               platform.processor())
+    mem_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+    return {"nproc": os.cpu_count(), "ram_gb": round(mem_kb / 1024 / 1024, 1), "cpu": cpu,
+            "load_at_start": os.getloadavg()[0], "python": platform.python_version(),
+            "postgresql": admin_query("SHOW server_version")[0][0],
+            "wrk": subprocess.run(["wrk", "--version"], capture_output=True, text=True)
+            .stdout.split("\n")[0].split(" Copyright")[0]}
+
+
+def admin_query(sql: str):
+    conn = psycopg2.connect(f"{PG}/postgres")
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(sql)
+            return cursor.fetchall() if cursor.description else None
+    finally:
+        conn.close()
+
+
+def create_database() -> None:
+    admin_query(f"DROP DATABASE IF EXISTS {DB_NAME}")
+    admin_query(f"CREATE DATABASE {DB_NAME}")
+
+
+def drop_database() -> None:
+    admin_query(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                f"WHERE datname = '{DB_NAME}' AND pid <> pg_backend_pid()")
+    admin_query(f"DROP DATABASE IF EXISTS {DB_NAME}")
+
+
+def vacuum() -> None:
+    conn = psycopg2.connect(f"{PG}/{DB_NAME}")
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    conn.close()
+
+
+def manage(env: dict, *args: str, quiet: bool = True) -> str:
+    result = subprocess.run([PYTHON, "manage.py", *args], cwd=PROJECT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=None if not quiet else subprocess.PIPE)
+    if result.returncode:
+        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stderr or ''}")
+    return result.stdout
+
+
+def clear_redis(prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+        client.delete(key)
+
+
+# -- the server -------------------------------------------------------------------------------
+
+class Server:
+    """gunicorn serving config.wsgi; ``workers()`` lists its worker processes."""
+
+    def __init__(self, env: dict, port: int, workers: int):
+        self.env, self.port, self.workers_n = env, port, workers
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> Server:
+        # The project's production gunicorn settings (gunicorn.conf.py: gthread workers with
+        # keep-alive), told where to listen and to keep quiet.
+        env = dict(self.env, GUNICORN_BIND=f"127.0.0.1:{self.port}", GUNICORN_ACCESS_LOG="",
+                   GUNICORN_LOG_LEVEL="warning", GUNICORN_WORKERS=str(self.workers_n))
+        self.process = subprocess.Popen(
+            [PYTHON, "-m", "gunicorn", "-c", str(PROJECT / "gunicorn.conf.py"),
+             "--no-control-socket", "config.wsgi"],
+            cwd=PROJECT, env=env, stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if fetch(self.url("/healthz"))[0] == 200:
+                    return self
+            except OSError:
+                time.sleep(0.2)
+            if self.process.poll() is not None:
+                break
+        raise SystemExit("gunicorn did not start (see its messages above)")
+
+    def __exit__(self, *exc) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def workers(self) -> list[int]:
+        master = self.process.pid
+        pids = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == master:
+                pids.append(int(stat.parent.name))
+        return pids
+
+
+def fetch(url: str, timeout: float = 600) -> tuple[int, dict, int, float]:
+    """Status, headers, body size and seconds for one GET."""
+    started = time.monotonic()
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        size = 0
+        while chunk := response.read(1 << 16):
+            size += len(chunk)
+        return response.status, dict(response.headers), size, time.monotonic() - started
+
+
+def cpu_ticks(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total
+
+
+def wait_idle(server: Server, limit: float = 60) -> None:
+    """Wait until the workers stop using CPU (or ``limit`` seconds)."""
+    pids = server.workers()
+    deadline = time.monotonic() + limit
+    last = cpu_ticks(pids)
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        now = cpu_ticks(pids)
+        if now == last:
+            return
+        last = now
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# -- measuring --------------------------------------------------------------------------------
+
+def wrk(url: str, seconds: int, concurrency: int) -> dict:
+    result = subprocess.run(
+        ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds}s", "--timeout", "60s",
+         "-s", str(BENCH / "latency.lua"), url],
+        capture_output=True, text=True,
+    )
+    line = next((x for x in result.stdout.splitlines() if x.startswith("WRK_JSON ")), None)
+    if line is None:
+        raise SystemExit(f"wrk failed for {url}:\n{result.stdout}\n{result.stderr}")
+    return json.loads(line.removeprefix("WRK_JSON "))
+
+
+def measure(server: Server, name: str, path: str, corpus: str, cache: str,
+            args: argparse.Namespace) -> Result:
+    result = Result(endpoint=name, corpus=corpus, cache=cache)
+    url = server.url(path)
+    try:
+        status, headers, _, seconds = fetch(url)
+        if cache == "on" and headers.get("X-Page-Cache") == "miss":
+            status, headers, _, seconds = fetch(url)  # the measured state: in the cache
+    except urllib.error.HTTPError as exc:
+        result.note = f"answered {exc.code}"
+        return result
+    if seconds > SLOW_SECONDS:
+        result.requests, result.rps = 1, 1 / seconds
+        result.p50 = result.p95 = result.p99 = seconds * 1000
+        result.note = "one request (too slow to load)"
+        return result
+    data = wrk(url, args.seconds, args.concurrency)
+    wait_idle(server)  # requests still running when wrk stopped must not slow the next run
+    duration = data["duration_us"] / 1e6
+    result.requests = data["requests"]
+    result.rps = data["requests"] / duration if duration else 0
+    if data["requests"]:
+        result.p50, result.p95, result.p99 = (data[k] / 1000 for k in
+                                              ("p50_us", "p95_us", "p99_us"))
+    result.errors = data["errors"] + data["non_2xx"]
+    if cache == "on" and "X-Page-Cache" in headers:
+        result.note = f"page cache {headers['X-Page-Cache']}"
+    return result
+
+
+def measure_pass(server: Server, corpus: str, cache: str, static_path: str,
+                 args: argparse.Namespace) -> list[Result]:
+    results = []
+    if cache == "on":
+        log(f"{corpus}, cache {cache}: {STATIC}")
+        results.append(measure(server, STATIC, static_path, corpus, cache, args))
+    for name, path, kind in ENDPOINTS:
+        if kind == "export" and (cache == "off" or corpus != "real"):
+            continue  # never cached; at scale it is downloaded once, below
+        log(f"{corpus}, cache {cache}: {name}")
+        results.append(measure(server, name, path, corpus, cache, args))
+    if cache == "on":
+        # The machine may be shared: the ceiling is measured before and after the pages, and
+        # the pages are compared with the mean.
+        log(f"{corpus}, cache {cache}: {STATIC}, again")
+        before, after = results[0], measure(server, STATIC, static_path, corpus, cache, args)
+        before.note = (f"mean of {fmt(before.rps, 0)} (before the pages) and "
+                       f"{fmt(after.rps, 0)} req/s (after); latencies: the worse run")
+        before.requests += after.requests
+        before.errors += after.errors
+        before.rps = (before.rps + after.rps) / 2
+        before.p50, before.p95, before.p99 = (max(a, b) for a, b in zip(
+            (before.p50, before.p95, before.p99), (after.p50, after.p95, after.p99),
+            strict=True))
+    return results
+
+
+def export_memory(server: Server, name: str, path: str) -> Memory:
+    """Download an export once, sampling every worker's VmRSS; report the busiest worker."""
+    pids = server.workers()
+    baseline = {pid: rss_mb(pid) for pid in pids}
+    ticks_before = {pid: cpu_ticks([pid]) for pid in pids}  # the serving worker uses the CPU
+    peaks = dict(baseline)
+    progress = {"bytes": 0}
+    series: dict[int, list[tuple[int, float]]] = {pid: [] for pid in pids}
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            for pid in pids:
+                rss = rss_mb(pid)
+                peaks[pid] = max(peaks[pid], rss)
+                series[pid].append((progress["bytes"], rss))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    started = time.monotonic()
+    with urllib.request.urlopen(server.url(path), timeout=1800) as response:
+        while chunk := response.read(1 << 16):
+            progress["bytes"] += len(chunk)
+    seconds = time.monotonic() - started
+    stop.set()
+    sampler.join()
+    busiest = max(pids, key=lambda pid: cpu_ticks([pid]) - ticks_before[pid])
+    total = progress["bytes"]
+    quarters = []
+    for fraction in (0.25, 0.5, 0.75, 1.0):
+        reached = [rss for sent, rss in series[busiest] if sent >= fraction * total]
+        quarters.append(reached[0] if reached else peaks[busiest])
+    return Memory(export=name, seconds=seconds, megabytes=total / 1e6,
+                  baseline_mb=baseline[busiest], peak_mb=peaks[busiest], at_quarters_mb=quarters)
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    return int(re.search(r"VmRSS:\s+(\d+)", text).group(1)) / 1024
+
+
+# -- the report -------------------------------------------------------------------------------
+
+def fmt(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def table(results: list[Result], corpus_label: dict[str, str]) -> list[str]:
+    lines = ["| endpoint | corpus | page cache | req/s | p50 ms | p95 ms | p99 ms | "
+             "× static | requests | errors | note |",
+             "|---|---|---|--:|--:|--:|--:|--:|--:|--:|---|"]
+    statics = {(r.corpus, r.cache): r.rps for r in results if r.endpoint == STATIC}
+    for r in results:
+        ceiling = statics.get((r.corpus, "on"))
+        ratio = "" if r.endpoint == STATIC or not ceiling else f"{r.rps / ceiling:.2f}"
+        lines.append(f"| {r.endpoint} | {corpus_label[r.corpus]} | {r.cache} | {fmt(r.rps)} | "
+                     f"{fmt(r.p50)} | {fmt(r.p95)} | {fmt(r.p99)} | {ratio} | {r.requests} | "
+                     f"{r.errors} | {r.note} |")
+    return lines
+
+
+def verdicts(results: list[Result], memory: list[Memory]) -> list[str]:
+    by = {(r.endpoint, r.corpus, r.cache): r for r in results}
+    kinds = {name: kind for name, _, kind in ENDPOINTS}
+    lines = []
+
+    def verdict(ok: bool | None, text: str) -> None:
+        lines.append(f"{'PASS' if ok else ('FAIL' if ok is not None else 'N/A ')}  {text}")
+
+    for cache in ("on", "off"):
+        label = "page cache on" if cache == "on" else "page cache off"
+        for name, kind in kinds.items():
+            if kind in ("list", "api"):
+                real, big = by.get((name, "real", cache)), by.get((name, "big", cache))
+                if real and big and real.p95 and big.p95:
+                    ratio = big.p95 / real.p95
+                    verdict(ratio <= 2, f"[{label}] {name}: p95 at scale {fmt(big.p95)} ms = "
+                                        f"{ratio:.1f}× the real corpus's {fmt(real.p95)} ms "
+                                        "(target ≤ 2×)")
+            if kind == "search":
+                big = by.get((name, "big", cache))
+                if big and big.p95:
+                    verdict(big.p95 <= 100, f"[{label}] {name}: p95 at scale {fmt(big.p95)} ms "
+                                            "(target ≤ 100 ms)")
+    for corpus in ("real", "big"):
+        static = by.get((STATIC, corpus, "on"))
+        for name, kind in kinds.items():
+            r = by.get((name, corpus, "on"))
+            if kind == "export" or not r or not static or not static.rps:
+                continue
+            share = r.rps / static.rps
+            verdict(share >= 0.5, f"[page cache on] {name} ({corpus_name(corpus)}): "
+                                  f"{share:.0%} of the static asset's {fmt(static.rps)} req/s "
+                                  "(target ≥ 50%)")
+    for m in memory:
+        growth = m.at_quarters_mb[-1] - m.at_quarters_mb[0]
+        quarters = "/".join(fmt(q) for q in m.at_quarters_mb)
+        verdict(growth < 10, f"{m.export} at scale streams with flat memory: worker RSS "
+                             f"{fmt(m.baseline_mb)} MB before, {quarters}"
+                             f" MB at 25/50/75/100% of {fmt(m.megabytes)} MB sent, peak "
+                             f"{fmt(m.peak_mb)} MB (target: < 10 MB growth from 25% to 100%)")
+    errors = sum(r.errors for r in results)
+    verdict(errors == 0, f"no failed or non-2xx responses under load ({errors})")
+    return lines
+
+
+def corpus_name(corpus: str) -> str:
+    return "real corpus" if corpus == "real" else "at scale"
+
+
+# -- the run ----------------------------------------------------------------------------------
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Benchmark MyoEvidence under load.")
+    parser.add_argument("--studies", type=int, default=100_000,
+                        help="synthetic studies for the scale run (default 100000)")
+    parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
+    parser.add_argument("--concurrency", type=int, default=8, help="wrk connections")
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1,
+                        help="gunicorn workers (default 2 × CPUs + 1, as gunicorn.conf.py)")
+    parser.add_argument(
+        "--max-requests", type=int, default=0,
+        help="GUNICORN_MAX_REQUESTS (default 0: no recycling; gunicorn.conf.py's 1000 restarts "
+             "every worker every few seconds at these rates, which is measured as ~1 s tails)")
+    parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
+    parser.add_argument("--render-only", action="store_true",
+                        help="measure nothing: rewrite bench/RESULTS.md from the last run "
+                             "(bench/results/latest.json)")
+    args = parser.parse_args()
+    if args.render_only:
+        last = json.loads((BENCH / "results" / "latest.json").read_text())
+        write_results(last["machine"], last["report"], last["explain"], last["deploy_check"])
+        return 0
+
+    started = time.monotonic()
+    info = machine()
+    info.update(gunicorn_workers=args.workers, concurrency=args.concurrency,
+                seconds=args.seconds, studies=args.studies, max_requests=args.max_requests,
+                threads=int(os.environ.get("GUNICORN_THREADS", "4")))
+    prefix = f"bench-{secrets.token_hex(4)}"
+    static_root = Path(tempfile.mkdtemp(prefix="myoevidence-bench-static-"))
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DJANGO_", "DATABASE_", "CACHE_", "MYOEVIDENCE_"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings", DJANGO_DEBUG="false",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50), DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        DATABASE_URL=f"{PG}/{DB_NAME}", CACHE_URL=REDIS_URL, CACHE_KEY_PREFIX=prefix,
+        MYOEVIDENCE_API_ANON_RATE="100000000/minute", DJANGO_LOG_LEVEL="WARNING",
+        # Plain HTTP on loopback: no TLS proxy in front to redirect to.
+        DJANGO_SECURE_SSL_REDIRECT="false", DJANGO_STATIC_ROOT=str(static_root),
+        GUNICORN_MAX_REQUESTS=str(args.max_requests),
+    )
+    labels = {"real": "real", "big": f"+{args.studies // 1000}k"}
+    results: list[Result] = []
+    memory: list[Memory] = []
+    explain = ""
+    deploy_check = ""
+    try:
+        log(f"database {DB_NAME}: create, migrate, collectstatic, load the corpus")
+        create_database()
+        manage(env, "migrate", "--noinput")
+        manage(env, "collectstatic", "--noinput")
+        manage(env, "load_corpus")
+        deploy_check = subprocess.run(
+            [PYTHON, "manage.py", "check", "--deploy"], cwd=PROJECT, env=env,
+            capture_output=True, text=True).stderr.strip()
+        manifest = json.loads((static_root / "staticfiles.json").read_text())
+        static_path = "/static/" + manifest["paths"]["css/site.css"]
+        vacuum()
+        port = free_port()
+        for corpus in ("real", "big"):
+            if corpus == "big":
+                log(f"generate_synthetic --studies {args.studies}")
+                manage(env, "generate_synthetic", "--studies", str(args.studies), "--force",
+                       "--seed", "1", quiet=False)
+                vacuum()
+            for cache in ("on", "off"):
+                seconds = "300" if cache == "on" else "0"
+                with Server(dict(env, MYOEVIDENCE_PAGE_CACHE_SECONDS=seconds), port,
+                            args.workers) as server:
+                    results += measure_pass(server, corpus, cache, static_path, args)
+        # On a fresh server, so that no worker carries the memory of an earlier big page.
+        with Server(env, port, args.workers) as server:
+            for name, path in EXPORTS:
+                log(f"{labels['big']}: {name}, one download, sampling RSS")
+                memory.append(export_memory(server, name, path))
+        log("EXPLAIN of the list pages' queries at scale")
+        explain = subprocess.run(
+            [PYTHON, str(BENCH / "explain.py"), "/studies/",
+             "/studies/?subtype=dm&design=case_report", "/references/", "/api/v1/studies/"],
+            cwd=PROJECT, env=env, capture_output=True, text=True).stdout
+    finally:
+        clear_redis(prefix)
+        shutil.rmtree(static_root, ignore_errors=True)
+        if not args.keep_db:
+            drop_database()
+
+    elapsed = time.monotonic() - started
+    info["finished"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")  # noqa: UP017
+    report = render(info, results, memory, labels, elapsed)
+    print("\n".join(report))
+    write_results(info, report, explain, deploy_check)
+    (BENCH / "results").mkdir(exist_ok=True)
+    (BENCH / "results" / "latest.json").write_text(json.dumps(
+        {"machine": info, "report": report, "explain": explain, "deploy_check": deploy_check,
+         "results": [asdict(r) for r in results], "memory": [asdict(m) for m in memory]},
+        indent=2))
+    return 0
+
+
+def render(info, results, memory, labels, elapsed) -> list[str]:
+    lines = [
+        f"Machine: {info['nproc']} CPUs ({info['cpu']}), {info['ram_gb']} GB RAM; "
+        f"load average {info['load_at_start']:.2f} at start; Python {info['python']}, "
+        f"PostgreSQL {info['postgresql']}, {info['wrk']}.",
+        f"Server: gunicorn.conf.py ({info['gunicorn_workers']} gthread workers × "
+        f"{info['threads']} threads, keep-alive, max_requests {info['max_requests']}), "
+        f"DJANGO_DEBUG=false, whitenoise, Redis cache. "
+        f"Load: wrk, {info['concurrency']} connections, "
+        f"{info['seconds']} s per endpoint, same machine. Corpus at scale: real + "
+        f"{info['studies']:,} synthetic studies. Run took {elapsed / 60:.1f} min.",
+        "",
+        *table(results, labels),
+        "",
+    ]
+    for m in memory:
+        lines.append(f"{m.export} at scale ({labels['big']}): {fmt(m.megabytes)} MB in "
+                     f"{fmt(m.seconds)} s ({fmt(m.megabytes / m.seconds)} MB/s); worker RSS "
+                     f"{fmt(m.baseline_mb)} MB before, peak {fmt(m.peak_mb)} MB.")
+    lines += ["", *verdicts(results, memory)]
+    return lines
+
+
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def as_markdown(report: list[str]) -> list[str]:
+    """The printed report for a README: the table as a Markdown table, the rest verbatim."""
+    table_lines = [line for line in report if line.startswith("|")]
+    first = report.index(table_lines[0]) if table_lines else len(report)
+    header = [line for line in report[:first] if line]
+    rest = [line for line in report[first + len(table_lines):]]
+    while rest and not rest[0]:
+        rest.pop(0)
+    return [*header, "", *table_lines, "", "```", *rest, "```"]
+
+
+def write_results(info, report, explain, deploy_check) -> None:
+    """Replace the generated part of bench/RESULTS.md (between the markers); what is written
+    around it by hand (the reading of the numbers) stays."""
+    when = info.get("finished") or datetime.now(timezone.utc).strftime(  # noqa: UP017
+        "%Y-%m-%d %H:%M UTC")
+    generated = "\n".join([
+        START,
+        f"Latest run of `bench/run.sh`, {when}, on {info['nproc']} CPUs ({info['cpu']}) with "
+        f"{info['ram_gb']} GB RAM. The table and the PASS/FAIL lines are the script's output, "
+        "unedited.", "",
+        *as_markdown(report), "",
+        "### Key query plans at scale (bench/explain.py)", "",
+        "Each list page's slowest queries under `EXPLAIN ANALYZE`, on the benchmark's database "
+        "with the synthetic corpus.", "",
+        "```", explain.strip(), "```", "",
+        "### `manage.py check --deploy` with the benchmark's production settings", "",
+        "```", deploy_check or "no issues", "```",
+        END,
+    ])
+    path = BENCH / "RESULTS.md"
+    text = path.read_text() if path.exists() else ""
+    if START in text and END in text:
+        text = text[:text.index(START)] + generated + text[text.index(END) + len(END):]
+    else:
+        text = f"# Benchmark results\n\n{generated}\n"
+    path.write_text(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Middleware shared by every app."""
+
+from __future__ import annotations
+
+import logging
+
+from django.utils.cache import get_conditional_response
+from django.utils.http import parse_http_date_safe
+
+from core import cache as page_cache
+
+logger = logging.getLogger(__name__)
+
+CACHE_STATUS_HEADER = "X-Page-Cache"
+
+
+class PageCacheMiddleware:
+    """Serve anonymous GET requests from the whole-page cache (see ``core.cache``).
+
+    It sits above the session and authentication middleware, so a hit costs two cache round
+    trips and no database query. A miss renders normally and stores a 200 that sets no cookie
+    and is not streamed (exports are never held in the cache). The response says which it was
+    in ``X-Page-Cache`` (hit, miss), for the benchmark and for debugging.
+
+    When the cache is unreachable the page is rendered as if there were no cache: readers see a
+    slower site, never an error.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        seconds = page_cache.page_cache_seconds()
+        if seconds <= 0 or not page_cache.is_cacheable_request(request):
+            return self.get_response(request)
+        try:
+            found = page_cache.lookup(request)
+        except Exception:  # the cache is down: serve without it
+            logger.warning("Page cache unavailable; serving %s uncached.", request.path,
+                           exc_info=True)
+            return self.get_response(request)
+        if found.page is not None:
+            found.page[CACHE_STATUS_HEADER] = "hit"
+            return self.conditional(request, found.page)
+        response = self.get_response(request)
+        if page_cache.is_cacheable_response(request, response):
+            try:
+                page_cache.store(request, found, response, seconds)
+            except Exception:
+                logger.warning("Page cache unavailable; %s not stored.", request.path,
+                               exc_info=True)
+            response[CACHE_STATUS_HEADER] = "miss"
+        return response
+
+    @staticmethod
+    def conditional(request, response):
+        """A cached API response keeps answering If-None-Match/If-Modified-Since with 304."""
+        etag = response.get("ETag")
+        last_modified = parse_http_date_safe(response.get("Last-Modified", ""))
+        if etag is None and last_modified is None:
+            return response
+        return get_conditional_response(request, etag=etag, last_modified=last_modified,
+                                        response=response)

@@ -1,0 +1,156 @@
+"""Two app instances sharing Redis and a database: a change made by a third process reaches
+both at once, although each had the page cached.
+
+Real processes, not the test client: two gunicorn servers on free ports and a third Python
+process that changes a therapy through its service, all on a throwaway SQLite file and the
+Redis at 127.0.0.1:6379 (a key prefix of their own, removed afterwards). Needs Redis: .ci/run
+starts it; without it the test fails and says so.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+REDIS = ("127.0.0.1", 6379)
+PROJECT = Path(__file__).resolve().parents[2]
+HOST = "127.0.0.1"  # the Host header both instances see, as behind one load balancer
+STARTUP_SECONDS = 20
+
+SETUP = """
+import django; django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from therapies.services import upsert_drug_class, upsert_therapy
+upsert_drug_class(slug="test-class", name="Test class")
+upsert_therapy(slug="alphamab", drug_class="test-class", name="Alphamab",
+               position="investigational", status="published")
+"""
+CHANGE = """
+import django; django.setup()
+from therapies.services import upsert_therapy
+upsert_therapy(slug="alphamab", drug_class="test-class", name="Betamab",
+               position="investigational", status="published")
+"""
+
+
+def redis_reachable() -> bool:
+    try:
+        with socket.create_connection(REDIS, timeout=1) as conn:
+            conn.sendall(b"PING\r\n")
+            return conn.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get(port: int, path: str) -> tuple[int, dict, str]:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Host": HOST})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, dict(response.headers), response.read().decode()
+
+
+def run(code: str, env: dict) -> None:
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+@pytest.fixture
+def shared_env(tmp_path):
+    if not redis_reachable():
+        pytest.fail(
+            f"Redis is not reachable at {REDIS[0]}:{REDIS[1]}; the cross-instance cache test "
+            "needs it. Start it (.ci/run does): redis-server --daemonize yes --bind 127.0.0.1 "
+            "--port 6379 --save '' --appendonly no"
+        )
+    prefix = f"test-instances-{uuid.uuid4().hex[:12]}"
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("DJANGO_", "DATABASE_", "CACHE_", "MYOEVIDENCE_"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        # A throwaway file: durability is irrelevant, so no fsync (keeps the test to seconds).
+        DATABASE_URL=f"sqlite:///{tmp_path / 'instances.db'}"
+                     "?init_command=PRAGMA%20synchronous%3DOFF",
+        CACHE_URL=f"redis://{REDIS[0]}:{REDIS[1]}/0",
+        CACHE_KEY_PREFIX=prefix,
+        MYOEVIDENCE_PAGE_CACHE_SECONDS="300",
+        DJANGO_LOG_LEVEL="WARNING",
+    )
+    yield env
+    import redis
+
+    client = redis.Redis(*REDIS)
+    keys = list(client.scan_iter(match=f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture
+def two_instances(shared_env):
+    run(SETUP, shared_env)
+    ports = [free_port(), free_port()]
+    servers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}",
+             "--workers", "1", "--log-level", "warning"],
+            cwd=PROJECT, env=shared_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        for port in ports
+    ]
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        for port, server in zip(ports, servers, strict=True):
+            while True:
+                try:
+                    if get(port, "/healthz")[0] == 200:
+                        break
+                except OSError:
+                    pass
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"instance on port {port} did not start: "
+                                f"{server.stderr.read().decode()[-2000:]}")
+                time.sleep(0.1)
+        yield ports
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+def test_a_change_made_elsewhere_reaches_every_instance_at_once(shared_env, two_instances):
+    first, second = two_instances
+    status, headers, body = get(first, "/therapies/")
+    assert status == 200 and "Alphamab" in body
+    assert headers["X-Page-Cache"] == "miss"
+    # The page the first instance rendered is the second's too: the cache is shared.
+    assert get(second, "/therapies/")[1]["X-Page-Cache"] == "hit"
+    assert get(first, "/therapies/")[1]["X-Page-Cache"] == "hit"
+
+    run(CHANGE, shared_env)  # a third process, through the service
+
+    # The next read anywhere renders afresh (a miss: the generation moved on); the fresh page
+    # is then shared, so the other instance may serve it from the cache, but never the old one.
+    status, headers, body = get(second, "/therapies/")
+    assert headers["X-Page-Cache"] == "miss", "the second instance served a stale page"
+    assert "Betamab" in body and "Alphamab" not in body
+    status, headers, body = get(first, "/therapies/")
+    assert "Betamab" in body and "Alphamab" not in body, "the first instance served a stale page"
+    assert headers["X-Page-Cache"] == "hit"
