@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from django.db.models import Count, Min, QuerySet, Sum
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -51,12 +53,33 @@ def radius(sample_size: int | None) -> float:
     return 5.0 if not sample_size else min(28.0, 5.0 + 2.2 * math.sqrt(sample_size))
 
 
-def evidence_chart(studies: Sequence[Study], *, title: str) -> SafeString:
+@dataclass
+class ChartPoint:
+    """Studies sharing a year, level and result: one marker."""
+
+    year: int
+    level: int | None
+    result: str
+    studies: int
+    patients: int
+    label: str  # the study's name when the marker stands for one study
+
+
+def chart_points(studies: QuerySet[Study]) -> list[ChartPoint]:
+    """One aggregate query, however many studies there are."""
+    rows = (studies.order_by().exclude(reference__year=None)
+            .values("reference__year", "level", "result")
+            .annotate(n=Count("pk"), patients=Sum("sample_size"), label=Min("label")))
+    return [ChartPoint(year=r["reference__year"], level=r["level"], result=r["result"],
+                       studies=r["n"], patients=r["patients"] or 0, label=r["label"])
+            for r in rows]
+
+
+def evidence_chart(points: Sequence[ChartPoint], *, title: str) -> SafeString:
     """SVG markup (escaped text throughout); an empty string when there is nothing to plot."""
-    dated = [s for s in studies if s.reference.year]
-    if not dated:
+    if not points:
         return mark_safe("")
-    years = [s.reference.year for s in dated]
+    years = [p.year for p in points]
     low, high = min(years) - 1, max(years) + 1
     span = max(high - low, 1)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -67,11 +90,12 @@ def evidence_chart(studies: Sequence[Study], *, title: str) -> SafeString:
     def y_of(level):
         return TOP + (ROWS.index(level) + 0.5) * plot_h / len(ROWS)
 
+    total = sum(p.studies for p in points)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'aria-labelledby="chart-title chart-desc" class="evidence-chart">',
         f'<title id="chart-title">{escape(title)}</title>',
-        f'<desc id="chart-desc">{len(dated)} studies from {min(years)} to {max(years)}, by '
+        f'<desc id="chart-desc">{total} studies from {min(years)} to {max(years)}, by '
         f"level of evidence (1 strongest). The table of studies below lists the same "
         f"data.</desc>",
     ]
@@ -87,14 +111,16 @@ def evidence_chart(studies: Sequence[Study], *, title: str) -> SafeString:
         x = x_of(year)
         parts.append(f'<text x="{x:.1f}" y="{HEIGHT - 12}" text-anchor="middle" '
                      f'font-size="12" fill="#1a1a1a">{year}</text>')
-    for study in sorted(dated, key=lambda s: -(s.sample_size or 0)):
-        colour, kind = RESULT_STYLE[study.result]
-        size = f"{study.sample_size} patients" if study.sample_size else "patients not reported"
-        label = (f"{study.label} ({study.reference.year}): {study.get_result_display()}, "
-                 f"{size}, {'level ' + str(study.level) if study.level else 'not graded'}")
+    for point in sorted(points, key=lambda p: -p.patients):
+        colour, kind = RESULT_STYLE[point.result]
+        who = point.label if point.studies == 1 else f"{point.studies} studies"
+        size = f"{point.patients} patients" if point.patients else "patients not reported"
+        level = f"level {point.level}" if point.level else "not graded"
+        label = (f"{who} ({point.year}): {ResultDirection(point.result).label}, {size}, "
+                 f"{level}")
         # No links inside: an image must not hold interactive controls (the table links them).
-        shape = _shape(kind, x_of(study.reference.year), y_of(study.level),
-                       radius(study.sample_size), colour, bool(study.sample_size))
+        shape = _shape(kind, x_of(point.year), y_of(point.level), radius(point.patients),
+                       colour, bool(point.patients))
         parts.append(f"<g><title>{escape(label)}</title>{shape}</g>")
     parts.append("</svg>")
     return mark_safe("".join(parts))

@@ -1,11 +1,12 @@
 """Therapy pages: grouped list and the detail with statements, studies and chart."""
 
+from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
 from django.views.generic import ListView, TemplateView
 
 from core.choices import ReviewStatus
-from evidence.charts import evidence_chart, legend
+from evidence.charts import chart_points, evidence_chart, legend
 from evidence.filtersets import CheckboxStudyFilterSet
 from evidence.models import Statement, Study
 from references.models import Reference
@@ -25,6 +26,7 @@ class TherapyListView(ListView):
 
 class TherapyDetailView(TemplateView):
     template_name = "therapies/therapy_detail.html"
+    paginate_by = 50
 
     def get_context_data(self, **kwargs):
         user = self.request.user
@@ -34,15 +36,23 @@ class TherapyDetailView(TemplateView):
         # The page is already about one therapy: no therapy or class filter.
         filterset = CheckboxStudyFilterSet(self.request.GET or None, queryset=studies,
                                            exclude=("therapy", "drug_class"))
-        shown = list(filterset.qs) if filterset.is_bound and filterset.is_valid() else (
-            [] if filterset.is_bound else list(studies))
+        if filterset.is_bound and not filterset.is_valid():
+            matching = studies.none()
+        else:
+            matching = filterset.qs if filterset.is_bound else studies
+        # A field-wide corpus holds thousands of studies per drug: page the table, and draw the
+        # chart from an aggregate of every matching study.
+        page = Paginator(matching, self.paginate_by).get_page(self.request.GET.get("page"))
+        shown = list(page.object_list)
         statements = Statement.objects.visible_to(user).for_list().filter(therapy=therapy)
+        # References behind the studies on this page, and the mechanistic papers.
         references = (Reference.objects.visible_to(user).with_authors()
-                      .filter(Q(studies__therapies=therapy) | Q(rationales__therapy=therapy))
+                      .filter(Q(studies__in=[s.pk for s in shown]) | Q(rationales__therapy=therapy))
                       .distinct().order_by("number"))
         rationales = therapy.rationales.select_related("reference").order_by("reference__number")
         return super().get_context_data(
-            therapy=therapy, filter=filterset, studies=shown, statements=statements,
+            therapy=therapy, filter=filterset, studies=shown, page_obj=page,
+            paginator=page.paginator, statements=statements,
             references=references, rationales=rationales,
-            chart=evidence_chart(shown, title=f"Evidence for {therapy.name}"),
+            chart=evidence_chart(chart_points(matching), title=f"Evidence for {therapy.name}"),
             legend=legend(), **kwargs)

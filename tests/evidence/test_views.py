@@ -190,3 +190,17 @@ def test_subtype_list_counts(client):
     n = Study.objects.published().filter(subtypes=dm).count()
     row = html[html.index("/subtypes/dermatomyositis/"):][:400]
     assert f'<td class="num">{n}</td>' in row
+
+
+def test_therapy_page_pages_its_studies_and_charts_all_of_them(client):
+    from tests.factories import make_studies
+
+    make_studies(1500)  # spread over 25 therapies: rituximab gets more than a page
+    total = Study.objects.published().filter(therapies__slug="rituximab").count()
+    assert total > 50
+    html = body(client.get("/therapies/rituximab/"))
+    assert f"Studies of Rituximab ({total})" in html
+    assert html.count('<td><a href="/studies/') == 50  # one page of the table
+    assert f"<desc id=\"chart-desc\">{total} studies from" in html  # the chart sees them all
+    second = body(client.get("/therapies/rituximab/?page=2"))
+    assert 'rel="prev"' in second
