@@ -31,7 +31,7 @@ class SubtypeFilter(django_filters.MultipleChoiceFilter):
 class StudyFilterSet(django_filters.FilterSet):
     """Narrow a study queryset. Unknown values are form errors (pages) or 400s (API)."""
 
-    q = django_filters.CharFilter(method="filter_q", label="Text")
+    q = django_filters.CharFilter(method="filter_q", label="Text", max_length=200)
     therapy = django_filters.ModelMultipleChoiceFilter(
         field_name="therapies__slug", to_field_name="slug", queryset=Therapy.objects.all(),
         label="Therapy", distinct=False,
@@ -114,7 +114,7 @@ class StudyFilterSet(django_filters.FilterSet):
 
 
 class SubtypeFilterSet(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_q", label="Text")
+    q = django_filters.CharFilter(method="filter_q", label="Text", max_length=200)
 
     class Meta:
         model = DiseaseSubtype

@@ -8,7 +8,7 @@ from references.models import Reference
 
 
 class ReferenceFilterSet(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_q", label="Text")
+    q = django_filters.CharFilter(method="filter_q", label="Text", max_length=200)
     kind = django_filters.MultipleChoiceFilter(choices=ReferenceKind.choices, label="Kind")
     role = django_filters.MultipleChoiceFilter(
         choices=[c for c in ReferenceRole.choices if c[0]], label="Role in the evidence base"

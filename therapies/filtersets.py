@@ -8,7 +8,8 @@ from therapies.models import DrugClass, Therapy
 
 
 class TherapyFilterSet(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_q", label="Name, synonym or brand")
+    q = django_filters.CharFilter(method="filter_q", label="Name, synonym or brand",
+                                  max_length=200)
     drug_class = django_filters.ModelMultipleChoiceFilter(
         field_name="drug_class__slug", to_field_name="slug", queryset=DrugClass.objects.all(),
         label="Drug class",
@@ -37,7 +38,8 @@ class TherapyFilterSet(django_filters.FilterSet):
 
 
 class DrugClassFilterSet(django_filters.FilterSet):
-    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Name")
+    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Name",
+                                  max_length=200)
 
     class Meta:
         model = DrugClass
