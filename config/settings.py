@@ -51,6 +51,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    # Production hardening: Content-Security-Policy, admin login lockout.
+    "csp",
+    "axes",
     "core",
     "references",
     "therapies",
@@ -58,8 +61,15 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: every response and every log line of the request carries its id.
+    "core.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "core.security.PermissionsPolicyMiddleware",
+    "core.security.URLLengthLimitMiddleware",
+    # Database down: 503 with Retry-After, not a 500 (cached pages are still served below).
+    "core.middleware_db.DatabaseUnavailableMiddleware",
     # Above the session and authentication: a cached page is answered without touching them.
     "core.middleware.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -69,6 +79,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes requires: refuses logins locked out after repeated failures.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -140,7 +152,6 @@ MYOEVIDENCE_PAGE_CACHE_SECONDS = int(
 )
 # Never cached: the admin (staff only) and the health check (must reach the database).
 MYOEVIDENCE_PAGE_CACHE_EXCLUDE = ("/admin/", "/healthz")
-
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -247,3 +258,110 @@ LOGGING = {
     # bibtexparser logs every malformed block; our importer reports them to the user instead.
     "loggers": {"bibtexparser": {"level": "ERROR"}},
 }
+
+# --- Production hardening ---
+# HTTPS, cookies, security headers, Content-Security-Policy, admin login lockout, structured
+# logs, the 503 page. All on when DJANGO_DEBUG is off; each has a switch for deployments that
+# need otherwise (e.g. DJANGO_SECURE_SSL_REDIRECT=false for a plain-HTTP benchmark on loopback).
+# The production recipe (nginx in front, gunicorn, PostgreSQL, Redis) is in the README.
+
+# TLS ends at the reverse proxy, which tells us the original scheme in this header. Trust it
+# only behind a proxy that always sets it (nginx: proxy_set_header X-Forwarded-Proto $scheme);
+# an empty value turns it off.
+_PROXY_SSL_HEADER = os.environ.get("DJANGO_SECURE_PROXY_SSL_HEADER",
+                                   "" if DEBUG else "X-Forwarded-Proto").strip()
+if _PROXY_SSL_HEADER:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+# Load balancers probe the health check over plain HTTP, straight at gunicorn.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS",
+                                         "0" if DEBUG else str(365 * 24 * 3600)))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Sent by core.security.PermissionsPolicyMiddleware: features the site never uses.
+PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), "
+                      "magnetometer=(), microphone=(), payment=(), usb=()")
+
+# Cookies only over HTTPS and never readable by JavaScript (the site has none of its own; the
+# API's Swagger page authenticates writes with a token, which needs no CSRF cookie).
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+
+# Content-Security-Policy (django-csp): no inline script or style anywhere, everything from our
+# own origin. The Swagger page (/api/docs/) loads its init script as a separate file
+# (SpectacularSwaggerSplitView); Swagger UI's CSS uses data: images.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+if os.environ.get("DJANGO_CSP_REPORT_URI"):
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [os.environ["DJANGO_CSP_REPORT_URI"]]
+
+# Admin login: after MYOEVIDENCE_LOGIN_FAILURE_LIMIT wrong passwords for one username from one
+# address, that pair is refused (429) for MYOEVIDENCE_LOGIN_COOLOFF_MINUTES. Keyed on both, so
+# an attacker cannot lock a curator out from elsewhere. Attempts are kept in the database,
+# shared by every app instance.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("MYOEVIDENCE_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("MYOEVIDENCE_LOGIN_COOLOFF_MINUTES", "15")) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "core.security.client_ip"
+# How many reverse proxies (each appending to X-Forwarded-For) stand between clients and the
+# app: 1 behind a single nginx. 0 uses the connecting address (REMOTE_ADDR).
+MYOEVIDENCE_PROXY_COUNT = int(os.environ.get("MYOEVIDENCE_PROXY_COUNT", "0"))
+# The API's rate limits find the client the same way. Without NUM_PROXIES DRF keys anonymous
+# clients on the whole X-Forwarded-For header, which a client can vary to dodge the limit.
+REST_FRAMEWORK["NUM_PROXIES"] = MYOEVIDENCE_PROXY_COUNT
+
+# Where collectstatic gathers the hashed, compressed static files that whitenoise serves.
+STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", STATIC_ROOT))
+
+# Entries one BibTeX import may hold: the admin checks and imports an upload within one
+# request (about 20 ms an entry). Bigger files are refused with a request to split them.
+MYOEVIDENCE_IMPORT_MAX_ENTRIES = int(os.environ.get("MYOEVIDENCE_IMPORT_MAX_ENTRIES", "1000"))
+
+# Longer URLs (path + query string) get 414 from the app too, whatever the server (gunicorn
+# already refuses request lines over 8 KB with 400).
+MYOEVIDENCE_MAX_URL_BYTES = int(os.environ.get("MYOEVIDENCE_MAX_URL_BYTES", "32768"))
+
+# A database host that does not answer at all (down, packets dropped) must fail fast, so that
+# requests get the 503 below within seconds instead of holding workers until TCP gives up.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5")))
+
+# While the database is unreachable every request gets a 503 asking to retry after this long.
+MYOEVIDENCE_RETRY_AFTER_SECONDS = int(os.environ.get("MYOEVIDENCE_RETRY_AFTER_SECONDS", "10"))
+
+# Logs: JSON lines (one object per line, with the request id) in production, plain text while
+# debugging; DJANGO_LOG_FORMAT=json|plain overrides.
+LOGGING["formatters"]["json"] = {"()": "core.logging.JSONFormatter"}
+LOGGING["filters"] = {"request_id": {"()": "core.logging.RequestIdFilter"}}
+LOGGING["handlers"]["console"]["filters"] = ["request_id"]
+LOGGING["handlers"]["console"]["formatter"] = os.environ.get(
+    "DJANGO_LOG_FORMAT", "plain" if DEBUG else "json")
+# gunicorn warns on every HEAD request that Django's response has a body (it drops it, as it
+# should): noise, e.g. from load balancers probing with HEAD.
+LOGGING["loggers"]["gunicorn.http.wsgi"] = {"level": "ERROR"}
+# --- end of production hardening ---

@@ -21,6 +21,7 @@ from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
 
+from core.admin_concurrency import ConcurrencyAdminMixin
 from core.workflow import WORKFLOW_FIELDS
 
 # Fields a revert never changes (bookkeeping, and the review status: see the module docstring).
@@ -37,8 +38,9 @@ class HistoryChild:
     label: str
 
 
-class ContentAdmin(SimpleHistoryAdmin):
-    """Base admin for every content model."""
+class ContentAdmin(ConcurrencyAdminMixin, SimpleHistoryAdmin):
+    """Base admin for every content model (refuses saves over a concurrent change: see
+    core/admin_concurrency.py)."""
 
     object_history_form_template = "admin/history/object_history_form.html"
     history_children: tuple[HistoryChild, ...] = ()

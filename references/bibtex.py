@@ -87,6 +87,9 @@ ENTRY_TYPE_KIND = {
 NON_WORK_TYPES = {"set", "xdata"}
 YEAR_RE = re.compile(r"^(\d{4})(?:[-/].*)?$")
 TRUNCATION_MARKERS = {"others", "et al", "et al."}
+# More authors than any clinical paper lists; a longer list is refused rather than saved as
+# thousands of rows (consortium papers: list the first ones, then "and others").
+MAX_AUTHORS = 1000
 # BibTeX's predefined @string macros.
 MONTH_MACROS = {
     "jan": "January", "feb": "February", "mar": "March", "apr": "April", "may": "May",
@@ -388,6 +391,9 @@ def _to_reference(entry, entry_type: str, fields: dict[str, str]) -> ParsedRefer
             authors, truncated = parse_names(raw_names)
         except InvalidNameError as exc:
             problems.append(f"{where}: author list cannot be read ({exc})")
+        if len(authors) > MAX_AUTHORS:
+            problems.append(f"{where}: has {len(authors):,} authors; at most {MAX_AUTHORS:,} "
+                            "are accepted (list the first ones and end with 'and others')")
 
     doi = normalise_doi(decode_identifier(fields.get("doi", "")))
     if doi and not DOI_RE.match(doi):

@@ -15,6 +15,7 @@ differs.
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,6 +35,8 @@ from references.services import find_existing, upsert_reference, validation_mess
 from references.validators import normalise_doi, normalise_title
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+# Entries per import: an upload is checked (a dry run) and imported within one web request.
+DEFAULT_MAX_ENTRIES = 1000
 # Reference fields an entry may leave out; an update then keeps the stored value.
 OPTIONAL_FIELDS = (
     "year", "journal", "volume", "issue", "pages", "publisher", "doi", "pmid", "pmcid", "url",
@@ -46,6 +49,11 @@ Progress = Callable[[int, int], None]
 def max_import_bytes() -> int:
     """The largest file accepted (setting ``MYOEVIDENCE_IMPORT_MAX_BYTES``, default 5 MB)."""
     return getattr(settings, "MYOEVIDENCE_IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES)
+
+
+def max_import_entries() -> int:
+    """The most entries one file may hold (setting ``MYOEVIDENCE_IMPORT_MAX_ENTRIES``)."""
+    return getattr(settings, "MYOEVIDENCE_IMPORT_MAX_ENTRIES", DEFAULT_MAX_ENTRIES)
 
 
 class ImportRefused(ValueError):
@@ -125,6 +133,13 @@ def check_size(size: int, *, name: str = "The file") -> None:
 def decode_bibtex_bytes(data: bytes, *, name: str = "The file") -> str:
     """The text of an uploaded or read file: within the size limit, UTF-8, not binary."""
     check_size(len(data), name=name)
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # Some Windows tools save "Unicode" text as UTF-16 with a byte-order mark.
+        try:
+            data = data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError:
+            raise ImportRefused([f"{name} starts like UTF-16 text but is not; save it as "
+                                 "UTF-8 and try again."]) from None
     if b"\x00" in data:
         raise ImportRefused([f"{name} is not a text file (it contains NUL bytes)."])
     try:
@@ -151,6 +166,11 @@ def import_bibtex(
         raise ImportRefused(exc.problems) from None
     if not parsed.references:
         raise ImportRefused(["The file has no BibTeX entries describing a work."])
+    if len(parsed.references) > max_import_entries():
+        raise ImportRefused([
+            f"The file has {len(parsed.references):,} entries; at most "
+            f"{max_import_entries():,} are imported at once. Split it into smaller files."
+        ])
 
     problems: list[str] = []
     entries: list[ImportedEntry] = []

@@ -7,6 +7,12 @@ Files, in dependency order:
   studies/*.json                       studies with outcomes and provenance
   statements.json                      the review's summary claims per therapy
 Every problem in every file is collected, then the whole load is refused: nothing is saved.
+
+Entries are loaded with the ``status`` given to ``load_corpus`` (published), unless a row says
+its own ``status``; studies and provenance rows may carry their ``verified`` flags. A backup
+written by ``export_corpus`` uses these, plus ``reference_status.json`` (BibTeX key -> status),
+so that it restores every entry as it was (see ``evidence.services.backup``). Studies and
+rationale name their reference by its number in the review or, if it has none, its BibTeX key.
 """
 
 from __future__ import annotations
@@ -28,6 +34,19 @@ from references.models import Reference
 from references.services import upsert_reference, validation_messages
 from therapies.models import Therapy
 from therapies.services import set_rationale, upsert_drug_class, upsert_therapy
+
+# Optional: the review status of each reference, by BibTeX key (BibTeX has no field for it).
+STATUS_FILE = "reference_status.json"
+
+
+def get_reference(ident: int | str | None) -> Reference:
+    """A reference named by its number in the review (a JSON number), or by its BibTeX key (a
+    string), as statements.json already does."""
+    if isinstance(ident, str) and ident:
+        return Reference.objects.get(bibtex_key=ident)
+    if isinstance(ident, int) and not isinstance(ident, bool):
+        return Reference.objects.get(number=ident)
+    raise StudyDataError(f"reference {ident!r} is neither a number in the review nor a key")
 
 
 class CorpusError(Exception):
@@ -118,7 +137,7 @@ def _load_vocabularies(directory, out, report, status) -> None:
         existed = Therapy.objects.filter(slug=row.get("slug")).exists()
         where = f"therapies.json therapies[{index}] ({row.get('slug')})"
         _count(report, "therapies", existed,
-               out.run(where, upsert_therapy, status=status, **row))
+               out.run(where, upsert_therapy, **{"status": status, **row}))
 
 
 def _load_references(directory, out, report, status) -> None:
@@ -131,9 +150,12 @@ def _load_references(directory, out, report, status) -> None:
     except BibtexError as exc:
         out.problems.extend(f"references.bib: {p}" for p in exc.problems)
         return
+    statuses = _read_json(directory / STATUS_FILE, out.problems).get("references", {}) \
+        if (directory / STATUS_FILE).exists() else {}
     for entry in parsed:
         where = f"references.bib entry '{entry.key}' (line {entry.line})"
-        result = out.run(where, upsert_reference, parsed=entry, status=status)
+        result = out.run(where, upsert_reference, parsed=entry,
+                         status=statuses.get(entry.key, status))
         if result is not None:
             report.total["references"] += 1
             report.created["references"] += int(result.created)
@@ -146,7 +168,7 @@ def _load_rationale(directory, out, report) -> None:
     for index, row in enumerate(_read_json(path, out.problems).get("rationale", [])):
         where = f"rationale.json[{index}] (reference {row.get('reference')} -> {row.get('therapy')})"
         therapy = out.run(where, Therapy.objects.get, slug=row.get("therapy"))
-        reference = out.run(where, Reference.objects.get, number=row.get("reference"))
+        reference = out.run(where, get_reference, row.get("reference"))
         if therapy and reference:
             _count(report, "rationale links", True, out.run(
                 where, set_rationale, therapy=therapy, reference=reference,
@@ -168,12 +190,12 @@ def _load_studies(directory, out, report, status) -> None:
                 out.problems.append(f"{where}: key already used in {seen[key]}")
                 continue
             seen[key] = path.name
-            reference = out.run(where, Reference.objects.get, number=row.pop("reference", None))
+            reference = out.run(where, get_reference, row.pop("reference", None))
             if reference is None:
                 continue
             existed = Study.objects.filter(key=key).exists()
             _count(report, "studies", existed, out.run(
-                where, upsert_study, key=key, reference=reference, status=status, **row))
+                where, upsert_study, key=key, reference=reference, **{"status": status, **row}))
 
 
 def _load_statements(directory, out, report, status) -> None:
@@ -186,4 +208,4 @@ def _load_statements(directory, out, report, status) -> None:
         where = f"statements.json[{index}] ({row.get('key')})"
         existed = Statement.objects.filter(key=row.get("key")).exists()
         _count(report, "statements", existed,
-               out.run(where, upsert_statement, status=status, order=index, **row))
+               out.run(where, upsert_statement, **{"status": status, "order": index, **row}))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import models, transaction
+from django.utils.dateparse import parse_datetime
 
 from core.choices import ReviewStatus
 from evidence.models import DiseaseSubtype, Outcome, Provenance, Statement, Study
@@ -16,6 +17,10 @@ STUDY_FIELDS = (
 )
 OUTCOME_FIELDS = ("measure", "description", "timepoint", "responders", "n", "value", "is_primary")
 PROVENANCE_FIELDS = ("source", "url", "pmid", "facts", "note")
+# Set only when the data gives them (a backup does; the curated fixtures do not), so that
+# reloading the fixtures never clears a curator's verification.
+OPTIONAL_STUDY_FIELDS = ("verified",)
+OPTIONAL_PROVENANCE_FIELDS = ("verified", "verified_by", "verified_at")
 
 
 class StudyDataError(ValueError):
@@ -56,7 +61,7 @@ def upsert_study(
     Outcome and provenance rows are matched by position so that reloading the same data keeps
     their ids (and writes no history).
     """
-    unknown = set(fields) - set(STUDY_FIELDS)
+    unknown = set(fields) - set(STUDY_FIELDS) - set(OPTIONAL_STUDY_FIELDS)
     if unknown:
         raise StudyDataError(f"unknown field(s): {', '.join(sorted(unknown))}")
     if not therapies:
@@ -68,6 +73,7 @@ def upsert_study(
 
     study = Study.objects.filter(key=key).first() or Study(key=key)
     values = {name: fields.get(name, _default(name)) for name in STUDY_FIELDS}
+    values.update({name: fields[name] for name in OPTIONAL_STUDY_FIELDS if name in fields})
     values.update(reference_id=reference.pk, status=status)
     if _apply(study, values):
         study.full_clean()
@@ -77,8 +83,19 @@ def upsert_study(
     if set(study.subtypes.all()) != set(subtype_objs):
         study.subtypes.set(subtype_objs)
     _sync_rows(study, Outcome, "outcomes", OUTCOME_FIELDS, outcomes or [], ordered=True)
-    _sync_rows(study, Provenance, "provenance", PROVENANCE_FIELDS, provenance or [])
+    _sync_rows(study, Provenance, "provenance", PROVENANCE_FIELDS, provenance or [],
+               optional=OPTIONAL_PROVENANCE_FIELDS)
     return study
+
+
+def _field_value(model, name: str, value):
+    """JSON gives datetimes as ISO 8601 text."""
+    if value and isinstance(model._meta.get_field(name), models.DateTimeField):
+        parsed = parse_datetime(value)
+        if parsed is None:
+            raise StudyDataError(f"{name}: '{value}' is not an ISO 8601 date and time")
+        return parsed
+    return value
 
 
 def _default(name: str):
@@ -86,14 +103,17 @@ def _default(name: str):
                             "level_override"} else ""
 
 
-def _sync_rows(study, model, related: str, names, rows: list[dict], ordered: bool = False):
+def _sync_rows(study, model, related: str, names, rows: list[dict], ordered: bool = False,
+               optional: tuple[str, ...] = ()):
     current = list(getattr(study, related).order_by("pk"))
     for index, row in enumerate(rows):
-        unknown = set(row) - set(names)
+        unknown = set(row) - set(names) - set(optional)
         if unknown:
             raise StudyDataError(f"{related}[{index}]: unknown field(s) {', '.join(sorted(unknown))}")
         values = {name: row.get(name, model._meta.get_field(name).get_default())
                   for name in names}
+        values.update({name: _field_value(model, name, row[name])
+                       for name in optional if name in row})
         values = {k: ("" if v is None and not model._meta.get_field(k).null else v)
                   for k, v in values.items()}
         if ordered:
