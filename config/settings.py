@@ -241,7 +241,8 @@ SPECTACULAR_SETTINGS = {
 
 # Where the source review lives; the tests parse it to check the corpus against it.
 MYOEVIDENCE_SOURCE_REVIEW = Path(
-    os.environ.get("MYOEVIDENCE_SOURCE_REVIEW", BASE_DIR.parent / "shared" / "source" / "review.txt")
+    os.environ.get("MYOEVIDENCE_SOURCE_REVIEW",
+                   BASE_DIR.parent / "shared" / "source" / "review.txt")
 )
 MYOEVIDENCE_FIXTURES = Path(os.environ.get("MYOEVIDENCE_FIXTURES", BASE_DIR / "fixtures"))
 # The largest BibTeX file the importer (command and admin upload) accepts.

@@ -45,7 +45,8 @@ def effective_level(design: str, override: int | None) -> int | None:
     return override if override is not None else suggested_level(design)
 
 DESIGN_DESCRIPTIONS: dict[str, str] = {
-    StudyDesign.SYSTEMATIC_REVIEW: "Pools all trials on a question with an explicit, reproducible method.",
+    StudyDesign.SYSTEMATIC_REVIEW: "Pools all trials on a question with an explicit, "
+    "reproducible method.",
     StudyDesign.RCT_PARALLEL: "Patients are randomly allocated to the treatment or a comparator "
     "and followed side by side.",
     StudyDesign.RCT_CROSSOVER: "Each patient receives the treatment and the comparator in random "

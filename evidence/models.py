@@ -1,7 +1,6 @@
 """Disease subtypes, studies, their outcomes and provenance, and the review's statements."""
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse

@@ -78,7 +78,8 @@ class Reference(ReviewedModel):
     )
     notes = models.TextField(
         "notes", blank=True,
-        help_text="Known problems in the source's citation (kept as printed) and curators' remarks.",
+        help_text="Known problems in the source's citation (kept as printed) and curators' "
+        "remarks.",
     )
     title_normalised = models.CharField(max_length=500, editable=False, db_index=True)
     first_author = models.CharField("first author", max_length=255, blank=True, editable=False)

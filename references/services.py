@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from core.services import save_changes
 from references.bibtex import ParsedAuthor, ParsedReference
 from references.models import Author, Reference
 from references.validators import normalise_doi, normalise_title
@@ -51,14 +52,7 @@ def upsert_reference(
     values = parsed.model_fields()
     if status is not None:
         values["status"] = status
-    changed = created
-    for name, value in values.items():
-        if getattr(reference, name) != value:
-            setattr(reference, name, value)
-            changed = True
-    if changed:
-        reference.full_clean()
-        reference.save()
+    changed = save_changes(reference, values)
     authors_changed = set_authors(reference=reference, authors=parsed.authors)
     return UpsertResult(reference=reference, created=created, changed=changed or authors_changed)
 

@@ -1,10 +1,11 @@
 """Pages of the bibliography: list, detail (with citation meta tags) and exports."""
 
-from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.views import View
 from django.views.generic import DetailView
 from django_filters.views import FilterView
 
+from core.http import invalid_filter_response
 from references.filtersets import ReferenceFilterSet
 from references.formats import EXPORTERS
 from references.models import Reference
@@ -51,9 +52,7 @@ class ReferenceExportView(View):
         queryset = Reference.objects.visible_to(request.user).for_list()
         filterset = ReferenceFilterSet(request.GET, queryset=queryset)
         if not filterset.is_valid():
-            problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in filterset.errors.items())
-            return HttpResponseBadRequest(f"Invalid filter: {problems}\n",
-                                          content_type="text/plain")
+            return invalid_filter_response(filterset)
         return export_response(filterset.qs.iterator(chunk_size=500), fmt,
                                "myoevidence-references")
 

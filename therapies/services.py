@@ -4,26 +4,15 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from core.services import save_changes
 from references.models import Reference
 from therapies.models import DrugClass, Therapy, TherapyRationale
-
-
-def _apply(instance, values: dict) -> bool:
-    """Set changed attributes; True when anything differed."""
-    changed = instance.pk is None
-    for name, value in values.items():
-        if getattr(instance, name) != value:
-            setattr(instance, name, value)
-            changed = True
-    return changed
 
 
 @transaction.atomic
 def upsert_drug_class(*, slug: str, name: str, mechanism: str = "", order: int = 100) -> DrugClass:
     drug_class = DrugClass.objects.filter(slug=slug).first() or DrugClass(slug=slug)
-    if _apply(drug_class, {"name": name, "mechanism": mechanism, "order": order}):
-        drug_class.full_clean()
-        drug_class.save()
+    save_changes(drug_class, {"name": name, "mechanism": mechanism, "order": order})
     return drug_class
 
 
@@ -34,9 +23,7 @@ def upsert_therapy(*, slug: str, drug_class: str, status: str | None = None, **f
     values = dict(fields, drug_class_id=DrugClass.objects.get(slug=drug_class).pk)
     if status is not None:
         values["status"] = status
-    if _apply(therapy, values):
-        therapy.full_clean()
-        therapy.save()
+    save_changes(therapy, values)
     return therapy
 
 
@@ -47,7 +34,5 @@ def set_rationale(
     """Link a mechanistic reference to the therapy it makes plausible."""
     link = TherapyRationale.objects.filter(therapy=therapy, reference=reference).first()
     link = link or TherapyRationale(therapy=therapy, reference=reference)
-    if _apply(link, {"pathway": pathway, "note": note}):
-        link.full_clean()
-        link.save()
+    save_changes(link, {"pathway": pathway, "note": note})
     return link

@@ -88,12 +88,16 @@ def _read_json(path: Path, problems: list[str]) -> dict:
     except FileNotFoundError:
         problems.append(f"{path}: file is missing")
     except json.JSONDecodeError as exc:
-        problems.append(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
+        problems.append(
+            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
     return {}
 
 
 def load_corpus(directory: Path, *, status: str = ReviewStatus.PUBLISHED) -> LoadReport:
-    """Load every fixture in ``directory``; raise ``CorpusError`` (saving nothing) on any problem."""
+    """Load every fixture in ``directory``.
+
+    Raises ``CorpusError`` (saving nothing) on any problem.
+    """
     directory = Path(directory)
     if not directory.is_dir():
         raise CorpusError([f"{directory}: not a directory"])
@@ -166,7 +170,8 @@ def _load_rationale(directory, out, report) -> None:
     if not path.exists():
         return
     for index, row in enumerate(_read_json(path, out.problems).get("rationale", [])):
-        where = f"rationale.json[{index}] (reference {row.get('reference')} -> {row.get('therapy')})"
+        where = (f"rationale.json[{index}] "
+                 f"(reference {row.get('reference')} -> {row.get('therapy')})")
         therapy = out.run(where, Therapy.objects.get, slug=row.get("therapy"))
         reference = out.run(where, get_reference, row.get("reference"))
         if therapy and reference:

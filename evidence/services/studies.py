@@ -6,6 +6,7 @@ from django.db import models, transaction
 from django.utils.dateparse import parse_datetime
 
 from core.choices import ReviewStatus
+from core.services import save_changes
 from evidence.models import DiseaseSubtype, Outcome, Provenance, Statement, Study
 from references.models import Reference
 from therapies.models import Therapy
@@ -25,15 +26,6 @@ OPTIONAL_PROVENANCE_FIELDS = ("verified", "verified_by", "verified_at")
 
 class StudyDataError(ValueError):
     """A study record that cannot be saved; the message says which field and why."""
-
-
-def _apply(instance, values: dict) -> bool:
-    changed = instance.pk is None
-    for name, value in values.items():
-        if getattr(instance, name) != value:
-            setattr(instance, name, value)
-            changed = True
-    return changed
 
 
 def _resolve(model, field: str, values: list[str], what: str):
@@ -75,9 +67,7 @@ def upsert_study(
     values = {name: fields.get(name, _default(name)) for name in STUDY_FIELDS}
     values.update({name: fields[name] for name in OPTIONAL_STUDY_FIELDS if name in fields})
     values.update(reference_id=reference.pk, status=status)
-    if _apply(study, values):
-        study.full_clean()
-        study.save()
+    save_changes(study, values)
     if set(study.therapies.all()) != set(therapy_objs):
         study.therapies.set(therapy_objs)
     if set(study.subtypes.all()) != set(subtype_objs):
@@ -109,7 +99,8 @@ def _sync_rows(study, model, related: str, names, rows: list[dict], ordered: boo
     for index, row in enumerate(rows):
         unknown = set(row) - set(names) - set(optional)
         if unknown:
-            raise StudyDataError(f"{related}[{index}]: unknown field(s) {', '.join(sorted(unknown))}")
+            raise StudyDataError(
+                f"{related}[{index}]: unknown field(s) {', '.join(sorted(unknown))}")
         values = {name: row.get(name, model._meta.get_field(name).get_default())
                   for name in names}
         values.update({name: _field_value(model, name, row[name])
@@ -119,9 +110,7 @@ def _sync_rows(study, model, related: str, names, rows: list[dict], ordered: boo
         if ordered:
             values["order"] = index
         instance = current[index] if index < len(current) else model(study=study)
-        if _apply(instance, values):
-            instance.full_clean()
-            instance.save()
+        save_changes(instance, values)
     for extra in current[len(rows):]:
         extra.delete()
 
@@ -146,10 +135,8 @@ def upsert_statement(
     if not study_objs and not reference_objs:
         raise StudyDataError(f"statement {key}: link at least one study or reference")
     statement = Statement.objects.filter(key=key).first() or Statement(key=key)
-    if _apply(statement, {"therapy_id": therapy_obj.pk, "text": text, "order": order,
-                          "status": status}):
-        statement.full_clean()
-        statement.save()
+    save_changes(statement, {"therapy_id": therapy_obj.pk, "text": text, "order": order,
+                          "status": status})
     if set(statement.studies.all()) != set(study_objs):
         statement.studies.set(study_objs)
     if set(statement.references.all()) != set(reference_objs):

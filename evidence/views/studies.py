@@ -1,10 +1,11 @@
 """Study list (filterable, exportable) and detail."""
 
-from django.http import HttpResponseBadRequest, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.views import View
 from django.views.generic import DetailView
 from django_filters.views import FilterView
 
+from core.http import invalid_filter_response
 from evidence.exports import studies_csv
 from evidence.filtersets import CheckboxStudyFilterSet, StudyFilterSet
 from evidence.models import Study
@@ -27,9 +28,7 @@ class StudyCsvView(View):
         queryset = Study.objects.visible_to(request.user).for_detail()
         filterset = StudyFilterSet(request.GET, queryset=queryset)
         if not filterset.is_valid():
-            problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in filterset.errors.items())
-            return HttpResponseBadRequest(f"Invalid filter: {problems}\n",
-                                          content_type="text/plain")
+            return invalid_filter_response(filterset)
         rows = studies_csv(filterset.qs.iterator(chunk_size=500),
                            base_url=request.build_absolute_uri("/")[:-1])
         response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
