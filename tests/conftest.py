@@ -17,3 +17,25 @@ def page_cache_off(settings):
     # content generation) and with QuerySet.update(); a page cached by one test would leak
     # into the next. The cache's own tests turn it back on (tests/core/test_cache*.py).
     settings.MYOEVIDENCE_PAGE_CACHE_SECONDS = 0
+
+
+@pytest.fixture
+def curator(client):
+    """A member of Curators, logged in on ``client`` (modules may define their own)."""
+    from core.workflow import CURATORS
+    from tests.factories import staff
+
+    user = staff("curator", CURATORS)
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def editor(client):
+    """A member of Editors, logged in on ``client``."""
+    from core.workflow import EDITORS
+    from tests.factories import staff
+
+    user = staff("editor", EDITORS)
+    client.force_login(user)
+    return user

@@ -8,27 +8,11 @@ import pytest
 from django.urls import reverse
 
 from core.choices import ReviewStatus
-from core.workflow import CURATORS, EDITORS
 from evidence.models import DiseaseSubtype, Outcome, Provenance, Statement, Study
-from tests.factories import staff
 
 pytestmark = pytest.mark.django_db
 
 
-
-
-@pytest.fixture
-def curator(client):
-    user = staff("curator", CURATORS)
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
-def editor(client):
-    user = staff("editor", EDITORS)
-    client.force_login(user)
-    return user
 
 
 def draft_study() -> Study:

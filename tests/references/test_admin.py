@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from core import workflow
 from core.choices import ReviewStatus
-from core.workflow import CURATORS, EDITORS
+from core.workflow import CURATORS
 from references.admin import IMPORT_SESSION_KEY
 from references.models import Author, Reference
 from tests.factories import staff
@@ -17,20 +17,6 @@ pytestmark = pytest.mark.django_db
 HOSTILE = "<script>alert('x')</script> Rituximab & friends"
 
 
-
-
-@pytest.fixture
-def curator(client):
-    user = staff("curator", CURATORS)
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
-def editor(client):
-    user = staff("editor", EDITORS)
-    client.force_login(user)
-    return user
 
 
 def draft_reference(**fields) -> Reference:
