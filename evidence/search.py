@@ -1,9 +1,11 @@
 """Site-wide search across therapies, subtypes, studies and references.
 
-PostgreSQL: full-text search (``websearch_to_tsquery``, ranked with ``ts_rank``) over one
-GIN-indexed expression per model (see the ``search_*`` migrations). Elsewhere (SQLite, the
-development default): every term must appear (case-insensitive substring), ranked by where it
-matched. Matches are highlighted with <mark> after HTML-escaping, on both backends.
+PostgreSQL: full-text search (``websearch_to_tsquery``, ranked with ``ts_rank``) over a stored,
+GIN-indexed ``search_vector`` column per table, which a trigger keeps current (migration
+evidence/0004). Filtering and ranking read the stored vector, so a term that matches tens of
+thousands of rows costs an index scan and a rank per row, not a text parse per row. Elsewhere
+(SQLite, the development default): every term must appear (case-insensitive substring), ranked
+by where it matched. Matches are highlighted with <mark> after HTML-escaping, on both backends.
 """
 
 from __future__ import annotations
@@ -11,9 +13,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import (
+    SearchQuery,
+    SearchRank,
+    SearchVector,
+    SearchVectorField,
+)
 from django.db import connection
-from django.db.models import F, Q, QuerySet
+from django.db.models import Expression, F, Q, QuerySet
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -24,8 +31,9 @@ from therapies.models import Therapy
 MAX_QUERY_LENGTH = 200
 MAX_TERMS = 8
 
-# The searchable text of each model, in weight order (A most important). The GIN indexes are
-# built on exactly these vectors; keep the two in step (evidence/migrations/0002_search...).
+# The searchable text of each model, in weight order (A most important). On PostgreSQL the
+# stored vectors are built from exactly these fields and weights by the triggers of
+# evidence/migrations/0004_search_vector_columns.py; keep the two in step (a test compares them).
 SEARCH_FIELDS: dict[type, list[tuple[str, str]]] = {
     Therapy: [("name", "A"), ("synonyms", "A"), ("brand_names", "A"), ("mechanism", "B"),
               ("review_summary", "C")],
@@ -44,6 +52,16 @@ def search_vector(model: type) -> SearchVector:
     for vector in vectors[1:]:
         combined = combined + vector
     return combined
+
+
+class StoredVector(Expression):
+    """The row's stored ``search_vector`` column (PostgreSQL only; not a model field)."""
+
+    output_field = SearchVectorField()
+
+    def as_sql(self, compiler, connection):
+        table = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
+        return f"{table}.{connection.ops.quote_name('search_vector')}", []
 
 
 @dataclass
@@ -85,7 +103,7 @@ def _ranked(queryset: QuerySet, model: type, query: str, terms: list[str], limit
     if connection.vendor == "postgresql":
         ts_query = SearchQuery(query, search_type="websearch", config="english")
         return list(
-            queryset.annotate(search=search_vector(model))
+            queryset.alias(search=StoredVector())
             .filter(search=ts_query)
             .annotate(rank=SearchRank(F("search"), ts_query))
             .order_by("-rank", "pk")[:limit]

@@ -1,7 +1,8 @@
 """GIN full-text indexes for site search, on PostgreSQL only (SQLite uses the fallback).
 
-Each index expression is the weighted tsvector that evidence.search.search_vector() builds, so
-the planner can use it; tests/evidence/test_search.py checks that with EXPLAIN.
+Each index expression is the weighted tsvector that evidence.search.search_vector() builds.
+Superseded by 0004, which stores that vector in a column (ranking re-parsed every matching
+row's text) and drops these indexes; its reverse recreates them with ``create`` below.
 """
 
 from django.db import migrations
