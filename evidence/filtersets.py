@@ -2,7 +2,7 @@
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from evidence.choices import AgeGroup, EvidenceLevel, ResultDirection, StudyDesign
 from evidence.models import DiseaseSubtype, Study
@@ -33,23 +33,26 @@ class StudyFilterSet(django_filters.FilterSet):
 
     q = django_filters.CharFilter(method="filter_q", label="Text", max_length=200)
     therapy = django_filters.ModelMultipleChoiceFilter(
-        field_name="therapies__slug", to_field_name="slug", queryset=Therapy.objects.all(),
-        label="Therapy", distinct=False,
+        to_field_name="slug", queryset=Therapy.objects.all(), label="Therapy",
+        method="filter_therapy",
     )
     drug_class = django_filters.ModelMultipleChoiceFilter(
-        field_name="therapies__drug_class__slug", to_field_name="slug",
-        queryset=DrugClass.objects.all(), label="Drug class", distinct=False,
+        to_field_name="slug", queryset=DrugClass.objects.all(), label="Drug class",
+        method="filter_drug_class",
     )
     subtype = SubtypeFilter(
         choices=subtype_choices, method="filter_subtype", label="Disease subtype"
     )
-    design = django_filters.MultipleChoiceFilter(choices=StudyDesign.choices, label="Design")
-    result = django_filters.MultipleChoiceFilter(choices=ResultDirection.choices, label="Result")
+    # Columns of the study row itself: no join, so no DISTINCT (django-filter's default).
+    design = django_filters.MultipleChoiceFilter(choices=StudyDesign.choices, label="Design",
+                                                 distinct=False)
+    result = django_filters.MultipleChoiceFilter(choices=ResultDirection.choices, label="Result",
+                                                 distinct=False)
     level = django_filters.MultipleChoiceFilter(
-        choices=EvidenceLevel.choices, label="Level of evidence"
+        choices=EvidenceLevel.choices, label="Level of evidence", distinct=False
     )
     age_group = django_filters.MultipleChoiceFilter(
-        choices=[c for c in AgeGroup.choices if c[0]], label="Age group"
+        choices=[c for c in AgeGroup.choices if c[0]], label="Age group", distinct=False
     )
     refractory = django_filters.BooleanFilter(label="Refractory population")
     year_min = django_filters.NumberFilter(
@@ -90,27 +93,30 @@ class StudyFilterSet(django_filters.FilterSet):
             )
         return queryset
 
+    # The many-valued filters test membership with EXISTS on the link tables (indexed by
+    # therapy or subtype, then study): a semi-join never repeats a study, so no DISTINCT and
+    # no subquery over the whole filtered list are needed, and counts and pages stay exact.
+
+    def filter_therapy(self, queryset, name, therapies):
+        if not therapies:
+            return queryset
+        return queryset.filter(Exists(Study.therapies.through.objects.filter(
+            study_id=OuterRef("pk"), therapy__in=therapies)))
+
+    def filter_drug_class(self, queryset, name, classes):
+        if not classes:
+            return queryset
+        return queryset.filter(Exists(Study.therapies.through.objects.filter(
+            study_id=OuterRef("pk"), therapy__drug_class__in=classes)))
+
     def filter_subtype(self, queryset, name, values):
         if not values:
             return queryset
-        return queryset.filter(Q(subtypes__code__in=values) | Q(subtypes__slug__in=values))
-
-    MULTI_VALUED = ("therapy", "drug_class", "subtype")
-
-    @property
-    def qs(self):
-        """Joins through therapies or subtypes can repeat a study. Rather than DISTINCT over
-        whole rows (costly to count on a large corpus), keep the rows whose id the joined
-        query found: counts, pages and exports stay exact and the joins stay in a subquery."""
-        queryset = super().qs
-        cleaned = getattr(self.form, "cleaned_data", {})  # absent when the filterset is unbound
-        if any(cleaned.get(f) for f in self.MULTI_VALUED):
-            ordering = queryset.query.order_by or self.queryset.query.order_by
-            ids = queryset.order_by().values("pk")
-            queryset = self.queryset.filter(pk__in=ids)
-            if ordering:  # else the model's default ordering applies
-                queryset = queryset.order_by(*ordering)
-        return queryset
+        # Codes or slugs, resolved to ids first: the subtype table is small.
+        ids = list(DiseaseSubtype.objects.filter(Q(code__in=values) | Q(slug__in=values))
+                   .values_list("pk", flat=True))
+        return queryset.filter(Exists(Study.subtypes.through.objects.filter(
+            study_id=OuterRef("pk"), diseasesubtype_id__in=ids)))
 
 
 class SubtypeFilterSet(django_filters.FilterSet):
