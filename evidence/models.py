@@ -119,7 +119,12 @@ class Study(ReviewedModel):
 
     class Meta:
         verbose_name_plural = "studies"
-        ordering = ["-reference__year", "reference__number", "key"]
+        # Newest first; within a year the review's numbering, then the usual bibliographic
+        # order (first author), then one reference's studies together. Every key up to the
+        # reference's id is in one index (references: reference_chronology_idx), so a page
+        # of a large list reads its first rows from that index instead of sorting a year.
+        ordering = ["-reference__year", "reference__number", "reference__first_author",
+                    "reference_id", "key"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(level_override__isnull=True) | ~Q(level_override_reason=""),

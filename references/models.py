@@ -119,8 +119,9 @@ class Reference(ReviewedModel):
             # read it from the index instead of sorting the bibliography. PostgreSQL puts NULLs
             # last in ascending order, as the ordering asks (SQLite refuses NULLS LAST here).
             models.Index(fields=["number", "-year"], name="reference_list_order_idx"),
-            # Studies are listed newest reference first, then by review number.
-            models.Index(fields=["-year", "number"], name="reference_year_number_idx"),
+            # The studies' order (evidence.Study.Meta.ordering), up to the reference's id.
+            models.Index(fields=["-year", "number", "first_author", "id"],
+                         name="reference_chronology_idx"),
             models.Index(fields=["status", "modified"], include=["id"],
                          name="reference_status_modified_idx"),
         ]
