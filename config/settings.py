@@ -150,6 +150,13 @@ _SHARED_CACHE = CACHES["default"]["BACKEND"].endswith("RedisCache")
 MYOEVIDENCE_PAGE_CACHE_SECONDS = int(
     os.environ.get("MYOEVIDENCE_PAGE_CACHE_SECONDS", "300" if _SHARED_CACHE else "0")
 )
+# Values that cost work proportional to the corpus (the evidence matrix, chart aggregates,
+# list counts, search rankings) kept per content generation (core.cache.memoize); off with a
+# per-process cache for the same reason as the page cache. The generation, not this timeout,
+# decides freshness: the timeout only lets unused entries go.
+MYOEVIDENCE_DATA_CACHE_SECONDS = int(
+    os.environ.get("MYOEVIDENCE_DATA_CACHE_SECONDS", "3600" if _SHARED_CACHE else "0")
+)
 # Never cached: the admin (staff only) and the health check (must reach the database).
 MYOEVIDENCE_PAGE_CACHE_EXCLUDE = ("/admin/", "/healthz")
 

@@ -1,4 +1,4 @@
-"""The content generation and the whole-page cache built on it.
+"""The content generation, the whole-page cache and the per-generation data cache.
 
 Every cached page is stored with the content *generation* it was rendered in, a number kept in
 the shared cache (Redis in production). Any change to content bumps that number, once, when the
@@ -20,6 +20,13 @@ What bumps the generation:
 The bump waits for the commit: bumping earlier would let another instance render the old rows
 under the new generation and keep serving them. For the same reason a page is stored with the
 generation read *before* it was rendered.
+
+The data cache (``memoize``) keeps values that cost work proportional to the corpus, such as
+the evidence matrix, a chart's aggregate or a list's total count, under the same generation:
+each is computed once per content change, on one instance, and reused by every page that
+needs it, also when the page itself cannot be cached (a reader's own filter combination, a
+logged-in curator). Values computed from querysets are keyed by the querysets' SQL, which
+includes the reader's visibility (published only, or everything for staff).
 """
 
 from __future__ import annotations
@@ -27,15 +34,18 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
-from django.core.exceptions import DisallowedHost
+from django.core.exceptions import DisallowedHost, EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db.models import Count
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import cc_delim_re
@@ -133,6 +143,72 @@ def connect_signals() -> None:
         for field in model._meta.local_many_to_many:
             m2m_changed.connect(_on_m2m_changed, sender=field.remote_field.through,
                                 dispatch_uid=f"{uid}.{field.name}")
+
+
+# -- the data cache ---------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+def data_cache_seconds() -> int:
+    return int(getattr(settings, "MYOEVIDENCE_DATA_CACHE_SECONDS", 0) or 0)
+
+
+def queryset_key(*querysets) -> str | None:
+    """A digest of the querysets' SQL and parameters: within one generation, equal SQL gives
+    equal results. None for a queryset that can match nothing (it has no SQL)."""
+    parts = []
+    for queryset in querysets:
+        try:
+            sql, params = queryset.query.sql_with_params()
+        except EmptyResultSet:
+            return None
+        parts.append(f"{queryset.db}|{sql}|{params!r}")
+    return _digest("\n".join(parts))
+
+
+def memoize(name: str, key: str | None, compute: Callable[[], T]) -> T:
+    """``compute()``, or its value from the current generation if one instance has computed it.
+
+    Computed directly (neither read nor stored) when the data cache is off, when ``key`` is
+    None, when the cache is unreachable, and inside a transaction that has changed content
+    and not committed yet: its own writes must show, and a rollback must leave nothing behind.
+    """
+    seconds = data_cache_seconds()
+    if seconds <= 0 or key is None or _uncommitted_changes():
+        return compute()
+    cache_key = f"data:{name}:{key}"
+    try:
+        found = cache.get_many([GENERATION_KEY, cache_key])
+        current = found.get(GENERATION_KEY)
+        stored = found.get(cache_key)
+        if current is not None and stored is not None and stored[0] == current:
+            return stored[1]
+        if current is None:
+            current = generation()
+    except Exception:
+        logger.warning("Data cache unavailable; computing %s.", name, exc_info=True)
+        return compute()
+    # The generation was read before computing: a change committed meanwhile makes this
+    # value old at once, as with pages.
+    value = compute()
+    try:
+        cache.set(cache_key, (current, value), timeout=seconds)
+    except Exception:
+        logger.warning("Data cache unavailable; %s not stored.", name, exc_info=True)
+    return value
+
+
+def count_by(queryset, field: str) -> dict:
+    """How many of the queryset's rows go with each value of ``field`` (a column, or a
+    many-to-many relation: one row per link), once per content generation."""
+    rows = queryset.order_by().values_list(field).annotate(n=Count("pk"))
+    return memoize("count-by", queryset_key(rows), lambda: dict(rows))
+
+
+def _uncommitted_changes(using: str = DEFAULT_DB_ALIAS) -> bool:
+    connection = transaction.get_connection(using)
+    return connection.in_atomic_block and _bump_pending(connection)
 
 
 # -- the page cache ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from django.db.models import Count, Min, QuerySet, Sum
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from core.cache import memoize, queryset_key
 from evidence.choices import ResultDirection
 from evidence.models import Study
 
@@ -66,13 +67,14 @@ class ChartPoint:
 
 
 def chart_points(studies: QuerySet[Study]) -> list[ChartPoint]:
-    """One aggregate query, however many studies there are."""
+    """One aggregate query, however many studies there are; once per content generation."""
     rows = (studies.order_by().exclude(reference__year=None)
             .values("reference__year", "level", "result")
             .annotate(n=Count("pk"), patients=Sum("sample_size"), label=Min("label")))
-    return [ChartPoint(year=r["reference__year"], level=r["level"], result=r["result"],
-                       studies=r["n"], patients=r["patients"] or 0, label=r["label"])
-            for r in rows]
+    return memoize("chart", queryset_key(rows), lambda: [
+        ChartPoint(year=r["reference__year"], level=r["level"], result=r["result"],
+                   studies=r["n"], patients=r["patients"] or 0, label=r["label"])
+        for r in rows])
 
 
 def evidence_chart(points: Sequence[ChartPoint], *, title: str) -> SafeString:

@@ -24,6 +24,7 @@ from django.db.models import Expression, F, Q, QuerySet
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from core.cache import memoize, queryset_key
 from evidence.models import DiseaseSubtype, Study
 from references.models import Reference
 from therapies.models import Therapy
@@ -125,27 +126,41 @@ def _ranked(queryset: QuerySet, model: type, query: str, terms: list[str], limit
 
 
 def search(query: str, *, user=None, limit: int = 20) -> dict[str, list[Hit]]:
-    """Ranked hits per kind; an empty or term-less query returns empty groups."""
+    """Ranked hits per kind; an empty or term-less query returns empty groups.
+
+    Ranking every match costs time in proportion to the matches (a common drug name matches
+    a third of a field-wide corpus), so the hits of each query are kept for the content
+    generation (``core.cache.memoize``), keyed by the terms and what the reader may see.
+    """
     terms = terms_of(query or "")
+    if not terms:
+        return {"therapies": [], "subtypes": [], "studies": [], "references": []}
+    querysets = (Therapy.objects.visible_to(user).select_related("drug_class"),
+                 DiseaseSubtype.objects.all(),
+                 Study.objects.visible_to(user).select_related("reference"),
+                 Reference.objects.visible_to(user))
+    key = queryset_key(*querysets)
+    return memoize("search", key and f"{key}:{limit}:{' '.join(terms)}",
+                   lambda: _search(terms, querysets, limit))
+
+
+def _search(terms: list[str], querysets, limit: int) -> dict[str, list[Hit]]:
+    therapies, subtypes, studies, references = querysets
     groups: dict[str, list[Hit]] = {"therapies": [], "subtypes": [], "studies": [],
                                     "references": []}
-    if not terms:
-        return groups
     query = " ".join(terms)
-    for obj in _ranked(Therapy.objects.visible_to(user).select_related("drug_class"), Therapy,
-                       query, terms, limit):
+    for obj in _ranked(therapies, Therapy, query, terms, limit):
         text = ", ".join(filter(None, [obj.synonyms, obj.brand_names])) or obj.mechanism
         groups["therapies"].append(Hit("therapy", obj, obj.name, obj.get_absolute_url(),
                                        highlight(f"{obj.name}: {text}", terms), obj.rank))
-    for obj in _ranked(DiseaseSubtype.objects.all(), DiseaseSubtype, query, terms, limit):
+    for obj in _ranked(subtypes, DiseaseSubtype, query, terms, limit):
         groups["subtypes"].append(Hit("subtype", obj, obj.name, obj.get_absolute_url(),
                                       highlight(f"{obj.name} ({obj.abbreviation}). "
                                                 f"{obj.synonyms}", terms), obj.rank))
-    for obj in _ranked(Study.objects.visible_to(user).select_related("reference"), Study,
-                       query, terms, limit):
+    for obj in _ranked(studies, Study, query, terms, limit):
         groups["studies"].append(Hit("study", obj, obj.label, obj.get_absolute_url(),
                                      highlight(f"{obj.label}. {obj.summary}", terms), obj.rank))
-    for obj in _ranked(Reference.objects.visible_to(user), Reference, query, terms, limit):
+    for obj in _ranked(references, Reference, query, terms, limit):
         groups["references"].append(Hit("reference", obj, obj.title, obj.get_absolute_url(),
                                         highlight(f"{obj.first_author} ({obj.year}). "
                                                   f"{obj.title}", terms), obj.rank))

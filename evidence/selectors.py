@@ -10,6 +10,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db.models import Count, Max, Min, QuerySet, Sum
 
+from core.cache import memoize, queryset_key
 from evidence.choices import ResultDirection
 from evidence.models import DiseaseSubtype, Study
 from references.models import Reference
@@ -68,8 +69,17 @@ def evidence_matrix(
 ) -> Matrix:
     """Aggregate studies per (therapy, subtype): count, patients, best level, results.
 
-    Two queries for the cells (aggregate + results) and two for the axes, whatever the size.
+    Four queries (three aggregates and the axes), whatever the size; computed once per
+    content generation for each distinct pair of querysets (``core.cache.memoize``).
     """
+    therapy_qs = therapies if therapies is not None else Therapy.objects.all()
+    key = queryset_key(studies, therapy_qs)
+    return memoize("matrix", key and f"{key}:{all_subtypes}",
+                   lambda: _evidence_matrix(studies, therapy_qs, all_subtypes))
+
+
+def _evidence_matrix(studies: QuerySet[Study], therapy_qs: QuerySet[Therapy],
+                     all_subtypes: bool) -> Matrix:
     pairs = studies.order_by().values("therapies", "subtypes")
     cells: dict[tuple[int, int], MatrixCell] = {}
     aggregates = pairs.annotate(
@@ -84,7 +94,6 @@ def evidence_matrix(
     results = pairs.values("therapies", "subtypes", "result").annotate(n=Count("id", distinct=True))
     therapy_ids = {t for t, _ in raw}
     subtype_ids = {s for _, s in raw}
-    therapy_qs = (therapies if therapies is not None else Therapy.objects.all())
     therapy_list = list(therapy_qs.filter(pk__in=therapy_ids).select_related("drug_class")
                         .order_by("drug_class__order", "name"))
     subtype_qs = DiseaseSubtype.objects.all() if all_subtypes \
@@ -127,13 +136,14 @@ def data_version() -> str:
 
 
 def corpus_status(user=None) -> CorpusStatus:
-    """Counts and the latest change of the visible corpus: one aggregate query per model."""
-    totals = {
-        name: qs.aggregate(n=Count("pk"), last=Max("modified"))
-        for name, qs in (("studies", Study.objects.visible_to(user)),
-                         ("references", Reference.objects.visible_to(user)),
-                         ("therapies", Therapy.objects.visible_to(user)))
-    }
+    """Counts and the latest change of the visible corpus: one aggregate query per model,
+    once per content generation."""
+    querysets = {"studies": Study.objects.visible_to(user),
+                 "references": Reference.objects.visible_to(user),
+                 "therapies": Therapy.objects.visible_to(user)}
+    totals = memoize("corpus-status", queryset_key(*querysets.values()), lambda: {
+        name: qs.aggregate(n=Count("pk"), last=Max("modified")) for name, qs in querysets.items()
+    })
     return CorpusStatus(
         version=data_version(),
         last_updated=max((t["last"] for t in totals.values() if t["last"]), default=None),
@@ -144,7 +154,8 @@ def corpus_status(user=None) -> CorpusStatus:
 
 
 def design_counts(studies: QuerySet[Study]) -> dict[str, int]:
-    return dict(studies.order_by().values_list("design").annotate(n=Count("id")))
+    counts = studies.order_by().values_list("design").annotate(n=Count("id"))
+    return memoize("design-counts", queryset_key(counts), lambda: dict(counts))
 
 
 def subtype_ranking(studies: QuerySet[Study], subtype: DiseaseSubtype) -> list[MatrixCell]:

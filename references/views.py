@@ -6,6 +6,7 @@ from django.views.generic import DetailView
 from django_filters.views import FilterView
 
 from core.http import invalid_filter_response
+from core.pagination import GenerationPaginator
 from references.filtersets import ReferenceFilterSet
 from references.formats import EXPORTERS
 from references.models import Reference
@@ -38,6 +39,7 @@ class ReferenceListView(FilterView):
     template_name = "references/reference_list.html"
     context_object_name = "references"
     paginate_by = 100
+    paginator_class = GenerationPaginator
 
     def get_queryset(self):
         return Reference.objects.visible_to(self.request.user).for_list()

@@ -14,9 +14,10 @@ def django_db_setup(django_db_setup, django_db_blocker):
 @pytest.fixture(autouse=True)
 def page_cache_off(settings):
     # Tests change data inside transactions that are rolled back (whose commit never bumps the
-    # content generation) and with QuerySet.update(); a page cached by one test would leak
-    # into the next. The cache's own tests turn it back on (tests/core/test_cache*.py).
+    # content generation) and with QuerySet.update(); a page or value cached by one test would
+    # leak into the next. The caches' own tests turn them back on (tests/core/test_cache*.py).
     settings.MYOEVIDENCE_PAGE_CACHE_SECONDS = 0
+    settings.MYOEVIDENCE_DATA_CACHE_SECONDS = 0
 
 
 @pytest.fixture

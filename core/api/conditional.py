@@ -23,6 +23,8 @@ from django.utils.http import http_date
 from rest_framework import status
 from rest_framework.exceptions import APIException
 
+from core.cache import memoize, queryset_key
+
 API_VERSION = "1"
 CACHE_CONTROL = "no-cache"  # caches may keep a copy but must revalidate it with us
 
@@ -52,8 +54,11 @@ def object_etag(instance, media_type: str = "application/json") -> str:
 
 
 def collection_state(queryset: QuerySet) -> tuple[int, datetime | None]:
-    """How many records the queryset selects and when the latest of them changed."""
-    row = queryset.order_by().aggregate(n=Count("pk"), last=Max("modified"))
+    """How many records the queryset selects and when the latest of them changed (once per
+    content generation for each distinct query: a full count of a large list)."""
+    queryset = queryset.order_by()
+    row = memoize("collection-state", queryset_key(queryset),
+                  lambda: queryset.aggregate(n=Count("pk"), last=Max("modified")))
     return row["n"], row["last"]
 
 

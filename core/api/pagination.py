@@ -1,16 +1,17 @@
 """Page-number pagination with a client-chosen page size and a total count."""
 
-from django.core.paginator import Paginator as DjangoPaginator
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
+
+from core.pagination import GenerationPaginator
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 MAX_PAGE = 10**6
 
 
-class _CountedPaginator(DjangoPaginator):
-    """Django's paginator, told the count when the view already has it (saves one query)."""
+class _CountedPaginator(GenerationPaginator):
+    """The site's paginator, told the count when the view already has it (saves one query)."""
 
     def __init__(self, object_list, per_page, *, known_count: int | None = None, **kwargs):
         super().__init__(object_list, per_page, **kwargs)

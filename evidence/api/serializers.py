@@ -5,6 +5,7 @@ from django.utils.text import slugify
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from core.api.fields import ContextCountField
 from evidence.choices import EvidenceLevel, ResultDirection, StudyDesign
 from evidence.models import DiseaseSubtype, Outcome, Provenance, Statement, Study
 from evidence.services.studies import (
@@ -33,8 +34,8 @@ class SubtypeSerializer(serializers.ModelSerializer):
     """A clinical or antibody-defined form of myositis."""
 
     synonyms = TermsField(read_only=True, help_text="Other names (searchable).")
-    study_count = serializers.IntegerField(read_only=True,
-                                           help_text="Studies you may see that cover it.")
+    study_count = ContextCountField("study_counts",
+                                    help_text="Studies you may see that cover it.")
     page_url = serializers.SerializerMethodField(help_text="The subtype's page on the site.")
 
     class Meta:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Prefetch
 from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -15,6 +15,7 @@ from core.api.conditional import collection_etag, collection_state, evaluate, st
 from core.api.exports import rows_as_csv, streaming_response
 from core.api.renderers import ExportRenderer
 from core.api.viewsets import ListViewSet, ReadViewSet, WriteViewSet
+from core.cache import count_by
 from evidence.api import serializers as s
 from evidence.api.filters import OutcomeFilterSet, StatementFilterSet
 from evidence.choices import StudyDesign
@@ -23,7 +24,7 @@ from evidence.filtersets import StudyFilterSet, SubtypeFilterSet
 from evidence.levels import suggested_level
 from evidence.models import DiseaseSubtype, Outcome, Statement, Study
 from evidence.search import search
-from evidence.selectors import evidence_matrix
+from evidence.selectors import design_counts, evidence_matrix
 from references.models import Reference
 
 SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+$")
@@ -58,10 +59,11 @@ class SubtypeViewSet(ReadViewSet):
     csv_columns = ("code", "slug", "name", "abbreviation", "synonyms", "study_count")
 
     def get_queryset(self):
-        visible = visible_studies(self.request).values("pk")
-        return DiseaseSubtype.objects.annotate(
-            study_count=Count("studies", filter=Q(studies__in=visible), distinct=True)
-        ).order_by("order", "name")
+        return DiseaseSubtype.objects.order_by("order", "name")
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(),
+                "study_counts": count_by(visible_studies(self.request), "subtypes")}
 
     def get_object(self):
         value = self.kwargs["slug"]
@@ -91,8 +93,7 @@ class DesignViewSet(ConditionalMixin, ReadViewSet):
         return Study.objects.none()
 
     def designs(self) -> list[dict]:
-        counts = dict(visible_studies(self.request).order_by().values_list("design")
-                      .annotate(n=Count("pk")))
+        counts = design_counts(visible_studies(self.request))
         return [
             {"code": code, "label": label, "suggested_level": suggested_level(code),
              "randomised": code in StudyDesign.randomised(), "study_count": counts.get(code, 0)}
@@ -155,12 +156,12 @@ class StudyViewSet(WriteViewSet):
         not_modified = evaluate(request, etag=etag, last_modified=last_modified)
         if not_modified is not None:
             return not_modified
-        base = Study.objects.filter(pk__in=queryset.values("pk")).order_by()
+        base = Study.objects.filter(pk__in=queryset.values("pk"))
 
         def facet(field):
-            rows = base.values_list(field).annotate(n=Count("pk", distinct=True))
             # A null level (guidelines: not graded) is counted under "none".
-            return {("none" if key is None else str(key)): n for key, n in rows}
+            return {("none" if key is None else str(key)): n
+                    for key, n in count_by(base, field).items()}
 
         data = {
             "count": count,

@@ -1,7 +1,7 @@
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.views.generic import TemplateView
 
+from core.pagination import GenerationPaginator
 from evidence.choices import StudyDesign
 from evidence.levels import (
     DESIGN_DESCRIPTIONS,
@@ -36,7 +36,7 @@ class DesignDetailView(TemplateView):
             raise Http404("No such study design.")
         level = suggested_level(code)
         studies = Study.objects.visible_to(self.request.user).for_list().filter(design=code)
-        page = Paginator(studies, 50).get_page(self.request.GET.get("page"))
+        page = GenerationPaginator(studies, 50).get_page(self.request.GET.get("page"))
         return super().get_context_data(
             code=code, label=StudyDesign(code).label, description=DESIGN_DESCRIPTIONS[code],
             level=level, level_meaning=LEVEL_MEANING.get(level), studies=list(page.object_list),

@@ -6,6 +6,7 @@ from django.views.generic import DetailView
 from django_filters.views import FilterView
 
 from core.http import invalid_filter_response
+from core.pagination import GenerationPaginator
 from evidence.exports import studies_csv
 from evidence.filtersets import CheckboxStudyFilterSet, StudyFilterSet
 from evidence.models import Study
@@ -16,6 +17,7 @@ class StudyListView(FilterView):
     template_name = "evidence/study_list.html"
     context_object_name = "studies"
     paginate_by = 50
+    paginator_class = GenerationPaginator
 
     def get_queryset(self):
         return Study.objects.visible_to(self.request.user).for_list()

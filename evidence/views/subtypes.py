@@ -1,7 +1,6 @@
-from django.db.models import Count, Q
 from django.views.generic import DetailView, ListView
 
-from core.choices import ReviewStatus
+from core.cache import count_by
 from evidence.models import DiseaseSubtype, Study
 from evidence.selectors import subtype_ranking
 
@@ -11,10 +10,11 @@ class SubtypeListView(ListView):
     context_object_name = "subtypes"
 
     def get_queryset(self):
-        published = Q() if self.request.user.is_staff else Q(
-            studies__status=ReviewStatus.PUBLISHED)
-        return DiseaseSubtype.objects.annotate(
-            n_studies=Count("studies", filter=published, distinct=True))
+        counts = count_by(Study.objects.visible_to(self.request.user), "subtypes")
+        subtypes = list(DiseaseSubtype.objects.all())
+        for subtype in subtypes:
+            subtype.n_studies = counts.get(subtype.pk, 0)
+        return subtypes
 
 
 class SubtypeDetailView(DetailView):

@@ -3,6 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api.fields import ContextCountField
 from therapies.models import DrugClass, Therapy, split_terms
 from therapies.services import upsert_therapy
 
@@ -52,8 +53,8 @@ class TherapySerializer(serializers.ModelSerializer):
     drug_class_name = serializers.CharField(source="drug_class.name", read_only=True)
     synonyms = TermsField(read_only=True, help_text="Other names and abbreviations.")
     brand_names = TermsField(read_only=True, help_text="Brand names.")
-    study_count = serializers.IntegerField(
-        read_only=True, help_text="Studies of this therapy that you may see."
+    study_count = ContextCountField(
+        "study_counts", help_text="Studies of this therapy that you may see."
     )
     page_url = serializers.SerializerMethodField(help_text="The therapy's page on the site.")
 

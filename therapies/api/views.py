@@ -1,9 +1,10 @@
 """Therapies and drug classes in the API."""
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
 from core.api.viewsets import ReadViewSet, WriteViewSet
+from core.cache import count_by
 from therapies.api.serializers import (
     DrugClassSerializer,
     TherapySerializer,
@@ -13,15 +14,14 @@ from therapies.filtersets import DrugClassFilterSet, TherapyFilterSet
 from therapies.models import DrugClass, Therapy
 
 
-def visible_study_count(request):
-    """Count of the studies the client may see (the rule of ``visible_to``).
+def visible_study_counts(request) -> dict[int, int]:
+    """Studies per therapy among those the client may see (the rule of ``visible_to``).
 
     The study model is reached through the relation so that this app does not import
     ``evidence`` (dependencies point one way).
     """
     study_model = Therapy._meta.get_field("studies").related_model
-    visible = study_model.objects.visible_to(request.user).values("pk")
-    return Count("studies", filter=Q(studies__in=visible), distinct=True)
+    return count_by(study_model.objects.visible_to(request.user), "therapies")
 
 
 @extend_schema_view(
@@ -38,8 +38,11 @@ class TherapyViewSet(WriteViewSet):
                    "synonyms", "brand_names", "study_count", "status")
 
     def get_queryset(self):
-        return (Therapy.objects.visible_to(self.request.user).for_list()
-                .annotate(study_count=visible_study_count(self.request)))
+        return Therapy.objects.visible_to(self.request.user).for_list()
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(),
+                "study_counts": visible_study_counts(self.request)}
 
 
 @extend_schema_view(
