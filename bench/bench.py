@@ -9,8 +9,10 @@ Run it with ``bench/run.sh`` (which checks wrk, PostgreSQL and Redis first). It
    plain HTTP, so DJANGO_SECURE_SSL_REDIRECT=false: TLS ends at a proxy in production), with
    the project's gunicorn.conf.py (gthread workers, keep-alive) but no worker recycling;
 3. drives each endpoint with wrk from a second process at fixed concurrency, twice: with the
-   page cache on (the production configuration) and off (every request rendered), next to a
-   static asset served by the same server, the ceiling;
+   page cache on (the production configuration) and off (every request rendered; the data
+   cache of per-generation aggregates stays on), next to a static asset served by the same
+   server, the ceiling; with the page cache off it also times the first request after a
+   content change (the generation bumped, so every cached aggregate is computed afresh);
 4. adds the synthetic corpus (``generate_synthetic``, 100k studies by default) and measures
    again, then downloads the full BibTeX and CSV exports once each while sampling the gunicorn
    workers' resident memory (VmRSS in /proc/<pid>/status);
@@ -55,6 +57,7 @@ DB_NAME = "myoevidence_bench"
 PG = "postgres://postgres@127.0.0.1:5432"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 SLOW_SECONDS = 3.0
+COLD_RUNS = 3
 STATIC = "static asset (ceiling)"
 
 # (name, path, kind): kind "list" and "api" are held to the scaling target, "search" to its
@@ -83,6 +86,7 @@ class Result:
     p99: float | None = None
     errors: int = 0
     note: str = ""
+    cold_ms: float | None = None  # first request after a content change (median of COLD_RUNS)
 
 
 @dataclass
@@ -149,6 +153,13 @@ def manage(env: dict, *args: str, quiet: bool = True) -> str:
     if result.returncode:
         raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stderr or ''}")
     return result.stdout
+
+
+def bump_generation(prefix: str) -> None:
+    """What a content change does (core.cache.bump): every cached page and value is old."""
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).incr(f"{prefix}:1:content-generation")
 
 
 def clear_redis(prefix: str) -> None:
@@ -296,8 +307,17 @@ def measure(server: Server, name: str, path: str, corpus: str, cache: str,
     return result
 
 
+def cold_latency(server: Server, path: str, prefix: str) -> float:
+    """Milliseconds for one request right after a content change (median of COLD_RUNS)."""
+    times = []
+    for _ in range(COLD_RUNS):
+        bump_generation(prefix)
+        times.append(fetch(server.url(path))[3] * 1000)
+    return sorted(times)[len(times) // 2]
+
+
 def measure_pass(server: Server, corpus: str, cache: str, static_path: str,
-                 args: argparse.Namespace) -> list[Result]:
+                 args: argparse.Namespace, prefix: str) -> list[Result]:
     results = []
     if cache == "on":
         log(f"{corpus}, cache {cache}: {STATIC}")
@@ -306,7 +326,10 @@ def measure_pass(server: Server, corpus: str, cache: str, static_path: str,
         if kind == "export" and (cache == "off" or corpus != "real"):
             continue  # never cached; at scale it is downloaded once, below
         log(f"{corpus}, cache {cache}: {name}")
-        results.append(measure(server, name, path, corpus, cache, args))
+        result = measure(server, name, path, corpus, cache, args)
+        if cache == "off":
+            result.cold_ms = cold_latency(server, path, prefix)
+        results.append(result)
     if cache == "on":
         # The machine may be shared: the ceiling is measured before and after the pages, and
         # the pages are compared with the mean.
@@ -376,14 +399,15 @@ def fmt(value: float | None, digits: int = 1) -> str:
 
 def table(results: list[Result], corpus_label: dict[str, str]) -> list[str]:
     lines = ["| endpoint | corpus | page cache | req/s | p50 ms | p95 ms | p99 ms | "
-             "× static | requests | errors | note |",
-             "|---|---|---|--:|--:|--:|--:|--:|--:|--:|---|"]
+             "× static | first after a change, ms | requests | errors | note |",
+             "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|"]
     statics = {(r.corpus, r.cache): r.rps for r in results if r.endpoint == STATIC}
     for r in results:
         ceiling = statics.get((r.corpus, "on"))
         ratio = "" if r.endpoint == STATIC or not ceiling else f"{r.rps / ceiling:.2f}"
         lines.append(f"| {r.endpoint} | {corpus_label[r.corpus]} | {r.cache} | {fmt(r.rps)} | "
-                     f"{fmt(r.p50)} | {fmt(r.p95)} | {fmt(r.p99)} | {ratio} | {r.requests} | "
+                     f"{fmt(r.p50)} | {fmt(r.p95)} | {fmt(r.p99)} | {ratio} | "
+                     f"{'' if r.cold_ms is None else fmt(r.cold_ms)} | {r.requests} | "
                      f"{r.errors} | {r.note} |")
     return lines
 
@@ -397,7 +421,7 @@ def verdicts(results: list[Result], memory: list[Memory]) -> list[str]:
         lines.append(f"{'PASS' if ok else ('FAIL' if ok is not None else 'N/A ')}  {text}")
 
     for cache in ("on", "off"):
-        label = "page cache on" if cache == "on" else "page cache off"
+        label = "page cache on" if cache == "on" else "page cache off, data cache on"
         for name, kind in kinds.items():
             if kind in ("list", "api"):
                 real, big = by.get((name, "real", cache)), by.get((name, "big", cache))
@@ -507,7 +531,7 @@ def main() -> int:
                 seconds = "300" if cache == "on" else "0"
                 with Server(dict(env, MYOEVIDENCE_PAGE_CACHE_SECONDS=seconds), port,
                             args.workers) as server:
-                    results += measure_pass(server, corpus, cache, static_path, args)
+                    results += measure_pass(server, corpus, cache, static_path, args, prefix)
         # On a fresh server, so that no worker carries the memory of an earlier big page.
         with Server(env, port, args.workers) as server:
             for name, path in EXPORTS:

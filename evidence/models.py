@@ -53,12 +53,12 @@ class DiseaseSubtype(TimeStampedModel):
 
 class StudyQuerySet(ReviewedQuerySet):
     def for_list(self):
-        return self.select_related("reference").prefetch_related(
-            "therapies", "subtypes", "reference__authors"
-        )
+        """What a table of studies shows (the reference's denormalised first author, not
+        its author rows)."""
+        return self.select_related("reference").prefetch_related("therapies", "subtypes")
 
     def for_detail(self):
-        return self.for_list().prefetch_related("outcomes", "provenance")
+        return self.for_list().prefetch_related("reference__authors", "outcomes", "provenance")
 
     def for_therapy(self, therapy):
         return self.filter(therapies=therapy)
