@@ -65,13 +65,15 @@ MIDDLEWARE = [
     "core.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "csp.middleware.CSPMiddleware",
-    "core.security.PermissionsPolicyMiddleware",
     "core.security.URLLengthLimitMiddleware",
     # Database down: 503 with Retry-After, not a 500 (cached pages are still served below).
     "core.middleware_db.DatabaseUnavailableMiddleware",
     # Above the session and authentication: a cached page is answered without touching them.
+    # Above the two header middlewares too: their headers are the same for every anonymous
+    # page, so they are stored with it and a hit does not rebuild them.
     "core.middleware.PageCacheMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "core.security.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -149,6 +151,11 @@ CACHES["default"]["KEY_PREFIX"] = os.environ.get("CACHE_KEY_PREFIX", "myoevidenc
 _SHARED_CACHE = CACHES["default"]["BACKEND"].endswith("RedisCache")
 MYOEVIDENCE_PAGE_CACHE_SECONDS = int(
     os.environ.get("MYOEVIDENCE_PAGE_CACHE_SECONDS", "300" if _SHARED_CACHE else "0")
+)
+# Each process also keeps copies of the pages it serves, up to this many bytes of content, so
+# that a hit reads only the generation from Redis, not the page (core.cache.LocalPages).
+MYOEVIDENCE_PAGE_CACHE_LOCAL_BYTES = int(
+    os.environ.get("MYOEVIDENCE_PAGE_CACHE_LOCAL_BYTES", str(16 * 1024 * 1024))
 )
 # Values that cost work proportional to the corpus (the evidence matrix, chart aggregates,
 # list counts, search rankings) kept per content generation (core.cache.memoize); off with a

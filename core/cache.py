@@ -34,6 +34,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -292,7 +295,8 @@ def _page_key(url: str, request: HttpRequest, headers: list[str]) -> str:
 def lookup(request: HttpRequest) -> Lookup:
     """The stored page for this request if it belongs to the current generation.
 
-    One round trip (the generation and the page together); two the first time a process
+    One round trip: the generation alone when this process holds a copy of the page (see
+    ``LocalPages``), else the generation and the page together; two the first time a process
     meets a URL (it learns what the URL's page varies on).
     """
     url = _url_digest(request)
@@ -304,16 +308,27 @@ def lookup(request: HttpRequest) -> Lookup:
         if headers is None or current is None:
             return Lookup(generation=current if current is not None else generation(), url=url)
         _remember(url, headers)
-        stored = cache.get(_page_key(url, request, headers))
+        key = _page_key(url, request, headers)
+        stored = cache.get(key)
     else:
         key = _page_key(url, request, headers)
-        found = cache.get_many([GENERATION_KEY, key])
-        current, stored = found.get(GENERATION_KEY), found.get(key)
-        if current is None:
-            return Lookup(generation=generation(), url=url)
+        stored = local_pages.get(key)
+        if stored is not None:
+            current = cache.get(GENERATION_KEY)
+            if current is None:
+                return Lookup(generation=generation(), url=url)
+            if stored[0] != current:  # an old copy: perhaps the shared cache has a new one
+                local_pages.discard(key)
+                stored = cache.get(key)
+        else:
+            found = cache.get_many([GENERATION_KEY, key])
+            current, stored = found.get(GENERATION_KEY), found.get(key)
+            if current is None:
+                return Lookup(generation=generation(), url=url)
     # A page stored under an older generation is a miss: content changed since.
     if stored is None or stored[0] != current:
         return Lookup(generation=current, url=url)
+    local_pages.put(key, stored)
     _generation, status, header_items, content = stored
     page = HttpResponse(content, status=status)
     for name, value in header_items:
@@ -326,12 +341,72 @@ def store(request: HttpRequest, found: Lookup, response: HttpResponse, seconds: 
     the page was being built, it is stored as old and never served."""
     headers = sorted(h for h in _vary(response) if h not in UNKEYED_VARY)
     header_items = [(k, v) for k, v in response.items() if k.lower() != "set-cookie"]
-    cache.set_many({
-        f"page-vary:{found.url}": headers,
-        _page_key(found.url, request, headers):
-            (found.generation, response.status_code, header_items, response.content),
-    }, timeout=seconds)
+    key = _page_key(found.url, request, headers)
+    stored = (found.generation, response.status_code, header_items, response.content)
+    cache.set_many({f"page-vary:{found.url}": headers, key: stored}, timeout=seconds)
     _remember(found.url, headers)
+    local_pages.put(key, stored)
+
+
+class LocalPages:
+    """This process's copies of pages it has served from the shared cache, most recently
+    used first, up to ``MYOEVIDENCE_PAGE_CACHE_LOCAL_BYTES`` of content.
+
+    A copy is only served after the current generation has been read from the shared cache
+    and matches the copy's own, exactly as for a page read from there: it saves moving the
+    page's bytes (often 50-100 kB) from Redis on every hit, not the freshness check. A copy
+    is also dropped ``MYOEVIDENCE_PAGE_CACHE_SECONDS`` after it was made, as the shared entry
+    would be. gthread workers serve requests on several threads: every access holds a lock.
+    """
+
+    def __init__(self):
+        self._entries: OrderedDict[str, tuple[float, tuple]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def limit() -> int:
+        return int(getattr(settings, "MYOEVIDENCE_PAGE_CACHE_LOCAL_BYTES", 0) or 0)
+
+    def get(self, key: str):
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if entry[0] < time.monotonic():
+                self._drop(key)
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: str, stored: tuple) -> None:
+        size = len(stored[3])
+        limit = self.limit()
+        if size > limit:
+            return
+        with self._lock:
+            self._drop(key)
+            self._entries[key] = (time.monotonic() + page_cache_seconds(), stored)
+            self._bytes += size
+            while self._bytes > limit:
+                self._drop(next(iter(self._entries)))
+
+    def discard(self, key: str) -> None:
+        with self._lock:
+            self._drop(key)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+    def _drop(self, key: str) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._bytes -= len(entry[1][3])
+
+
+local_pages = LocalPages()
 
 
 def _remember(url: str, headers: list[str]) -> None:

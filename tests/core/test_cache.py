@@ -23,8 +23,10 @@ def page_cache_on(page_cache_off, settings):
     # Overrides tests/conftest.py's page_cache_off (which runs first) for this module only.
     settings.MYOEVIDENCE_PAGE_CACHE_SECONDS = 300
     cache.clear()
+    page_cache.local_pages.clear()
     yield
     cache.clear()
+    page_cache.local_pages.clear()
 
 
 def read(client, url, **headers):
@@ -44,6 +46,59 @@ def test_an_anonymous_page_is_served_from_the_cache_without_any_query(
     assert second[HEADER] == "hit"
     assert second.content == first.content
     assert second["Content-Type"] == first["Content-Type"]
+
+
+def test_a_hit_carries_the_security_headers_of_a_fresh_page(client):
+    first = read(client, "/therapies/rituximab/")
+    second = read(client, "/therapies/rituximab/")
+    assert (first[HEADER], second[HEADER]) == ("miss", "hit")
+    for name in ("Content-Security-Policy", "Permissions-Policy", "X-Content-Type-Options",
+                 "Referrer-Policy", "X-Frame-Options", "Content-Type"):
+        assert second.get(name) and second.get(name) == first.get(name), name
+    assert second["X-Request-ID"] != first["X-Request-ID"]  # per request, never stored
+
+
+# -- this process's copies of pages ----------------------------------------------------------
+
+def test_a_hit_reads_only_the_generation_when_the_process_holds_the_page(client, monkeypatch):
+    read(client, "/therapies/")  # miss: rendered, stored in both places
+    reads = []
+    real_get, real_get_many = cache.get, cache.get_many
+    monkeypatch.setattr(cache, "get", lambda key, *a, **k: reads.append(key) or
+                        real_get(key, *a, **k))
+    monkeypatch.setattr(cache, "get_many", lambda keys, *a, **k: reads.extend(keys) or
+                        real_get_many(keys, *a, **k))
+    assert read(client, "/therapies/")[HEADER] == "hit"
+    assert reads == [page_cache.GENERATION_KEY]
+
+
+def test_a_local_copy_of_an_older_generation_is_not_served(
+        client, django_capture_on_commit_callbacks):
+    read(client, "/therapies/")
+    assert read(client, "/therapies/")[HEADER] == "hit"
+    with django_capture_on_commit_callbacks(execute=True):
+        therapy = Therapy.objects.get(slug="rituximab")
+        therapy.name = "Rituximab (renamed)"
+        therapy.save()
+    fresh = read(client, "/therapies/")
+    assert fresh[HEADER] == "miss"
+    assert b"Rituximab (renamed)" in fresh.content
+
+
+def test_local_copies_stay_within_their_byte_limit_and_lifetime(settings, monkeypatch):
+    local = page_cache.LocalPages()
+    page = (1, 200, [], b"x" * 100)
+    settings.MYOEVIDENCE_PAGE_CACHE_LOCAL_BYTES = 250
+    local.put("a", page)
+    local.put("b", page)
+    assert local.get("a") is page  # now the most recently used
+    local.put("c", page)  # over 250 bytes: the least recently used ("b") goes
+    assert (local.get("a"), local.get("b"), local.get("c")) == (page, None, page)
+    local.put("big", (1, 200, [], b"x" * 251))  # larger than the whole budget: not kept
+    assert local.get("big") is None and local.get("a") is page
+    now = page_cache.time.monotonic()
+    monkeypatch.setattr(page_cache.time, "monotonic", lambda: now + 301)  # past 300 s
+    assert local.get("a") is None
 
 
 def test_a_head_request_is_answered_from_a_cached_get(client):
