@@ -148,7 +148,7 @@ class StudyAdmin(ReviewedAdminMixin, ContentAdmin):
 
     @admin.action(description="Export selected as CSV", permissions=["view"])
     def export_csv(self, request, queryset):
-        response = HttpResponse(studies_csv(queryset.for_list()),
+        response = HttpResponse(studies_csv(queryset.for_detail()),
                                 content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="studies.csv"'
         return response

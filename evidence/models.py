@@ -53,12 +53,14 @@ class DiseaseSubtype(TimeStampedModel):
 
 class StudyQuerySet(ReviewedQuerySet):
     def for_list(self):
-        """What a table of studies shows (the reference's denormalised first author, not
-        its author rows)."""
+        """Studies with what a list of them shows: the reference, therapies and subtypes
+        (pages print their tables from ``evidence.selectors.study_rows`` instead)."""
         return self.select_related("reference").prefetch_related("therapies", "subtypes")
 
     def for_detail(self):
-        return self.for_list().prefetch_related("reference__authors", "outcomes", "provenance")
+        """One study with everything (detail page, API, CSV)."""
+        return self.select_related("reference").prefetch_related(
+            "therapies", "subtypes", "reference__authors", "outcomes", "provenance")
 
     def for_therapy(self, therapy):
         return self.filter(therapies=therapy)

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db.models import Count, Max, Min, QuerySet, Sum
+from django.urls import reverse
 
 from core.cache import memoize, queryset_key
-from evidence.choices import ResultDirection
+from evidence.choices import ResultDirection, StudyDesign
 from evidence.models import DiseaseSubtype, Study
 from references.models import Reference
 from therapies.models import Therapy
@@ -114,6 +115,61 @@ def _evidence_matrix(studies: QuerySet[Study], therapy_qs: QuerySet[Therapy],
         if cell is not None:
             cell.results[row["result"]] = row["n"]
     return Matrix(therapies=therapy_list, subtypes=subtype_list, cells=cells)
+
+
+@dataclass(frozen=True)
+class SubtypeLabel:
+    name: str
+    short: str  # the abbreviation, else the code
+
+
+@dataclass(frozen=True)
+class StudyRow:
+    """One line of a study table (templates/includes/study_table.html)."""
+
+    pk: int
+    label: str
+    design: str
+    sample_size: int | None
+    result: str
+    level: int | None
+    reference_id: int
+    first_author: str
+    reference_number: int | None
+    year: int | None
+    therapies: tuple[str, ...]
+    subtypes: tuple[SubtypeLabel, ...]
+
+    def get_absolute_url(self) -> str:
+        return reverse("evidence:study_detail", args=[self.pk])
+
+    def get_design_display(self) -> str:
+        return StudyDesign(self.design).label
+
+
+ROW_FIELDS = ("pk", "label", "design", "sample_size", "result", "level", "reference_id",
+              "reference__first_author", "reference__number", "reference__year")
+
+
+def study_rows(studies: QuerySet[Study]) -> list[StudyRow]:
+    """The rows of a table of studies (a page of a list), in the queryset's order: three
+    queries of plain values, with no model instances. Building full studies with their
+    reference, therapies and subtypes cost about three times as much for a 50-row page."""
+    values = list(studies.values_list(*ROW_FIELDS))
+    ids = [row[0] for row in values]
+    therapies: dict[int, list[str]] = {pk: [] for pk in ids}
+    for study_id, name in (Study.therapies.through.objects.filter(study_id__in=ids)
+                           .order_by("therapy__name").values_list("study_id", "therapy__name")):
+        therapies[study_id].append(name)
+    subtypes: dict[int, list[SubtypeLabel]] = {pk: [] for pk in ids}
+    for study_id, name, abbreviation, code in (
+            Study.subtypes.through.objects.filter(study_id__in=ids)
+            .order_by("diseasesubtype__order", "diseasesubtype__name")
+            .values_list("study_id", "diseasesubtype__name", "diseasesubtype__abbreviation",
+                         "diseasesubtype__code")):
+        subtypes[study_id].append(SubtypeLabel(name=name, short=abbreviation or code))
+    return [StudyRow(*row, therapies=tuple(therapies[row[0]]),
+                     subtypes=tuple(subtypes[row[0]])) for row in values]
 
 
 @dataclass

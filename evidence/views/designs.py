@@ -11,7 +11,7 @@ from evidence.levels import (
     suggested_level,
 )
 from evidence.models import Study
-from evidence.selectors import design_counts
+from evidence.selectors import design_counts, study_rows
 
 
 class DesignListView(TemplateView):
@@ -35,9 +35,9 @@ class DesignDetailView(TemplateView):
         if code is None:
             raise Http404("No such study design.")
         level = suggested_level(code)
-        studies = Study.objects.visible_to(self.request.user).for_list().filter(design=code)
+        studies = Study.objects.visible_to(self.request.user).filter(design=code)
         page = GenerationPaginator(studies, 50).get_page(self.request.GET.get("page"))
         return super().get_context_data(
             code=code, label=StudyDesign(code).label, description=DESIGN_DESCRIPTIONS[code],
-            level=level, level_meaning=LEVEL_MEANING.get(level), studies=list(page.object_list),
-            page_obj=page, paginator=page.paginator, **kwargs)
+            level=level, level_meaning=LEVEL_MEANING.get(level),
+            studies=study_rows(page.object_list), page_obj=page, paginator=page.paginator, **kwargs)

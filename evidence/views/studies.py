@@ -10,6 +10,7 @@ from core.pagination import GenerationPaginator
 from evidence.exports import studies_csv
 from evidence.filtersets import CheckboxStudyFilterSet, StudyFilterSet
 from evidence.models import Study
+from evidence.selectors import study_rows
 
 
 class StudyListView(FilterView):
@@ -20,7 +21,12 @@ class StudyListView(FilterView):
     paginator_class = GenerationPaginator
 
     def get_queryset(self):
-        return Study.objects.visible_to(self.request.user).for_list()
+        return Study.objects.visible_to(self.request.user)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["studies"] = study_rows(context["object_list"])
+        return context
 
 
 class StudyCsvView(View):

@@ -8,6 +8,7 @@ from core.pagination import GenerationPaginator
 from evidence.charts import chart_points, evidence_chart, legend
 from evidence.filtersets import CheckboxStudyFilterSet
 from evidence.models import Statement, Study
+from evidence.selectors import study_rows
 from references.models import Reference
 from therapies.models import Therapy
 
@@ -32,7 +33,7 @@ class TherapyDetailView(TemplateView):
         user = self.request.user
         therapy = get_object_or_404(
             Therapy.objects.visible_to(user).select_related("drug_class"), slug=self.kwargs["slug"])
-        studies = Study.objects.visible_to(user).for_list().filter(therapies=therapy)
+        studies = Study.objects.visible_to(user).filter(therapies=therapy)
         # The page is already about one therapy: no therapy or class filter.
         filterset = CheckboxStudyFilterSet(self.request.GET or None, queryset=studies,
                                            exclude=("therapy", "drug_class"))
@@ -44,7 +45,7 @@ class TherapyDetailView(TemplateView):
         # chart from an aggregate of every matching study.
         page = GenerationPaginator(matching, self.paginate_by).get_page(
             self.request.GET.get("page"))
-        shown = list(page.object_list)
+        shown = study_rows(page.object_list)
         statements = Statement.objects.visible_to(user).for_list().filter(therapy=therapy)
         rationales = list(therapy.rationales.select_related("reference")
                           .order_by("reference__number"))

@@ -1,0 +1,33 @@
+"""Reads built from several queries: the study table's rows."""
+
+import pytest
+
+from evidence.models import Study
+from evidence.selectors import study_rows
+
+pytestmark = pytest.mark.django_db
+
+
+def test_study_rows_say_what_the_studies_say_in_the_same_order(django_assert_num_queries):
+    studies = Study.objects.published().for_list()
+    expected = list(studies)
+    with django_assert_num_queries(3):
+        rows = study_rows(Study.objects.published())
+    assert [row.pk for row in rows] == [study.pk for study in expected]
+    for row, study in zip(rows, expected, strict=True):
+        assert (row.label, row.design, row.sample_size, row.result, row.level) == \
+            (study.label, study.design, study.sample_size, study.result, study.level)
+        assert (row.reference_id, row.first_author, row.reference_number, row.year) == \
+            (study.reference_id, study.reference.first_author, study.reference.number,
+             study.reference.year)
+        assert list(row.therapies) == [t.name for t in study.therapies.all()]
+        assert [(s.name, s.short) for s in row.subtypes] == \
+            [(s.name, s.abbreviation or s.code) for s in study.subtypes.all()]
+        assert row.get_absolute_url() == study.get_absolute_url()
+        assert row.get_design_display() == study.get_design_display()
+    assert any(len(row.therapies) > 1 for row in rows)  # combinations are kept whole
+
+
+def test_study_rows_of_nothing_run_no_query(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert study_rows(Study.objects.none()) == []
