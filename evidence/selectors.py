@@ -70,7 +70,7 @@ def evidence_matrix(
 ) -> Matrix:
     """Aggregate studies per (therapy, subtype): count, patients, best level, results.
 
-    Four queries (three aggregates and the axes), whatever the size; computed once per
+    Three queries (one aggregate and the two axes), whatever the size; computed once per
     content generation for each distinct pair of querysets (``core.cache.memoize``).
     """
     therapy_qs = therapies if therapies is not None else Therapy.objects.all()
@@ -81,18 +81,25 @@ def evidence_matrix(
 
 def _evidence_matrix(studies: QuerySet[Study], therapy_qs: QuerySet[Therapy],
                      all_subtypes: bool) -> Matrix:
-    pairs = studies.order_by().values("therapies", "subtypes")
-    cells: dict[tuple[int, int], MatrixCell] = {}
-    aggregates = pairs.annotate(
-        n=Count("id", distinct=True),
-        patients=Sum("sample_size"),
-        best=Min("level"),
-    )
-    raw = {(row["therapies"], row["subtypes"]): row for row in aggregates
-           if row["therapies"] and row["subtypes"]}
-    sized = pairs.filter(sample_size__isnull=False).annotate(n=Count("id", distinct=True))
-    sized_counts = {(r["therapies"], r["subtypes"]): r["n"] for r in sized}
-    results = pairs.values("therapies", "subtypes", "result").annotate(n=Count("id", distinct=True))
+    # One pass over the (study, therapy, subtype) triples, grouped by cell and result. A study
+    # has one result and each of its therapies and subtypes once, so it is one row of exactly
+    # one group per cell: plain COUNT and SUM are exact (no COUNT(DISTINCT), whose sorts made
+    # three such queries take 0.8 s at 100k studies).
+    groups = (studies.order_by().values("therapies", "subtypes", "result")
+              .annotate(n=Count("id"), sized=Count("sample_size"), patients=Sum("sample_size"),
+                        best=Min("level")))
+    raw: dict[tuple[int, int], MatrixCell] = {}
+    for row in groups:
+        key = (row["therapies"], row["subtypes"])
+        if not key[0] or not key[1]:
+            continue
+        cell = raw.setdefault(key, MatrixCell(therapy=None, subtype=None))
+        cell.studies += row["n"]
+        cell.patients += row["patients"] or 0
+        cell.studies_without_size += row["n"] - row["sized"]
+        if row["best"] is not None and (cell.best_level is None or row["best"] < cell.best_level):
+            cell.best_level = row["best"]
+        cell.results[row["result"]] += row["n"]
     therapy_ids = {t for t, _ in raw}
     subtype_ids = {s for _, s in raw}
     therapy_list = list(therapy_qs.filter(pk__in=therapy_ids).select_related("drug_class")
@@ -102,18 +109,11 @@ def _evidence_matrix(studies: QuerySet[Study], therapy_qs: QuerySet[Therapy],
     subtype_list = list(subtype_qs.order_by("order", "name"))
     therapy_by_id = {t.pk: t for t in therapy_list}
     subtype_by_id = {s.pk: s for s in subtype_list}
-    for key, row in raw.items():
-        therapy, subtype = therapy_by_id.get(key[0]), subtype_by_id.get(key[1])
-        if therapy is None or subtype is None:
-            continue
-        cells[key] = MatrixCell(
-            therapy=therapy, subtype=subtype, studies=row["n"], patients=row["patients"] or 0,
-            studies_without_size=row["n"] - sized_counts.get(key, 0), best_level=row["best"],
-        )
-    for row in results:
-        cell = cells.get((row["therapies"], row["subtypes"]))
-        if cell is not None:
-            cell.results[row["result"]] = row["n"]
+    cells: dict[tuple[int, int], MatrixCell] = {}
+    for key, cell in raw.items():
+        cell.therapy, cell.subtype = therapy_by_id.get(key[0]), subtype_by_id.get(key[1])
+        if cell.therapy is not None and cell.subtype is not None:
+            cells[key] = cell
     return Matrix(therapies=therapy_list, subtypes=subtype_list, cells=cells)
 
 
