@@ -17,8 +17,9 @@ Run it with ``bench/run.sh`` (which checks wrk, PostgreSQL and Redis first). It
    again, then downloads the full BibTeX and CSV exports once each while sampling the gunicorn
    workers' resident memory (VmRSS in /proc/<pid>/status);
 5. prints the table with PASS/FAIL lines for the targets, and writes it with the machine's
-   description and the key query plans (bench/explain.py) to bench/RESULTS.md; the raw numbers
-   go to bench/results/latest.json.
+   description and the key query plans (bench/explain.py) to bench/RESULTS.md and to the
+   README's performance section (between the bench:start/end markers); the raw numbers go to
+   bench/results/latest.json.
 
 One deliberate difference from production: the anonymous API rate limit (120/minute per client
 address by default) is raised, since every request of a load test comes from one address.
@@ -641,6 +642,12 @@ def write_results(info, report, explain, deploy_check) -> None:
     else:
         text = f"# Benchmark results\n\n{generated}\n"
     path.write_text(text)
+    # The README's performance section carries the same block, between the same markers.
+    readme = PROJECT / "README.md"
+    text = readme.read_text()
+    if START in text and END in text:
+        readme.write_text(text[:text.index(START)] + generated
+                          + text[text.index(END) + len(END):])
 
 
 if __name__ == "__main__":
