@@ -1,5 +1,6 @@
 """Two app instances sharing Redis and a database: a change made by a third process reaches
-both at once, although each had the page cached.
+both at once, although each had the page cached, and so do the per-generation aggregates of
+the data cache.
 
 Real processes, not the test client: two gunicorn servers on free ports and a third Python
 process that changes a therapy through its service, all on a throwaway SQLite file and the
@@ -41,6 +42,22 @@ upsert_therapy(slug="alphamab", drug_class="test-class", name="Betamab",
                position="investigational", status="published")
 """
 
+ADD_STUDY = """
+import django; django.setup()
+from django.db import transaction
+from evidence.models import Study
+from references.models import Reference
+from therapies.models import Therapy
+with transaction.atomic():
+    reference = Reference.objects.create(title="Alphamab in myositis", bibtex_key="alpha2026",
+                                         year=2026, status="published")
+    study = Study.objects.create(key="alphamab-series", reference=reference, level=4,
+                                 label="Alphamab case series", design="case_series",
+                                 result="benefit", summary="Made for the test.",
+                                 status="published")
+    study.therapies.add(Therapy.objects.get(slug="alphamab"))
+"""
+
 
 def redis_reachable() -> bool:
     try:
@@ -57,8 +74,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def get(port: int, path: str) -> tuple[int, dict, str]:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Host": HOST})
+def get(port: int, path: str, headers: dict | None = None) -> tuple[int, dict, str]:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
+                                     headers={"Host": HOST, **(headers or {})})
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.status, dict(response.headers), response.read().decode()
 
@@ -154,3 +172,31 @@ def test_a_change_made_elsewhere_reaches_every_instance_at_once(shared_env, two_
     status, headers, body = get(first, "/therapies/")
     assert "Betamab" in body and "Alphamab" not in body, "the first instance served a stale page"
     assert headers["X-Page-Cache"] == "hit"
+
+
+def test_aggregates_computed_on_one_instance_are_fresh_on_every_instance(shared_env,
+                                                                         two_instances):
+    import json
+
+    import redis
+
+    first, second = two_instances
+    # A session cookie keeps the page cache out of the way: every request is rendered, and
+    # the study count comes from the data cache (core.cache.count_by).
+    rendered = {"Cookie": "sessionid=none"}
+
+    def study_count(port):
+        status, headers, body = get(port, "/api/v1/therapies/alphamab/", rendered)
+        assert status == 200 and "X-Page-Cache" not in headers
+        return json.loads(body)["study_count"]
+
+    assert study_count(first) == 0
+    assert study_count(second) == 0
+    stored = list(redis.Redis(*REDIS).scan_iter(
+        match=f"{shared_env['CACHE_KEY_PREFIX']}:*data:count-by:*"))
+    assert stored, "the instances did not keep the count in the shared data cache"
+
+    run(ADD_STUDY, shared_env)  # a third process adds a study of the therapy
+
+    assert study_count(second) == 1, "the second instance served a stale count"
+    assert study_count(first) == 1, "the first instance served a stale count"
