@@ -66,3 +66,15 @@ class ReviewedModel(TimeStampedModel):
     @property
     def is_published(self) -> bool:
         return self.status == ReviewStatus.PUBLISHED
+
+    # What readers see of an entry includes other entries: a study shows its reference and
+    # therapies. The workflow publishes an entry only when those are published, and withdraws
+    # one only when no published entry shows it (core.workflow).
+
+    def shown_entries(self) -> list["ReviewedModel"]:
+        """The reviewed entries this one shows to readers once published."""
+        return []
+
+    def published_showing(self) -> list["ReviewedModel"]:
+        """The published entries that show this one to readers."""
+        return []

@@ -1,7 +1,11 @@
 """The editorial workflow shared by every reviewed model (references, therapies, studies...).
 
 An entry moves draft → submitted → published, or submitted → rejected; a published entry can be
-withdrawn; a rejected or withdrawn entry can be submitted again. Only published entries are
+withdrawn; a rejected or withdrawn entry can be submitted again. An entry that shows others to
+readers (a study its reference and therapies; a statement its therapy, studies and references)
+is published only when they are; an entry is withdrawn only when no published entry shows it
+(``ReviewedModel.shown_entries`` and ``published_showing``), so a public page never links to,
+or prints, something readers may not see. Only published entries are
 public (``ReviewedQuerySet.published()``/``visible_to()``). Each transition records who and when
 on the entry (``submitted_by``/``submitted_at`` or ``reviewed_by``/``reviewed_at`` plus the
 editor's ``review_comment``) and in its history (with the comment as the change reason).
@@ -118,6 +122,14 @@ def _label(obj: models.Model) -> str:
     return f"this {obj._meta.verbose_name}"
 
 
+def _listing(entries: list[models.Model], shown: int = 5) -> str:
+    """'the reference "[12] Oddis 2013", the therapy "Rituximab" and 3 more'."""
+    names = [f'the {e._meta.verbose_name} "{str(e)[:60]}" ({_IS[e.status]})'
+             for e in entries[:shown]]
+    more = len(entries) - shown
+    return "; ".join(names) + (f"; and {more} more" if more > 0 else "")
+
+
 # How a status reads after "this study is ...".
 _IS = {
     ReviewStatus.DRAFT: "a draft", ReviewStatus.SUBMITTED: "submitted for review",
@@ -213,6 +225,20 @@ def _review(obj, *, user, comment, to: str, allowed: set[str], verb: str) -> Rev
         raise WorkflowError(
             "You submitted this entry, so another editor must publish it."
         )
+    if to == ReviewStatus.PUBLISHED:
+        waiting = [e for e in current.shown_entries() if e.status != ReviewStatus.PUBLISHED]
+        if waiting:
+            raise WorkflowError(
+                f"{_label(current).capitalize()} shows entries readers cannot see yet; publish "
+                f"them first: {_listing(waiting)}."
+            )
+    if to == ReviewStatus.WITHDRAWN:
+        showing = current.published_showing()
+        if showing:
+            raise WorkflowError(
+                f"Published entries show {_label(current)}; withdraw them (or unlink it) "
+                f"first: {_listing(showing)}."
+            )
     current.status = to
     current.reviewed_by = user
     current.reviewed_at = timezone.now()

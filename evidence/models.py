@@ -155,6 +155,12 @@ class Study(ReviewedModel):
     def get_absolute_url(self) -> str:
         return reverse("evidence:study_detail", args=[self.pk])
 
+    def shown_entries(self):
+        return [self.reference, *self.therapies.all()]
+
+    def published_showing(self):
+        return list(self.statements.published())
+
     def clean(self):
         super().clean()
         if self.level_override is not None and not self.level_override_reason.strip():
@@ -274,3 +280,6 @@ class Statement(ReviewedModel):
 
     def __str__(self) -> str:
         return self.text[:80]
+
+    def shown_entries(self):
+        return [self.therapy, *self.studies.all(), *self.references.all()]

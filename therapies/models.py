@@ -86,6 +86,10 @@ class Therapy(ReviewedModel):
     def get_absolute_url(self) -> str:
         return reverse("therapies:therapy_detail", args=[self.slug])
 
+    def published_showing(self):
+        # Reached through the reverse relations: this app does not import evidence.
+        return [*self.studies.published(), *self.statements.published()]
+
     @property
     def synonym_list(self) -> list[str]:
         return split_terms(self.synonyms)

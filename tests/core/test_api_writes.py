@@ -190,3 +190,19 @@ def test_malformed_json_is_400_and_other_media_415(curator):
     assert response.status_code == 400
     response = curator.post(STUDIES, "a=b", content_type="application/x-www-form-urlencoded")
     assert response.status_code == 415
+
+
+def test_publishing_a_study_of_an_unpublished_reference_is_refused_with_its_name(curator,
+                                                                                  editor):
+    from core.choices import ReviewStatus
+
+    study = curator.post(STUDIES, new_study(), format="json").json()
+    reference = Reference.objects.get(number=study["reference"]["number"])
+    Reference.objects.filter(pk=reference.pk).update(status=ReviewStatus.DRAFT)
+    curator.post(f"{STUDIES}{study['id']}/submit/", {}, format="json")
+    refused = editor.post(f"{STUDIES}{study['id']}/publish/", {"comment": "Checked."},
+                          format="json")
+    assert refused.status_code == 409
+    assert "publish them first" in refused.json()["detail"]
+    assert str(reference)[:40] in refused.json()["detail"]
+    assert Study.objects.get(pk=study["id"]).status == ReviewStatus.SUBMITTED

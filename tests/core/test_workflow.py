@@ -104,7 +104,9 @@ def test_reject_then_resubmit(curator, editor, draft):
 
 
 def test_withdraw_needs_an_editor_and_a_comment(curator, editor):
-    reference = Reference.objects.get(number=1)
+    # A reference that no published study or statement shows (those are refused, see below).
+    reference = Reference.objects.filter(status=PUBLISHED, studies__isnull=True,
+                                         statements__isnull=True).order_by("number").first()
     with pytest.raises(WorkflowError, match="Only editors"):
         workflow.withdraw(reference, user=curator, comment="x")
     with pytest.raises(WorkflowError, match="Give a comment"):
@@ -193,7 +195,7 @@ def test_anonymous_readers_see_no_drafts(client, drafts):
 
 def test_published_again_they_are_public(client, drafts, curator, editor):
     reference, study, therapy = drafts
-    for obj in drafts:
+    for obj in (therapy, reference, study):  # what a study shows is published before it
         workflow.submit(obj, user=curator)
         workflow.publish(obj, user=editor, comment="Back")
     assert client.get("/references/60/").status_code == 200
@@ -205,3 +207,74 @@ def test_published_again_they_are_public(client, drafts, curator, editor):
 def test_staff_see_drafts_on_the_pages(client, drafts, curator):
     client.force_login(curator)
     assert client.get("/references/60/").status_code == 200
+
+
+# -- what readers see of one entry through another --------------------------------------------
+
+def _submitted_draft(obj, curator):
+    type(obj).objects.filter(pk=obj.pk).update(status=DRAFT)
+    obj.refresh_from_db()
+    workflow.submit(obj, user=curator)
+    return obj
+
+
+def _withdrawn(obj, editor):
+    workflow.withdraw(obj, user=editor, comment="Under correction")
+    obj.refresh_from_db()
+    return obj
+
+
+def test_a_study_is_published_only_after_its_reference_and_therapies(curator, editor):
+    study = Study.objects.filter(therapies__slug="rituximab").order_by("pk").first()
+    _submitted_draft(study, curator)
+    reference = _submitted_draft(study.reference, curator)
+    therapy = _submitted_draft(Therapy.objects.get(slug="rituximab"), curator)
+    with pytest.raises(WorkflowError, match="publish them first") as refused:
+        workflow.publish(study, user=editor, comment="Checked")
+    message = str(refused.value)
+    assert "the reference" in message and "the therapy \"Rituximab\"" in message
+    study.refresh_from_db()
+    assert study.status == SUBMITTED  # nothing changed
+    workflow.publish(reference, user=editor, comment="Checked")
+    with pytest.raises(WorkflowError, match="Rituximab"):
+        workflow.publish(study, user=editor, comment="Checked")
+    workflow.publish(therapy, user=editor, comment="Checked")
+    workflow.publish(study, user=editor, comment="Checked")
+    study.refresh_from_db()
+    assert study.status == PUBLISHED
+
+
+def test_a_statement_waits_for_the_studies_it_cites(curator, editor):
+    statement = Statement.objects.filter(studies__isnull=False).order_by("pk").first()
+    cited = statement.studies.order_by("pk").first()
+    _submitted_draft(statement, curator)
+    _submitted_draft(cited, curator)
+    with pytest.raises(WorkflowError, match="publish them first"):
+        workflow.publish(statement, user=editor, comment="Checked")
+    workflow.publish(cited, user=editor, comment="Checked")
+    workflow.publish(statement, user=editor, comment="Checked")
+
+
+def test_a_reference_shown_by_published_studies_is_not_withdrawn(editor):
+    reference = Reference.objects.filter(studies__status=PUBLISHED).order_by("pk").first()
+    studies = list(reference.studies.published())
+    with pytest.raises(WorkflowError, match="withdraw them") as refused:
+        workflow.withdraw(reference, user=editor, comment="Retracted")
+    assert "the study" in str(refused.value)
+    reference.refresh_from_db()
+    assert reference.status == PUBLISHED
+    for statement in reference.statements.published():
+        _withdrawn(statement, editor)
+    for study in studies:
+        for statement in study.statements.published():
+            _withdrawn(statement, editor)
+        _withdrawn(study, editor)
+    assert _withdrawn(reference, editor).status == ReviewStatus.WITHDRAWN
+
+
+def test_a_therapy_with_published_studies_is_not_withdrawn(editor):
+    therapy = Therapy.objects.get(slug="rituximab")
+    with pytest.raises(WorkflowError, match="and \\d+ more"):  # many: the list is cut short
+        workflow.withdraw(therapy, user=editor, comment="Renamed")
+    therapy.refresh_from_db()
+    assert therapy.status == PUBLISHED
