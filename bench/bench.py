@@ -294,9 +294,10 @@ def measure(server: Server, name: str, path: str, corpus: str, cache: str,
         result.p50 = result.p95 = result.p99 = seconds * 1000
         result.note = "one request (too slow to load)"
         return result
-    # Several runs, each on new connections: with 8 keep-alive connections spread over the
-    # workers by the kernel, one run in a few lands most of them on one worker and halves its
-    # throughput. The median run is reported, every run's req/s in the note.
+    # Several runs, each on new connections: a gthread worker accepts as many connections as
+    # it is offered, and in one run in three or four a single worker takes most of the 8
+    # keep-alive connections and serves them on one core (half the throughput or less). The
+    # median run is reported, every run's req/s in the note.
     runs = []
     for _ in range(args.runs):
         data = wrk(url, args.seconds, args.concurrency)
@@ -477,10 +478,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="Benchmark MyoEvidence under load.")
     parser.add_argument("--studies", type=int, default=100_000,
                         help="synthetic studies for the scale run (default 100000)")
-    parser.add_argument("--seconds", type=int, default=5, help="length of each wrk run")
-    parser.add_argument("--runs", type=int, default=3,
+    parser.add_argument("--seconds", type=int, default=4, help="length of each wrk run")
+    parser.add_argument("--runs", type=int, default=5,
                         help="wrk runs per endpoint, each on new connections; the median run "
-                             "is reported (default 3)")
+                             "is reported (default 5)")
     parser.add_argument("--concurrency", type=int, default=8, help="wrk connections")
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1,
                         help="gunicorn workers (default 2 × CPUs + 1, as gunicorn.conf.py)")
