@@ -1,4 +1,4 @@
-"""Serializer fields shared by the apps' APIs."""
+"""Serializer fields and helpers shared by the apps' APIs."""
 
 from rest_framework import serializers
 
@@ -14,3 +14,10 @@ class ContextCountField(serializers.IntegerField):
 
     def get_attribute(self, instance):
         return self.context[self.context_key].get(instance.pk, 0)
+
+
+def page_url(serializer, obj) -> str:
+    """The object's page on the site: absolute when the serializer has the request."""
+    request = serializer.context.get("request")
+    path = obj.get_absolute_url()
+    return request.build_absolute_uri(path) if request else path

@@ -5,7 +5,7 @@ from django.utils.text import slugify
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from core.api.fields import ContextCountField
+from core.api.fields import ContextCountField, page_url
 from evidence.choices import EvidenceLevel, ResultDirection, StudyDesign
 from evidence.models import DiseaseSubtype, Outcome, Provenance, Statement, Study
 from evidence.services.studies import (
@@ -22,12 +22,6 @@ from therapies.models import Therapy
 
 SUBTYPES_HELP = "Disease subtype codes (dm, jdm, ibm, imnm, anti-srp, ...)."
 THERAPIES_HELP = "Therapy slugs (rituximab, ivig, ...)."
-
-
-def page_url(serializer, obj) -> str:
-    request = serializer.context.get("request")
-    path = obj.get_absolute_url()
-    return request.build_absolute_uri(path) if request else path
 
 
 class SubtypeSerializer(serializers.ModelSerializer):

@@ -4,6 +4,7 @@ from django.utils.text import slugify
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api.fields import page_url
 from references.bibtex import ParsedAuthor, ParsedReference
 from references.models import Author, Reference
 from references.services import upsert_reference
@@ -55,9 +56,7 @@ class ReferenceSerializer(serializers.ModelSerializer):
         return AuthorSerializer(reference.ordered_authors, many=True).data
 
     def get_page_url(self, reference) -> str:
-        request = self.context.get("request")
-        path = reference.get_absolute_url()
-        return request.build_absolute_uri(path) if request else path
+        return page_url(self, reference)
 
 
 class ReferenceSummarySerializer(serializers.ModelSerializer):

@@ -3,17 +3,11 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.api.fields import ContextCountField
+from core.api.fields import ContextCountField, page_url
 from therapies.models import DrugClass, Therapy, split_terms
 from therapies.services import upsert_therapy
 
 TERMS_HELP = "A list of terms (stored comma-separated; searchable)."
-
-
-def _page_url(serializer, obj) -> str:
-    request = serializer.context.get("request")
-    path = obj.get_absolute_url()
-    return request.build_absolute_uri(path) if request else path
 
 
 class TermsField(serializers.ListField):
@@ -67,7 +61,7 @@ class TherapySerializer(serializers.ModelSerializer):
         ]
 
     def get_page_url(self, therapy) -> str:
-        return _page_url(self, therapy)
+        return page_url(self, therapy)
 
 
 @extend_schema_field(serializers.ListField(child=serializers.CharField()))
