@@ -52,10 +52,7 @@ class DiseaseSubtype(TimeStampedModel):
 
 
 class StudyQuerySet(ReviewedQuerySet):
-    def for_list(self):
-        """Studies with what a list of them shows: the reference, therapies and subtypes
-        (pages print their tables from ``evidence.selectors.study_rows`` instead)."""
-        return self.select_related("reference").prefetch_related("therapies", "subtypes")
+    # Tables of studies are read as plain values: evidence.selectors.study_rows.
 
     def for_detail(self):
         """One study with everything (detail page, API, CSV)."""

@@ -13,12 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from django.contrib.postgres.search import (
-    SearchQuery,
-    SearchRank,
-    SearchVector,
-    SearchVectorField,
-)
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 from django.db import connection
 from django.db.models import Expression, F, Q, QuerySet
 from django.utils.html import escape
@@ -44,15 +39,6 @@ SEARCH_FIELDS: dict[type, list[tuple[str, str]]] = {
             ("adverse_events", "C")],
     Reference: [("title", "A"), ("first_author", "B"), ("journal", "C"), ("notes", "D")],
 }
-
-
-def search_vector(model: type) -> SearchVector:
-    vectors = [SearchVector(name, weight=weight, config="english")
-               for name, weight in SEARCH_FIELDS[model]]
-    combined = vectors[0]
-    for vector in vectors[1:]:
-        combined = combined + vector
-    return combined
 
 
 class StoredVector(Expression):

@@ -1,6 +1,6 @@
 """GIN full-text indexes for site search, on PostgreSQL only (SQLite uses the fallback).
 
-Each index expression is the weighted tsvector that evidence.search.search_vector() builds.
+Each index expression is the weighted tsvector of evidence.search.SEARCH_FIELDS.
 Superseded by 0004, which stores that vector in a column (ranking re-parsed every matching
 row's text) and drops these indexes; its reverse recreates them with ``create`` below.
 """

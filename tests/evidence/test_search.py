@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 
 from evidence.models import DiseaseSubtype, Study
-from evidence.search import SEARCH_FIELDS, search, search_vector
+from evidence.search import SEARCH_FIELDS, search
 from references.models import Reference
 from tests.factories import make_studies
 from therapies.models import Therapy
@@ -13,6 +13,18 @@ pytestmark = pytest.mark.django_db
 
 postgres_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="stored search vectors exist on PostgreSQL only")
+
+
+def search_vector(model):
+    """The weighted vector of ``SEARCH_FIELDS``, computed from the row's current text."""
+    from django.contrib.postgres.search import SearchVector
+
+    vectors = [SearchVector(name, weight=weight, config="english")
+               for name, weight in SEARCH_FIELDS[model]]
+    combined = vectors[0]
+    for vector in vectors[1:]:
+        combined = combined + vector
+    return combined
 
 
 def stored(model, pk) -> str:

@@ -9,7 +9,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_study_rows_say_what_the_studies_say_in_the_same_order(django_assert_num_queries):
-    studies = Study.objects.published().for_list()
+    studies = Study.objects.published().for_detail()
     expected = list(studies)
     with django_assert_num_queries(3):
         rows = study_rows(Study.objects.published())
