@@ -312,14 +312,15 @@ def lookup(request: HttpRequest) -> Lookup:
         stored = cache.get(key)
     else:
         key = _page_key(url, request, headers)
-        stored = local_pages.get(key)
-        if stored is not None:
+        local = local_pages.get(key)
+        if local is not None:
             current = cache.get(GENERATION_KEY)
             if current is None:
                 return Lookup(generation=generation(), url=url)
-            if stored[0] != current:  # an old copy: perhaps the shared cache has a new one
-                local_pages.discard(key)
-                stored = cache.get(key)
+            if local[0] == current:
+                return _served(local, url)
+            local_pages.discard(key)  # an old copy: perhaps the shared cache has a new one
+            stored = cache.get(key)
         else:
             found = cache.get_many([GENERATION_KEY, key])
             current, stored = found.get(GENERATION_KEY), found.get(key)
@@ -329,11 +330,16 @@ def lookup(request: HttpRequest) -> Lookup:
     if stored is None or stored[0] != current:
         return Lookup(generation=current, url=url)
     local_pages.put(key, stored)
-    _generation, status, header_items, content = stored
+    return _served(stored, url)
+
+
+def _served(stored: tuple, url: str) -> Lookup:
+    """A hit: the stored page (of the current generation) as a response."""
+    generation_, status, header_items, content = stored
     page = HttpResponse(content, status=status)
     for name, value in header_items:
         page[name] = value
-    return Lookup(generation=current, url=url, page=page)
+    return Lookup(generation=generation_, url=url, page=page)
 
 
 def store(request: HttpRequest, found: Lookup, response: HttpResponse, seconds: int) -> None:
