@@ -18,6 +18,7 @@ from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from core.choices import ReviewStatus
+from core.invariants import InvariantError, published_shows_problem
 from core.workflow import (
     TRANSITIONS,
     WORKFLOW_FIELDS,
@@ -25,6 +26,7 @@ from core.workflow import (
     allowed_actions,
     can_edit,
     can_publish,
+    entry_version,
 )
 
 WORKFLOW_ACTIONS = ("submit_selected", "publish_selected", "reject_selected", "withdraw_selected")
@@ -55,15 +57,18 @@ class CommentForm(forms.Form):
     )
 
 
-def apply_transition(request, obj, action: str, comment: str = "") -> bool:
+def apply_transition(request, obj, action: str, comment: str = "",
+                     reviewed_version: str | None = None) -> bool:
     """Run one transition for the admin, reporting the outcome as a message."""
     func = TRANSITIONS[action]
     kwargs = {"user": request.user}
     if action != "submit":
         kwargs["comment"] = comment
+    if action == "publish" and reviewed_version is not None:
+        kwargs["reviewed_version"] = reviewed_version
     try:
         func(obj, **kwargs)
-    except WorkflowError as exc:
+    except (WorkflowError, InvariantError) as exc:
         messages.error(request, f"{obj}: {exc}")
         return False
     return True
@@ -94,6 +99,33 @@ class ReviewedAdminMixin:
     def has_publish_permission(self, request) -> bool:
         return can_publish(request.user)
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+
+        class KeepsPublishedRule(form_class):
+            """An edit of a published entry may not link it to unpublished ones: refused here
+            with a message (core.invariants refuses it anyway, whatever path a write takes)."""
+
+            def clean(self):
+                data = super().clean()
+                if self.instance.pk is not None:
+                    values = {name: data[name] for name in self.instance.shows if name in data}
+                    problem = published_shows_problem(self.instance, values)
+                    if problem:
+                        raise forms.ValidationError(problem)
+                return data
+
+        return KeepsPublishedRule
+
+    def get_deleted_objects(self, objs, request):
+        """Published entries that show one of ``objs`` protect it, like a PROTECT key."""
+        deleted, counts, perms, protected = super().get_deleted_objects(objs, request)
+        for obj in objs:
+            if obj.status == ReviewStatus.PUBLISHED:
+                protected += [f"{e._meta.verbose_name.capitalize()}: {e} (published; shows "
+                              f"{obj})" for e in obj.published_showing()]
+        return deleted, counts, perms, protected
+
     # -- the review page ---------------------------------------------------------------------
 
     def get_urls(self):
@@ -115,7 +147,10 @@ class ReviewedAdminMixin:
             action = request.POST.get("action")
             if action not in TRANSITIONS:
                 raise PermissionDenied
-            if apply_transition(request, obj, action, form.cleaned_data["comment"]):
+            # The review page carries the version the editor read: a publish decided on a copy
+            # that changed meanwhile is refused (core.workflow.publish).
+            if apply_transition(request, obj, action, form.cleaned_data["comment"],
+                                reviewed_version=request.POST.get("version", "")):
                 messages.success(request, f"{obj} was {DONE_LABELS[action]}.")
                 return HttpResponseRedirect(self._next_url(request, obj))
         published = obj.history.filter(status=ReviewStatus.PUBLISHED).first()
@@ -130,6 +165,7 @@ class ReviewedAdminMixin:
             "changes_since_published": self.version_changes(published, obj) if published else [],
             "history": obj.history.select_related("history_user")[:10],
             "next": request.GET.get("next") or request.POST.get("next", ""),
+            "version": entry_version(obj),
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, self.review_template, context)

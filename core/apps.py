@@ -7,6 +7,8 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         # Content writes anywhere (admin, API, services, commands) invalidate cached pages.
+        from core import invariants
         from core.cache import connect_signals
 
         connect_signals()
+        invariants.connect()

@@ -1,5 +1,8 @@
 """Abstract building blocks shared by the content apps."""
 
+from __future__ import annotations
+
+from django.apps import apps
 from django.conf import settings
 from django.db import models
 
@@ -22,9 +25,18 @@ class ReviewedQuerySet(models.QuerySet):
     def published(self):
         return self.filter(status=ReviewStatus.PUBLISHED)
 
-    def visible_to(self, user):
-        """Published entries for the public; everything for staff (curators and editors)."""
-        if user is not None and user.is_authenticated and user.is_staff:
+    def restrict(self, user):
+        """What ``user`` may see: the one visibility rule of the whole site.
+
+        Pages, the API, search, counts, the matrix, filter choices, feeds and exports all read
+        through this method (base views and viewsets apply it to their querysets; prefetches of
+        reverse relations pass a restricted queryset). Who sees unpublished entries is decided
+        by ``core.workflow.sees_unpublished``: group membership and the model's view
+        permission, not ``is_staff``.
+        """
+        from core.workflow import sees_unpublished  # the workflow module imports this one
+
+        if sees_unpublished(user, self.model):
             return self
         return self.published()
 
@@ -68,13 +80,73 @@ class ReviewedModel(TimeStampedModel):
         return self.status == ReviewStatus.PUBLISHED
 
     # What readers see of an entry includes other entries: a study shows its reference and
-    # therapies. The workflow publishes an entry only when those are published, and withdraws
-    # one only when no published entry shows it (core.workflow).
+    # therapies. ``shows`` names those fields (foreign keys or many-to-many to other reviewed
+    # models); from it alone the workflow and every write (core.invariants) keep the rule "a
+    # published entry shows only published entries", in both directions.
+    shows: tuple[str, ...] = ()
 
-    def shown_entries(self) -> list["ReviewedModel"]:
+    def shown_entries(self) -> list[ReviewedModel]:
         """The reviewed entries this one shows to readers once published."""
-        return []
+        entries: list[ReviewedModel] = []
+        for name in self.shows:
+            field = self._meta.get_field(name)
+            if field.many_to_many:
+                if self.pk is not None:
+                    entries.extend(getattr(self, name).all())
+            elif (target := getattr(self, name)) is not None:
+                entries.append(target)
+        return entries
 
-    def published_showing(self) -> list["ReviewedModel"]:
+    def published_showing(self) -> list[ReviewedModel]:
         """The published entries that show this one to readers."""
-        return []
+        if self.pk is None:
+            return []
+        return [entry for model, name in showing_fields(type(self))
+                for entry in model._default_manager.published().filter(**{name: self})]
+
+
+def showing_fields(target: type[models.Model]) -> list[tuple[type[ReviewedModel], str]]:
+    """(model, field name) for every ``shows`` field of a reviewed model pointing at
+    ``target``: the entries that can show a ``target`` entry."""
+    found = []
+    for model in apps.get_models():
+        if issubclass(model, ReviewedModel):
+            for name in model.shows:
+                if model._meta.get_field(name).related_model is target:
+                    found.append((model, name))
+    return found
+
+
+class Contribution(models.Model):
+    """A user who changed an entry's content (not its review status).
+
+    The four-eyes rule reads these: nobody publishes an entry they wrote or changed. A row is
+    recorded for every history record that has a user, on the entry itself or on a row that is
+    part of it (``part_of``: an outcome of a study, an author of a reference), whatever wrote it
+    (admin, API, importer, revert), by ``core.invariants``.
+    """
+
+    content_type = models.ForeignKey("contenttypes.ContentType", on_delete=models.CASCADE)
+    object_id = models.PositiveBigIntegerField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="contributions")
+    first_changed = models.DateTimeField("first change")
+    last_changed = models.DateTimeField("latest change")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["content_type", "object_id", "user"],
+                                    name="contribution_unique_entry_user"),
+        ]
+        indexes = [models.Index(fields=["content_type", "object_id", "last_changed"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} changed {self.content_type} #{self.object_id}"
+
+
+def entry_of(instance: models.Model) -> ReviewedModel | None:
+    """The reviewed entry a row belongs to: itself, or the entry named by its ``part_of``."""
+    if isinstance(instance, ReviewedModel):
+        return instance
+    parent = getattr(type(instance), "part_of", None)
+    return getattr(instance, parent, None) if parent else None

@@ -6,7 +6,7 @@ readers (a study its reference and therapies; a statement its therapy, studies a
 is published only when they are; an entry is withdrawn only when no published entry shows it
 (``ReviewedModel.shown_entries`` and ``published_showing``), so a public page never links to,
 or prints, something readers may not see. Only published entries are
-public (``ReviewedQuerySet.published()``/``visible_to()``). Each transition records who and when
+public (``ReviewedQuerySet.published()``/``restrict()``). Each transition records who and when
 on the entry (``submitted_by``/``submitted_at`` or ``reviewed_by``/``reviewed_at`` plus the
 editor's ``review_comment``) and in its history (with the comment as the change reason).
 
@@ -75,6 +75,19 @@ def is_curator(user: User | None) -> bool:
     return bool(_group_names(user) & {CURATORS, EDITORS})
 
 
+def sees_unpublished(user: User | None, model: type[models.Model]) -> bool:
+    """May ``user`` see drafts, submissions and withdrawn entries of ``model``?
+
+    Curators, editors and superusers do, given Django's view permission on the model (so a
+    group whose permissions were narrowed is respected). Staff status alone does not: it only
+    opens the admin's door. ``ReviewedQuerySet.restrict`` is the one caller.
+    """
+    if not is_curator(user):
+        return False
+    opts = model._meta
+    return user.has_perm(f"{opts.app_label}.view_{opts.model_name}")
+
+
 def can_publish(user: User | None) -> bool:
     """True for editors and superusers: they publish, reject and withdraw entries."""
     if user is not None and user.is_active and user.is_superuser:
@@ -114,8 +127,39 @@ def allowed_actions(obj: ReviewedModel, user: User | None) -> list[str]:
     return actions
 
 
+def authors(obj: ReviewedModel) -> set[int]:
+    """Ids of the users who wrote or changed ``obj`` (its submitter included)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from core.models import Contribution
+
+    ids = set(Contribution.objects.filter(
+        content_type=ContentType.objects.get_for_model(type(obj)), object_id=obj.pk,
+    ).values_list("user_id", flat=True)) if obj.pk is not None else set()
+    if obj.submitted_by_id is not None:
+        ids.add(obj.submitted_by_id)
+    return ids
+
+
+def entry_version(obj: ReviewedModel) -> str:
+    """A token that changes whenever the entry's content changes (its own row or a row that is
+    part of it): the review page carries it, so that a publish decided on an older copy is
+    refused."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.db.models import Max
+
+    from core.models import Contribution
+
+    latest = Contribution.objects.filter(
+        content_type=ContentType.objects.get_for_model(type(obj)), object_id=obj.pk,
+    ).aggregate(latest=Max("last_changed"))["latest"]
+    return f"{obj.modified.isoformat() if obj.modified else ''}|" \
+           f"{latest.isoformat() if latest else ''}"
+
+
 def _is_own_submission(obj: ReviewedModel, user: User) -> bool:
-    return obj.submitted_by_id == user.pk and not user.is_superuser
+    """Did ``user`` submit, write or change ``obj``? (Superusers may still publish it.)"""
+    return not user.is_superuser and user.pk in authors(obj)
 
 
 def _label(obj: models.Model) -> str:
@@ -166,6 +210,9 @@ def _save(current: ReviewedModel, obj: ReviewedModel, *, user: User, reason: str
     """Validate and save the locked copy, then mirror the workflow fields onto ``obj``."""
     current._history_user = user
     current._change_reason = reason[:_REASON_MAX]
+    # A transition is a decision about the entry, not a change of its content: its history
+    # record must not make the editor one of the entry's authors (core.invariants).
+    current._workflow_transition = True
     try:
         current.full_clean()
     except ValidationError as exc:
@@ -195,10 +242,14 @@ def submit(obj: ReviewedModel, *, user: User) -> ReviewedModel:
 
 
 @transaction.atomic
-def publish(obj: ReviewedModel, *, user: User, comment: str) -> ReviewedModel:
-    """Make a submitted entry public; the editor says why, and may not be its submitter."""
+def publish(obj: ReviewedModel, *, user: User, comment: str,
+            reviewed_version: str | None = None) -> ReviewedModel:
+    """Make a submitted entry public; the editor says why, and may not be one of its authors
+    (whoever submitted, wrote or changed it). ``reviewed_version`` (``entry_version`` of the
+    copy the editor read) refuses a publish decided on a copy that has changed since."""
     return _review(obj, user=user, comment=comment, to=ReviewStatus.PUBLISHED,
-                   allowed={ReviewStatus.SUBMITTED}, verb="published")
+                   allowed={ReviewStatus.SUBMITTED}, verb="published",
+                   reviewed_version=reviewed_version)
 
 
 @transaction.atomic
@@ -215,16 +266,26 @@ def withdraw(obj: ReviewedModel, *, user: User, comment: str) -> ReviewedModel:
                    allowed={ReviewStatus.PUBLISHED}, verb="withdrawn")
 
 
-def _review(obj, *, user, comment, to: str, allowed: set[str], verb: str) -> ReviewedModel:
+def _review(obj, *, user, comment, to: str, allowed: set[str], verb: str,
+            reviewed_version: str | None = None) -> ReviewedModel:
     if not can_publish(user):
         raise WorkflowError(f"Only editors can decide whether an entry is {verb}.")
     comment = _require_comment(comment, verb)
     current = _locked(obj)
     _require_status(current, allowed, verb)
+    if reviewed_version is not None and reviewed_version != entry_version(current):
+        raise WorkflowError(
+            f"{_label(current).capitalize()} changed after you opened it for review; read "
+            "the changes and decide again."
+        )
     if to == ReviewStatus.PUBLISHED and _is_own_submission(current, user):
         raise WorkflowError(
-            "You submitted this entry, so another editor must publish it."
+            "You submitted, wrote or changed this entry, so another editor must publish it."
         )
+    if to == ReviewStatus.PUBLISHED and user.is_superuser and user.pk in authors(current):
+        # Superusers are trusted to publish their own work, but it stays visible that the
+        # four-eyes rule was not applied.
+        comment = f"[published by a superuser who wrote or changed it] {comment}"
     if to == ReviewStatus.PUBLISHED:
         waiting = [e for e in current.shown_entries() if e.status != ReviewStatus.PUBLISHED]
         if waiting:

@@ -20,8 +20,12 @@ from evidence.choices import (
 from evidence.levels import effective_level, suggested_level
 
 
-class DiseaseSubtype(TimeStampedModel):
-    """A clinical or antibody-defined form of idiopathic inflammatory myopathy."""
+class DiseaseSubtype(ReviewedModel):
+    """A clinical or antibody-defined form of idiopathic inflammatory myopathy.
+
+    Under the editorial workflow like every content model: its name, synonyms and description
+    are public text, so a new or changed subtype is published by an editor.
+    """
 
     code = models.SlugField(
         "code", max_length=32, unique=True, help_text="Short stable code, e.g. dm, jdm, anti-srp."
@@ -36,6 +40,7 @@ class DiseaseSubtype(TimeStampedModel):
     order = models.PositiveSmallIntegerField("display order", default=100)
 
     history = HistoricalRecords()
+    objects = ReviewedQuerySet.as_manager()
 
     class Meta:
         ordering = ["order", "name"]
@@ -115,6 +120,7 @@ class Study(ReviewedModel):
 
     history = HistoricalRecords(m2m_fields=[therapies, subtypes])
     objects = StudyQuerySet.as_manager()
+    shows = ("reference", "therapies", "subtypes")
 
     class Meta:
         verbose_name_plural = "studies"
@@ -151,12 +157,6 @@ class Study(ReviewedModel):
 
     def get_absolute_url(self) -> str:
         return reverse("evidence:study_detail", args=[self.pk])
-
-    def shown_entries(self):
-        return [self.reference, *self.therapies.all()]
-
-    def published_showing(self):
-        return list(self.statements.published())
 
     def clean(self):
         super().clean()
@@ -271,6 +271,7 @@ class Statement(ReviewedModel):
 
     history = HistoricalRecords(m2m_fields=[studies, references])
     objects = StatementQuerySet.as_manager()
+    shows = ("therapy", "studies", "references")
 
     class Meta:
         ordering = ["therapy", "order", "pk"]
@@ -278,5 +279,3 @@ class Statement(ReviewedModel):
     def __str__(self) -> str:
         return self.text[:80]
 
-    def shown_entries(self):
-        return [self.therapy, *self.studies.all(), *self.references.all()]

@@ -121,10 +121,10 @@ def search(query: str, *, user=None, limit: int = 20) -> dict[str, list[Hit]]:
     terms = terms_of(query or "")
     if not terms:
         return {"therapies": [], "subtypes": [], "studies": [], "references": []}
-    querysets = (Therapy.objects.visible_to(user).select_related("drug_class"),
+    querysets = (Therapy.objects.restrict(user).select_related("drug_class"),
                  DiseaseSubtype.objects.all(),
-                 Study.objects.visible_to(user).select_related("reference"),
-                 Reference.objects.visible_to(user))
+                 Study.objects.restrict(user).select_related("reference"),
+                 Reference.objects.restrict(user))
     key = queryset_key(*querysets)
     return memoize("search", key and f"{key}:{limit}:{' '.join(terms)}",
                    lambda: _search(terms, querysets, limit))

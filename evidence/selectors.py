@@ -194,9 +194,9 @@ def data_version() -> str:
 def corpus_status(user=None) -> CorpusStatus:
     """Counts and the latest change of the visible corpus: one aggregate query per model,
     once per content generation."""
-    querysets = {"studies": Study.objects.visible_to(user),
-                 "references": Reference.objects.visible_to(user),
-                 "therapies": Therapy.objects.visible_to(user)}
+    querysets = {"studies": Study.objects.restrict(user),
+                 "references": Reference.objects.restrict(user),
+                 "therapies": Therapy.objects.restrict(user)}
     totals = memoize("corpus-status", queryset_key(*querysets.values()), lambda: {
         name: qs.aggregate(n=Count("pk"), last=Max("modified")) for name, qs in querysets.items()
     })

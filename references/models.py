@@ -134,9 +134,6 @@ class Reference(ReviewedModel):
     def get_absolute_url(self) -> str:
         return reverse("references:reference_detail", args=[self.number or f"id-{self.pk}"])
 
-    def published_showing(self):
-        # Reached through the reverse relations: this app does not import evidence.
-        return [*self.studies.published(), *self.statements.published()]
 
     def save(self, *args, **kwargs):
         self.doi = normalise_doi(self.doi)

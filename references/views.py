@@ -42,7 +42,7 @@ class ReferenceListView(FilterView):
     paginator_class = GenerationPaginator
 
     def get_queryset(self):
-        return Reference.objects.visible_to(self.request.user).for_list()
+        return Reference.objects.restrict(self.request.user).for_list()
 
 
 class ReferenceExportView(View):
@@ -51,7 +51,7 @@ class ReferenceExportView(View):
     def get(self, request, fmt):
         if fmt not in EXPORTERS:
             raise Http404("Unknown export format.")
-        queryset = Reference.objects.visible_to(request.user).for_list()
+        queryset = Reference.objects.restrict(request.user).for_list()
         filterset = ReferenceFilterSet(request.GET, queryset=queryset)
         if not filterset.is_valid():
             return invalid_filter_response(filterset)
@@ -64,7 +64,7 @@ class ReferenceDetailView(DetailView):
     context_object_name = "reference"
 
     def get_object(self, queryset=None):
-        queryset = Reference.objects.visible_to(self.request.user).with_authors()
+        queryset = Reference.objects.restrict(self.request.user).with_authors()
         return reference_by_ident(queryset, self.kwargs["ident"])
 
     def get_context_data(self, **kwargs):
@@ -84,6 +84,6 @@ class ReferenceCiteView(View):
     def get(self, request, ident, fmt):
         if fmt not in EXPORTERS:
             raise Http404("Unknown export format.")
-        queryset = Reference.objects.visible_to(request.user).with_authors()
+        queryset = Reference.objects.restrict(request.user).with_authors()
         reference = reference_by_ident(queryset, ident)
         return export_response([reference], fmt, reference.bibtex_key)

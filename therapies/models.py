@@ -5,6 +5,7 @@ from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from core.models import ReviewedModel, ReviewedQuerySet, TimeStampedModel
+from references.models import Reference
 from therapies.choices import ReviewPosition, Route
 
 
@@ -13,8 +14,11 @@ def split_terms(value: str) -> list[str]:
     return [term.strip() for term in (value or "").split(",") if term.strip()]
 
 
-class DrugClass(TimeStampedModel):
-    """A drug class defined by its mechanism (e.g. anti-CD20, TNF inhibitor, immune globulin)."""
+class DrugClass(ReviewedModel):
+    """A drug class defined by its mechanism (e.g. anti-CD20, TNF inhibitor, immune globulin).
+
+    Under the editorial workflow: its name and mechanism are public text.
+    """
 
     name = models.CharField("name", max_length=120, unique=True)
     slug = models.SlugField("slug", max_length=120, unique=True)
@@ -24,6 +28,7 @@ class DrugClass(TimeStampedModel):
     )
 
     history = HistoricalRecords()
+    objects = ReviewedQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "drug classes"
@@ -75,6 +80,7 @@ class Therapy(ReviewedModel):
 
     history = HistoricalRecords()
     objects = TherapyQuerySet.as_manager()
+    shows = ("drug_class",)
 
     class Meta:
         verbose_name_plural = "therapies"
@@ -86,9 +92,6 @@ class Therapy(ReviewedModel):
     def get_absolute_url(self) -> str:
         return reverse("therapies:therapy_detail", args=[self.slug])
 
-    def published_showing(self):
-        # Reached through the reverse relations: this app does not import evidence.
-        return [*self.studies.published(), *self.statements.published()]
 
     @property
     def synonym_list(self) -> list[str]:
@@ -97,6 +100,13 @@ class Therapy(ReviewedModel):
     @property
     def brand_name_list(self) -> list[str]:
         return split_terms(self.brand_names)
+
+
+class TherapyRationaleQuerySet(models.QuerySet):
+    def restrict(self, user):
+        """A rationale link is shown only when both its therapy and its reference are."""
+        return self.filter(therapy__in=Therapy.objects.restrict(user),
+                           reference__in=Reference.objects.restrict(user))
 
 
 class TherapyRationale(TimeStampedModel):
@@ -110,6 +120,8 @@ class TherapyRationale(TimeStampedModel):
     note = models.TextField("note", blank=True, help_text="In our own words.")
 
     history = HistoricalRecords()
+    objects = TherapyRationaleQuerySet.as_manager()
+    part_of = "therapy"
 
     class Meta:
         ordering = ["therapy", "reference__number"]

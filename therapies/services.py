@@ -10,9 +10,13 @@ from therapies.models import DrugClass, Therapy, TherapyRationale
 
 
 @transaction.atomic
-def upsert_drug_class(*, slug: str, name: str, mechanism: str = "", order: int = 100) -> DrugClass:
+def upsert_drug_class(*, slug: str, name: str, mechanism: str = "", order: int = 100,
+                      status: str | None = None) -> DrugClass:
     drug_class = DrugClass.objects.filter(slug=slug).first() or DrugClass(slug=slug)
-    save_changes(drug_class, {"name": name, "mechanism": mechanism, "order": order})
+    values = {"name": name, "mechanism": mechanism, "order": order}
+    if status is not None:
+        values["status"] = status
+    save_changes(drug_class, values)
     return drug_class
 
 

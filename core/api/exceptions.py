@@ -24,10 +24,11 @@ class Conflict(exceptions.APIException):
 
 def _workflow_error_class():
     try:
+        from core.invariants import InvariantError
         from core.workflow import WorkflowError
     except ImportError:  # pragma: no cover - the workflow module is optional for reads
         return None
-    return WorkflowError
+    return (WorkflowError, InvariantError)
 
 
 def translate(exc: Exception) -> Exception:

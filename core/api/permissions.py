@@ -1,6 +1,6 @@
 """Who may write through the API: the editorial workflow's rules (core/workflow.py).
 
-Anyone may read (what they see is narrowed by ``visible_to``). Creating needs a curator with
+Anyone may read (what they see is narrowed by ``restrict``). Creating needs a curator with
 the model's add permission; changing a record needs ``workflow.can_edit(user, obj)`` (curators
 edit unpublished entries, editors also published ones); workflow steps need a curator (submit)
 or an editor (publish, reject, withdraw).

@@ -31,7 +31,7 @@ SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+$")
 
 
 def visible_studies(request):
-    return Study.objects.visible_to(request.user)
+    return Study.objects.restrict(request.user)
 
 
 class ConditionalMixin:
@@ -204,9 +204,9 @@ class StatementViewSet(WriteViewSet):
 
     def get_queryset(self):
         user = self.request.user
-        return Statement.objects.visible_to(user).select_related("therapy").prefetch_related(
-            Prefetch("studies", queryset=Study.objects.visible_to(user).only("pk")),
-            Prefetch("references", queryset=Reference.objects.visible_to(user).only("pk")),
+        return Statement.objects.restrict(user).select_related("therapy").prefetch_related(
+            Prefetch("studies", queryset=Study.objects.restrict(user).only("pk")),
+            Prefetch("references", queryset=Reference.objects.restrict(user).only("pk")),
         ).order_by("therapy__name", "order", "pk")
 
 

@@ -133,14 +133,16 @@ def _references_bib(report: ExportReport) -> str:
 
 def _subtypes(report: ExportReport) -> list[dict]:
     rows = [{"code": s.code, "slug": s.slug, "name": s.name, "abbreviation": s.abbreviation,
-             "synonyms": s.synonyms, "description": s.description, "order": s.order}
+             "synonyms": s.synonyms, "description": s.description, "order": s.order,
+             "status": s.status}
             for s in DiseaseSubtype.objects.order_by("order", "code")]
     report.counts["subtypes"] = len(rows)
     return rows
 
 
 def _therapies(report: ExportReport) -> dict:
-    classes = [{"slug": c.slug, "name": c.name, "mechanism": c.mechanism, "order": c.order}
+    classes = [{"slug": c.slug, "name": c.name, "mechanism": c.mechanism, "order": c.order,
+                "status": c.status}
                for c in DrugClass.objects.order_by("order", "slug")]
     therapies = [
         {"slug": t.slug, "name": t.name, "drug_class": t.drug_class.slug,

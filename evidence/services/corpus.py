@@ -130,13 +130,15 @@ def _load_vocabularies(directory, out, report, status) -> None:
     for index, row in enumerate(subtypes.get("subtypes", [])):
         existed = DiseaseSubtype.objects.filter(code=row.get("code")).exists()
         where = f"subtypes.json[{index}] ({row.get('code')})"
-        _count(report, "subtypes", existed, out.run(where, upsert_subtype, **row))
+        _count(report, "subtypes", existed,
+               out.run(where, upsert_subtype, **{"status": status, **row}))
 
     data = _read_json(directory / "therapies.json", out.problems)
     for index, row in enumerate(data.get("drug_classes", [])):
         existed = DrugClass.objects.filter(slug=row.get("slug")).exists()
         where = f"therapies.json drug_classes[{index}] ({row.get('slug')})"
-        _count(report, "drug classes", existed, out.run(where, upsert_drug_class, **row))
+        _count(report, "drug classes", existed,
+               out.run(where, upsert_drug_class, **{"status": status, **row}))
     for index, row in enumerate(data.get("therapies", [])):
         existed = Therapy.objects.filter(slug=row.get("slug")).exists()
         where = f"therapies.json therapies[{index}] ({row.get('slug')})"

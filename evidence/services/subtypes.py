@@ -7,7 +7,9 @@ from evidence.models import DiseaseSubtype
 
 
 @transaction.atomic
-def upsert_subtype(*, code: str, **fields) -> DiseaseSubtype:
+def upsert_subtype(*, code: str, status: str | None = None, **fields) -> DiseaseSubtype:
     subtype = DiseaseSubtype.objects.filter(code=code).first() or DiseaseSubtype(code=code)
+    if status is not None:
+        fields["status"] = status
     save_changes(subtype, fields)
     return subtype

@@ -18,7 +18,7 @@ class DesignListView(TemplateView):
     template_name = "evidence/design_list.html"
 
     def get_context_data(self, **kwargs):
-        counts = design_counts(Study.objects.visible_to(self.request.user))
+        counts = design_counts(Study.objects.restrict(self.request.user))
         designs = [
             {"code": code, "label": label, "slug": design_slug(code), "count": counts.get(code, 0),
              "level": suggested_level(code), "description": DESIGN_DESCRIPTIONS[code]}
@@ -35,7 +35,7 @@ class DesignDetailView(TemplateView):
         if code is None:
             raise Http404("No such study design.")
         level = suggested_level(code)
-        studies = Study.objects.visible_to(self.request.user).filter(design=code)
+        studies = Study.objects.restrict(self.request.user).filter(design=code)
         page = GenerationPaginator(studies, 50).get_page(self.request.GET.get("page"))
         return super().get_context_data(
             code=code, label=StudyDesign(code).label, description=DESIGN_DESCRIPTIONS[code],

@@ -14,12 +14,12 @@ class HomeView(TemplateView):
 
     def get_context_data(self, **kwargs):
         user = self.request.user
-        studies = Study.objects.visible_to(user)
+        studies = Study.objects.restrict(user)
         counts = design_counts(studies)
         return super().get_context_data(
-            matrix=evidence_matrix(studies, therapies=Therapy.objects.visible_to(user)),
+            matrix=evidence_matrix(studies, therapies=Therapy.objects.restrict(user)),
             status=corpus_status(user),
-            therapies=Therapy.objects.visible_to(user).for_list(),
+            therapies=Therapy.objects.restrict(user).for_list(),
             subtypes=DiseaseSubtype.objects.all(),
             designs=[(code, label, design_slug(code), counts.get(code, 0))
                      for code, label in StudyDesign.choices if counts.get(code)],

@@ -21,7 +21,7 @@ class StudyListView(FilterView):
     paginator_class = GenerationPaginator
 
     def get_queryset(self):
-        return Study.objects.visible_to(self.request.user)
+        return Study.objects.restrict(self.request.user)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -33,7 +33,7 @@ class StudyCsvView(View):
     """The filtered study list as CSV: the same FilterSet, so the rows match the page."""
 
     def get(self, request):
-        queryset = Study.objects.visible_to(request.user).for_detail()
+        queryset = Study.objects.restrict(request.user).for_detail()
         filterset = StudyFilterSet(request.GET, queryset=queryset)
         if not filterset.is_valid():
             return invalid_filter_response(filterset)
@@ -49,5 +49,5 @@ class StudyDetailView(DetailView):
     context_object_name = "study"
 
     def get_queryset(self):
-        return Study.objects.visible_to(self.request.user).for_detail().prefetch_related(
+        return Study.objects.restrict(self.request.user).for_detail().prefetch_related(
             "statements")

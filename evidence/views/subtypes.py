@@ -10,7 +10,7 @@ class SubtypeListView(ListView):
     context_object_name = "subtypes"
 
     def get_queryset(self):
-        counts = count_by(Study.objects.visible_to(self.request.user), "subtypes")
+        counts = count_by(Study.objects.restrict(self.request.user), "subtypes")
         subtypes = list(DiseaseSubtype.objects.all())
         for subtype in subtypes:
             subtype.n_studies = counts.get(subtype.pk, 0)
@@ -23,6 +23,6 @@ class SubtypeDetailView(DetailView):
     context_object_name = "subtype"
 
     def get_context_data(self, **kwargs):
-        studies = Study.objects.visible_to(self.request.user)
+        studies = Study.objects.restrict(self.request.user)
         return super().get_context_data(
             ranking=subtype_ranking(studies, self.object), **kwargs)

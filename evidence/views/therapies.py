@@ -18,8 +18,8 @@ class TherapyListView(ListView):
     context_object_name = "therapies"
 
     def get_queryset(self):
-        counts = count_by(Study.objects.visible_to(self.request.user), "therapies")
-        therapies = list(Therapy.objects.visible_to(self.request.user).for_list())
+        counts = count_by(Study.objects.restrict(self.request.user), "therapies")
+        therapies = list(Therapy.objects.restrict(self.request.user).for_list())
         for therapy in therapies:
             therapy.n_studies = counts.get(therapy.pk, 0)
         return therapies
@@ -32,8 +32,8 @@ class TherapyDetailView(TemplateView):
     def get_context_data(self, **kwargs):
         user = self.request.user
         therapy = get_object_or_404(
-            Therapy.objects.visible_to(user).select_related("drug_class"), slug=self.kwargs["slug"])
-        studies = Study.objects.visible_to(user).filter(therapies=therapy)
+            Therapy.objects.restrict(user).select_related("drug_class"), slug=self.kwargs["slug"])
+        studies = Study.objects.restrict(user).filter(therapies=therapy)
         # The page is already about one therapy: no therapy or class filter.
         filterset = CheckboxStudyFilterSet(self.request.GET or None, queryset=studies,
                                            exclude=("therapy", "drug_class"))
@@ -46,12 +46,12 @@ class TherapyDetailView(TemplateView):
         page = GenerationPaginator(matching, self.paginate_by).get_page(
             self.request.GET.get("page"))
         shown = study_rows(page.object_list)
-        statements = Statement.objects.visible_to(user).for_list().filter(therapy=therapy)
+        statements = Statement.objects.restrict(user).for_list().filter(therapy=therapy)
         rationales = list(therapy.rationales.select_related("reference")
                           .order_by("reference__number"))
         # References behind the studies on this page, and the mechanistic papers: by id (an OR
         # of two joins cannot use an index and took 70 ms at 100k studies).
-        references = (Reference.objects.visible_to(user).with_authors()
+        references = (Reference.objects.restrict(user).with_authors()
                       .filter(pk__in={s.reference_id for s in shown}
                               | {r.reference_id for r in rationales})
                       .order_by("number"))

@@ -32,7 +32,7 @@ class ReferenceViewSet(WriteViewSet):
                    "pages", "doi", "pmid", "pmcid", "kind", "role", "url", "citation")
 
     def get_queryset(self):
-        return Reference.objects.visible_to(self.request.user).for_list()
+        return Reference.objects.restrict(self.request.user).for_list()
 
     def get_object(self):
         if "number" not in self.kwargs:

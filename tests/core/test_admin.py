@@ -1,5 +1,7 @@
 """The editorial admin: review queue, review page, bulk workflow actions, history and revert."""
 
+import html
+import re
 from datetime import timedelta
 
 import pytest
@@ -102,7 +104,9 @@ def test_an_editor_publishes_from_the_review_page_with_a_comment(client, editor,
     assert "Give a comment" in refused.content.decode()
     reference.refresh_from_db()
     assert reference.status == ReviewStatus.SUBMITTED
-    done = client.post(url, {"action": "publish", "comment": "Checked", "next": QUEUE})
+    version = re.search(r'name="version" value="([^"]*)"', page).group(1)
+    done = client.post(url, {"action": "publish", "comment": "Checked", "next": QUEUE,
+                             "version": html.unescape(version)})
     assert done.status_code == 302 and done["Location"] == QUEUE
     reference.refresh_from_db()
     assert (reference.status, reference.reviewed_by, reference.review_comment) == (

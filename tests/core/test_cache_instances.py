@@ -31,7 +31,7 @@ import django; django.setup()
 from django.core.management import call_command
 call_command("migrate", verbosity=0)
 from therapies.services import upsert_drug_class, upsert_therapy
-upsert_drug_class(slug="test-class", name="Test class")
+upsert_drug_class(slug="test-class", name="Test class", status="published")
 upsert_therapy(slug="alphamab", drug_class="test-class", name="Alphamab",
                position="investigational", status="published")
 """

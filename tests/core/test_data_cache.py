@@ -85,8 +85,8 @@ def test_a_transaction_with_uncommitted_changes_neither_reads_nor_stores():
 
 
 def test_queryset_keys_follow_the_sql_and_the_readers_visibility(admin_user):
-    public = Study.objects.visible_to(None)
-    staff = Study.objects.visible_to(admin_user)
+    public = Study.objects.restrict(None)
+    staff = Study.objects.restrict(admin_user)
     assert data_cache.queryset_key(public) == data_cache.queryset_key(Study.objects.published())
     assert data_cache.queryset_key(public) != data_cache.queryset_key(staff)
     assert data_cache.queryset_key(public.filter(design="rct_parallel")) != \

@@ -46,13 +46,15 @@ print(json.dumps(table_counts()))
 @pytest.fixture
 def curated():
     """The corpus after some curation: what the fixtures alone would not restore."""
-    study = Study.objects.filter(provenance__isnull=False).order_by("pk").first()
+    study = (Study.objects.filter(provenance__isnull=False, statements__isnull=True)
+             .order_by("pk").first())
     Study.objects.filter(pk=study.pk).update(status=ReviewStatus.DRAFT, verified=True)
     Provenance.objects.filter(pk=study.provenance.order_by("pk").first().pk).update(
         verified=True, verified_by="curator", verified_at=datetime(2026, 5, 4, 3, 2, 1, 123456,
                                                                    tzinfo=UTC))
-    Reference.objects.filter(number=60).update(status=ReviewStatus.WITHDRAWN)
-    Therapy.objects.filter(slug="rituximab").update(status=ReviewStatus.SUBMITTED)
+    # Entries that no published entry shows (a published entry shows only published ones).
+    Reference.objects.filter(number=9).update(status=ReviewStatus.WITHDRAWN)
+    Therapy.objects.filter(slug="tacrolimus").update(status=ReviewStatus.SUBMITTED)
     statement = Statement.objects.order_by("pk").first()
     Statement.objects.filter(pk=statement.pk).update(status=ReviewStatus.REJECTED, order=99)
     DrugClass.objects.filter(slug="anti-cd20").update(
@@ -131,7 +133,7 @@ def test_the_export_holds_statuses_verification_and_unnumbered_references(curate
     export(tmp_path)
     statuses = json.loads((tmp_path / "reference_status.json").read_text())["references"]
     assert statuses["newcase2026"] == "draft"
-    assert statuses[Reference.objects.get(number=60).bibtex_key] == "withdrawn"
+    assert statuses[Reference.objects.get(number=9).bibtex_key] == "withdrawn"
     studies = json.loads((tmp_path / "studies" / "corpus.json").read_text())["studies"]
     new = next(s for s in studies if s["key"] == "newcase2026-rtx")
     assert new["reference"] == "newcase2026" and new["status"] == "draft"
@@ -154,7 +156,8 @@ def test_reloading_the_export_over_its_own_data_changes_nothing(curated, tmp_pat
 
 def test_loading_the_fixtures_keeps_a_curators_verification():
     """The fixtures carry no verified flags: loading them must not clear the curators'."""
-    study = Study.objects.filter(provenance__isnull=False).order_by("pk").first()
+    study = (Study.objects.filter(provenance__isnull=False, statements__isnull=True)
+             .order_by("pk").first())
     Study.objects.filter(pk=study.pk).update(verified=True)
     study.provenance.update(verified=True, verified_by="curator")
     call_command("load_corpus", verbosity=0)

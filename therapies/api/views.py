@@ -15,13 +15,13 @@ from therapies.models import DrugClass, Therapy
 
 
 def visible_study_counts(request) -> dict[int, int]:
-    """Studies per therapy among those the client may see (the rule of ``visible_to``).
+    """Studies per therapy among those the client may see (the rule of ``restrict``).
 
     The study model is reached through the relation so that this app does not import
     ``evidence`` (dependencies point one way).
     """
     study_model = Therapy._meta.get_field("studies").related_model
-    return count_by(study_model.objects.visible_to(request.user), "therapies")
+    return count_by(study_model.objects.restrict(request.user), "therapies")
 
 
 @extend_schema_view(
@@ -38,7 +38,7 @@ class TherapyViewSet(WriteViewSet):
                    "synonyms", "brand_names", "study_count", "status")
 
     def get_queryset(self):
-        return Therapy.objects.visible_to(self.request.user).for_list()
+        return Therapy.objects.restrict(self.request.user).for_list()
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(),
@@ -57,5 +57,5 @@ class DrugClassViewSet(ReadViewSet):
     csv_columns = ("slug", "name", "mechanism", "order", "therapies")
 
     def get_queryset(self):
-        therapies = Therapy.objects.visible_to(self.request.user).order_by("name")
+        therapies = Therapy.objects.restrict(self.request.user).order_by("name")
         return DrugClass.objects.prefetch_related(Prefetch("therapies", queryset=therapies))
