@@ -121,8 +121,9 @@ def _check_link(sender, instance, action, reverse, model, pk_set, **kwargs):
     elif getattr(instance, "status", PUBLISHED) != PUBLISHED:
         owners = model._default_manager.filter(pk__in=pk_set, status=PUBLISHED)
         if owners:
+            name = _name(instance)
             raise InvariantError(
-                f"{_name(instance).capitalize()} is not published, so published entries may "
+                f"{name[0].upper()}{name[1:]} is not published, so published entries may "
                 f"not show it: {_names(owners)}.")
 
 

@@ -48,10 +48,17 @@ def _level_table() -> str:
 
 
 @admin.register(DiseaseSubtype)
-class DiseaseSubtypeAdmin(ContentAdmin):
-    list_display = ["name", "code", "abbreviation", "order", "study_count"]
+class DiseaseSubtypeAdmin(ReviewedAdminMixin, ContentAdmin):
+    list_display = ["name", "code", "abbreviation", "order", "study_count", "status"]
+    list_filter = ["status"]
     search_fields = ["name", "code", "abbreviation", "synonyms"]
     prepopulated_fields = {"slug": ["name"]}
+    actions = [*WORKFLOW_ACTIONS]
+    fieldsets = [
+        (None, {"fields": ["code", "slug", "name", "abbreviation", "synonyms", "description",
+                           "order"]}),
+        REVIEW_FIELDSET,
+    ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(study_count=Count("studies"))

@@ -4,23 +4,28 @@ import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q
 
+from core.filtersets import RestrictedFilterSet
 from evidence.choices import AgeGroup, EvidenceLevel, ResultDirection, StudyDesign
 from evidence.models import DiseaseSubtype, Study
 from therapies.models import DrugClass, Therapy
 
 
-def subtype_choices():
-    return list(DiseaseSubtype.objects.values_list("code", "name"))
+def subtype_choices(user=None):
+    """Subtype codes and names the user may see (published ones without a user)."""
+    return list(DiseaseSubtype.objects.restrict(user).values_list("code", "name"))
 
 
 class CodeOrSlugField(forms.MultipleChoiceField):
     """Offers subtypes by code (dm) but also accepts their slug (dermatomyositis)."""
 
+    user = None  # set by the FilterSet: slugs of subtypes the user may see
+
     def valid_value(self, value):
         if super().valid_value(value):
             return True
         if not hasattr(self, "_slugs"):
-            self._slugs = set(DiseaseSubtype.objects.values_list("slug", flat=True))
+            self._slugs = set(DiseaseSubtype.objects.restrict(self.user).values_list(
+                "slug", flat=True))
         return value in self._slugs
 
 
@@ -28,16 +33,16 @@ class SubtypeFilter(django_filters.MultipleChoiceFilter):
     field_class = CodeOrSlugField
 
 
-class StudyFilterSet(django_filters.FilterSet):
+class StudyFilterSet(RestrictedFilterSet):
     """Narrow a study queryset. Unknown values are form errors (pages) or 400s (API)."""
 
     q = django_filters.CharFilter(method="filter_q", label="Text", max_length=200)
     therapy = django_filters.ModelMultipleChoiceFilter(
-        to_field_name="slug", queryset=Therapy.objects.all(), label="Therapy",
+        to_field_name="slug", queryset=Therapy.objects.published(), label="Therapy",
         method="filter_therapy",
     )
     drug_class = django_filters.ModelMultipleChoiceFilter(
-        to_field_name="slug", queryset=DrugClass.objects.all(), label="Drug class",
+        to_field_name="slug", queryset=DrugClass.objects.published(), label="Drug class",
         method="filter_drug_class",
     )
     subtype = SubtypeFilter(
@@ -84,6 +89,18 @@ class StudyFilterSet(django_filters.FilterSet):
         model = Study
         fields = []
 
+    def restrict_choices(self, user) -> None:
+        subtype = self.filters.get("subtype")
+        if subtype is not None:
+            subtype.extra["choices"] = subtype_choices(user)
+
+    @property
+    def form(self):
+        form = super().form
+        if "subtype" in form.fields:
+            form.fields["subtype"].user = self.user  # slugs it accepts: visible subtypes only
+        return form
+
     def filter_q(self, queryset, name, value):
         terms = value.split()
         for term in terms[:10]:
@@ -113,13 +130,13 @@ class StudyFilterSet(django_filters.FilterSet):
         if not values:
             return queryset
         # Codes or slugs, resolved to ids first: the subtype table is small.
-        ids = list(DiseaseSubtype.objects.filter(Q(code__in=values) | Q(slug__in=values))
-                   .values_list("pk", flat=True))
+        ids = list(DiseaseSubtype.objects.restrict(self.user)
+                   .filter(Q(code__in=values) | Q(slug__in=values)).values_list("pk", flat=True))
         return queryset.filter(Exists(Study.subtypes.through.objects.filter(
             study_id=OuterRef("pk"), diseasesubtype_id__in=ids)))
 
 
-class SubtypeFilterSet(django_filters.FilterSet):
+class SubtypeFilterSet(RestrictedFilterSet):
     q = django_filters.CharFilter(method="filter_q", label="Text", max_length=200)
 
     class Meta:

@@ -122,7 +122,7 @@ def search(query: str, *, user=None, limit: int = 20) -> dict[str, list[Hit]]:
     if not terms:
         return {"therapies": [], "subtypes": [], "studies": [], "references": []}
     querysets = (Therapy.objects.restrict(user).select_related("drug_class"),
-                 DiseaseSubtype.objects.all(),
+                 DiseaseSubtype.objects.restrict(user),
                  Study.objects.restrict(user).select_related("reference"),
                  Reference.objects.restrict(user))
     key = queryset_key(*querysets)

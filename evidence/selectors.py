@@ -104,7 +104,7 @@ def _evidence_matrix(studies: QuerySet[Study], therapy_qs: QuerySet[Therapy],
     subtype_ids = {s for _, s in raw}
     therapy_list = list(therapy_qs.filter(pk__in=therapy_ids).select_related("drug_class")
                         .order_by("drug_class__order", "name"))
-    subtype_qs = DiseaseSubtype.objects.all() if all_subtypes \
+    subtype_qs = DiseaseSubtype.objects.published() if all_subtypes \
         else DiseaseSubtype.objects.filter(pk__in=subtype_ids)
     subtype_list = list(subtype_qs.order_by("order", "name"))
     therapy_by_id = {t.pk: t for t in therapy_list}

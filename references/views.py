@@ -52,7 +52,7 @@ class ReferenceExportView(View):
         if fmt not in EXPORTERS:
             raise Http404("Unknown export format.")
         queryset = Reference.objects.restrict(request.user).for_list()
-        filterset = ReferenceFilterSet(request.GET, queryset=queryset)
+        filterset = ReferenceFilterSet(request.GET, queryset=queryset, request=request)
         if not filterset.is_valid():
             return invalid_filter_response(filterset)
         return export_response(filterset.qs.iterator(chunk_size=500), fmt,
@@ -69,12 +69,10 @@ class ReferenceDetailView(DetailView):
 
     def get_context_data(self, **kwargs):
         user = self.request.user
-        studies = self.object.studies.all()
-        if not (user.is_authenticated and user.is_staff):
-            studies = studies.filter(status="published")
+        studies = self.object.studies.restrict(user)
         return super().get_context_data(
             studies=studies.prefetch_related("therapies", "subtypes"),
-            rationales=self.object.rationales.select_related("therapy"),
+            rationales=self.object.rationales.restrict(user).select_related("therapy"),
             pages=self.object.pages.replace("--", "–").split("–"), **kwargs)
 
 

@@ -15,11 +15,17 @@ from therapies.models import DrugClass, Therapy, TherapyRationale
 
 
 @admin.register(DrugClass)
-class DrugClassAdmin(ContentAdmin):
-    list_display = ["name", "slug", "order", "therapy_count"]
-    list_editable = ["order"]
+class DrugClassAdmin(ReviewedAdminMixin, ContentAdmin):
+    # No list_editable: a changelist edit would change published classes without review.
+    list_display = ["name", "slug", "order", "therapy_count", "status"]
+    list_filter = ["status"]
     search_fields = ["name", "mechanism"]
     prepopulated_fields = {"slug": ["name"]}
+    actions = [*WORKFLOW_ACTIONS]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "order", "mechanism"]}),
+        REVIEW_FIELDSET,
+    ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(therapy_count=Count("therapies"))

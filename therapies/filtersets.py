@@ -3,15 +3,16 @@
 import django_filters
 from django.db.models import Q
 
+from core.filtersets import RestrictedFilterSet
 from therapies.choices import ReviewPosition
 from therapies.models import DrugClass, Therapy
 
 
-class TherapyFilterSet(django_filters.FilterSet):
+class TherapyFilterSet(RestrictedFilterSet):
     q = django_filters.CharFilter(method="filter_q", label="Name, synonym or brand",
                                   max_length=200)
     drug_class = django_filters.ModelMultipleChoiceFilter(
-        field_name="drug_class__slug", to_field_name="slug", queryset=DrugClass.objects.all(),
+        field_name="drug_class__slug", to_field_name="slug", queryset=DrugClass.objects.published(),
         label="Drug class",
     )
     position = django_filters.MultipleChoiceFilter(
@@ -37,7 +38,7 @@ class TherapyFilterSet(django_filters.FilterSet):
         return queryset.filter(Q(position__in=values) | Q(secondary_position__in=values))
 
 
-class DrugClassFilterSet(django_filters.FilterSet):
+class DrugClassFilterSet(RestrictedFilterSet):
     q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Name",
                                   max_length=200)
 

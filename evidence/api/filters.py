@@ -7,12 +7,13 @@ page ever lists outcomes or statements.
 import django_filters
 from django.db.models import Q
 
+from core.filtersets import RestrictedFilterSet
 from evidence.choices import OutcomeMeasure
 from evidence.models import Outcome, Statement
 from therapies.models import Therapy
 
 
-class OutcomeFilterSet(django_filters.FilterSet):
+class OutcomeFilterSet(RestrictedFilterSet):
     # Bounded so that an absurd id is a 400 rather than an integer overflow in the database.
     study = django_filters.NumberFilter(field_name="study_id", label="Study id",
                                         min_value=1, max_value=2**31 - 1)
@@ -21,7 +22,7 @@ class OutcomeFilterSet(django_filters.FilterSet):
     is_primary = django_filters.BooleanFilter(label="Primary end point")
     therapy = django_filters.ModelMultipleChoiceFilter(
         field_name="study__therapies__slug", to_field_name="slug",
-        queryset=Therapy.objects.all(), label="Therapy (slug) of the study", distinct=True,
+        queryset=Therapy.objects.published(), label="Therapy (slug) of the study", distinct=True,
     )
 
     class Meta:
@@ -29,10 +30,10 @@ class OutcomeFilterSet(django_filters.FilterSet):
         fields = []
 
 
-class StatementFilterSet(django_filters.FilterSet):
+class StatementFilterSet(RestrictedFilterSet):
     q = django_filters.CharFilter(method="filter_q", label="Text")
     therapy = django_filters.ModelMultipleChoiceFilter(
-        field_name="therapy__slug", to_field_name="slug", queryset=Therapy.objects.all(),
+        field_name="therapy__slug", to_field_name="slug", queryset=Therapy.objects.published(),
         label="Therapy (slug)",
     )
 

@@ -59,7 +59,7 @@ class SubtypeViewSet(ReadViewSet):
     csv_columns = ("code", "slug", "name", "abbreviation", "synonyms", "study_count")
 
     def get_queryset(self):
-        return DiseaseSubtype.objects.order_by("order", "name")
+        return DiseaseSubtype.objects.restrict(self.request.user).order_by("order", "name")
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(),

@@ -20,7 +20,7 @@ class HomeView(TemplateView):
             matrix=evidence_matrix(studies, therapies=Therapy.objects.restrict(user)),
             status=corpus_status(user),
             therapies=Therapy.objects.restrict(user).for_list(),
-            subtypes=DiseaseSubtype.objects.all(),
+            subtypes=DiseaseSubtype.objects.restrict(user),
             designs=[(code, label, design_slug(code), counts.get(code, 0))
                      for code, label in StudyDesign.choices if counts.get(code)],
             **kwargs,

@@ -1,5 +1,6 @@
 """Study list (filterable, exportable) and detail."""
 
+from django.db.models import Prefetch
 from django.http import StreamingHttpResponse
 from django.views import View
 from django.views.generic import DetailView
@@ -9,7 +10,7 @@ from core.http import invalid_filter_response
 from core.pagination import GenerationPaginator
 from evidence.exports import studies_csv
 from evidence.filtersets import CheckboxStudyFilterSet, StudyFilterSet
-from evidence.models import Study
+from evidence.models import Statement, Study
 from evidence.selectors import study_rows
 
 
@@ -34,7 +35,7 @@ class StudyCsvView(View):
 
     def get(self, request):
         queryset = Study.objects.restrict(request.user).for_detail()
-        filterset = StudyFilterSet(request.GET, queryset=queryset)
+        filterset = StudyFilterSet(request.GET, queryset=queryset, request=request)
         if not filterset.is_valid():
             return invalid_filter_response(filterset)
         rows = studies_csv(filterset.qs.iterator(chunk_size=500),
@@ -49,5 +50,6 @@ class StudyDetailView(DetailView):
     context_object_name = "study"
 
     def get_queryset(self):
-        return Study.objects.restrict(self.request.user).for_detail().prefetch_related(
-            "statements")
+        user = self.request.user
+        return Study.objects.restrict(user).for_detail().prefetch_related(
+            Prefetch("statements", queryset=Statement.objects.restrict(user)))

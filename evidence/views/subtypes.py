@@ -11,16 +11,18 @@ class SubtypeListView(ListView):
 
     def get_queryset(self):
         counts = count_by(Study.objects.restrict(self.request.user), "subtypes")
-        subtypes = list(DiseaseSubtype.objects.all())
+        subtypes = list(DiseaseSubtype.objects.restrict(self.request.user))
         for subtype in subtypes:
             subtype.n_studies = counts.get(subtype.pk, 0)
         return subtypes
 
 
 class SubtypeDetailView(DetailView):
-    model = DiseaseSubtype
     template_name = "evidence/subtype_detail.html"
     context_object_name = "subtype"
+
+    def get_queryset(self):
+        return DiseaseSubtype.objects.restrict(self.request.user)
 
     def get_context_data(self, **kwargs):
         studies = Study.objects.restrict(self.request.user)

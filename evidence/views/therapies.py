@@ -36,6 +36,7 @@ class TherapyDetailView(TemplateView):
         studies = Study.objects.restrict(user).filter(therapies=therapy)
         # The page is already about one therapy: no therapy or class filter.
         filterset = CheckboxStudyFilterSet(self.request.GET or None, queryset=studies,
+                                           request=self.request,
                                            exclude=("therapy", "drug_class"))
         if filterset.is_bound and not filterset.is_valid():
             matching = studies.none()
@@ -47,7 +48,7 @@ class TherapyDetailView(TemplateView):
             self.request.GET.get("page"))
         shown = study_rows(page.object_list)
         statements = Statement.objects.restrict(user).for_list().filter(therapy=therapy)
-        rationales = list(therapy.rationales.select_related("reference")
+        rationales = list(therapy.rationales.restrict(user).select_related("reference")
                           .order_by("reference__number"))
         # References behind the studies on this page, and the mechanistic papers: by id (an OR
         # of two joins cannot use an index and took 70 ms at 100k studies).

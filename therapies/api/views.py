@@ -58,4 +58,5 @@ class DrugClassViewSet(ReadViewSet):
 
     def get_queryset(self):
         therapies = Therapy.objects.restrict(self.request.user).order_by("name")
-        return DrugClass.objects.prefetch_related(Prefetch("therapies", queryset=therapies))
+        return DrugClass.objects.restrict(self.request.user).prefetch_related(
+            Prefetch("therapies", queryset=therapies))

@@ -1,0 +1,35 @@
+"""The base FilterSet: its choice lists hold only what the request's user may see."""
+
+from __future__ import annotations
+
+import django_filters
+
+
+class RestrictedFilterSet(django_filters.FilterSet):
+    """A FilterSet whose model choices (therapies, drug classes...) follow the visibility rule.
+
+    Declare model-choice filters on ``Model.objects.published()``: that is what the class
+    offers wherever no request is at hand (the OpenAPI schema reads the class, not an
+    instance). An instance built for a request widens each of them to
+    ``Model.objects.restrict(request.user)``, so curators can filter by a draft therapy and
+    readers never see its name. Subclasses with other choice lists override
+    ``restrict_choices``.
+    """
+
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
+        super().__init__(data, queryset, request=request, prefix=prefix)
+        self.user = getattr(request, "user", None)
+        for filter_ in self.filters.values():
+            choices = getattr(filter_, "queryset", None)
+            if choices is not None and hasattr(choices, "restrict"):
+                filter_.queryset = choices.model._default_manager.restrict(self.user)
+        self.restrict_choices(self.user)
+        for filter_ in self.filters.values():
+            # django-filter builds a filter's form field once and keeps it in ``_field``;
+            # a class-level filter whose field was built already (the schema generator does
+            # that) would hand every copy the published-only choices. There is no public
+            # hook to rebuild it, so the cached field is dropped from this instance's copy.
+            filter_.__dict__.pop("_field", None)
+
+    def restrict_choices(self, user) -> None:
+        """Hook for choice lists that are not querysets (e.g. subtype codes)."""
