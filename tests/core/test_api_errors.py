@@ -137,8 +137,8 @@ def test_a_nul_in_the_address_is_a_json_400_that_says_so(url):
     assert_json_error(Client().get(url), 400, "NUL character")
 
 
-@pytest.mark.parametrize("url", ["/studies/?q=%00", "/therapies/%00/", "/references/?q=a%00",
-                                 "/search/?q=%00"])
+@pytest.mark.parametrize("url", ["/studies/?q=%00", "/therapies/%00/", "/designs/%00/",
+                                 "/references/?q=a%00", "/search/?q=%00"])
 def test_a_nul_in_a_page_address_is_a_400_page(url):
     response = Client().get(url)
     assert response.status_code == 400
