@@ -24,6 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# A developer's tool on a scratch database: the development settings (production, the default,
+# would ask for a secret key and host names and redirect the test client to HTTPS).
+os.environ.setdefault("DJANGO_DEBUG", "true")
 os.environ.setdefault("MYOEVIDENCE_PAGE_CACHE_SECONDS", "0")
 os.environ["CACHE_URL"] = "locmem://"  # a cache of this process's own, for the data cache
 os.environ["MYOEVIDENCE_DATA_CACHE_SECONDS"] = "3600"

@@ -1,7 +1,10 @@
 """Settings for MyoEvidence: every value comes from the environment.
 
-Development defaults are safe and need nothing installed (SQLite, local-memory cache);
-production (``DJANGO_DEBUG`` off) refuses to start without a secret key.
+Production is the default and fails closed: with ``DJANGO_DEBUG`` unset (or false) the app
+refuses to start without ``DJANGO_SECRET_KEY`` and ``DJANGO_ALLOWED_HOSTS``, and every hardening
+setting below is on. A developer's machine says ``DJANGO_DEBUG=true`` (scripts/serve.sh does),
+and gets safe defaults that need nothing installed (SQLite, local-memory cache). The tests run
+with tests/settings.py, which turns debug on in the same way.
 """
 
 import os
@@ -24,18 +27,30 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
+# Off unless asked for: a production start that forgets the variable must not run in debug mode.
+DEBUG = env_bool("DJANGO_DEBUG", False)
+
+
+def _required_in_production(name: str, what: str) -> None:
+    # One sentence naming the variable; manage.py prints it without a traceback.
+    raise ImproperlyConfigured(
+        f"{name} is not set: production mode (the default, DJANGO_DEBUG unset or false) needs "
+        f"{what}; on a development machine set DJANGO_DEBUG=true instead."
+    )
+
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off (production mode)."
-        )
+        _required_in_production("DJANGO_SECRET_KEY", "a long random secret key")
     # Only ever used with DEBUG on, on a developer's machine.
     SECRET_KEY = "django-insecure-development-only-key-not-for-production"
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver" if DEBUG else "")
+if not ALLOWED_HOSTS and not DEBUG:
+    # Django would start and answer 400 to every request: refuse at once instead.
+    _required_in_production("DJANGO_ALLOWED_HOSTS",
+                            "the site's host names, comma-separated (e.g. myoevidence.example.org)")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -63,9 +78,13 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Outermost: every response and every log line of the request carries its id.
     "core.logging.RequestIdMiddleware",
+    # Next: any error under /api/ leaves as JSON, whichever layer below produced it.
+    "core.middleware_api.APIErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.security.URLLengthLimitMiddleware",
+    # NUL characters in the path, query string or a form: 400 before any view or query.
+    "core.security.NullCharacterMiddleware",
     # Database down: 503 with Retry-After, not a 500 (cached pages are still served below).
     "core.middleware_db.DatabaseUnavailableMiddleware",
     # Above the session and authentication: a cached page is answered without touching them.
@@ -204,7 +223,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["core.api.permissions.ReadAnyoneWriteCurators"],
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.StandardPagination",
     "DEFAULT_RENDERER_CLASSES": ["core.api.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser, bounded: body size, nesting depth, NUL and lone surrogates (400/413).
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.JSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.api.renderers.ContentNegotiation",
     "DEFAULT_THROTTLE_CLASSES": [
         "core.api.throttling.AnonThrottle",
@@ -329,25 +349,34 @@ CONTENT_SECURITY_POLICY = {
 if os.environ.get("DJANGO_CSP_REPORT_URI"):
     CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [os.environ["DJANGO_CSP_REPORT_URI"]]
 
-# Admin login: after MYOEVIDENCE_LOGIN_FAILURE_LIMIT wrong passwords for one username from one
-# address, that pair is refused (429) for MYOEVIDENCE_LOGIN_COOLOFF_MINUTES. Keyed on both, so
-# an attacker cannot lock a curator out from elsewhere. Attempts are kept in the database,
-# shared by every app instance.
+# The one trusted-proxy setting. How many reverse proxies (each appending to X-Forwarded-For)
+# stand between clients and the app: 1 behind a single nginx; 0 (the default) uses the
+# connecting address (REMOTE_ADDR). Everything that needs the client's address takes it from
+# core.security.client_ip, which reads only this: the admin login lockout (django-axes), the
+# API's rate limits (core.api.throttling) and the JSON log lines (core.logging).
+MYOEVIDENCE_PROXY_COUNT = int(os.environ.get("MYOEVIDENCE_PROXY_COUNT", "0"))
+# DRF's own setting, for anything in DRF that calls get_ident directly; our throttles do not
+# read it (they call client_ip). Without it DRF would key clients on the whole X-Forwarded-For
+# header, which a client can vary to dodge a limit.
+REST_FRAMEWORK["NUM_PROXIES"] = MYOEVIDENCE_PROXY_COUNT
+
+# Admin login: after MYOEVIDENCE_LOGIN_FAILURE_LIMIT wrong passwords from one address, whatever
+# usernames they tried, that address is refused (429) for MYOEVIDENCE_LOGIN_COOLOFF_MINUTES.
+# Counting per (username, address) pair alone let one address try that many passwords on every
+# username it could guess. Never per username alone: an attacker could then lock a curator out
+# from anywhere. (axes compares the largest of the counts with one limit, so listing the pair
+# as well would change nothing.) Colleagues behind one NAT address share the budget; unlock
+# early with manage.py axes_reset_ip ADDRESS. Attempts are kept in the database, shared by every
+# app instance.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = int(os.environ.get("MYOEVIDENCE_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(os.environ.get("MYOEVIDENCE_LOGIN_COOLOFF_MINUTES", "15")) / 60  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "core.security.client_ip"
-# How many reverse proxies (each appending to X-Forwarded-For) stand between clients and the
-# app: 1 behind a single nginx. 0 uses the connecting address (REMOTE_ADDR).
-MYOEVIDENCE_PROXY_COUNT = int(os.environ.get("MYOEVIDENCE_PROXY_COUNT", "0"))
-# The API's rate limits find the client the same way. Without NUM_PROXIES DRF keys anonymous
-# clients on the whole X-Forwarded-For header, which a client can vary to dodge the limit.
-REST_FRAMEWORK["NUM_PROXIES"] = MYOEVIDENCE_PROXY_COUNT
 
 # Where collectstatic gathers the hashed, compressed static files that whitenoise serves.
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", STATIC_ROOT))

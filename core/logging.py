@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import os
 import re
 import uuid
 from datetime import UTC, datetime
@@ -87,6 +88,10 @@ class JSONFormatter(logging.Formatter):
         if request is not None and hasattr(request, "method"):
             entry["method"] = request.method
             entry["path"] = getattr(request, "path", "")
+            # The real client behind the proxies, as the lockout and rate limits see it.
+            from core.security import client_ip
+
+            entry["client_ip"] = client_ip(request)
         for key, value in vars(record).items():
             if key not in _STANDARD and key not in _SKIPPED and key not in entry:
                 entry[key] = value
@@ -114,12 +119,18 @@ class GunicornLogger(_gunicorn_logger_base()):
                 or self.cfg.syslog):
             return
         headers = dict((name.lower(), value) for name, value in (resp.headers or []))
+        from core.security import forwarded_client  # imports no more of Django than settings
+
+        remote = environ.get("REMOTE_ADDR", "")
+        forwarded_for = environ.get("HTTP_X_FORWARDED_FOR", "")
         entry = {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "level": "INFO",
             "logger": "gunicorn.access",
-            "remote_addr": environ.get("REMOTE_ADDR", ""),
-            "forwarded_for": environ.get("HTTP_X_FORWARDED_FOR", ""),
+            "remote_addr": remote,
+            "forwarded_for": forwarded_for,
+            # The same reading of X-Forwarded-For as the app's (core.security.client_ip).
+            "client_ip": forwarded_client(remote, forwarded_for, _proxy_count()),
             "method": environ.get("REQUEST_METHOD", ""),
             "path": environ.get("PATH_INFO", ""),
             "query": environ.get("QUERY_STRING", ""),
@@ -133,6 +144,14 @@ class GunicornLogger(_gunicorn_logger_base()):
             self.access_log.info(json.dumps(entry, ensure_ascii=False))
         except Exception:  # never let logging break a response
             self.exception("Failed to write the access log line")
+
+
+def _proxy_count() -> int:
+    # gunicorn's logger runs outside any request: the setting's source, the environment.
+    try:
+        return int(os.environ.get("MYOEVIDENCE_PROXY_COUNT", "0") or 0)
+    except ValueError:
+        return 0
 
 
 def _status_code(resp) -> int | str:

@@ -3,6 +3,9 @@
 # virtualenv + install, migrate, load the corpus, serve on 127.0.0.1:8000.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The settings default to production (debug off, secret key and host names required): this is
+# the development server, so it asks for debug mode explicitly.
+export DJANGO_DEBUG=true
 scripts/bootstrap.sh
 .venv/bin/python manage.py migrate --noinput
 .venv/bin/python manage.py load_corpus

@@ -2,17 +2,27 @@
 
 Model validation (``full_clean``, including database constraints) becomes 400 with field
 messages, a refused workflow transition 409, a write that still trips the database 409;
-every other error keeps DRF's status. Nothing a client sends should become a 500.
+Django's refusals of a request (a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` 413, too many
+parameters and other suspicious requests 400) come out as JSON too; every other error keeps
+DRF's status. Nothing a client sends should become a 500. What DRF never sees (an unhandled
+exception, errors raised above the views) is made JSON by core.middleware_api.
 """
 
 from __future__ import annotations
 
+from django.core.exceptions import (
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from rest_framework import exceptions, status
 from rest_framework.fields import get_error_detail
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.api.parsers import RequestTooLarge, body_limit
 from core.api.renderers import ExportRenderer, JSONRenderer
 
 
@@ -46,6 +56,14 @@ def translate(exc: Exception) -> Exception:
         return Conflict(str(exc))
     if isinstance(exc, IntegrityError):
         return Conflict("The change conflicts with another record (a duplicate identifier?).")
+    if isinstance(exc, RequestDataTooBig):
+        return RequestTooLarge(f"The request body is larger than the limit of "
+                               f"{body_limit():,} bytes.")
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return exceptions.ParseError("The request has too many parameters.")
+    if isinstance(exc, SuspiciousOperation):
+        # Its message may name files or settings: say only that the request was refused.
+        return exceptions.ParseError("The request was refused as malformed.")
     return exc
 
 

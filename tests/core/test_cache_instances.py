@@ -100,6 +100,8 @@ def shared_env(tmp_path):
            if not key.startswith(("DJANGO_", "DATABASE_", "CACHE_", "MYOEVIDENCE_"))}
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
+        # Development mode (the settings default to production, which needs a secret key).
+        DJANGO_DEBUG="true",
         # A throwaway file: durability is irrelevant, so no fsync (keeps the test to seconds).
         DATABASE_URL=f"sqlite:///{tmp_path / 'instances.db'}"
                      "?init_command=PRAGMA%20synchronous%3DOFF",

@@ -104,10 +104,50 @@ def test_the_deployment_checks_have_teeth():
     assert "security.W009" in result.stderr and "security.W008" in result.stderr
 
 
-def test_production_refuses_to_start_without_a_secret_key():
-    result = manage("check", env=production_env(DJANGO_SECRET_KEY=""))
+def unset(*names: str, **extra) -> dict[str, str]:
+    env = production_env(**extra)
+    for name in names:
+        env.pop(name, None)
+    return env
+
+
+@pytest.mark.parametrize("variable, what", [
+    ("DJANGO_SECRET_KEY", "a long random secret key"),
+    ("DJANGO_ALLOWED_HOSTS", "the site's host names"),
+])
+@pytest.mark.parametrize("debug", ["false", None])  # said, or left to the default
+def test_production_refuses_to_start_without_a_required_variable(variable, what, debug):
+    env = unset(variable, *(["DJANGO_DEBUG"] if debug is None else []))
+    result = manage("check", env=env)
     assert result.returncode != 0
-    assert "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off" in result.stderr
+    assert result.stderr.strip() == (
+        f"Refusing to start: {variable} is not set: production mode (the default, DJANGO_DEBUG "
+        f"unset or false) needs {what}{result.stderr.strip().split(what, 1)[1]}")
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "set DJANGO_DEBUG=true instead." in result.stderr
+
+
+def test_an_empty_variable_counts_as_unset():
+    result = manage("check", env=production_env(DJANGO_SECRET_KEY="", DJANGO_ALLOWED_HOSTS=""))
+    assert result.returncode != 0 and "DJANGO_SECRET_KEY is not set" in result.stderr
+
+
+def test_debug_is_off_unless_asked_for():
+    assert production_settings(DJANGO_DEBUG="")["DEBUG"] is False
+    values = production_settings()  # DJANGO_DEBUG=false
+    assert values["DEBUG"] is False
+    env_without_debug = unset("DJANGO_DEBUG")
+    result = subprocess.run([sys.executable, "-c", SHOW], cwd=settings.BASE_DIR,
+                            env=env_without_debug, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1])["DEBUG"] is False
+    assert production_settings(DJANGO_DEBUG="true")["DEBUG"] is True
+
+
+def test_the_development_server_script_asks_for_debug_explicitly():
+    script = (settings.BASE_DIR / "scripts" / "serve.sh").read_text()
+    assert "export DJANGO_DEBUG=true" in script
+    assert script.index("export DJANGO_DEBUG=true") < script.index("manage.py")
 
 
 def test_production_settings_are_hardened():
@@ -213,8 +253,10 @@ def test_gunicorn_settings_come_from_the_environment():
     assert custom.worker_class_str == "sync" and custom.timeout == 20
 
 
-def test_gunicorn_writes_its_access_log_as_json():
+def test_gunicorn_writes_its_access_log_as_json(monkeypatch):
     from core.logging import GunicornLogger
+
+    monkeypatch.setenv("MYOEVIDENCE_PROXY_COUNT", "1")  # one nginx in front
 
     config = gunicorn_config()
     logger = GunicornLogger(config)
@@ -228,10 +270,14 @@ def test_gunicorn_writes_its_access_log_as_json():
         sent = 42
         headers = [("Content-Type", "text/html"), ("X-Request-ID", "abc123")]
 
-    environ = {"REMOTE_ADDR": "127.0.0.1", "REQUEST_METHOD": "GET", "PATH_INFO": "/studies/",
+    environ = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "6.6.6.6, 203.0.113.7",
+               "REQUEST_METHOD": "GET", "PATH_INFO": "/studies/",
                "QUERY_STRING": "q=\"x\"", "HTTP_USER_AGENT": 'curl "quoted"'}
     logger.access(Response(), None, environ, timedelta(milliseconds=12.5))
     entry = json.loads(stream.getvalue().strip())
     assert entry["status"] == 503 and entry["request_id"] == "abc123"
     assert entry["path"] == "/studies/" and entry["query"] == 'q="x"'
     assert entry["duration_ms"] == 12.5 and entry["user_agent"] == 'curl "quoted"'
+    # The same reading of X-Forwarded-For as the app's (core.security.client_ip).
+    assert entry["client_ip"] == "203.0.113.7" and entry["remote_addr"] == "127.0.0.1"
+

@@ -139,12 +139,22 @@ def test_the_admin_login_locks_after_repeated_failures(editor, settings):
     locked = login("rita", "guess")
     assert locked.status_code == 429
     assert "Account locked" in locked.content.decode()
-    # Locked even with the right password, from that address...
+    # Locked even with the right password, from that address, for every username...
     assert login("rita", "the right one").status_code == 429
-    # ...but not from elsewhere, and not for another username from there.
-    assert login("rita", "the right one", ip="198.51.100.9").status_code == 302
     User.objects.create_user("sam", password="sams", is_staff=True)
-    assert login("sam", "sams").status_code == 302
+    assert login("sam", "sams").status_code == 429
+    # ...but an attacker cannot lock rita out from elsewhere.
+    assert login("rita", "the right one", ip="198.51.100.9").status_code == 302
+
+
+def test_one_address_trying_many_usernames_is_locked_out(editor, settings):
+    """One guess per username never reaches a per-username limit; the address's count does."""
+    settings.AXES_FAILURE_LIMIT = 3
+    statuses = [login(name, "guess").status_code for name in ("ana", "ben", "cyd", "dan")]
+    assert statuses == [200, 200, 429, 429]
+    assert login("rita", "the right one").status_code == 429
+    # Other addresses are not affected.
+    assert login("rita", "the right one", ip="198.51.100.9").status_code == 302
 
 
 def test_the_cool_off_lets_the_user_back_in(editor, settings):
@@ -185,6 +195,17 @@ def test_client_ip(rf, settings):
     assert client_ip(request) == "5.5.5.5"
     settings.MYOEVIDENCE_PROXY_COUNT = 2
     assert client_ip(request) == "6.6.6.6"
+    # More proxies configured than entries: the leftmost entry, as DRF's NUM_PROXIES does.
+    settings.MYOEVIDENCE_PROXY_COUNT = 3
+    assert client_ip(request) == "6.6.6.6"
+
+
+def test_client_ip_ignores_an_entry_that_is_not_an_address(rf, settings):
+    settings.MYOEVIDENCE_PROXY_COUNT = 2
+    request = rf.get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="<script>" + "x" * 500)
+    assert client_ip(request) == "127.0.0.1"
+    ipv6 = rf.get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="a, 2001:DB8::1, 10.0.0.1")
+    assert client_ip(ipv6) == "2001:db8::1"
 
 
 @pytest.mark.usefixtures("fresh_throttle")
@@ -195,6 +216,26 @@ def test_anonymous_api_clients_cannot_dodge_the_rate_limit_with_forwarded_for(se
     statuses = [client.get("/api/v1/designs/", HTTP_X_FORWARDED_FOR=f"10.0.0.{i}").status_code
                 for i in range(4)]
     assert statuses == [200, 200, 429, 429]
+
+
+@pytest.mark.usefixtures("fresh_throttle")
+def test_behind_a_proxy_each_client_has_its_own_api_rate_limit(settings):
+    """Two clients behind one nginx (REMOTE_ADDR is the proxy's): each has its own budget,
+    keyed on the address the proxy appended, whatever the client wrote before it. The proxy
+    count is changed here only (MYOEVIDENCE_PROXY_COUNT): the throttles follow it."""
+    settings.MYOEVIDENCE_PROXY_COUNT = 1
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
+        "anon": "2/minute", "user": "1000/minute"}}
+    client = Client()
+
+    def get(forwarded_for):
+        return client.get("/api/v1/designs/", REMOTE_ADDR="127.0.0.1",
+                          HTTP_X_FORWARDED_FOR=forwarded_for).status_code
+
+    first = [get(f"10.9.9.{i}, 203.0.113.7") for i in range(3)]  # forged entries vary
+    second = [get("198.51.100.9") for _ in range(3)]
+    assert first == [200, 200, 429]
+    assert second == [200, 200, 429]
 
 
 def test_force_login_is_not_affected(admin_client):
@@ -226,6 +267,16 @@ def test_log_lines_are_json_with_the_request_id():
     assert entry["status_code"] == 503
     assert "ValueError: boom" in entry["exception"]
     assert entry["time"].endswith("+00:00")
+
+
+def test_log_lines_of_a_request_name_the_real_client(rf, settings):
+    settings.MYOEVIDENCE_PROXY_COUNT = 1
+    record = logging.LogRecord("django.request", logging.WARNING, __file__, 1, "Not Found", (),
+                               None)
+    record.request = rf.get("/x/", REMOTE_ADDR="127.0.0.1",
+                            HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.7")
+    entry = json.loads(JSONFormatter().format(record))
+    assert entry["client_ip"] == "203.0.113.7" and entry["path"] == "/x/"
 
 
 def test_records_logged_during_a_request_carry_its_id(client):
