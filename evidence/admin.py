@@ -17,6 +17,7 @@ from core.admin_workflow import (
     PartOfEntryInlineMixin,
     ReviewedAdminMixin,
 )
+from core.http import attach
 from evidence.admin_actions import mark_verified as mark_studies_verified
 from evidence.admin_actions import stamp_verification, studies_csv
 from evidence.choices import StudyDesign
@@ -157,8 +158,7 @@ class StudyAdmin(ReviewedAdminMixin, ContentAdmin):
     def export_csv(self, request, queryset):
         response = HttpResponse(studies_csv(queryset.for_detail()),
                                 content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="studies.csv"'
-        return response
+        return attach(response, "studies.csv")
 
     @admin.action(description="Mark selected verified (with their provenance)",
                   permissions=["change"])

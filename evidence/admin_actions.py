@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 
 from django.db import transaction
 from django.utils import timezone
 
+from core.csvfile import csv_text
 from core.workflow import can_edit
 from evidence.models import Provenance, Study
 
@@ -18,20 +17,7 @@ CSV_COLUMNS = [
     "refractory", "primary_endpoint", "primary_endpoint_met", "result", "level",
     "level_override_reason", "summary", "adverse_events", "follow_up", "verified", "status",
 ]
-# A cell starting with one of these is run as a formula by spreadsheet programs.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def _row(study: Study) -> list[str]:
+def _row(study: Study) -> list:
     reference = study.reference
     values = {
         "id": study.pk, "key": study.key, "label": study.label,
@@ -44,17 +30,12 @@ def _row(study: Study) -> list[str]:
     for name in CSV_COLUMNS:
         if name not in values:
             values[name] = getattr(study, name)
-    return [_cell(values[name]) for name in CSV_COLUMNS]
+    return [values[name] for name in CSV_COLUMNS]
 
 
 def studies_csv(studies: Iterable[Study]) -> str:
     """The studies as CSV (UTF-8, one row each), safe to open in a spreadsheet."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for study in studies:
-        writer.writerow(_row(study))
-    return out.getvalue()
+    return csv_text(CSV_COLUMNS, (_row(study) for study in studies))
 
 
 def stamp_verification(provenance: Provenance, *, user) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Iterator
 
+from core.csvfile import csv_lines
 from evidence.models import Study
 
 STUDY_CSV_COLUMNS = [
@@ -40,15 +40,6 @@ def study_row(study: Study, base_url: str = "") -> list:
     ]
 
 
-class _Echo:
-    """A file-like object whose write() returns the line, for streaming csv.writer output."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def studies_csv(studies: Iterable[Study], base_url: str = "") -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(STUDY_CSV_COLUMNS)
-    for study in studies:
-        yield writer.writerow(study_row(study, base_url))
+    """The studies as streamed CSV lines, through the site's one writer (``core.csvfile``)."""
+    return csv_lines(STUDY_CSV_COLUMNS, (study_row(study, base_url) for study in studies))

@@ -7,6 +7,7 @@ from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from core.models import ReviewedModel, ReviewedQuerySet, TimeStampedModel
+from core.validators import validate_http_url
 from evidence.choices import (
     AgeGroup,
     Blinding,
@@ -227,7 +228,8 @@ class Provenance(TimeStampedModel):
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="provenance")
     source = models.CharField("source", max_length=16, choices=ProvenanceSource.choices)
-    url = models.URLField("record URL", max_length=500, blank=True)
+    url = models.URLField("record URL", max_length=500, blank=True,
+                          validators=[validate_http_url])
     pmid = models.CharField("PMID of the record", max_length=8, blank=True)
     facts = models.JSONField(
         "facts taken", default=list, blank=True,

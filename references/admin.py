@@ -20,6 +20,7 @@ from core.admin_workflow import (
     PartOfEntryInlineMixin,
     ReviewedAdminMixin,
 )
+from core.http import attach
 from references.admin_forms import BibtexUploadForm, ConfirmImportForm, ReferenceAdminForm
 from references.formats import EXPORTERS
 from references.importer import ImportRefused, import_bibtex, max_import_bytes
@@ -91,8 +92,7 @@ class ReferenceAdmin(ReviewedAdminMixin, ContentAdmin):
                                                       "bibtex_key")
         response = HttpResponse("".join(writer(references)),
                                 content_type=f"{content_type}; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="references.{extension}"'
-        return response
+        return attach(response, f"references.{extension}")
 
     # -- import ------------------------------------------------------------------------------
 

@@ -18,11 +18,13 @@ from bibtexparser.middlewares.names import (
     split_multiple_persons_names,
 )
 from bibtexparser.model import Entry, ImplicitComment, ParsingFailedBlock
+from django.core.exceptions import ValidationError
 from pylatexenc import latexwalker, macrospec
 from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
 
+from core.validators import validate_http_url_list
 from references.choices import ReferenceKind, ReferenceRole
-from references.validators import DOI_RE, PMCID_RE, PMID_RE, normalise_doi
+from references.validators import BIBTEX_KEY_RE, DOI_RE, PMCID_RE, PMID_RE, normalise_doi
 
 
 def _latex_converter() -> tuple[LatexNodes2Text, macrospec.LatexContextDb]:
@@ -36,6 +38,9 @@ def _latex_converter() -> tuple[LatexNodes2Text, macrospec.LatexContextDb]:
         MacroTextSpec("hyphen", simplify_repl="-"),
         MacroTextSpec("hyphenate", simplify_repl="-"),
         MacroTextSpec("relax", simplify_repl=""),
+        # What our exports write for a brace that has no partner (see formats._bibtex_escape).
+        MacroTextSpec("textbraceleft", simplify_repl="{"),
+        MacroTextSpec("textbraceright", simplify_repl="}"),
         MacroTextSpec("mkbibquote", simplify_repl="\u201c%s\u201d"),
         MacroTextSpec("enquote", simplify_repl="\u201c%s\u201d"),
         MacroTextSpec("mkbibemph", simplify_repl="%s"),
@@ -48,7 +53,8 @@ def _latex_converter() -> tuple[LatexNodes2Text, macrospec.LatexContextDb]:
         macrospec.MacroSpec(name, "{") for name in
         ("mkbibquote", "enquote", "mkbibemph", "mkbibitalic", "mkbibbold", "autocap")
     ] + [macrospec.MacroSpec(name, "") for name in
-         ("TeX", "LaTeX", "BibTeX", "METAFONT", "hyphen", "hyphenate", "relax")])
+         ("TeX", "LaTeX", "BibTeX", "METAFONT", "hyphen", "hyphenate", "relax",
+          "textbraceleft", "textbraceright")])
     return LatexNodes2Text(latex_context=text_db, math_mode="text",
                            strict_latex_spaces=True), walker_db
 
@@ -114,7 +120,25 @@ PROVIDES = {
     "role": "role", "reviewnumber": "number", "annote": "notes",
     "idsources": "identifier_sources",
 }
-_STRAY_FIELD_RE = re.compile(r"^\s*[A-Za-z][\w-]*\s*=|}", re.MULTILINE)
+# Matched against one line with its leading whitespace stripped. (The earlier pattern,
+# r"^\s*[A-Za-z][\w-]*\s*=" over the whole text in MULTILINE mode, let \s* run across line
+# ends: on many blank lines it backtracked quadratically and held a worker for a minute.)
+_FIELD_START_RE = re.compile(r"[A-Za-z][\w-]*[ \t]*=")
+# bibtexparser walks every brace, quote, comma, '=' and line end in Python (about 2 us each),
+# and pylatexenc decodes LaTeX at about 25 us a special character. A bibliography of 1000
+# entries has some 150,000 of the first and 30,000 of the second; about twice that keeps the
+# worst file the size limit allows to a couple of seconds instead of minutes.
+MAX_MARKS = 500_000
+MAX_LATEX_SPECIALS = 60_000
+MAX_BLOCKS = 10_000
+# An @string or field value longer than this after macro expansion is refused ('a # a' macros
+# doubling at each definition would otherwise reach gigabytes).
+MAX_EXPANDED_CHARS = 100_000
+_LATEX_SPECIALS = "\\{}$~-"
+# Real titles nest braces two or three deep; pylatexenc recurses once per level.
+MAX_BRACE_DEPTH = 100
+_NOT_BRACES_RE = re.compile(r"[^{}]+")
+_BLOCK_START_RE = re.compile(r"^[ \t]*@", re.MULTILINE)
 _FAILED_KEY_RE = re.compile(r"@\s*(\w+)\s*[{(]\s*([^,\s]*)")
 
 
@@ -223,23 +247,60 @@ def _balanced_inner(name: str) -> bool:
     return True
 
 
-def parse_bibtex(text: str) -> ParseResult:
-    """Parse BibTeX/biblatex text, or raise ``BibtexError`` listing every problem found."""
-    library = bibtexparser.parse_string(text)
-    strings = {key.lower(): s.value for key, s in library.strings_dict.items()}
-    resolved: dict[str, dict[str, str]] = {}
+def _check_cost(text: str, max_blocks: int) -> None:
+    """Refuse, before parsing, a file that would keep the parser busy far longer than any
+    bibliography of its size (counted with str.count and one linear regex: C speed)."""
+    marks = sum(text.count(char) for char in '{}",=\n')
+    if marks > MAX_MARKS:
+        raise BibtexError([
+            f"The file has {marks:,} braces, quotes, commas, '=' signs and line breaks; at most "
+            f"{MAX_MARKS:,} are read (far more than a bibliography of this size needs)."
+        ])
+    blocks = sum(1 for _ in _BLOCK_START_RE.finditer(text))
+    if blocks > max_blocks:
+        raise BibtexError([f"The file has {blocks:,} lines starting with '@'; at most "
+                           f"{max_blocks:,} entries are read. Split it into smaller files."])
+
+
+def _string_macros(library) -> tuple[dict[str, str], list[str]]:
+    """The @string macros, each expanded in the order the file defines them, so that a macro
+    built from earlier ones (``@string{full = short # " of Myositis"}``) holds the text."""
+    strings: dict[str, str] = {}
     problems: list[str] = []
+    for string in library.strings:
+        value = str(string.value)
+        if string.enclosing == "no-enclosing" and not value.isdigit():
+            try:
+                value, _undefined = _expand(value, strings)
+            except _TooLong:
+                problems.append(f"@string '{string.key}' (line {string.start_line + 1}) expands "
+                                f"to more than {MAX_EXPANDED_CHARS:,} characters")
+                value = ""
+        strings[string.key.lower()] = value
+    return strings, problems
+
+
+def parse_bibtex(text: str, *, max_blocks: int = MAX_BLOCKS) -> ParseResult:
+    """Parse BibTeX/biblatex text, or raise ``BibtexError`` listing every problem found.
+
+    Every step is linear in the size of the text, and ``_check_cost`` bounds the constant.
+    """
+    _check_cost(text, max_blocks)
+    library = bibtexparser.parse_string(text)
+    strings, problems = _string_macros(library)
+    resolved: dict[str, dict[str, str]] = {}
     for entry in library.entries:
         resolved[entry.key], entry_problems = _resolve_fields(entry, strings)
         problems.extend(entry_problems)
     references: list[ParsedReference] = []
     skipped: list[str] = []
     previous = None  # the entry before a block, to name it when stray text follows it
+    latex_budget = MAX_LATEX_SPECIALS
     for block in library.blocks:
         if isinstance(block, ParsingFailedBlock):
             problems.append(_describe_failed_block(block))
         elif isinstance(block, ImplicitComment):
-            if previous is not None and _STRAY_FIELD_RE.search(block.comment):
+            if previous is not None and _looks_like_fields(block.comment):
                 problems.append(
                     f"line {block.start_line + 1}: text after entry '{previous.key}' (line "
                     f"{previous.start_line + 1}) looks like more of its fields: an extra "
@@ -254,6 +315,17 @@ def parse_bibtex(text: str) -> ParseResult:
                            "groups other entries and is not a work itself")
             continue
         fields = _fields_with_crossref(block, resolved)
+        used = [value for key, value in fields.items() if key in USED_FIELDS]
+        if any(_brace_depth(value) > MAX_BRACE_DEPTH for value in used):
+            problems.append(f"entry '{block.key}' (line {block.start_line + 1}): braces are "
+                            "nested too deeply to read")
+            continue
+        latex_budget -= sum(value.count(char) for value in used for char in _LATEX_SPECIALS)
+        if latex_budget < 0:
+            raise BibtexError([*problems, f"entry '{block.key}' (line {block.start_line + 1}) "
+                               f"brings the LaTeX special characters (\\ {{ }} $ ~ -) of the "
+                               f"file past {MAX_LATEX_SPECIALS:,}, more than are read at once. "
+                               "Split the file into smaller ones."])
         try:
             references.append(_to_reference(block, entry_type, fields))
         except _EntryProblems as exc:
@@ -264,6 +336,25 @@ def parse_bibtex(text: str) -> ParseResult:
     if problems:
         raise BibtexError(problems)
     return ParseResult(references=references, skipped=skipped)
+
+
+def _brace_depth(value: str) -> int:
+    """How deep braces nest in a value (the other characters are removed at C speed)."""
+    depth = deepest = 0
+    for char in _NOT_BRACES_RE.sub("", value):
+        depth += 1 if char == "{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _looks_like_fields(comment: str) -> bool:
+    """True when text between entries has a '}' or a line starting like 'name ='."""
+    return "}" in comment or any(_FIELD_START_RE.match(line.lstrip())
+                                 for line in comment.splitlines())
+
+
+class _TooLong(Exception):
+    pass
 
 
 class _EntryProblems(Exception):
@@ -301,7 +392,12 @@ def _resolve_fields(entry, strings: dict[str, str]) -> tuple[dict[str, str], lis
         key = key.lower()
         value = str(item.value)
         if getattr(item, "enclosing", None) == "no-enclosing" and not value.isdigit():
-            value, undefined = _expand(value, strings)
+            try:
+                value, undefined = _expand(value, strings)
+            except _TooLong:
+                problems.append(f"entry '{entry.key}' (line {entry.start_line + 1}): field "
+                                f"'{key}' expands to more than {MAX_EXPANDED_CHARS:,} characters")
+                value, undefined = "", []
             if undefined and key in USED_FIELDS:
                 names = ", ".join(f"'{name}'" for name in undefined)
                 problems.append(
@@ -313,8 +409,13 @@ def _resolve_fields(entry, strings: dict[str, str]) -> tuple[dict[str, str], lis
 
 
 def _expand(value: str, strings: dict[str, str]) -> tuple[str, list[str]]:
-    parts, undefined = [], []
+    """A '#' concatenation of braced or quoted text, numbers and macros, as one text; raises
+    ``_TooLong`` past ``MAX_EXPANDED_CHARS``."""
+    parts, undefined, length = [], [], 0
     for part in _split_concatenation(value):
+        length += len(parts[-1]) if parts else 0
+        if length > MAX_EXPANDED_CHARS:
+            raise _TooLong
         part = part.strip()
         if part[:1] == "{" and part[-1:] == "}" or part[:1] == '"' and part[-1:] == '"':
             parts.append(part[1:-1])
@@ -327,7 +428,10 @@ def _expand(value: str, strings: dict[str, str]) -> tuple[str, list[str]]:
         else:
             undefined.append(part)
             parts.append(part)
-    return "".join(parts), undefined
+    text = "".join(parts)
+    if len(text) > MAX_EXPANDED_CHARS:
+        raise _TooLong
+    return text, undefined
 
 
 def _split_concatenation(value: str) -> list[str]:
@@ -367,6 +471,14 @@ def _fields_with_crossref(entry, resolved: dict[str, dict[str, str]]) -> dict[st
 def _to_reference(entry, entry_type: str, fields: dict[str, str]) -> ParsedReference:
     where = f"entry '{entry.key}' (line {entry.start_line + 1})"
     problems: list[str] = []
+    if not BIBTEX_KEY_RE.match(entry.key) or len(entry.key) > 100:
+        problems.append(f"{where}: the key may hold only letters, digits and : . / + _ - "
+                        "(starting with a letter or digit, at most 100 characters)")
+    identifier_sources = fields.get("idsources", "").split()
+    try:
+        validate_http_url_list(identifier_sources)
+    except ValidationError as exc:
+        problems.append(f"{where}: idsources: {' '.join(exc.messages)}")
 
     title = decode(fields.get("title", ""))
     subtitle = decode(fields.get("subtitle", ""))
@@ -447,7 +559,7 @@ def _to_reference(entry, entry_type: str, fields: dict[str, str]) -> ParsedRefer
         role=role,
         number=number,
         notes=decode(fields.get("annote", "")),
-        identifier_sources=fields.get("idsources", "").split(),
+        identifier_sources=identifier_sources,
         present=_present(fields, pmid),
     )
 

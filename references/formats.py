@@ -15,6 +15,7 @@ from bibtexparser.writer import BibtexFormat, write
 
 from references.choices import ReferenceKind
 from references.models import Reference
+from references.validators import BIBTEX_KEY_RE
 
 BIBTEX_TYPES = {
     ReferenceKind.JOURNAL_ARTICLE: "article",
@@ -65,13 +66,60 @@ _BIBTEX_SPECIALS = {
     "\\": r"\textbackslash{}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
     "{": r"\{", "}": r"\}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
 }
+# BibTeX itself counts "\{" as a brace when it looks for the end of a value, bibtexparser does
+# not: a brace without its partner is written as a macro with no brace of its own, so that
+# neither reader can end the field early ("}, author = {x" stays inside the title).
+_UNPAIRED_BRACES = {"{": r"\textbraceleft{}", "}": r"\textbraceright{}"}
 _BIBTEX_SPECIALS_RE = re.compile("|".join(re.escape(c) for c in _BIBTEX_SPECIALS))
+# Every line break Python knows (str.splitlines): a value on one line cannot start a line with
+# '@' (a new entry for line-based readers) or with 'name =' (a new field).
+_LINE_BREAKS_RE = re.compile(r"[\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029]+")
+_URL_UNSAFE = {"{": "%7B", "}": "%7D", "\\": "%5C"}
+
+
+def one_line(value: str) -> str:
+    """Line breaks become spaces (BibTeX and RIS readers fold them anyway)."""
+    return _LINE_BREAKS_RE.sub(" ", value)
+
+
+def _balanced(value: str) -> bool:
+    depth = 0
+    for char in value:
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
 
 
 def _bibtex_escape(value: str) -> str:
     """Protect characters BibTeX treats specially, in one pass (so no escape is escaped
     again); Unicode is kept as it is (biber and our reader take UTF-8)."""
-    return _BIBTEX_SPECIALS_RE.sub(lambda m: _BIBTEX_SPECIALS[m.group(0)], value)
+    specials = _BIBTEX_SPECIALS if _balanced(value) else {**_BIBTEX_SPECIALS, **_UNPAIRED_BRACES}
+    return _BIBTEX_SPECIALS_RE.sub(lambda m: specials[m.group(0)], one_line(value))
+
+
+def _bibtex_identifier(value: str) -> str:
+    """An identifier (DOI, pages, kind...) is written as it is, unless it has a backslash or
+    braces without partners, which could end the field: those are dropped (our reader drops
+    braces from identifiers anyway)."""
+    value = one_line(value)
+    if "\\" in value or not _balanced(value):
+        value = value.replace("\\", "").replace("{", "").replace("}", "")
+    return value
+
+
+def _bibtex_url(value: str) -> str:
+    """A URL with its braces and backslashes percent-encoded (the same address, RFC 3986)."""
+    return "".join(_URL_UNSAFE.get(char, char) for char in one_line(value))
+
+
+def bibtex_key(reference: Reference) -> str:
+    """The reference's key, or a safe stand-in when an old row's key is not one (keys are
+    validated on input; this keeps a key stored before that from ending the entry)."""
+    key = reference.bibtex_key
+    if BIBTEX_KEY_RE.match(key):
+        return key
+    return re.sub(r"[^A-Za-z0-9:./+_-]+", "-", key).strip("-:./+_")[:100] or f"ref-{reference.pk}"
 
 
 def _bibtex_name(author) -> str:
@@ -96,20 +144,21 @@ def bibtex_entry(reference: Reference) -> str:
         ("year", str(reference.year or "")),
         ("volume", _bibtex_escape(reference.volume)),
         ("number", _bibtex_escape(reference.issue)),
-        ("pages", reference.pages.replace("–", "--")),
-        ("doi", reference.doi),
-        ("pmid", reference.pmid),
-        ("pmcid", reference.pmcid),
-        ("url", reference.url),
+        ("pages", _bibtex_identifier(reference.pages.replace("–", "--"))),
+        ("doi", _bibtex_identifier(reference.doi)),
+        ("pmid", _bibtex_identifier(reference.pmid)),
+        ("pmcid", _bibtex_identifier(reference.pmcid)),
+        ("url", _bibtex_url(reference.url)),
         ("reviewnumber", str(reference.number or "")),
-        ("kind", reference.kind),
-        ("role", reference.role),
-        ("idsources", " ".join(reference.identifier_sources or [])),
+        ("kind", _bibtex_identifier(reference.kind)),
+        ("role", _bibtex_identifier(reference.role)),
+        ("idsources", " ".join(_bibtex_url(u).replace(" ", "%20")
+                               for u in reference.identifier_sources or [])),
         ("annote", _bibtex_escape(reference.notes)),
     ]
     entry = Entry(
         entry_type=BIBTEX_TYPES.get(reference.kind, "misc"),
-        key=reference.bibtex_key,
+        key=bibtex_key(reference),
         fields=[Field(key=k, value="{" + v + "}") for k, v in fields if v],
     )
     from bibtexparser import Library
@@ -152,7 +201,10 @@ def ris_record(reference: Reference) -> str:
     if reference.notes:
         lines.append(("N1", reference.notes))
     lines.append(("ER", ""))
-    return "".join(f"{tag}  - {value}".rstrip() + "\r\n" for tag, value in lines) + "\r\n"
+    # One line per tag, whatever the value holds: a title with "\nER  - \nTY  - JOUR" in it
+    # must not end the record and start another.
+    return "".join(f"{tag}  - {' '.join(one_line(value).split())}".rstrip() + "\r\n"
+                   for tag, value in lines) + "\r\n"
 
 
 def to_ris(references: Iterable[Reference]) -> Iterator[str]:

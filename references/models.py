@@ -7,11 +7,13 @@ from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from core.models import ReviewedModel, ReviewedQuerySet
+from core.validators import validate_http_url, validate_http_url_list
 from references.choices import ReferenceKind, ReferenceRole
 from references.citation import format_vancouver
 from references.validators import (
     normalise_doi,
     normalise_title,
+    validate_bibtex_key,
     validate_doi,
     validate_pmcid,
     validate_pmid,
@@ -68,13 +70,15 @@ class Reference(ReviewedModel):
     )
     pmid = models.CharField("PMID", max_length=8, blank=True, validators=[validate_pmid])
     pmcid = models.CharField("PMCID", max_length=16, blank=True, validators=[validate_pmcid])
-    url = models.URLField("URL", max_length=500, blank=True)
-    bibtex_key = models.CharField("BibTeX key", max_length=100, unique=True)
+    url = models.URLField("URL", max_length=500, blank=True, validators=[validate_http_url])
+    bibtex_key = models.CharField("BibTeX key", max_length=100, unique=True,
+                                  validators=[validate_bibtex_key])
     identifier_sources = models.JSONField(
         "identifier sources",
         default=list,
         blank=True,
-        help_text="Public records (URLs) in which the PMID/DOI/PMCID were seen.",
+        validators=[validate_http_url_list],
+        help_text="Public records (http(s) URLs) in which the PMID/DOI/PMCID were seen.",
     )
     notes = models.TextField(
         "notes", blank=True,

@@ -34,3 +34,16 @@ def normalise_doi(value: str) -> str:
 def normalise_title(value: str) -> str:
     """A title reduced to lowercase words, for duplicate detection."""
     return " ".join(re.findall(r"[^\W_]+", (value or "").casefold()))
+
+
+# Letters, digits and : . / + _ - (what citation keys use in BibTeX, biblatex, Zotero and
+# Better BibTeX exports), starting with a letter or digit. Nothing here can end an entry or a
+# field (',', '{', '}', '=', '"', '#', '%', whitespace) when the key is written into BibTeX.
+BIBTEX_KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:./+_-]*\Z")
+
+validate_bibtex_key = RegexValidator(
+    BIBTEX_KEY_RE,
+    "A BibTeX key is letters, digits and : . / + _ - (starting with a letter or a digit), "
+    "such as dalakas2015 or aggarwal-2017.",
+    code="invalid_bibtex_key",
+)

@@ -5,7 +5,7 @@ from django.views import View
 from django.views.generic import DetailView
 from django_filters.views import FilterView
 
-from core.http import invalid_filter_response
+from core.http import attach, invalid_filter_response
 from core.pagination import GenerationPaginator
 from references.filtersets import ReferenceFilterSet
 from references.formats import EXPORTERS
@@ -30,8 +30,7 @@ def export_response(references, fmt: str, filename: str) -> StreamingHttpRespons
     writer, content_type, extension = EXPORTERS[fmt]
     response = StreamingHttpResponse(writer(references),
                                      content_type=f"{content_type}; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}.{extension}"'
-    return response
+    return attach(response, f"{filename}.{extension}")
 
 
 class ReferenceListView(FilterView):

@@ -6,22 +6,15 @@ Querysets are walked with ``.iterator(chunk_size=...)``; Django applies the quer
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Iterable, Iterator, Sequence
 
 from django.http import StreamingHttpResponse
 
 from core.api.renderers import ExportRenderer
+from core.csvfile import csv_lines
+from core.http import attach
 
 CHUNK_SIZE = 500
-
-
-class _Echo:
-    """A file-like object whose write() returns the line, for streaming csv.writer output."""
-
-    def write(self, value: str) -> str:
-        return value
 
 
 def _dig(data, path: str):
@@ -30,24 +23,10 @@ def _dig(data, path: str):
     return data
 
 
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list):
-        return "; ".join(_cell(v) if not isinstance(v, dict) else json.dumps(v) for v in value)
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
 def rows_as_csv(rows: Iterable[dict], columns: Sequence[str]) -> Iterator[str]:
-    """CSV of serialized records: one column per (dotted) field; lists joined with '; '."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow(columns)
-    for row in rows:
-        yield writer.writerow([_cell(_dig(row, column)) for column in columns])
+    """CSV of serialized records: one column per (dotted) field; lists joined with '; '
+    (the site's one CSV writer, ``core.csvfile``, so formulas are neutralised)."""
+    return csv_lines(columns, ([_dig(row, column) for column in columns] for row in rows))
 
 
 def streaming_response(chunks: Iterable[str], renderer: ExportRenderer,
@@ -56,5 +35,4 @@ def streaming_response(chunks: Iterable[str], renderer: ExportRenderer,
         (chunk.encode(renderer.charset) for chunk in chunks),
         content_type=f"{renderer.media_type}; charset={renderer.charset}",
     )
-    response["Content-Disposition"] = f'attachment; filename="{filename}.{renderer.extension}"'
-    return response
+    return attach(response, f"{filename}.{renderer.extension}")

@@ -6,7 +6,7 @@ from django.views import View
 from django.views.generic import DetailView
 from django_filters.views import FilterView
 
-from core.http import invalid_filter_response
+from core.http import attach, invalid_filter_response
 from core.pagination import GenerationPaginator
 from evidence.exports import studies_csv
 from evidence.filtersets import CheckboxStudyFilterSet, StudyFilterSet
@@ -41,8 +41,7 @@ class StudyCsvView(View):
         rows = studies_csv(filterset.qs.iterator(chunk_size=500),
                            base_url=request.build_absolute_uri("/")[:-1])
         response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="myoevidence-studies.csv"'
-        return response
+        return attach(response, "myoevidence-studies.csv")
 
 
 class StudyDetailView(DetailView):

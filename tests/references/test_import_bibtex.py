@@ -319,3 +319,80 @@ def test_markup_is_stored_as_plain_text(tmp_path):
     reference = Reference.objects.get(bibtex_key="evil")
     assert reference.title == "<script>alert(1)</script> & <b>bold</b>"
     assert reference.first_author == "<img src=x onerror=alert(1)>"
+
+
+# -- robustness: linear time on any input, macros built from macros ---------------------------
+
+def test_adversarial_files_up_to_the_size_limit_are_answered_quickly():
+    """Each file is at the 5 MB limit (or just under the parser's cost bounds); each must be
+    answered, imported or refused with a sentence, within a few seconds. The first case is
+    the reported one: blank lines between two words after an entry made the stray-field
+    check backtrack quadratically (200 kB held a worker for a minute)."""
+    import time
+
+    from references.bibtex import MAX_MARKS
+    from references.importer import DEFAULT_MAX_BYTES
+
+    size = DEFAULT_MAX_BYTES - 100
+    head = "@article{adv, title = {Adversarial}, year = 2001}\n"
+    under = MAX_MARKS - 100  # just under the mark budget, so the parser really runs
+    cases = {
+        "blank lines (reported)": head + "x" + "\n" * 200_000 + "y",
+        "blank lines at the budget": head + "x" + "\n" * under + "y",
+        "blank lines at the limit": head + "x" + "\n" * size + "y",
+        "spaces and tabs": head + "x" + " \t" * (size // 2) + "y",
+        "open braces": head + "{" * size,
+        "close braces": head + "}" * under,
+        "'@' runs": head + "@" * size,
+        "'@' lines": head + "@\n" * (under // 1),
+        "unterminated quote": '@article{q, title = "' + "a" * size,
+        "nested braces": "@article{d, title = {" + "{" * (under // 2) + "x" + "}" * (under // 2)
+                         + "}}",
+        "unclosed entry": "@article{u, title = {" + "x" * size,
+        "LaTeX specials": "@article{l, title = {" + "~" * (size // 2) + "}}",
+        "macros": "@article{m, title = " + " # ".join(["jan"] * (under // 2)) + "}",
+    }
+    for name, text in cases.items():
+        assert len(text.encode()) <= DEFAULT_MAX_BYTES, name
+        start = time.monotonic()
+        try:
+            report = import_bibtex(text=text, dry_run=True)
+            outcome = report.summary()
+        except ImportRefused as exc:
+            outcome = str(exc)
+            assert exc.problems and all(p.strip() for p in exc.problems), name
+        elapsed = time.monotonic() - start
+        assert elapsed < 5, f"{name}: {elapsed:.1f} s ({outcome[:100]})"
+        assert outcome, name
+    assert not Reference.objects.filter(bibtex_key__in=["adv", "q", "d", "u", "l", "m"]).exists()
+
+
+def test_macros_built_from_macros_are_expanded(tmp_path):
+    bib = """@string{jrnl = "Arthritis"}
+@string{full = jrnl # " {\\&} Rheumatology"}
+@string{fuller = "The " # full}
+@article{nested, title = {T} # " on " # full, journal = fuller, year = 2013}
+"""
+    run(write(tmp_path, bib))
+    reference = Reference.objects.get(bibtex_key="nested")
+    assert reference.journal == "The Arthritis & Rheumatology"
+    assert reference.title == "T on Arthritis & Rheumatology"
+
+
+def test_a_javascript_url_in_idsources_is_refused_naming_the_entry(tmp_path):
+    bib = ("@article{fine, title = {Fine}, year = 2001}\n"
+           "@article{sly, title = {Sly}, year = 2002,\n"
+           "  idsources = {https://pubmed.ncbi.nlm.nih.gov/1/ javascript:alert(1)}}\n")
+    before = snapshot()
+    with pytest.raises(CommandError) as info:
+        run(write(tmp_path, bib))
+    assert ("entry 'sly' (line 2): idsources: 'javascript:alert(1)' is not an http:// or "
+            "https:// address") in str(info.value)
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("key", ["a b", "a;b", "<x>", "a&b", "ü2020"])
+def test_an_unsafe_key_is_refused_naming_the_entry(key):
+    with pytest.raises(ImportRefused) as info:
+        import_bibtex(text=f"@article{{{key}, title = {{T}}, year = 2001}}")
+    assert "the key may hold only letters, digits and : . / + _ -" in str(info.value)

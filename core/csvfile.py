@@ -1,0 +1,68 @@
+"""The one CSV writer of the site: the study pages, every API ``?format=csv`` and the admin
+action all write through here, so a cell is made safe to open in a spreadsheet in one place.
+
+Formula neutralisation follows the OWASP "CSV Injection" guidance: a cell whose text starts
+with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is read as a formula by Excel,
+LibreOffice and Google Sheets (``=HYPERLINK(...)``, ``@SUM(...)``, ``-2+3``), so it gets a
+leading single quote, which those programs show as text and do not evaluate. The csv module
+quotes separators, quotes and newlines inside cells, so a value cannot add a column or a row.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterable, Iterator, Sequence
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A lone negative number ("-3", "-0.5") is kept as it is: spreadsheets read it as a number and
+# nothing in it can be evaluated, since a formula needs an operator or a function after the
+# sign ("-2+3", "-A1", "-SUM(...)"), none of which this pattern lets through. Effect sizes and
+# changes from baseline are negative numbers, and "'-3" would stop them being numbers.
+_PLAIN_NEGATIVE_NUMBER = re.compile(r"-\d+(?:\.\d+)?\Z")
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return "; ".join(_text(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def safe_cell(value) -> str:
+    """The text of one cell: None empty, booleans yes/no, lists joined with '; ', dicts as
+    JSON, and a cell that a spreadsheet would run as a formula prefixed with a quote."""
+    text = _text(value)
+    if text.startswith(FORMULA_START) and not _PLAIN_NEGATIVE_NUMBER.match(text):
+        return "'" + text
+    return text
+
+
+class _Echo:
+    """A file-like object whose write() returns the line, for streaming csv.writer output."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_lines(header: Sequence[str], rows: Iterable[Sequence]) -> Iterator[str]:
+    """The header then one CSV line per row, each cell through ``safe_cell`` (for streaming)."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow([safe_cell(name) for name in header])
+    for row in rows:
+        yield writer.writerow([safe_cell(value) for value in row])
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence]) -> str:
+    """The same CSV as one string (for a non-streamed response)."""
+    out = io.StringIO()
+    for line in csv_lines(header, rows):
+        out.write(line)
+    return out.getvalue()
