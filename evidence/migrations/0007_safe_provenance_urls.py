@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('evidence', '0005_study_chronological_order'),
+        ('evidence', '0006_editorial_workflow_everywhere'),
     ]
 
     operations = [
