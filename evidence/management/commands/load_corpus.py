@@ -41,9 +41,11 @@ class Command(BaseCommand):
             style = self.style.WARNING if line.startswith(("kept:", "overwritten:")) else str
             self.stdout.write(style(line))
         if report.kept:
+            one = len(report.kept) == 1
             self.stdout.write(self.style.WARNING(
-                f"Corpus loaded; {len(report.kept)} curated entr"
-                f"{'y was' if len(report.kept) == 1 else 'ies were'} kept as the curators left "
-                "them. Run load_corpus --force to replace them with the fixtures."))
+                f"Corpus loaded; {len(report.kept)} curated "
+                f"{'entry was' if one else 'entries were'} kept as curators left "
+                f"{'it' if one else 'them'}. Run load_corpus --force to replace "
+                f"{'it' if one else 'them'} with the fixtures' version."))
         else:
             self.stdout.write(self.style.SUCCESS("Corpus loaded."))
