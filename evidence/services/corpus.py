@@ -88,6 +88,7 @@ class LoadReport:
     """What the load did to each entry of the fixtures, and what it left alone."""
 
     counts: dict[str, Counter] = field(default_factory=dict)
+    new: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     updated: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     overwritten: list[str] = field(default_factory=list)
@@ -96,7 +97,9 @@ class LoadReport:
 
     def add(self, kind: str, outcome: str, name: str, change: Change | None = None) -> None:
         self.counts.setdefault(kind, Counter())[outcome] += 1
-        if outcome in ("updated", "kept", "overwritten"):
+        if outcome == "new":
+            self.new[kind].append(f"{KINDS[kind]} {name}")
+        elif outcome in ("updated", "kept", "overwritten"):
             text = f"{KINDS[kind]} {name}" + (f" ({change})" if change else "")
             getattr(self, outcome).append(text)
 
@@ -111,6 +114,10 @@ class LoadReport:
             if kind in self.unlisted:
                 text += f"; {self.unlisted[kind][0]} in the database only"
             lines.append(text)
+        # New entries are named when the fixtures added them to a corpus already loaded; on a
+        # first load (or a restore) every entry is new, and the count says it.
+        lines += [f"new: {text}" for kind, names in self.new.items()
+                  if len(names) < self.counts[kind].total() for text in names]
         lines += [f"updated: {text}" for text in self.updated]
         lines += [f"kept: {text}" for text in self.kept]
         lines += [f"overwritten: {text}" for text in self.overwritten]

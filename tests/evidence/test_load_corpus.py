@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from core.api.testing import client_for, fresh_throttle, make_user  # noqa: F401
 from core.workflow import withdraw
-from evidence.models import Outcome, Provenance, Study
+from evidence.models import Outcome, Provenance, Statement, Study
 from evidence.services.curation import LOADED, RESET
 from references.models import Author, Reference
 from tests.evidence.test_admin import change_form_data, study_post_data
@@ -261,6 +261,27 @@ def test_force_resets_curated_entries_and_names_them(client, editor):
     again = load()
     assert "kept:" not in again and "overwritten:" not in again
     assert history_counts() == before
+
+
+def test_a_study_added_to_the_fixtures_is_created_and_named(corpus):
+    path = corpus / "studies" / "refs_01_15.json"
+    data = json.loads(path.read_text())
+    data["studies"].append({**data["studies"][0], "key": "ref01-rim-trial-extension",
+                            "label": "RIM trial, open extension"})
+    path.write_text(json.dumps(data))
+
+    out = load(str(corpus))
+
+    assert Study.objects.filter(key="ref01-rim-trial-extension").exists()
+    assert "new: study ref01-rim-trial-extension" in out.splitlines()
+    assert "studies: 44 in the fixtures: 1 new, 43 unchanged" in out
+
+
+def test_a_first_load_counts_its_new_entries_without_listing_them():
+    Statement.objects.all().delete()
+    out = load()
+    assert "statements: 15 in the fixtures: 15 new, 0 unchanged" in out
+    assert "new: statement" not in out
 
 
 def test_entries_missing_from_the_fixtures_are_never_deleted_only_reported(corpus):
