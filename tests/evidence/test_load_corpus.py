@@ -107,12 +107,18 @@ def history_counts() -> dict[str, int]:
     return {m.__name__: m.history.count() for m in MODELS}
 
 
-def test_a_study_edited_in_the_admin_is_kept_and_named(client, editor):
-    study = Study.objects.get(key="ref01-rim-trial")
+def edit_in_admin(client, key: str) -> Study:
+    """Change the study's summary on its admin page, as the logged-in user."""
+    study = Study.objects.get(key=key)
     data = study_post_data(client, study)
     data["summary"] = "Edited by an editor in the admin."
-    assert client.post(reverse("admin:evidence_study_change", args=[study.pk]),
-                       data).status_code == 302
+    response = client.post(reverse("admin:evidence_study_change", args=[study.pk]), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    return study
+
+
+def test_a_study_edited_in_the_admin_is_kept_and_named(client, editor):
+    study = edit_in_admin(client, "ref01-rim-trial")
     before = history_counts()
 
     out = load()
@@ -219,10 +225,7 @@ def change_fixture_study(corpus, key: str, **fields) -> None:
 
 def test_a_changed_fixture_updates_what_nobody_edited_and_keeps_what_they_did(
         client, editor, corpus):
-    study = Study.objects.get(key="ref01-rim-trial")
-    data = study_post_data(client, study)
-    data["summary"] = "Edited by an editor in the admin."
-    client.post(reverse("admin:evidence_study_change", args=[study.pk]), data)
+    study = edit_in_admin(client, "ref01-rim-trial")
     change_fixture_study(corpus, "ref01-rim-trial", summary="New fixture summary (RIM).")
     change_fixture_study(corpus, "ref02-aza-prednisone-trial", summary="New fixture summary.")
 
@@ -241,11 +244,8 @@ def test_a_changed_fixture_updates_what_nobody_edited_and_keeps_what_they_did(
 
 
 def test_force_resets_curated_entries_and_names_them(client, editor):
-    study = Study.objects.get(key="ref01-rim-trial")
-    fixture_summary = study.summary
-    data = study_post_data(client, study)
-    data["summary"] = "Edited by an editor in the admin."
-    client.post(reverse("admin:evidence_study_change", args=[study.pk]), data)
+    study = edit_in_admin(client, "ref01-rim-trial")
+    fixture_summary = study.summary  # read before the edit
 
     out = load("--force")
 
@@ -299,10 +299,7 @@ def test_entries_missing_from_the_fixtures_are_never_deleted_only_reported(corpu
 
 def test_a_broken_fixture_for_a_curated_entry_still_refuses_the_whole_load(
         client, editor, corpus):
-    study = Study.objects.get(key="ref01-rim-trial")
-    data = study_post_data(client, study)
-    data["summary"] = "Edited by an editor in the admin."
-    client.post(reverse("admin:evidence_study_change", args=[study.pk]), data)
+    edit_in_admin(client, "ref01-rim-trial")
     change_fixture_study(corpus, "ref01-rim-trial", sample_size=-1)
     change_fixture_study(corpus, "ref02-aza-prednisone-trial", summary="Would be new.")
     with pytest.raises(CommandError, match=r"ref01-rim-trial\): sample_size"):
