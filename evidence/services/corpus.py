@@ -1,6 +1,7 @@
-"""Load the curated corpus (``fixtures/``) into the database, idempotently, in one transaction.
+"""Load the curated corpus (``fixtures/``) into the database, in one transaction, keeping
+curators' work.
 
-Files, in dependency order:
+Files, in dependency order, one function each (``_load_<file>``):
   subtypes.json, therapies.json        vocabularies
   references.bib                       the review's 60 references (BibTeX, source-exact)
   rationale.json                       mechanistic references -> therapies they support
@@ -8,35 +9,60 @@ Files, in dependency order:
   statements.json                      the review's summary claims per therapy
 Every problem in every file is collected, then the whole load is refused: nothing is saved.
 
+Each entry of the fixtures is *new* (created), *unchanged*, *updated* (the fixtures changed and
+nobody edited the entry since the loader last wrote it) or *kept*: a curator changed it (see
+``evidence.services.curation``) and the fixtures differ from it, so it is left as the curator
+left it and named in the report. ``force=True`` overwrites such entries instead, and names each.
+Entries in the database that the fixtures do not list (curators' additions, or entries removed
+from the fixtures) are never deleted; the report names them. Running the load twice changes
+nothing: same rows, same ids, no new history.
+
 Entries are loaded with the ``status`` given to ``load_corpus`` (published), unless a row says
 its own ``status``; studies and provenance rows may carry their ``verified`` flags. A backup
 written by ``export_corpus`` uses these, plus ``reference_status.json`` (BibTeX key -> status),
-so that it restores every entry as it was (see ``evidence.services.backup``). Studies and
-rationale name their reference by its number in the review or, if it has none, its BibTeX key.
+so that it restores every entry as it was (see ``evidence.services.backup``); an empty database
+has nothing curated, so a restore into one is exact. Studies and rationale name their reference
+by its number in the review or, if it has none, its BibTeX key.
 """
 
 from __future__ import annotations
 
 import json
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 
 from core.choices import ReviewStatus
-from evidence.models import Study
+from evidence.models import DiseaseSubtype, Statement, Study
+from evidence.services.curation import (
+    LOADED,
+    RESET,
+    Change,
+    Writes,
+    curated_change,
+    marking_history,
+)
 from evidence.services.studies import StudyDataError, upsert_statement, upsert_study
 from evidence.services.subtypes import upsert_subtype
 from references.bibtex import BibtexError, parse_bibtex
 from references.models import Reference
-from references.services import upsert_reference, validation_messages
-from therapies.models import Therapy
+from references.services import find_existing, upsert_reference, validation_messages
+from therapies.models import DrugClass, Therapy, TherapyRationale
 from therapies.services import set_rationale, upsert_drug_class, upsert_therapy
 
 # Optional: the review status of each reference, by BibTeX key (BibTeX has no field for it).
 STATUS_FILE = "reference_status.json"
+# Kinds of entry as the report counts them (plural) and names one (singular).
+KINDS = {"subtypes": "subtype", "drug classes": "drug class", "therapies": "therapy",
+         "references": "reference", "rationale links": "rationale link", "studies": "study",
+         "statements": "statement"}
+# How many entries missing from the fixtures the report names, per kind (a benchmark database
+# holds thousands of synthetic studies).
+UNLISTED_NAMED = 20
 
 
 def get_reference(ident: int | str | None) -> Reference:
@@ -59,17 +85,60 @@ class CorpusError(Exception):
 
 @dataclass
 class LoadReport:
-    created: Counter = field(default_factory=Counter)
-    total: Counter = field(default_factory=Counter)
+    """What the load did to each entry of the fixtures, and what it left alone."""
+
+    counts: dict[str, Counter] = field(default_factory=dict)
+    new: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    updated: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    overwritten: list[str] = field(default_factory=list)
+    # kind -> (how many entries the fixtures do not list, the first UNLISTED_NAMED names)
+    unlisted: dict[str, tuple[int, list[str]]] = field(default_factory=dict)
+
+    def add(self, kind: str, outcome: str, name: str, change: Change | None = None) -> None:
+        self.counts.setdefault(kind, Counter())[outcome] += 1
+        if outcome == "new":
+            self.new[kind].append(f"{KINDS[kind]} {name}")
+        elif outcome in ("updated", "kept", "overwritten"):
+            text = f"{KINDS[kind]} {name}" + (f" ({change})" if change else "")
+            getattr(self, outcome).append(text)
 
     def lines(self) -> list[str]:
-        return [f"{kind}: {self.total[kind]} loaded, {self.created[kind]} new"
-                for kind in self.total]
+        lines = []
+        for kind, counts in self.counts.items():
+            text = (f"{kind}: {counts.total()} in the fixtures: {counts['new']} new, "
+                    f"{counts['unchanged']} unchanged, {counts['updated']} updated, "
+                    f"{counts['kept']} kept because curated")
+            if counts["overwritten"]:
+                text += f", {counts['overwritten']} curated overwritten (--force)"
+            if kind in self.unlisted:
+                text += f"; {self.unlisted[kind][0]} in the database only"
+            lines.append(text)
+        # New entries are named when the fixtures added them to a corpus already loaded; on a
+        # first load (or a restore) every entry is new, and the count says it.
+        lines += [f"new: {text}" for kind, names in self.new.items()
+                  if len(names) < self.counts[kind].total() for text in names]
+        lines += [f"updated: {text}" for text in self.updated]
+        lines += [f"kept: {text}" for text in self.kept]
+        lines += [f"overwritten: {text}" for text in self.overwritten]
+        for kind, (count, names) in self.unlisted.items():
+            more = f", and {count - len(names)} more" if count > len(names) else ""
+            lines.append(f"not in the fixtures, left as they are: {kind} "
+                         f"{', '.join(names)}{more}")
+        return lines
 
 
-class _Collector:
-    def __init__(self):
+class _Load:
+    """One run of the loader: the problems found, the report, and how each entry is written."""
+
+    def __init__(self, directory: Path, *, status: str, force: bool, writes: Writes):
+        self.directory = directory
+        self.status = status
+        self.force = force
+        self.writes = writes
         self.problems: list[str] = []
+        self.report = LoadReport()
+        self.seen: dict[str, set] = defaultdict(set)
 
     def run(self, where: str, func, *args, **kwargs):
         """Call a service; turn its validation errors into a located problem."""
@@ -81,138 +150,187 @@ class _Collector:
             self.problems.append(f"{where}: {exc}")
         return None
 
+    def entry(self, kind: str, name: str, where: str, existing: models.Model | None,
+              func: Callable[..., models.Model], /, **kwargs) -> models.Model | None:
+        """Write one entry of the fixtures through its service, unless a curator changed it
+        since the loader last did and ``force`` is off. ``func`` returns the entry; its
+        arguments are ``kwargs`` (hence the positional-only parameters before them).
 
-def _read_json(path: Path, problems: list[str]) -> dict:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        problems.append(f"{path}: file is missing")
-    except json.JSONDecodeError as exc:
-        problems.append(
-            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
-    return {}
+        A curated entry is written inside a savepoint: when the service wrote anything (the
+        fixtures differ from the curator's version) the savepoint is rolled back and the entry
+        reported as kept. Letting the service decide what differs keeps one definition of
+        "differs", the one that makes reloading the same data write nothing.
+        """
+        change = curated_change(existing) if existing is not None else None
+        savepoint = transaction.savepoint() if change else None
+        if change:
+            self.writes.reason = RESET  # kept only under force: the history says it was reset
+        before = self.writes.count
+        try:
+            result = self.run(where, func, **kwargs)
+        finally:
+            self.writes.reason = LOADED
+        wrote = self.writes.count > before
+        if savepoint is not None:
+            if result is None or (wrote and not self.force):
+                transaction.savepoint_rollback(savepoint)
+            else:
+                transaction.savepoint_commit(savepoint)
+        if result is None:
+            return None
+        self.seen[kind].add(result.pk)
+        if existing is None:
+            outcome = "new"
+        elif not wrote:
+            outcome = "unchanged"
+        elif change is None:
+            outcome = "updated"
+        else:
+            outcome = "overwritten" if self.force else "kept"
+        self.report.add(kind, outcome, name, change if outcome != "updated" else None)
+        return result
+
+    def unlisted(self, kind: str, model: type[models.Model], *names: str) -> None:
+        """Report the entries of ``model`` that the fixtures do not list; never delete them."""
+        rest = model.objects.exclude(pk__in=self.seen[kind]).order_by(*names)
+        count = rest.count()
+        if count:
+            named = [" <- ".join(str(part) for part in row)
+                     for row in rest.values_list(*names)[:UNLISTED_NAMED]]
+            self.report.unlisted[kind] = (count, named)
+
+    def read_json(self, name: str) -> dict:
+        path = self.directory / name
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            self.problems.append(f"{path}: file is missing")
+        except json.JSONDecodeError as exc:
+            self.problems.append(
+                f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
+        return {}
 
 
-def load_corpus(directory: Path, *, status: str = ReviewStatus.PUBLISHED) -> LoadReport:
-    """Load every fixture in ``directory``.
+def load_corpus(directory: Path, *, status: str = ReviewStatus.PUBLISHED,
+                force: bool = False) -> LoadReport:
+    """Load every fixture in ``directory``, keeping curators' edits unless ``force``.
 
     Raises ``CorpusError`` (saving nothing) on any problem.
     """
     directory = Path(directory)
     if not directory.is_dir():
         raise CorpusError([f"{directory}: not a directory"])
-    report = LoadReport()
-    out = _Collector()
-    with transaction.atomic():
-        _load_vocabularies(directory, out, report, status)
-        _load_references(directory, out, report, status)
-        _load_rationale(directory, out, report)
-        _load_studies(directory, out, report, status)
-        _load_statements(directory, out, report, status)
-        if out.problems:
+    with marking_history() as writes, transaction.atomic():
+        load = _Load(directory, status=status, force=force, writes=writes)
+        _load_subtypes(load)
+        _load_therapies(load)
+        _load_references(load)
+        _load_rationale(load)
+        _load_studies(load)
+        _load_statements(load)
+        if load.problems:
             transaction.set_rollback(True)
-    if out.problems:
-        raise CorpusError(out.problems)
-    return report
+    if load.problems:
+        raise CorpusError(load.problems)
+    return load.report
 
 
-def _count(report: LoadReport, kind: str, existed: bool, result) -> None:
-    if result is not None:
-        report.total[kind] += 1
-        report.created[kind] += 0 if existed else 1
+def _load_subtypes(load: _Load) -> None:
+    for index, row in enumerate(load.read_json("subtypes.json").get("subtypes", [])):
+        code = row.get("code")
+        load.entry("subtypes", code, f"subtypes.json[{index}] ({code})",
+                   DiseaseSubtype.objects.filter(code=code).first(), upsert_subtype,
+                   **{"status": load.status, **row})
+    load.unlisted("subtypes", DiseaseSubtype, "code")
 
 
-def _load_vocabularies(directory, out, report, status) -> None:
-    from evidence.models import DiseaseSubtype
-    from therapies.models import DrugClass
-
-    subtypes = _read_json(directory / "subtypes.json", out.problems)
-    for index, row in enumerate(subtypes.get("subtypes", [])):
-        existed = DiseaseSubtype.objects.filter(code=row.get("code")).exists()
-        where = f"subtypes.json[{index}] ({row.get('code')})"
-        _count(report, "subtypes", existed,
-               out.run(where, upsert_subtype, **{"status": status, **row}))
-
-    data = _read_json(directory / "therapies.json", out.problems)
+def _load_therapies(load: _Load) -> None:
+    data = load.read_json("therapies.json")
     for index, row in enumerate(data.get("drug_classes", [])):
-        existed = DrugClass.objects.filter(slug=row.get("slug")).exists()
-        where = f"therapies.json drug_classes[{index}] ({row.get('slug')})"
-        _count(report, "drug classes", existed,
-               out.run(where, upsert_drug_class, **{"status": status, **row}))
+        slug = row.get("slug")
+        load.entry("drug classes", slug, f"therapies.json drug_classes[{index}] ({slug})",
+                   DrugClass.objects.filter(slug=slug).first(), upsert_drug_class,
+                   **{"status": load.status, **row})
     for index, row in enumerate(data.get("therapies", [])):
-        existed = Therapy.objects.filter(slug=row.get("slug")).exists()
-        where = f"therapies.json therapies[{index}] ({row.get('slug')})"
-        _count(report, "therapies", existed,
-               out.run(where, upsert_therapy, **{"status": status, **row}))
+        slug = row.get("slug")
+        load.entry("therapies", slug, f"therapies.json therapies[{index}] ({slug})",
+                   Therapy.objects.filter(slug=slug).first(), upsert_therapy,
+                   **{"status": load.status, **row})
+    load.unlisted("drug classes", DrugClass, "slug")
+    load.unlisted("therapies", Therapy, "slug")
 
 
-def _load_references(directory, out, report, status) -> None:
-    path = directory / "references.bib"
+def _upsert_reference(**kwargs) -> Reference:
+    return upsert_reference(**kwargs).reference
+
+
+def _load_references(load: _Load) -> None:
+    path = load.directory / "references.bib"
     try:
         parsed = parse_bibtex(path.read_text(encoding="utf-8")).references
     except FileNotFoundError:
-        out.problems.append(f"{path}: file is missing")
+        load.problems.append(f"{path}: file is missing")
         return
     except BibtexError as exc:
-        out.problems.extend(f"references.bib: {p}" for p in exc.problems)
+        load.problems.extend(f"references.bib: {p}" for p in exc.problems)
         return
-    statuses = _read_json(directory / STATUS_FILE, out.problems).get("references", {}) \
-        if (directory / STATUS_FILE).exists() else {}
+    statuses = (load.read_json(STATUS_FILE).get("references", {})
+                if (load.directory / STATUS_FILE).exists() else {})
     for entry in parsed:
-        where = f"references.bib entry '{entry.key}' (line {entry.line})"
-        result = out.run(where, upsert_reference, parsed=entry,
-                         status=statuses.get(entry.key, status))
-        if result is not None:
-            report.total["references"] += 1
-            report.created["references"] += int(result.created)
+        existing = find_existing(entry)
+        load.entry("references", entry.key, f"references.bib entry '{entry.key}' "
+                   f"(line {entry.line})", existing, _upsert_reference, parsed=entry,
+                   existing=existing, status=statuses.get(entry.key, load.status))
+    load.unlisted("references", Reference, "bibtex_key")
 
 
-def _load_rationale(directory, out, report) -> None:
-    path = directory / "rationale.json"
-    if not path.exists():
+def _load_rationale(load: _Load) -> None:
+    if not (load.directory / "rationale.json").exists():
         return
-    for index, row in enumerate(_read_json(path, out.problems).get("rationale", [])):
+    for index, row in enumerate(load.read_json("rationale.json").get("rationale", [])):
         where = (f"rationale.json[{index}] "
                  f"(reference {row.get('reference')} -> {row.get('therapy')})")
-        therapy = out.run(where, Therapy.objects.get, slug=row.get("therapy"))
-        reference = out.run(where, get_reference, row.get("reference"))
+        therapy = load.run(where, Therapy.objects.get, slug=row.get("therapy"))
+        reference = load.run(where, get_reference, row.get("reference"))
         if therapy and reference:
-            _count(report, "rationale links", True, out.run(
-                where, set_rationale, therapy=therapy, reference=reference,
-                pathway=row.get("pathway", ""), note=row.get("note", "")))
+            load.entry("rationale links", f"{therapy.slug} <- {reference.bibtex_key}", where,
+                       TherapyRationale.objects.filter(therapy=therapy,
+                                                       reference=reference).first(),
+                       set_rationale, therapy=therapy, reference=reference,
+                       pathway=row.get("pathway", ""), note=row.get("note", ""))
+    load.unlisted("rationale links", TherapyRationale, "therapy__slug", "reference__bibtex_key")
 
 
-def _load_studies(directory, out, report, status) -> None:
+def _load_studies(load: _Load) -> None:
     seen: dict[str, str] = {}
-    for path in sorted((directory / "studies").glob("*.json")):
-        data = _read_json(path, out.problems)
+    for path in sorted((load.directory / "studies").glob("*.json")):
+        data = load.read_json(f"studies/{path.name}")
         for index, row in enumerate(data.get("studies", [])):
             row = dict(row)
             key = row.pop("key", None)
             where = f"studies/{path.name} studies[{index}] ({key})"
             if not key:
-                out.problems.append(f"{where}: has no key")
+                load.problems.append(f"{where}: has no key")
                 continue
             if key in seen:
-                out.problems.append(f"{where}: key already used in {seen[key]}")
+                load.problems.append(f"{where}: key already used in {seen[key]}")
                 continue
             seen[key] = path.name
-            reference = out.run(where, get_reference, row.pop("reference", None))
+            reference = load.run(where, get_reference, row.pop("reference", None))
             if reference is None:
                 continue
-            existed = Study.objects.filter(key=key).exists()
-            _count(report, "studies", existed, out.run(
-                where, upsert_study, key=key, reference=reference, **{"status": status, **row}))
+            load.entry("studies", key, where, Study.objects.filter(key=key).first(),
+                       upsert_study, key=key, reference=reference,
+                       **{"status": load.status, **row})
+    load.unlisted("studies", Study, "key")
 
 
-def _load_statements(directory, out, report, status) -> None:
-    path = directory / "statements.json"
-    if not path.exists():
+def _load_statements(load: _Load) -> None:
+    if not (load.directory / "statements.json").exists():
         return
-    from evidence.models import Statement
-
-    for index, row in enumerate(_read_json(path, out.problems).get("statements", [])):
-        where = f"statements.json[{index}] ({row.get('key')})"
-        existed = Statement.objects.filter(key=row.get("key")).exists()
-        _count(report, "statements", existed,
-               out.run(where, upsert_statement, **{"status": status, "order": index, **row}))
+    for index, row in enumerate(load.read_json("statements.json").get("statements", [])):
+        key = row.get("key")
+        load.entry("statements", key, f"statements.json[{index}] ({key})",
+                   Statement.objects.filter(key=key).first(), upsert_statement,
+                   **{"status": load.status, "order": index, **row})
+    load.unlisted("statements", Statement, "key")

@@ -5,6 +5,7 @@ import csv
 import io
 
 import pytest
+from django import forms
 from django.urls import reverse
 
 from core.choices import ReviewStatus
@@ -60,12 +61,19 @@ def test_the_study_form_shows_the_suggested_level_beside_the_override(client, cu
 
 def study_post_data(client, study) -> dict:
     """The study's change form as displayed, ready to post back."""
-    response = client.get(reverse("admin:evidence_study_change", args=[study.pk]))
+    return change_form_data(client, reverse("admin:evidence_study_change", args=[study.pk]))
+
+
+def change_form_data(client, url: str) -> dict:
+    """An admin change form (with its inlines) as displayed, ready to post back."""
+    response = client.get(url)
     data = {}
     form = response.context["adminform"].form
     for name in form.fields:
         value = form[name].value()
-        if value is None or value is False:
+        # An unticked box is left out of a post; a "No" chosen in a yes/no/unknown list is not.
+        if value is None or (value is False
+                             and isinstance(form.fields[name].widget, forms.CheckboxInput)):
             continue
         data[name] = [str(v) for v in value] if isinstance(value, list) else str(value)
     for formset in response.context["inline_admin_formsets"]:

@@ -1,14 +1,21 @@
-"""load_corpus: loads every fixture, idempotently, and refuses a broken corpus whole."""
+"""load_corpus: loads every fixture, idempotently, refuses a broken corpus whole, and keeps
+what curators changed (in the admin, the API, the workflow) unless told --force."""
 
 import json
+import re
 import shutil
 
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
-from evidence.models import Outcome, Provenance, Study
+from core.api.testing import client_for, fresh_throttle, make_user  # noqa: F401
+from core.workflow import withdraw
+from evidence.models import Outcome, Provenance, Statement, Study
+from evidence.services.curation import LOADED, RESET
 from references.models import Author, Reference
+from tests.evidence.test_admin import change_form_data, study_post_data
 from therapies.models import Therapy
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +33,10 @@ def test_loading_twice_changes_nothing(capsys):
     before = snapshot()
     call_command("load_corpus")
     assert snapshot() == before  # same rows, same ids, no new history
-    assert "references: 61 loaded, 0 new" in capsys.readouterr().out  # 60 + the review
+    out = capsys.readouterr().out
+    # 60 + the review
+    assert "references: 61 in the fixtures: 0 new, 61 unchanged, 0 updated, 0 kept" in out
+    assert "kept:" not in out and "updated:" not in out and "not in the fixtures" not in out
 
 
 def test_corpus_is_published_and_complete():
@@ -74,3 +84,224 @@ def test_a_malformed_bib_is_refused_with_its_line(broken_corpus):
 def test_missing_directory_is_a_clear_error(tmp_path):
     with pytest.raises(CommandError, match="not a directory"):
         call_command("load_corpus", str(tmp_path / "nope"))
+
+
+# -- curators' work survives a reload ------------------------------------------------------
+
+
+def load(*args) -> str:
+    """Run load_corpus; its output."""
+    from io import StringIO
+
+    out = StringIO()
+    call_command("load_corpus", *args, stdout=out)
+    return out.getvalue()
+
+
+def kept_line(kind: str, name: str, who: str) -> re.Pattern:
+    return re.compile(rf"^kept: {kind} {re.escape(name)} \(changed by {who} on "
+                      r"\d{4}-\d\d-\d\d \d\d:\d\d UTC(: .+)?\)$", re.MULTILINE)
+
+
+def history_counts() -> dict[str, int]:
+    return {m.__name__: m.history.count() for m in MODELS}
+
+
+def edit_in_admin(client, key: str) -> Study:
+    """Change the study's summary on its admin page, as the logged-in user."""
+    study = Study.objects.get(key=key)
+    data = study_post_data(client, study)
+    data["summary"] = "Edited by an editor in the admin."
+    response = client.post(reverse("admin:evidence_study_change", args=[study.pk]), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    return study
+
+
+def test_a_study_edited_in_the_admin_is_kept_and_named(client, editor):
+    study = edit_in_admin(client, "ref01-rim-trial")
+    before = history_counts()
+
+    out = load()
+
+    study.refresh_from_db()
+    assert study.summary == "Edited by an editor in the admin."
+    assert kept_line("study", "ref01-rim-trial", "editor").search(out), out
+    assert "studies: 43 in the fixtures: 0 new, 42 unchanged, 0 updated, 1 kept" in out
+    assert "load_corpus --force" in out
+    assert history_counts() == before  # the fixtures' version was tried and rolled back
+
+
+def test_an_outcome_edited_on_its_own_admin_page_keeps_its_study(client, editor):
+    """An outcome is part of its study: editing it alone (no new history on the study) is an
+    edit of the study."""
+    outcome = Outcome.objects.filter(study__key="ref01-rim-trial").order_by("pk").first()
+    study_records = Study.history.filter(id=outcome.study_id).count()
+    url = reverse("admin:evidence_outcome_change", args=[outcome.pk])
+    data = change_form_data(client, url)
+    data["value"] = "Corrected by an editor."
+    assert client.post(url, data).status_code == 302
+    assert Study.history.filter(id=outcome.study_id).count() == study_records
+
+    out = load()
+
+    outcome.refresh_from_db()
+    assert outcome.value == "Corrected by an editor."
+    assert kept_line("study", "ref01-rim-trial", "editor").search(out), out
+
+
+def test_a_reference_edited_through_the_api_is_kept_and_named(fresh_throttle):  # noqa: F811
+    api = client_for(make_user("alice", "Editors"))
+    reference = Reference.objects.get(number=1)
+    response = api.patch(f"/api/v1/references/{reference.pk}/",
+                         {"title": "A title corrected by Alice"}, format="json")
+    assert response.status_code == 200, response.content
+
+    out = load()
+
+    reference.refresh_from_db()
+    assert reference.title == "A title corrected by Alice"
+    assert kept_line("reference", reference.bibtex_key, "alice").search(out), out
+
+
+def test_an_author_changed_through_the_api_keeps_the_reference(fresh_throttle):  # noqa: F811
+    api = client_for(make_user("alice", "Editors"))
+    reference = Reference.objects.get(number=1)
+    authors = [{"family": a.family, "given": a.given, "is_corporate": a.is_corporate}
+               for a in reference.ordered_authors]
+    authors[0]["given"] = "Zed"
+    response = api.patch(f"/api/v1/references/{reference.pk}/", {"author_details": authors},
+                         format="json")
+    assert response.status_code == 200, response.content
+    assert not Reference.history.filter(id=reference.pk, history_user__isnull=False).exists()
+
+    out = load()
+
+    assert reference.authors.get(position=1).given == "Zed"
+    assert kept_line("reference", reference.bibtex_key, "alice").search(out), out
+
+
+def test_a_workflow_transition_is_curation_too():
+    """An editor withdrew a study: reloading the fixtures (published) must not republish it."""
+    study = Study.objects.get(key="ref04-apheresis-sham-trial")
+    withdraw(study, user=make_user("ed", "Editors"), comment="Duplicate of another report.")
+
+    out = load()
+
+    study.refresh_from_db()
+    assert study.status == "withdrawn"
+    assert kept_line("study", "ref04-apheresis-sham-trial", "ed").search(out), out
+    assert "Withdrawn: Duplicate of another report." in out  # the editor's comment
+
+
+def test_a_curated_entry_the_fixtures_agree_with_is_not_a_conflict(client, editor):
+    study = Study.objects.get(key="ref01-rim-trial")
+    url = reverse("admin:evidence_study_change", args=[study.pk])
+    assert client.post(url, study_post_data(client, study)).status_code == 302  # saved as is
+
+    out = load()
+
+    assert "kept:" not in out
+    assert "studies: 43 in the fixtures: 0 new, 43 unchanged, 0 updated, 0 kept" in out
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    """A copy of the fixtures to change."""
+    target = tmp_path / "fixtures"
+    shutil.copytree(settings.MYOEVIDENCE_FIXTURES, target)
+    return target
+
+
+def change_fixture_study(corpus, key: str, **fields) -> None:
+    for path in (corpus / "studies").glob("*.json"):
+        data = json.loads(path.read_text())
+        for row in data["studies"]:
+            if row["key"] == key:
+                row.update(fields)
+                path.write_text(json.dumps(data))
+                return
+    raise AssertionError(f"no study {key} in the fixtures")
+
+
+def test_a_changed_fixture_updates_what_nobody_edited_and_keeps_what_they_did(
+        client, editor, corpus):
+    study = edit_in_admin(client, "ref01-rim-trial")
+    change_fixture_study(corpus, "ref01-rim-trial", summary="New fixture summary (RIM).")
+    change_fixture_study(corpus, "ref02-aza-prednisone-trial", summary="New fixture summary.")
+
+    out = load(str(corpus))
+
+    updated = Study.objects.get(key="ref02-aza-prednisone-trial")
+    assert updated.summary == "New fixture summary."
+    latest = updated.history.latest()
+    assert (latest.history_user, latest.history_change_reason) == (None, LOADED)
+    assert "updated: study ref02-aza-prednisone-trial" in out.splitlines()
+    study.refresh_from_db()
+    assert study.summary == "Edited by an editor in the admin."
+    assert kept_line("study", "ref01-rim-trial", "editor").search(out), out
+    assert "1 updated, 1 kept" in out
+    assert load(str(corpus)).count("updated:") == 0  # applied once, then unchanged
+
+
+def test_force_resets_curated_entries_and_names_them(client, editor):
+    study = edit_in_admin(client, "ref01-rim-trial")
+    fixture_summary = study.summary  # read before the edit
+
+    out = load("--force")
+
+    study.refresh_from_db()
+    assert study.summary == fixture_summary
+    assert re.search(r"^overwritten: study ref01-rim-trial \(changed by editor on ", out,
+                     re.MULTILINE), out
+    assert "1 curated overwritten (--force)" in out
+    assert study.history.latest().history_change_reason == RESET
+    # The history still has the editor's version, and the entry follows the fixtures again.
+    assert study.history.filter(summary="Edited by an editor in the admin.").exists()
+    before = history_counts()
+    again = load()
+    assert "kept:" not in again and "overwritten:" not in again
+    assert history_counts() == before
+
+
+def test_a_study_added_to_the_fixtures_is_created_and_named(corpus):
+    path = corpus / "studies" / "refs_01_15.json"
+    data = json.loads(path.read_text())
+    data["studies"].append({**data["studies"][0], "key": "ref01-rim-trial-extension",
+                            "label": "RIM trial, open extension"})
+    path.write_text(json.dumps(data))
+
+    out = load(str(corpus))
+
+    assert Study.objects.filter(key="ref01-rim-trial-extension").exists()
+    assert "new: study ref01-rim-trial-extension" in out.splitlines()
+    assert "studies: 44 in the fixtures: 1 new, 43 unchanged" in out
+
+
+def test_a_first_load_counts_its_new_entries_without_listing_them():
+    Statement.objects.all().delete()
+    out = load()
+    assert "statements: 15 in the fixtures: 15 new, 0 unchanged" in out
+    assert "new: statement" not in out
+
+
+def test_entries_missing_from_the_fixtures_are_never_deleted_only_reported(corpus):
+    path = corpus / "studies" / "refs_01_15.json"
+    data = json.loads(path.read_text())
+    removed = data["studies"].pop(0)["key"]
+    path.write_text(json.dumps(data))
+
+    out = load(str(corpus))
+
+    assert Study.objects.filter(key=removed).exists()
+    assert f"not in the fixtures, left as they are: studies {removed}" in out.splitlines()
+    assert "studies: 42 in the fixtures" in out and "; 1 in the database only" in out
+
+
+def test_a_broken_fixture_for_a_curated_entry_still_refuses_the_whole_load(
+        client, editor, corpus):
+    edit_in_admin(client, "ref01-rim-trial")
+    change_fixture_study(corpus, "ref01-rim-trial", sample_size=-1)
+    change_fixture_study(corpus, "ref02-aza-prednisone-trial", summary="Would be new.")
+    with pytest.raises(CommandError, match=r"ref01-rim-trial\): sample_size"):
+        load(str(corpus))
+    assert Study.objects.get(key="ref02-aza-prednisone-trial").summary != "Would be new."
