@@ -30,6 +30,8 @@ ERRORS_ON_WRITE = {
     "412": "If-Match / If-Unmodified-Since failed: someone changed the record since you "
            "read it. Fetch it again and re-apply your change.",
     "415": "The body is not JSON.",
+    "428": "No If-Match header: GET the record and send its ETag as If-Match with your "
+           "change (changes to existing records only).",
     "429": "Too many requests: wait for the number of seconds in Retry-After.",
 }
 HEADER_DOCS = {
@@ -95,6 +97,9 @@ class AutoSchema(SpectacularAutoSchema):
         safe = self.method in ("GET", "HEAD")
         errors = ERRORS_ON_READ if safe else ERRORS_ON_WRITE
         for code, text in errors.items():
+            # Only changes to an existing record need If-Match (core/api/viewsets.py).
+            if code == "428" and getattr(self.view, "action", None) == "create":
+                continue
             if code not in responses:
                 responses[code] = {
                     "description": text,
