@@ -24,6 +24,8 @@ ERRORS_ON_WRITE = {
     "401": "No or a bad token: send `Authorization: Token <key>`.",
     "403": "Your account may not make this change.",
     "404": "No such record.",
+    # e.g. POST /references/number/publish/: "number/..." is the read-only by-number route.
+    "405": "This method is not allowed on this path.",
     "406": "The requested format is not offered by this endpoint.",
     "409": "The change conflicts with the record's state (e.g. a workflow step not allowed "
            "from its current status).",
