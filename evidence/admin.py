@@ -163,12 +163,16 @@ class StudyAdmin(ReviewedAdminMixin, ContentAdmin):
     @admin.action(description="Mark selected verified (with their provenance)",
                   permissions=["change"])
     def mark_verified(self, request, queryset):
-        marked, skipped = mark_studies_verified(studies=queryset, user=request.user)
+        marked, skipped, own = mark_studies_verified(studies=queryset, user=request.user)
         if marked:
             messages.success(request, f"{len(marked)} studies marked verified.")
         if skipped:
             messages.warning(request, "Not changed (published; only editors change those): "
                              + "; ".join(str(s) for s in skipped))
+        if own:
+            messages.error(request, "Not verified, because you created or last changed them "
+                           "(another curator must check your facts): "
+                           + "; ".join(str(s) for s in own))
 
 
 @admin.register(Outcome)

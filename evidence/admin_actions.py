@@ -48,16 +48,35 @@ def stamp_verification(provenance: Provenance, *, user) -> None:
         provenance.verified_at = None
 
 
-@transaction.atomic
-def mark_verified(*, studies: Iterable[Study], user) -> tuple[list[Study], list[Study]]:
-    """Mark studies and all their provenance verified by ``user``; skip those they may not edit.
+def own_work(study: Study, user) -> bool:
+    """Whether ``user`` created the study or made its latest change, as its history records.
 
-    Returns the studies marked and the studies skipped.
+    Verification means a second pair of eyes: a curator may not verify facts they wrote.
+    The history (not ``submitted_by``) is the record of who wrote what: it covers drafts and
+    edits made in the admin, the API and the importers alike.
     """
-    marked, skipped = [], []
+    rows = study.history.order_by("history_date", "history_id").values_list(
+        "history_user_id", flat=True)
+    first, last = rows.first(), rows.last()
+    return user.pk is not None and user.pk in (first, last)
+
+
+@transaction.atomic
+def mark_verified(*, studies: Iterable[Study], user
+                  ) -> tuple[list[Study], list[Study], list[Study]]:
+    """Mark studies and all their provenance verified by ``user``; skip those they may not edit
+    and refuse those they wrote themselves (created or last changed).
+
+    Returns the studies marked, the studies skipped (not editable) and the studies refused
+    (the user's own work).
+    """
+    marked, skipped, own = [], [], []
     for study in studies:
         if not can_edit(user, study):
             skipped.append(study)
+            continue
+        if own_work(study, user):
+            own.append(study)
             continue
         if not study.verified:
             study.verified = True
@@ -72,4 +91,4 @@ def mark_verified(*, studies: Iterable[Study], user) -> tuple[list[Study], list[
             provenance.full_clean()
             provenance.save()
         marked.append(study)
-    return marked, skipped
+    return marked, skipped, own

@@ -37,10 +37,10 @@ def api_schema(request, db, settings, fresh_throttle):  # noqa: F811
                                   signals.request_finished.connect(close_old_connections)))
     schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json",
                                             get_wsgi_application())
-    # If-Match is checked before the body (RFC 9110): an invalid write with a stale or made-up
-    # ETag is refused with 412, which is a rejection too.
+    # If-Match is required and checked before the body (RFC 9110): an invalid write without it
+    # is refused with 428, and with a stale or made-up ETag with 412; both are rejections too.
     rejection = schema.config.checks.negative_data_rejection
-    rejection.expected_statuses = [*rejection.expected_statuses, "412"]
+    rejection.expected_statuses = [*rejection.expected_statuses, "412", "428"]
     return schema
 
 

@@ -1,11 +1,43 @@
-"""Conditional requests: ETag and Last-Modified on reads, If-Match on writes.
+"""Conditional requests: ETag and Last-Modified on reads, a required If-Match on writes.
 
-Validators come from the ``modified`` timestamps the models keep:
+Why the validators are built as they are (issue 12: a study's ETag used to come from its own
+``modified`` alone, so a changed outcome, therapy link or reference title left it unchanged and
+integrators got 304 for data that had changed):
 
-* one record: its primary key and ``modified`` (a strong ETag, so it can guard writes);
-* a list or an export: the number of records the filters select and the latest ``modified``
-  among them (one aggregate query), together with the path, the query string, the format and
-  whether the client sees drafts (a weak ETag: the same records, the same body).
+* **One record**: a strong ETag that is a digest of its serialized representation, the very
+  data the client gets (``representation_etag``). Whatever the representation shows (nested
+  outcomes, provenance, the reference's title, the therapies' slugs, what this reader may see)
+  changes the ETag, and nothing else does; no list of "related tables" has to be kept in step
+  with the serializers. The price is that a 304 still serializes the record (one record: cheap);
+  it saves the transfer. Writes compare If-Match against the same digest computed under the
+  row lock (``WriteViewSet.locked``).
+* **A list or an export** (weak ETag, ``collection_etag``): serializing every listed record
+  to answer 304 would cost what the 200 costs, so the validator is built from what changes
+  whenever any shown row changes: the content generation (core/cache.py, bumped on commit by
+  every save, delete and many-to-many change of a content model, including an Outcome save, a
+  ``study.therapies.set()`` and a Reference title edit), the time of the last content change
+  (below), the number of selected rows and their latest ``modified`` (rows leaving the
+  selection through ``QuerySet.update()``), plus the path, the query string, the format and
+  the reader's scope.
+* **The last content change** (``last_content_change``): the latest ``history_date`` of every
+  content model's history table, one query over indexed columns. It is there because the
+  generation lives in the cache: with a per-process cache (``locmem://``, the default) a
+  change made by another gunicorn worker never bumps this worker's generation, and with
+  ``dummy://`` there is no generation at all. Every save, delete and many-to-many change made
+  through the ORM writes a history row (simple-history) whichever process made it. What it
+  cannot see (``bulk_create``, ``update()``; a transaction that commits after a later one)
+  the generation catches, everywhere when the cache is shared (Redis, as production runs).
+* **Last-Modified** of a list is the later of the rows' latest ``modified`` and the latest
+  history date: it may move for a change the list does not show (a client then gets a 200 it
+  could have been spared), never stay put for one it shows. Of a record, the latest
+  ``modified`` among the record and the related rows loaded with it. A many-to-many link
+  carries no timestamp, so a client that sends If-Modified-Since without If-None-Match may
+  miss a changed link; the ETag never does, and RFC 9110 gives If-None-Match precedence.
+
+Writes (PUT, PATCH, workflow POSTs) must send ``If-Match``: without it they are refused with
+428 Precondition Required (RFC 6585) rather than allowed to overwrite blindly, and a header that
+is not a list of quoted entity tags (or ``*``) is a 400: silently ignoring it would be the very
+lost update it is meant to prevent.
 
 Django's ``get_conditional_response`` applies RFC 9110's rules (If-Match, If-Unmodified-Since,
 If-None-Match, If-Modified-Since, in that order of precedence).
@@ -14,19 +46,29 @@ If-None-Match, If-Modified-Since, in that order of precedence).
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from calendar import timegm
-from datetime import datetime
+from datetime import UTC, datetime
 
+from django.db import connections
 from django.db.models import Count, Max, QuerySet
 from django.utils.cache import get_conditional_response, patch_vary_headers
+from django.utils.dateparse import parse_datetime
 from django.utils.http import http_date
 from rest_framework import status
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, ParseError
+from rest_framework.utils.encoders import JSONEncoder
 
-from core.cache import memoize, queryset_key
+from core.cache import content_models, generation, memoize, queryset_key
 
-API_VERSION = "1"
+API_VERSION = "2"  # bumped when the way validators are computed changes
 CACHE_CONTROL = "no-cache"  # caches may keep a copy but must revalidate it with us
+
+# RFC 9110 §13.1.1: If-Match = "*" / #entity-tag; entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE
+# (etagc: any visible character but DQUOTE, and obs-text).
+_ENTITY_TAG = r'(?:W/)?"[\x21\x23-\x7e\x80-\xff]*"'
+IF_MATCH_RE = re.compile(rf"^\s*(?:\*|{_ENTITY_TAG}(?:\s*,\s*{_ENTITY_TAG})*)\s*$")
 
 
 class PreconditionFailed(APIException):
@@ -38,6 +80,16 @@ class PreconditionFailed(APIException):
     default_code = "precondition_failed"
 
 
+class PreconditionRequired(APIException):
+    status_code = status.HTTP_428_PRECONDITION_REQUIRED
+    default_detail = (
+        "This write needs an If-Match header, so that it cannot overwrite a change you have "
+        "not seen. GET the record, then send its ETag header's value (quotes included) as "
+        "If-Match with your change."
+    )
+    default_code = "precondition_required"
+
+
 def _digest(*parts) -> str:
     return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:32]
 
@@ -46,28 +98,110 @@ def _timestamp(moment: datetime | None) -> int | None:
     return timegm(moment.utctimetuple()) if moment else None
 
 
-def object_etag(instance, media_type: str = "application/json") -> str:
-    """The strong ETag of one record in one representation."""
-    modified = getattr(instance, "modified", None)
-    stamp = modified.isoformat() if modified else ""
-    return '"' + _digest(API_VERSION, instance._meta.label, instance.pk, stamp, media_type) + '"'
+# -- one record -------------------------------------------------------------------------------
+
+def representation_etag(data, media_type: str = "application/json") -> str:
+    """The strong ETag of one representation: a digest of the serialized data the client gets
+    (canonical JSON, keys sorted, so that it does not depend on rendering options)."""
+    body = json.dumps(data, cls=JSONEncoder, sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":"))
+    return '"' + _digest(API_VERSION, media_type, body) + '"'
+
+
+def latest_modified(instance, depth: int = 2) -> datetime | None:
+    """The latest ``modified`` of a record and of the related rows already loaded with it
+    (``select_related`` and prefetches; no query is made)."""
+    seen: list[datetime] = []
+
+    def walk(obj, level):
+        value = getattr(obj, "modified", None)
+        if isinstance(value, datetime):
+            seen.append(value)
+        if level == 0:
+            return
+        state = getattr(obj, "_state", None)
+        for related in (getattr(state, "fields_cache", {}) or {}).values():
+            if related is not None:
+                walk(related, level - 1)
+        for rows in (getattr(obj, "_prefetched_objects_cache", {}) or {}).values():
+            for row in rows:
+                walk(row, level - 1)
+
+    walk(instance, depth)
+    return max(seen) if seen else None
+
+
+# -- lists and exports ------------------------------------------------------------------------
+
+def _history_tables() -> list[str]:
+    return [model.history.model._meta.db_table for model in content_models()
+            if hasattr(model, "history")]
+
+
+def last_content_change(using: str = "default") -> datetime | None:
+    """When content last changed anywhere: the latest ``history_date`` of every content
+    model's history table (each indexed), in one query.
+
+    Raw SQL because it is one ``UNION ALL`` of maxima over a dozen tables, which the ORM cannot
+    express as a single query.
+    """
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    sql = " UNION ALL ".join(
+        f"SELECT MAX({quote('history_date')}) FROM {quote(table)}" for table in _history_tables()
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        dates = [_as_datetime(value) for (value,) in cursor.fetchall() if value is not None]
+    return max(dates) if dates else None
+
+
+def _as_datetime(value) -> datetime:
+    # SQLite hands raw SQL datetimes back as text (stored in UTC), PostgreSQL as datetimes.
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
 
 
 def collection_state(queryset: QuerySet) -> tuple[int, datetime | None]:
-    """How many records the queryset selects and when the latest of them changed (once per
-    content generation for each distinct query: a full count of a large list)."""
+    """How many records the queryset selects and when the listed data last changed.
+
+    The count and the rows' latest ``modified`` are computed once per content generation for
+    each distinct query (a full count of a large list); the last content change is read on every
+    request, as it catches changes the generation misses (see the module docstring).
+    """
     queryset = queryset.order_by()
     row = memoize("collection-state", queryset_key(queryset),
                   lambda: queryset.aggregate(n=Count("pk"), last=Max("modified")))
-    return row["n"], row["last"]
+    last = max((d for d in (row["last"], last_content_change(queryset.db)) if d is not None),
+               default=None)
+    return row["n"], last
 
 
 def collection_etag(request, media_type: str, count: int, last: datetime | None) -> str:
+    """The weak ETag of a list or export: changes whenever any row it shows may have changed
+    (see the module docstring for why each part is there)."""
     scope = "all" if getattr(request.user, "is_staff", False) else "published"
     query = sorted(request.query_params.lists())
     stamp = last.isoformat() if last else ""
     return 'W/"' + _digest(API_VERSION, request.path, query, media_type, scope, count,
-                           stamp) + '"'
+                           stamp, generation()) + '"'
+
+
+# -- evaluating the preconditions -------------------------------------------------------------
+
+def require_if_match(request) -> None:
+    """Refuse a write that sends no If-Match (428) or an unusable one (400)."""
+    header = request.META.get("HTTP_IF_MATCH")
+    if header is None or not header.strip():
+        raise PreconditionRequired()
+    if not IF_MATCH_RE.match(header):
+        raise ParseError(
+            f"If-Match must be the ETag you read, in double quotes as the ETag header gives "
+            f"it (e.g. If-Match: \"{'0' * 8}...\"), or *; got {header[:80]!r}."
+        )
 
 
 def evaluate(request, *, etag: str, last_modified: datetime | None):

@@ -24,12 +24,16 @@ ERRORS_ON_WRITE = {
     "401": "No or a bad token: send `Authorization: Token <key>`.",
     "403": "Your account may not make this change.",
     "404": "No such record.",
+    # e.g. POST /references/number/publish/: "number/..." is the read-only by-number route.
+    "405": "This method is not allowed on this path.",
     "406": "The requested format is not offered by this endpoint.",
     "409": "The change conflicts with the record's state (e.g. a workflow step not allowed "
            "from its current status).",
     "412": "If-Match / If-Unmodified-Since failed: someone changed the record since you "
            "read it. Fetch it again and re-apply your change.",
     "415": "The body is not JSON.",
+    "428": "No If-Match header: GET the record and send its ETag as If-Match with your "
+           "change (changes to existing records only).",
     "429": "Too many requests: wait for the number of seconds in Retry-After.",
 }
 HEADER_DOCS = {
@@ -95,6 +99,9 @@ class AutoSchema(SpectacularAutoSchema):
         safe = self.method in ("GET", "HEAD")
         errors = ERRORS_ON_READ if safe else ERRORS_ON_WRITE
         for code, text in errors.items():
+            # Only changes to an existing record need If-Match (core/api/viewsets.py).
+            if code == "428" and getattr(self.view, "action", None) == "create":
+                continue
             if code not in responses:
                 responses[code] = {
                     "description": text,

@@ -18,7 +18,9 @@ from core.api.conditional import (
     collection_etag,
     collection_state,
     evaluate,
-    object_etag,
+    latest_modified,
+    representation_etag,
+    require_if_match,
     stamp,
 )
 from core.api.exports import CHUNK_SIZE, rows_as_csv, streaming_response
@@ -28,9 +30,12 @@ from core.api.renderers import CSVRenderer, ExportRenderer, JSONRenderer
 # view instead of Django's HTML one.
 ANY_SEGMENT = "[^/]+"
 IF_MATCH = OpenApiParameter(
-    "If-Match", str, OpenApiParameter.HEADER,
-    description="The ETag you read. If the record changed since, the write is refused with "
-                "412 instead of overwriting a colleague's edit.",
+    "If-Match", str, OpenApiParameter.HEADER, required=True,
+    # A pattern, so that generated clients (and Schemathesis) know the value is quoted.
+    pattern=r'^(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)$',
+    description="Required: the ETag you read (quotes included), or `*`. Without it the write "
+                "is refused with 428; if the record changed since you read it, with 412, "
+                "instead of overwriting a colleague's edit.",
 )
 
 
@@ -98,18 +103,24 @@ class ReadViewSet(ListViewSet):
     def retrieve(self, request, *args, **kwargs):
         instance = self.get_object()
         renderer = request.accepted_renderer
-        etag = object_etag(instance, renderer.format)
-        last_modified = getattr(instance, "modified", None)
+        last_modified = latest_modified(instance)
+        # The ETag is a digest of the representation itself (core/api/conditional.py), so the
+        # body is built before the preconditions are evaluated.
+        if isinstance(renderer, ExportRenderer):
+            text = "".join(self.export(renderer.format, [instance]))  # one record: small
+            etag = representation_etag(text, renderer.format)
+        else:
+            data = self.get_serializer(instance).data
+            etag = representation_etag(data, renderer.format)
         not_modified = evaluate(request, etag=etag, last_modified=last_modified)
         if not_modified is not None:
             return not_modified
         if isinstance(renderer, ExportRenderer):
             response = streaming_response(
-                self.export(renderer.format, [instance]), renderer,
-                f"myoevidence-{self.export_name}-{instance.pk}",
+                [text], renderer, f"myoevidence-{self.export_name}-{instance.pk}",
             )
         else:
-            response = Response(self.get_serializer(instance).data)
+            response = Response(data)
         return stamp(response, etag=etag, last_modified=last_modified)
 
 
@@ -162,22 +173,33 @@ class WriteViewSet(ReadViewSet):
         return super().get_serializer_class()
 
     def locked(self, instance):
-        """The record, locked until the transaction ends and checked against If-Match (412 when
-        the client's copy is stale), so that two writers cannot both pass the check."""
+        """The record, locked until the transaction ends and checked against If-Match.
+
+        Refused with 428 without If-Match, 400 with a malformed one, 412 when it does not
+        match the representation as it is now. The representation is read again through the
+        detail queryset *after* the lock, so that two writers cannot both pass the check; its
+        digest is what GET sent as the ETag (outcomes, therapies, reference title included).
+        """
+        require_if_match(self.request)
         manager = type(instance)._default_manager
-        current = manager.select_for_update().only("pk", "modified").get(pk=instance.pk)
-        evaluate(self.request, etag=object_etag(current, JSONRenderer.format),
-                 last_modified=current.modified)
-        instance.modified = current.modified
-        return instance
+        manager.select_for_update().filter(pk=instance.pk).values_list("pk").get()
+        current = self.filter_detail(instance)
+        data = self.representation(current)
+        evaluate(self.request, etag=representation_etag(data, JSONRenderer.format),
+                 last_modified=latest_modified(current))
+        return current
+
+    def representation(self, instance) -> dict:
+        """The record as the read serializer shows it to this client."""
+        return self.serializer_class(instance, context=self.get_serializer_context()).data
 
     def respond_with(self, instance, code: int) -> Response:
-        data = self.serializer_class(instance, context=self.get_serializer_context()).data
+        data = self.representation(instance)
         response = Response(data, status=code)
         if code == status.HTTP_201_CREATED:
             response["Location"] = self.reverse_detail(instance)
-        return stamp(response, etag=object_etag(instance, JSONRenderer.format),
-                     last_modified=instance.modified)
+        return stamp(response, etag=representation_etag(data, JSONRenderer.format),
+                     last_modified=latest_modified(instance))
 
     def reverse_detail(self, instance) -> str:
         lookup = getattr(instance, self.lookup_field)

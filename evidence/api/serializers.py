@@ -94,13 +94,29 @@ class NestedOutcomeSerializer(OutcomeSerializer):
         fields = [f for f in OutcomeSerializer.Meta.fields if f not in ("study", "modified")]
 
 
+PUBLIC_VERIFIER = "a second curator"
+
+
 class ProvenanceSerializer(serializers.ModelSerializer):
     """Where facts of a study came from and whether a curator verified them."""
+
+    verified_by = serializers.SerializerMethodField(
+        help_text="Who verified the facts: the curator's login name for staff, "
+                  f"\"{PUBLIC_VERIFIER}\" for everyone else (staff names are not published); "
+                  "empty when not verified.")
 
     class Meta:
         model = Provenance
         fields = ["source", "url", "pmid", "facts", "note", "verified", "verified_by",
                   "verified_at"]
+
+    def get_verified_by(self, provenance) -> str:
+        if not provenance.verified_by:
+            return ""
+        request = self.context.get("request")
+        if request is not None and getattr(request.user, "is_staff", False):
+            return provenance.verified_by
+        return PUBLIC_VERIFIER
 
 
 class StudySerializer(serializers.ModelSerializer):

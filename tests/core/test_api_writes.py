@@ -22,6 +22,13 @@ def editor():
     return client_for(make_user("editor", "Editors"))
 
 
+def if_match(client, url: str) -> dict:
+    """The header a careful integrator sends: the ETag of the record as just read."""
+    response = client.get(url)
+    assert response.status_code == 200, response.content[:300]
+    return {"HTTP_IF_MATCH": response["ETag"]}
+
+
 def new_study(**changes):
     reference = Reference.objects.get(number=1)
     data = {
@@ -113,11 +120,13 @@ def test_if_match_refuses_a_stale_update_with_412(curator):
 def test_patch_keeps_what_it_does_not_mention(curator):
     created = curator.post(STUDIES, new_study(), format="json").json()
     url = f"{STUDIES}{created['id']}/"
-    data = curator.patch(url, {"sample_size": 8}, format="json").json()
+    data = curator.patch(url, {"sample_size": 8}, format="json",
+                         **if_match(curator, url)).json()
     assert data["sample_size"] == 8
     assert data["outcomes"] == created["outcomes"]
     assert set(data["subtypes"]) == {"dm", "pm"} and data["summary"] == created["summary"]
-    full = curator.put(url, new_study(label="Renamed", outcomes=[]), format="json").json()
+    full = curator.put(url, new_study(label="Renamed", outcomes=[]), format="json",
+                       **if_match(curator, url)).json()
     assert full["label"] == "Renamed" and full["outcomes"] == []
     assert full["key"] == created["key"]
 
@@ -125,34 +134,42 @@ def test_patch_keeps_what_it_does_not_mention(curator):
 def test_the_workflow_through_the_api(curator, editor):
     study_id = curator.post(STUDIES, new_study(), format="json").json()["id"]
     url = f"{STUDIES}{study_id}/"
-    assert curator.post(f"{url}publish/", {"comment": "ok"}, format="json").status_code == 403
-    assert editor.post(f"{url}publish/", {"comment": "ok"},
-                       format="json").status_code == 409  # a draft is not submitted yet
-    submitted = curator.post(f"{url}submit/", {}, format="json")
+    assert curator.post(f"{url}publish/", {"comment": "ok"}, format="json",
+                        **if_match(curator, url)).status_code == 403
+    assert editor.post(f"{url}publish/", {"comment": "ok"}, format="json",
+                       **if_match(editor, url)).status_code == 409  # a draft: not submitted
+    submitted = curator.post(f"{url}submit/", {}, format="json", **if_match(curator, url))
     assert submitted.status_code == 200 and submitted.json()["status"] == "submitted"
-    assert editor.post(f"{url}publish/", {}, format="json").status_code == 400  # no comment
+    assert editor.post(f"{url}publish/", {}, format="json",
+                       **if_match(editor, url)).status_code == 400  # no comment
     published = editor.post(f"{url}publish/", {"comment": "Checked against PubMed."},
-                            format="json")
+                            format="json", **if_match(editor, url))
     assert published.status_code == 200 and published.json()["status"] == "published"
     assert client_for().get(url).status_code == 200
     # Curators may not change a published entry; editors withdraw it.
-    assert curator.patch(url, {"summary": "x"}, format="json").status_code == 403
-    withdrawn = editor.post(f"{url}withdraw/", {"comment": "Duplicate."}, format="json")
+    assert curator.patch(url, {"summary": "x"}, format="json",
+                         **if_match(curator, url)).status_code == 403
+    withdrawn = editor.post(f"{url}withdraw/", {"comment": "Duplicate."}, format="json",
+                            **if_match(editor, url))
     assert withdrawn.json()["status"] == "withdrawn"
     assert client_for().get(url).status_code == 404
 
 
 def test_an_editor_cannot_publish_their_own_submission(editor):
     study_id = editor.post(STUDIES, new_study(), format="json").json()["id"]
-    editor.post(f"{STUDIES}{study_id}/submit/", {}, format="json")
-    response = editor.post(f"{STUDIES}{study_id}/publish/", {"comment": "mine"}, format="json")
+    url = f"{STUDIES}{study_id}/"
+    editor.post(f"{url}submit/", {}, format="json", **if_match(editor, url))
+    response = editor.post(f"{url}publish/", {"comment": "mine"}, format="json",
+                           **if_match(editor, url))
     assert response.status_code == 409 and "another editor" in response.json()["detail"]
 
 
 def test_workflow_actions_honour_if_match(curator):
     created = curator.post(STUDIES, new_study(), format="json")
     url = f"{STUDIES}{created.json()['id']}/"
-    curator.patch(url, {"summary": "Changed."}, format="json")
+    changed = curator.patch(url, {"summary": "Changed."}, format="json",
+                            HTTP_IF_MATCH=created["ETag"])
+    assert changed.status_code == 200
     response = curator.post(f"{url}submit/", {}, format="json", HTTP_IF_MATCH=created["ETag"])
     assert response.status_code == 412
 
@@ -169,10 +186,11 @@ def test_therapies_and_statements_are_writable(curator):
     }, format="json")
     assert therapy.status_code == 201, therapy.json()
     assert therapy.json()["brand_names"] == ["Xeljanz"]
-    changed = curator.patch("/api/v1/therapies/tofacitinib/", {"route": "oral"}, format="json")
+    url = "/api/v1/therapies/tofacitinib/"
+    changed = curator.patch(url, {"route": "oral"}, format="json", **if_match(curator, url))
     assert changed.json()["route"] == "oral" and changed.json()["synonyms"] == ["tofa"]
-    assert curator.patch("/api/v1/therapies/tofacitinib/", {"slug": "tofa"},
-                         format="json").status_code == 400
+    assert curator.patch(url, {"slug": "tofa"}, format="json",
+                         **if_match(curator, url)).status_code == 400
     study = Study.objects.published().filter(therapies__slug="rituximab").first()
     statement = curator.post("/api/v1/statements/", {
         "key": "api-test-statement", "therapy": "rituximab", "text": "A claim.",
@@ -199,9 +217,10 @@ def test_publishing_a_study_of_an_unpublished_reference_is_refused_with_its_name
     study = curator.post(STUDIES, new_study(), format="json").json()
     reference = Reference.objects.get(number=study["reference"]["number"])
     Reference.objects.filter(pk=reference.pk).update(status=ReviewStatus.DRAFT)
-    curator.post(f"{STUDIES}{study['id']}/submit/", {}, format="json")
-    refused = editor.post(f"{STUDIES}{study['id']}/publish/", {"comment": "Checked."},
-                          format="json")
+    url = f"{STUDIES}{study['id']}/"
+    curator.post(f"{url}submit/", {}, format="json", **if_match(curator, url))
+    refused = editor.post(f"{url}publish/", {"comment": "Checked."}, format="json",
+                          **if_match(editor, url))
     assert refused.status_code == 409
     assert "publish them first" in refused.json()["detail"]
     assert str(reference)[:40] in refused.json()["detail"]

@@ -165,3 +165,23 @@ def test_a_curator_cannot_add_an_outcome_to_a_published_study(client, curator):
     assert response.status_code == 200
     assert "only an editor can change it" in response.content.decode()
     assert not study.outcomes.filter(value="x").exists()
+
+
+def test_a_curator_cannot_verify_a_study_they_wrote(client, curator):
+    """Verification is a second pair of eyes: the action refuses the studies the user
+    created or last changed (as the history records), naming them, and changes nothing."""
+    study = draft_study()
+    Provenance.objects.filter(study=study).update(verified=False, verified_by="")
+    Study.objects.filter(pk=study.pk).update(verified=False)
+    study.refresh_from_db()
+    study.summary += " Edited by the curator."
+    study._history_user = curator
+    study.save()
+    response = client.post(reverse("admin:evidence_study_changelist"),
+                           {"action": "mark_verified", "_selected_action": [study.pk]},
+                           follow=True)
+    text = " ".join(str(m) for m in response.context["messages"])
+    assert "you created or last changed" in text and str(study) in text
+    study.refresh_from_db()
+    assert not study.verified
+    assert not study.provenance.filter(verified=True).exists()

@@ -204,3 +204,41 @@ def test_therapy_page_pages_its_studies_and_charts_all_of_them(client):
     assert f"<desc id=\"chart-desc\">{total} studies from" in html  # the chart sees them all
     second = body(client.get("/therapies/rituximab/?page=2"))
     assert 'rel="prev"' in second
+
+
+@pytest.fixture
+def verified_study():
+    """A published study whose provenance was verified by the staff member "mallory"."""
+    from datetime import UTC, datetime
+
+    from evidence.models import Provenance
+
+    study = Study.objects.published().filter(provenance__isnull=False).order_by("pk").first()
+    Provenance.objects.filter(study=study).update(
+        verified=True, verified_by="mallory", verified_at=datetime(2026, 11, 30, 9, tzinfo=UTC))
+    return study
+
+
+@pytest.mark.parametrize("role, shows_name", [(None, False), ("curator", True),
+                                              ("editor", True)])
+def test_verified_by_names_staff_only_to_staff(request, client, verified_study, role,
+                                               shows_name):
+    """Issue 12: the public sees "verified by a second curator on <date>", never a staff
+    login name; curators and editors see who it was."""
+    if role:
+        request.getfixturevalue(role)  # logs ``client`` in
+    html = body(client.get(verified_study.get_absolute_url()))
+    assert "on 2026-11-30" in html
+    assert ("by mallory" in html) is shows_name
+    assert ("by a second curator" in html) is not shows_name
+
+
+@pytest.mark.parametrize("staff_user", [False, True])
+def test_the_api_names_the_verifier_to_staff_only(verified_study, staff_user):
+    from core.api.testing import client_for, make_user
+
+    client = client_for(make_user("curator2", "Curators") if staff_user else None)
+    data = client.get(f"/api/v1/studies/{verified_study.pk}/").json()
+    verifiers = {p["verified_by"] for p in data["provenance"]}
+    assert verifiers == ({"mallory"} if staff_user else {"a second curator"})
+    assert "mallory" not in str(data) or staff_user
