@@ -19,7 +19,7 @@ from core.admin_workflow import (
 )
 from core.http import attach
 from evidence.admin_actions import mark_verified as mark_studies_verified
-from evidence.admin_actions import stamp_verification, studies_csv
+from evidence.admin_actions import own_work, own_work_message, stamp_verification, studies_csv
 from evidence.choices import StudyDesign
 from evidence.levels import LEVEL_MEANING, suggested_level
 from evidence.models import DiseaseSubtype, Outcome, Provenance, Statement, Study
@@ -78,6 +78,20 @@ class OutcomeInline(PartOfEntryInlineMixin, admin.TabularInline):
 
 class ProvenanceInline(PartOfEntryInlineMixin, admin.StackedInline):
     model = Provenance
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset_class = super().get_formset(request, obj, **kwargs)
+        user = request.user
+
+        class NoSelfVerification(formset_class):
+            def clean(self):
+                super().clean()
+                ticked = [f for f in self.forms if "verified" in f.changed_data
+                          and f.cleaned_data.get("verified")]
+                if ticked and obj is not None and own_work(obj, user):
+                    raise forms.ValidationError(own_work_message(obj))
+
+        return NoSelfVerification
     extra = 0
     fields = ["source", "url", "pmid", "facts", "note", ("verified", "verified_by",
                                                           "verified_at")]
@@ -170,7 +184,7 @@ class StudyAdmin(ReviewedAdminMixin, ContentAdmin):
             messages.warning(request, "Not changed (published; only editors change those): "
                              + "; ".join(str(s) for s in skipped))
         if own:
-            messages.error(request, "Not verified, because you created or last changed them "
+            messages.error(request, "Not verified, because you wrote or changed them "
                            "(another curator must check your facts): "
                            + "; ".join(str(s) for s in own))
 
@@ -195,6 +209,21 @@ class ProvenanceAdmin(PartOfEntryAdminMixin, ContentAdmin):
     autocomplete_fields = ["study"]
     readonly_fields = ["verified_by", "verified_at"]
     date_hierarchy = "verified_at"
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        user = request.user
+
+        class NoSelfVerification(form_class):
+            def clean(self):
+                data = super().clean()
+                study = data.get("study")
+                if ("verified" in self.changed_data and data.get("verified")
+                        and study is not None and own_work(study, user)):
+                    raise forms.ValidationError(own_work_message(study))
+                return data
+
+        return NoSelfVerification
 
     def save_model(self, request, obj, form, change):
         if "verified" in form.changed_data:

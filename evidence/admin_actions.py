@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.csvfile import csv_text
-from core.workflow import can_edit
+from core.workflow import authors, can_edit
 from evidence.models import Provenance, Study
 
 CSV_COLUMNS = [
@@ -49,16 +49,18 @@ def stamp_verification(provenance: Provenance, *, user) -> None:
 
 
 def own_work(study: Study, user) -> bool:
-    """Whether ``user`` created the study or made its latest change, as its history records.
+    """Whether ``user`` wrote or changed the study (or one of its outcomes or provenance rows).
 
-    Verification means a second pair of eyes: a curator may not verify facts they wrote.
-    The history (not ``submitted_by``) is the record of who wrote what: it covers drafts and
-    edits made in the admin, the API and the importers alike.
+    Verification means a second pair of eyes: a curator may not verify facts they wrote. The
+    authors are the ones the four-eyes rule of publishing uses (``core.workflow.authors``,
+    recorded from the history whatever route the change took).
     """
-    rows = study.history.order_by("history_date", "history_id").values_list(
-        "history_user_id", flat=True)
-    first, last = rows.first(), rows.last()
-    return user.pk is not None and user.pk in (first, last)
+    return user.pk is not None and user.pk in authors(study)
+
+
+def own_work_message(study: Study) -> str:
+    return (f"You wrote or changed “{study}”, so its facts must be verified by another "
+            "curator.")
 
 
 @transaction.atomic

@@ -61,6 +61,7 @@ from rest_framework.exceptions import APIException, ParseError
 from rest_framework.utils.encoders import JSONEncoder
 
 from core.cache import content_models, generation, memoize, queryset_key
+from core.workflow import is_curator
 
 API_VERSION = "2"  # bumped when the way validators are computed changes
 CACHE_CONTROL = "no-cache"  # caches may keep a copy but must revalidate it with us
@@ -183,7 +184,9 @@ def collection_state(queryset: QuerySet) -> tuple[int, datetime | None]:
 def collection_etag(request, media_type: str, count: int, last: datetime | None) -> str:
     """The weak ETag of a list or export: changes whenever any row it shows may have changed
     (see the module docstring for why each part is there)."""
-    scope = "all" if getattr(request.user, "is_staff", False) else "published"
+    # Whether the client may see unpublished entries (core.workflow.sees_unpublished): the
+    # same list reads differently for curators and for everyone else.
+    scope = "all" if is_curator(request.user) else "published"
     query = sorted(request.query_params.lists())
     stamp = last.isoformat() if last else ""
     return 'W/"' + _digest(API_VERSION, request.path, query, media_type, scope, count,

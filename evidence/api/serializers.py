@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from core.api.fields import ContextCountField, page_url
+from core.workflow import is_curator
 from evidence.choices import EvidenceLevel, ResultDirection, StudyDesign
 from evidence.models import DiseaseSubtype, Outcome, Provenance, Statement, Study
 from evidence.services.studies import (
@@ -114,7 +115,7 @@ class ProvenanceSerializer(serializers.ModelSerializer):
         if not provenance.verified_by:
             return ""
         request = self.context.get("request")
-        if request is not None and getattr(request.user, "is_staff", False):
+        if request is not None and is_curator(request.user):
             return provenance.verified_by
         return PUBLIC_VERIFIER
 

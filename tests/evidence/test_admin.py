@@ -181,7 +181,28 @@ def test_a_curator_cannot_verify_a_study_they_wrote(client, curator):
                            {"action": "mark_verified", "_selected_action": [study.pk]},
                            follow=True)
     text = " ".join(str(m) for m in response.context["messages"])
-    assert "you created or last changed" in text and str(study) in text
+    assert "you wrote or changed" in text and str(study) in text
     study.refresh_from_db()
     assert not study.verified
+    assert not study.provenance.filter(verified=True).exists()
+
+
+def test_a_curator_cannot_tick_verified_on_facts_they_wrote(client, curator):
+    """The provenance inline and the provenance page refuse self-verification too."""
+    study = draft_study()
+    Provenance.objects.filter(study=study).update(verified=False, verified_by="")
+    study.summary += " Edited by the curator."
+    study._history_user = curator
+    study.save()
+    data = study_post_data(client, study)
+    data["provenance-0-verified"] = "on"
+    response = client.post(reverse("admin:evidence_study_change", args=[study.pk]), data)
+    assert response.status_code == 200
+    assert "must be verified by another curator" in response.content.decode()
+    provenance = study.provenance.order_by("pk").first()
+    page = reverse("admin:evidence_provenance_change", args=[provenance.pk])
+    form = change_form_data(client, page)
+    form["verified"] = "on"
+    response = client.post(page, form)
+    assert "must be verified by another curator" in response.content.decode()
     assert not study.provenance.filter(verified=True).exists()

@@ -152,8 +152,10 @@ def test_an_outcome_edited_on_its_own_admin_page_keeps_its_study(client, editor)
 def test_a_reference_edited_through_the_api_is_kept_and_named(fresh_throttle):  # noqa: F811
     api = client_for(make_user("alice", "Editors"))
     reference = Reference.objects.get(number=1)
+    etag = api.get(f"/api/v1/references/{reference.pk}/")["ETag"]
     response = api.patch(f"/api/v1/references/{reference.pk}/",
-                         {"title": "A title corrected by Alice"}, format="json")
+                         {"title": "A title corrected by Alice"}, format="json",
+                         HTTP_IF_MATCH=etag)
     assert response.status_code == 200, response.content
 
     out = load()
@@ -169,8 +171,9 @@ def test_an_author_changed_through_the_api_keeps_the_reference(fresh_throttle): 
     authors = [{"family": a.family, "given": a.given, "is_corporate": a.is_corporate}
                for a in reference.ordered_authors]
     authors[0]["given"] = "Zed"
+    etag = api.get(f"/api/v1/references/{reference.pk}/")["ETag"]
     response = api.patch(f"/api/v1/references/{reference.pk}/", {"author_details": authors},
-                         format="json")
+                         format="json", HTTP_IF_MATCH=etag)
     assert response.status_code == 200, response.content
     assert not Reference.history.filter(id=reference.pk, history_user__isnull=False).exists()
 
