@@ -1,5 +1,7 @@
 """Filters for studies and subtypes, shared by the HTML pages and the REST API."""
 
+from functools import partial
+
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q
@@ -92,7 +94,8 @@ class StudyFilterSet(RestrictedFilterSet):
     def restrict_choices(self, user) -> None:
         subtype = self.filters.get("subtype")
         if subtype is not None:
-            subtype.extra["choices"] = subtype_choices(user)
+            # A callable: read only when the form needs the list (a value to check, a page).
+            subtype.extra["choices"] = partial(subtype_choices, user)
 
     @property
     def form(self):
