@@ -27,7 +27,13 @@ from django.db import transaction
 
 from core.choices import ReviewStatus
 from evidence.models import Study
-from evidence.services.studies import StudyDataError, upsert_statement, upsert_study
+from evidence.services.studies import (
+    StudyDataError,
+    upsert_certainty_override,
+    upsert_statement,
+    upsert_study,
+    upsert_trial,
+)
 from evidence.services.subtypes import upsert_subtype
 from references.bibtex import BibtexError, parse_bibtex
 from references.models import Reference
@@ -107,8 +113,10 @@ def load_corpus(directory: Path, *, status: str = ReviewStatus.PUBLISHED) -> Loa
         _load_vocabularies(directory, out, report, status)
         _load_references(directory, out, report, status)
         _load_rationale(directory, out, report)
+        _load_trials(directory, out, report, status)
         _load_studies(directory, out, report, status)
         _load_statements(directory, out, report, status)
+        _load_certainty_overrides(directory, out, report, status)
         if out.problems:
             transaction.set_rollback(True)
     if out.problems:
@@ -214,3 +222,33 @@ def _load_statements(directory, out, report, status) -> None:
         existed = Statement.objects.filter(key=row.get("key")).exists()
         _count(report, "statements", existed,
                out.run(where, upsert_statement, **{"status": status, "order": index, **row}))
+
+
+# Trials and certainty overrides (issue 13): optional files, loaded by functions of their own.
+TRIALS_FILE = "trials.json"
+OVERRIDES_FILE = "certainty_overrides.json"
+
+
+def _load_trials(directory, out, report, status) -> None:
+    """trials.json: the trials and cohorts that group publications (before the studies)."""
+    from evidence.models import Trial
+
+    path = directory / TRIALS_FILE
+    if not path.exists():
+        return
+    for index, row in enumerate(_read_json(path, out.problems).get("trials", [])):
+        where = f"{TRIALS_FILE}[{index}] ({row.get('key')})"
+        existed = Trial.objects.filter(key=row.get("key")).exists()
+        _count(report, "trials", existed,
+               out.run(where, upsert_trial, **{"status": status, **row}))
+
+
+def _load_certainty_overrides(directory, out, report, status) -> None:
+    """certainty_overrides.json: curators' certainty for a cell, each with its reason."""
+    path = directory / OVERRIDES_FILE
+    if not path.exists():
+        return
+    for index, row in enumerate(_read_json(path, out.problems).get("overrides", [])):
+        where = f"{OVERRIDES_FILE}[{index}] ({row.get('therapy')} x {row.get('subtype')})"
+        _count(report, "certainty overrides", True,
+               out.run(where, upsert_certainty_override, **{"status": status, **row}))
