@@ -113,7 +113,8 @@ def sync_arms(study: Study, arms: list[dict], subtype_counts: dict[str, int],
         slug = arm.get("therapy")
         therapy = _resolve(Therapy, "slug", [slug], f"arms[{index}] therapy slug")[0] \
             if slug else None
-        rows.append({**{name: arm[name] for name in ARM_FIELDS if name != "therapy" and name in arm},
+        given = {name: arm[name] for name in ARM_FIELDS if name != "therapy" and name in arm}
+        rows.append({**given,
                      "therapy_id": therapy.pk if therapy else None})
     labels = [row["label"] for row in rows]
     if len(set(labels)) != len(labels):
