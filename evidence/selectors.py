@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.urls import reverse
 
 from core.cache import memoize, queryset_key
@@ -358,12 +358,18 @@ class EvidenceCutoff:
 
 
 def evidence_cutoff(user=None) -> EvidenceCutoff:
-    """One aggregate query (memoized per content generation)."""
-    studies = Study.objects.visible_to(user)
-    review = Reference.objects.filter(role=ReferenceRole.SOURCE_REVIEW)
-    years = memoize("evidence-cutoff", queryset_key(studies, review), lambda: (
-        studies.aggregate(y=Max("reference__year"))["y"],
-        review.aggregate(y=Max("year"))["y"]))
+    """The newest publication year among the visible references (the evidence the corpus
+    holds, the source review apart) and the source review's year: one aggregate query,
+    memoized per content generation."""
+    references = Reference.objects.visible_to(user)
+    source = Q(role=ReferenceRole.SOURCE_REVIEW)
+
+    def years():
+        found = references.aggregate(newest=Max("year", filter=~source),
+                                     review=Max("year", filter=source))
+        return found["newest"], found["review"]
+
+    years = memoize("evidence-cutoff", queryset_key(references), years)
     return EvidenceCutoff(newest_year=years[0], review_year=years[1])
 
 
@@ -400,6 +406,12 @@ class SummaryOfFindings:
     def safety_studies(self) -> list[StudyRow]:
         ids = set(self.synthesis.safety_studies)
         return [row for row in self.studies if row.pk in ids]
+
+    @property
+    def study_arms(self) -> list[tuple[StudyRow, list, str]]:
+        """(study, its arms, the name of its trial or '') for the studies that tested it."""
+        return [(row, self.arms.get(row.pk, []), self.trials.get(row.pk, ""))
+                for row in self.studies]
 
 
 def summary_of_findings(studies: QuerySet[Study], therapy: Therapy,

@@ -253,7 +253,7 @@ def _certainty(out: Synthesis, body, rated, subtype: int, measure: str | None) -
 
     def down(code: str, text: str) -> None:
         nonlocal level
-        floor = " (already at very low)" if level <= 1 else ""
+        floor = " Already at very low: no further step." if level <= 1 else ""
         level = max(1, level - 1)
         reasons.append(Reason(code, text + floor))
 

@@ -63,3 +63,16 @@ def direction_badge(code: str | None):
     if not code:
         return ""
     return format_html('<span class="badge direction-{}">{}</span>', code, Direction(code).label)
+
+
+@register.simple_tag
+def certainty_symbols(code: str | None) -> str:
+    return CERTAINTY_SYMBOLS.get(code or "", "")
+
+
+@register.filter
+def canonical(url: str) -> bool:
+    """Whether readers are shown this record URL as a link (evidence.links)."""
+    from evidence.links import is_canonical
+
+    return is_canonical(url or "")

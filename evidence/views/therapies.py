@@ -60,8 +60,11 @@ class TherapyDetailView(TemplateView):
                                  therapies=Therapy.objects.filter(pk=therapy.pk))
         by_subtype = [cell for cell in (matrix.cells.get((therapy.pk, st.pk))
                                         for st in matrix.subtypes) if cell]
+        safety_ids = {pk for cell in by_subtype for pk in cell.synthesis.safety_studies}
         return super().get_context_data(
             by_subtype=by_subtype, cutoff=evidence_cutoff(user),
+            safety_studies=study_rows(Study.objects.filter(pk__in=safety_ids))
+            if safety_ids else [],
             therapy=therapy, filter=filterset, studies=shown, page_obj=page,
             paginator=page.paginator, statements=statements,
             references=references, rationales=rationales,
@@ -82,5 +85,6 @@ class SummaryOfFindingsView(TemplateView):
                                     slug=self.kwargs["slug"])
         subtype = get_object_or_404(DiseaseSubtype, slug=self.kwargs["subtype"])
         summary = summary_of_findings(Study.objects.visible_to(user), therapy, subtype)
-        return super().get_context_data(therapy=therapy, subtype=subtype, summary=summary,
-                                        cutoff=evidence_cutoff(user), **kwargs)
+        # The URL's own kwargs (slug, subtype) are replaced by the objects they name.
+        return {**super().get_context_data(**kwargs), "therapy": therapy, "subtype": subtype,
+                "summary": summary, "cutoff": evidence_cutoff(user)}
