@@ -81,7 +81,8 @@ def upsert_study(
     subtype_objs = _resolve(DiseaseSubtype, "code", subtypes, "subtype code(s)")
     trial_obj = _resolve(Trial, "key", [trial], "trial key")[0] if trial else None
     outcomes = [dict(row) for row in outcomes or []]
-    arm_results = [row.pop("arm_results", None) or [] for row in outcomes]
+    # Per-arm results travel inside the outcome rows (``arm_results``).
+    arm_results = [row.pop("arm_results", None) for row in outcomes]
 
     study = Study.objects.filter(key=key).first() or Study(key=key)
     values = {name: fields.get(name, _default(name)) for name in STUDY_FIELDS}
@@ -96,15 +97,18 @@ def upsert_study(
     _sync_rows(study, Outcome, "outcomes", OUTCOME_FIELDS, outcomes, ordered=True)
     _sync_rows(study, Provenance, "provenance", PROVENANCE_FIELDS, provenance or [],
                optional=OPTIONAL_PROVENANCE_FIELDS)
-    sync_arms(study, arms or [], subtype_counts or {}, arm_results)
+    # Given arms replace the study's arms and per-arm results (the fixtures, a backup); when a
+    # caller gives none (the API's study form) what curators recorded is kept.
+    if arms is not None:
+        sync_arms(study, arms, [r or [] for r in arm_results])
+    if subtype_counts is not None:
+        sync_subtype_counts(study, subtype_counts)
     return study
 
 
-def sync_arms(study: Study, arms: list[dict], subtype_counts: dict[str, int],
-              arm_results: list[list[dict]]) -> None:
-    """The study's arms (matched by position, therapies by slug), its patients per subtype
-    (by code; each must be one of the study's subtypes) and each outcome's per-arm results
-    (``arm_results[i]`` for the study's i-th outcome, arms named by label)."""
+def sync_arms(study: Study, arms: list[dict], arm_results: list[list[dict]]) -> None:
+    """The study's arms (matched by position, therapies by slug) and each outcome's per-arm
+    results (``arm_results[i]`` for the study's i-th outcome, arms named by label)."""
     rows = []
     for index, arm in enumerate(arms):
         unknown = set(arm) - set(ARM_FIELDS)
@@ -122,7 +126,11 @@ def sync_arms(study: Study, arms: list[dict], subtype_counts: dict[str, int],
     _sync_rows(study, Arm, "arms", (*ARM_FIELDS[:1], "therapy_id", *ARM_FIELDS[2:]), rows,
                ordered=True)
     by_label = {arm.label: arm for arm in study.arms.all()}
+    _sync_arm_results(study, by_label, arm_results)
 
+
+def sync_subtype_counts(study: Study, subtype_counts: dict[str, int]) -> None:
+    """Patients per subtype (by code; each must be one of the study's subtypes)."""
     codes = set(study.subtypes.values_list("code", flat=True))
     outside = sorted(set(subtype_counts) - codes)
     if outside:
@@ -138,6 +146,8 @@ def sync_arms(study: Study, arms: list[dict], subtype_counts: dict[str, int],
     for stale in current.values():
         stale.delete()
 
+
+def _sync_arm_results(study: Study, by_label: dict, arm_results: list[list[dict]]) -> None:
     outcomes = list(study.outcomes.order_by("order", "pk"))
     for index, results in enumerate(arm_results):
         if results and index >= len(outcomes):
