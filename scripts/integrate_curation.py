@@ -157,8 +157,8 @@ def _update_bib(references, replacements, problems) -> None:
         note = ids.get("note")
         if note and "  annote = {" in entry and "Issue 13 pass:" not in entry:
             # The entry's note said what earlier passes found; add what this pass found.
-            entry = re.sub(r"(  annote = \{)(.*)\}", lambda m: f"{m.group(1)}{m.group(2)} "
-                           f"Issue 13 pass: {note}}}", entry)
+            entry = re.sub(r"(  annote = \{)(.*)\}", lambda m, note=note: f"{m.group(1)}"
+                           f"{m.group(2)} Issue 13 pass: {note}}}", entry)
         entry = entry[:-1].rstrip("\n")
         if added and not entry.endswith(","):
             entry += ","
