@@ -150,8 +150,8 @@ def _update_bib(references, replacements, problems) -> None:
         if source and source not in entry:
             if "  idsources = {" in entry:
                 entry = re.sub(r"(  idsources = \{)([^}]*)\}",
-                               lambda m: f"{m.group(1)}{m.group(2)} {source}}}"
-                               if source not in m.group(2) else m.group(0), entry)
+                               lambda m, source=source: f"{m.group(1)}{m.group(2)} {source}}}",
+                               entry)
             else:
                 added.append(f"  idsources = {{{source}}},\n")
         note = ids.get("note")
