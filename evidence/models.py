@@ -129,7 +129,10 @@ class StudyQuerySet(ReviewedQuerySet):
         """One study with everything (detail page, API, CSV)."""
         return self.select_related("reference", "trial").prefetch_related(
             "therapies", "subtypes", "reference__authors", "outcomes", "provenance",
-            "arms__therapy", "subtype_counts__subtype")
+            # One query each (arms with their therapy, counts with their subtype).
+            models.Prefetch("arms", queryset=Arm.objects.select_related("therapy")),
+            models.Prefetch("subtype_counts",
+                            queryset=StudySubtypeCount.objects.select_related("subtype")))
 
     def for_therapy(self, therapy):
         return self.filter(therapies=therapy)

@@ -38,7 +38,7 @@ def fetch(client, url):
 
 # Streamed exports read the rows in chunks of 500 (flat memory), each chunk with its own
 # prefetch queries: at 1,000 studies they may run one more chunk's worth, never one per row.
-EXPORT_CHUNK_QUERIES = {"/studies/export.csv": 5, "/references/export/bibtex/": 1}
+EXPORT_CHUNK_QUERIES = {"/studies/export.csv": 7, "/references/export/bibtex/": 1}
 
 
 def keep_published(count: int) -> None:
