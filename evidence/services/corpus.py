@@ -6,6 +6,8 @@ Files, in dependency order:
   rationale.json                       mechanistic references -> therapies they support
   studies/*.json                       studies with outcomes and provenance
   statements.json                      the review's summary claims per therapy
+  trials.json                          trials grouping publications (issue 13; before studies)
+  certainty_overrides.json             curators' certainty for a cell, with the reason
 Every problem in every file is collected, then the whole load is refused: nothing is saved.
 
 Entries are loaded with the ``status`` given to ``load_corpus`` (published), unless a row says
