@@ -153,3 +153,18 @@ def test_api_schema_describes_the_new_codes():
     assert "`very_low`" in cell["certainty"]["description"]
     assert "`conflicting`" in cell["direction"]["description"]
     assert "Superseded" in cell["dominant_result"]["description"]
+
+
+def test_study_csv_has_the_synthesis_columns(client):
+    import csv
+    import io
+
+    from core.api.testing import content
+
+    rows = list(csv.DictReader(io.StringIO(content(client.get(
+        "/studies/export.csv?therapy=azathioprine")).decode())))
+    aza = next(r for r in rows if r["label"].startswith("Azathioprine"))
+    assert aza["tested"] == "azathioprine" and aza["background"] == "glucocorticoids"
+    assert "prednisone (all patients) (background, 60 mg per day" in aza["arms"]
+    assert aza["subtype_counts"] == "pm 16" and aza["trial"] == ""
+    assert aza["has_result_data"] == "yes" and aza["safety_signal"] == "no"
