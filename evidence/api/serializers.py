@@ -121,7 +121,7 @@ def _codes(choices) -> str:
 class ArmSerializer(serializers.ModelSerializer):
     """One arm of a study, the regimen as the record states it."""
 
-    therapy = serializers.SlugRelatedField(slug_field="slug", read_only=True,
+    therapy = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True,
                                            help_text="Therapy slug; null for placebo or sham.")
     role = serializers.ChoiceField(choices=ArmRole.choices, help_text=(
         "What the therapy is in this study. Only a tested therapy is rated: "
@@ -137,7 +137,7 @@ class StudySerializer(serializers.ModelSerializer):
     """One study reported by a reference: what was tested, in whom, how, what it found."""
 
     trial = serializers.SlugRelatedField(
-        slug_field="key", read_only=True,
+        slug_field="key", read_only=True, allow_null=True,
         help_text="Key of the trial or cohort whose patients this publication reports "
                   "(/api/v1/trials/); null when it stands alone. A trial's patients count once.")
     publication_role = serializers.ChoiceField(
