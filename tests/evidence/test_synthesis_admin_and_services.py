@@ -58,7 +58,8 @@ def test_registry_ids_are_validated(ids, message):
     with pytest.raises(ValidationError, match=message):
         validate_registry_ids(ids)
     with pytest.raises(ValidationError):
-        upsert_trial(key="bad", name="Bad", registry_ids=ids if isinstance(ids, list) else [ids[:5]])
+        upsert_trial(key="bad", name="Bad",
+                     registry_ids=ids if isinstance(ids, list) else [ids[:5]])
 
 
 def study_args(**changes):
