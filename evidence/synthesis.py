@@ -19,7 +19,8 @@ The rules (GRADE approach, as the about page explains them in plain words):
   is efficacy evidence of harm.
 * Publications of one trial are one trial: its patients count once (the largest n among its
   publications, or the reported number of patients with the subtype, where known). A study
-  without a trial is its own trial. A study covering several subtypes with no split reported is
+  without a trial is its own trial; guidelines, reviews and laboratory studies are no trial and
+  add no patients. A study covering several subtypes with no split reported is
   a mixed population: its whole n is shown as such.
 * Certainty starts from the best design with data: randomised high, observational low, case
   series and reports very low; guidelines, reviews and laboratory studies are not rated.
@@ -210,8 +211,11 @@ def synthesise(studies: Iterable[StudyFacts], *, therapy: int, subtype: int,
             and (measure is None or measure in s.measures)]
     out = Synthesis(studies=len(body), study_ids=[s.pk for s in body])
     out.results = Counter(s.result for s in body)
+    # Guidelines and reviews report other studies' patients, and laboratory studies none:
+    # they are listed, but are not trials and add no patients (no double counting).
+    groups = [s for s in body if s.design not in NOT_RATED_DESIGNS]
     out.patients, out.patients_mixed_population, out.trials, out.trials_without_size = \
-        patients(body, subtype)
+        patients(groups, subtype)
     out.safety_studies = [s.pk for s in body if s.safety_signal]
     out.safety_signals = len(out.safety_studies)
     out.studies_without_data = sum(1 for s in body if not s.has_data)

@@ -199,6 +199,8 @@ def test_where_each_design_starts(design, expected, start):
 def test_guidelines_reviews_and_laboratory_studies_are_not_rated(design):
     s = synthesise([fact(1, design=design)], therapy=DRUG, subtype=DM)
     assert s.certainty == Certainty.INSUFFICIENT and s.studies == 1
+    # Nor are they trials: a review's patients are its trials' patients (counted once).
+    assert s.trials == 0 and s.patients is None
 
 
 @pytest.mark.parametrize("change, reason, expected", [
