@@ -9,6 +9,7 @@ from django.conf import settings
 
 from core.api.testing import client_for, fresh_throttle  # noqa: F401
 from evidence.models import Study
+from references.models import Reference
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_throttle")]
 
@@ -168,3 +169,11 @@ def test_study_csv_has_the_synthesis_columns(client):
     assert "prednisone (all patients) (background, 60 mg per day" in aza["arms"]
     assert aza["subtype_counts"] == "pm 16" and aza["trial"] == ""
     assert aza["has_result_data"] == "yes" and aza["safety_signal"] == "no"
+
+
+def test_reference_page_links_readers_only_to_scholarly_records(client, admin_client):
+    reference = Reference.objects.get(number=12)
+    assert any("47.251.13.51" in url for url in reference.identifier_sources)
+    public = body(client.get(reference.get_absolute_url()))
+    assert "47.251.13.51" not in public and "kept for curators" in public
+    assert "47.251.13.51" in body(admin_client.get(reference.get_absolute_url()))
