@@ -66,6 +66,7 @@ STATIC = "static asset (ceiling)"
 ENDPOINTS = [
     ("home (matrix)", "/", "page"),
     ("therapy page", "/therapies/rituximab/", "list"),
+    ("summary of findings", "/therapies/rituximab/dermatomyositis/", "page"),
     ("filtered study list", "/studies/?subtype=dm&design=case_report", "list"),
     ("search", "/search/?q=rituximab", "search"),
     ("API study list", "/api/v1/studies/", "api"),

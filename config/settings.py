@@ -270,6 +270,15 @@ SPECTACULAR_SETTINGS = {
         "AgeGroupEnum": "evidence.choices.AgeGroup",
         "ReferenceKindEnum": "references.choices.ReferenceKind",
         "ReviewPositionEnum": "therapies.choices.ReviewPosition",
+        # The synthesis layer (issue 13).
+        "ArmRoleEnum": "evidence.choices.ArmRole",
+        "ReferenceRoleEnum": "references.choices.ReferenceRole",
+        "CertaintyEnum": "evidence.choices.Certainty",
+        "DirectionEnum": "evidence.choices.Direction",
+        "CertaintyReasonEnum": "evidence.choices.CertaintyReason",
+        "DataAvailabilityEnum": "evidence.choices.DataAvailability",
+        "PublicationRoleEnum": "evidence.choices.PublicationRole",
+        "TrialKindEnum": "evidence.choices.TrialKind",
     },
 }
 

@@ -93,7 +93,10 @@ def showing_problem(obj: ReviewedModel, verb: str) -> str | None:
 
 
 def _check_save(sender, instance, raw=False, **kwargs):
-    if raw or not isinstance(instance, ReviewedModel):
+    if raw:
+        return
+    if not isinstance(instance, ReviewedModel):
+        _check_part(instance)
         return
     forward = {name: getattr(instance, name) for name in instance.shows
                if not instance._meta.get_field(name).many_to_many}
@@ -105,6 +108,24 @@ def _check_save(sender, instance, raw=False, **kwargs):
             problem = showing_problem(instance, f"set to {instance.get_status_display()}")
     if problem:
         raise InvariantError(problem)
+
+
+def _check_part(row) -> None:
+    """A row that is part of a published entry (an arm of a study) shows what its own ``shows``
+    names (the arm's therapy): those must be published too."""
+    names = getattr(type(row), "shows", ())
+    if not names:
+        return
+    entry = entry_of(row)
+    if entry is None or entry.status != PUBLISHED:
+        return
+    waiting = [t for t in (getattr(row, name) for name in names)
+               if t is not None and getattr(t, "status", PUBLISHED) != PUBLISHED]
+    if waiting:
+        raise InvariantError(
+            f"This {row._meta.verbose_name} belongs to a published {entry._meta.verbose_name}, "
+            f"so it may show only published entries; these are not published yet: "
+            f"{_names(waiting)}.")
 
 
 def _check_link(sender, instance, action, reverse, model, pk_set, **kwargs):

@@ -144,9 +144,10 @@ class Contribution(models.Model):
         return f"{self.user} changed {self.content_type} #{self.object_id}"
 
 
-def entry_of(instance: models.Model) -> ReviewedModel | None:
-    """The reviewed entry a row belongs to: itself, or the entry named by its ``part_of``."""
-    if isinstance(instance, ReviewedModel):
-        return instance
-    parent = getattr(type(instance), "part_of", None)
-    return getattr(instance, parent, None) if parent else None
+def entry_of(instance: models.Model | None) -> ReviewedModel | None:
+    """The reviewed entry a row belongs to: itself, or (following ``part_of``, e.g. an arm's
+    result → its outcome → its study) the entry that contains it."""
+    while instance is not None and not isinstance(instance, ReviewedModel):
+        parent = getattr(type(instance), "part_of", None)
+        instance = getattr(instance, parent, None) if parent else None
+    return instance

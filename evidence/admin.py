@@ -22,7 +22,17 @@ from evidence.admin_actions import mark_verified as mark_studies_verified
 from evidence.admin_actions import own_work, own_work_message, stamp_verification, studies_csv
 from evidence.choices import StudyDesign
 from evidence.levels import LEVEL_MEANING, suggested_level
-from evidence.models import DiseaseSubtype, Outcome, Provenance, Statement, Study
+from evidence.models import (
+    Arm,
+    CertaintyOverride,
+    DiseaseSubtype,
+    Outcome,
+    Provenance,
+    Statement,
+    Study,
+    StudySubtypeCount,
+    Trial,
+)
 from references.admin import ReferenceAdmin
 from therapies.admin import TherapyAdmin
 
@@ -99,6 +109,21 @@ class ProvenanceInline(PartOfEntryInlineMixin, admin.StackedInline):
     formfield_overrides = ContentAdmin.formfield_overrides
 
 
+class ArmInline(PartOfEntryInlineMixin, admin.TabularInline):
+    model = Arm
+    extra = 0
+    fields = ["order", "label", "therapy", "role", "dose", "route", "schedule", "duration", "n"]
+    autocomplete_fields = ["therapy"]
+
+
+class SubtypeCountInline(PartOfEntryInlineMixin, admin.TabularInline):
+    model = StudySubtypeCount
+    extra = 0
+    fields = ["subtype", "n"]
+    verbose_name = "patients with a subtype"
+    verbose_name_plural = "patients per subtype (only where the record reports the split)"
+
+
 class StudyAdminForm(forms.ModelForm):
     class Meta:
         model = Study
@@ -121,11 +146,13 @@ class StudyAdmin(ReviewedAdminMixin, ContentAdmin):
     list_select_related = ["reference"]
     search_fields = ["label", "key", "summary", "reference__title", "reference__first_author",
                      "therapies__name", "therapies__brand_names"]
-    autocomplete_fields = ["reference", "therapies", "subtypes"]
+    autocomplete_fields = ["reference", "therapies", "subtypes", "trial"]
     date_hierarchy = "modified"
-    inlines = [OutcomeInline, ProvenanceInline]
+    inlines = [ArmInline, SubtypeCountInline, OutcomeInline, ProvenanceInline]
     history_children = (HistoryChild(Outcome, "study", "Outcomes"),
-                        HistoryChild(Provenance, "study", "Provenance"))
+                        HistoryChild(Provenance, "study", "Provenance"),
+                        HistoryChild(Arm, "study", "Arms"),
+                        HistoryChild(StudySubtypeCount, "study", "Patients per subtype"))
     actions = [*WORKFLOW_ACTIONS, "export_csv", "mark_verified"]
     readonly_fields = ["suggested_level_display", "level"]
     fieldsets = [
@@ -134,6 +161,11 @@ class StudyAdmin(ReviewedAdminMixin, ContentAdmin):
                                "age_group", "refractory", "follow_up"]}),
         ("Results", {"fields": ["primary_endpoint", "primary_endpoint_met", "result", "summary",
                                 "adverse_events"]}),
+        ("Synthesis", {"fields": ["trial", "publication_role", "data_availability",
+                                  "has_result_data", "safety_signal"],
+                       "description": "Publications of one trial count its patients once; a "
+                                      "study without result data is listed, not rated; a "
+                                      "safety signal is shown apart from efficacy."}),
         ("Level of evidence", {"fields": ["suggested_level_display", "level_override",
                                           "level_override_reason", "level"],
                                "description": _level_table()}),
@@ -229,6 +261,42 @@ class ProvenanceAdmin(PartOfEntryAdminMixin, ContentAdmin):
         if "verified" in form.changed_data:
             stamp_verification(obj, user=request.user)
         super().save_model(request, obj, form, change)
+
+
+@admin.register(Trial)
+class TrialAdmin(ReviewedAdminMixin, ContentAdmin):
+    list_display = ["name", "key", "kind", "registry_ids", "publication_count", "status"]
+    list_filter = ["status", "kind"]
+    search_fields = ["name", "key", "note"]
+    actions = [*WORKFLOW_ACTIONS]
+    fieldsets = [
+        (None, {"fields": ["key", "name", "kind", "registry_ids", "registry_source_url",
+                           "note"]}),
+        REVIEW_FIELDSET,
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(publication_count=Count("publications"))
+
+    @admin.display(description="publications", ordering="publication_count")
+    def publication_count(self, obj):
+        return obj.publication_count
+
+
+@admin.register(CertaintyOverride)
+class CertaintyOverrideAdmin(ReviewedAdminMixin, ContentAdmin):
+    list_display = ["therapy", "subtype", "measure", "certainty", "status"]
+    list_filter = ["status", "certainty", "therapy"]
+    list_select_related = ["therapy", "subtype"]
+    search_fields = ["therapy__name", "subtype__name", "reason"]
+    autocomplete_fields = ["therapy", "subtype"]
+    actions = [*WORKFLOW_ACTIONS]
+    fieldsets = [
+        (None, {"fields": ["therapy", "subtype", "measure", "certainty", "reason"],
+                "description": "Replaces the suggested certainty of a therapy x subtype cell "
+                               "(or one of its outcomes). Readers see the reason beside it."}),
+        REVIEW_FIELDSET,
+    ]
 
 
 @admin.register(Statement)

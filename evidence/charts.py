@@ -11,12 +11,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Count, Min, QuerySet, Sum
+from django.db.models import Q, QuerySet
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from core.cache import memoize, queryset_key
-from evidence.choices import ResultDirection
+from evidence.choices import ArmRole, ResultDirection
 from evidence.models import Study
 
 RESULT_STYLE = {
@@ -66,15 +66,39 @@ class ChartPoint:
     label: str  # the study's name when the marker stands for one study
 
 
-def chart_points(studies: QuerySet[Study]) -> list[ChartPoint]:
-    """One aggregate query, however many studies there are; once per content generation."""
+def chart_points(studies: QuerySet[Study], *, therapy=None) -> list[ChartPoint]:
+    """The studies testing ``therapy`` (all, without one) by year, level and result, with the
+    numbers of the matrix: a trial's patients count once, at its largest publication (the
+    others are drawn hollow). Two queries, once per content generation."""
+    if therapy is not None:
+        studies = studies.filter(
+            Q(arms__therapy=therapy, arms__role=ArmRole.TESTED)
+            | Q(arms__isnull=True, therapies=therapy))
+        studies = Study.objects.filter(pk__in=studies.values("pk"))
     rows = (studies.order_by().exclude(reference__year=None)
-            .values("reference__year", "level", "result")
-            .annotate(n=Count("pk"), patients=Sum("sample_size"), label=Min("label")))
-    return memoize("chart", queryset_key(rows), lambda: [
-        ChartPoint(year=r["reference__year"], level=r["level"], result=r["result"],
-                   studies=r["n"], patients=r["patients"] or 0, label=r["label"])
-        for r in rows])
+            .values_list("pk", "reference__year", "level", "result", "sample_size", "trial_id",
+                         "label"))
+    return memoize("chart", queryset_key(rows), lambda: _points(list(rows)))
+
+
+def _points(rows) -> list[ChartPoint]:
+    largest: dict[int, tuple[int, int]] = {}  # trial id -> (n, study id) of its largest report
+    for pk, _, _, _, size, trial, _ in rows:
+        if trial and size is not None and (trial not in largest or size > largest[trial][0]):
+            largest[trial] = (size, pk)
+    groups: dict[tuple, ChartPoint] = {}
+    for pk, year, level, result, size, trial, label in sorted(rows, key=lambda r: r[6]):
+        counted = size or 0
+        if trial and largest.get(trial, (0, pk))[1] != pk:
+            counted = 0  # the trial's patients are counted at its largest publication
+        point = groups.get((year, level, result))
+        if point is None:
+            groups[(year, level, result)] = ChartPoint(year=year, level=level, result=result,
+                                                       studies=1, patients=counted, label=label)
+        else:
+            point.studies += 1
+            point.patients += counted
+    return list(groups.values())
 
 
 def evidence_chart(points: Sequence[ChartPoint], *, title: str) -> SafeString:

@@ -96,3 +96,78 @@ class ProvenanceSource(models.TextChoices):
     REVIEW = "review", "The source review"
     REGISTRY = "registry", "Trial registry record"
     TITLE_ONLY = "title_only", "The reference's title only"
+
+
+# --- The synthesis layer (issue 13): trials, arms, data availability and certainty. -------
+
+
+class TrialKind(models.TextChoices):
+    """What groups the publications of one set of patients."""
+
+    TRIAL = "trial", "Trial"
+    COHORT = "cohort", "Cohort"
+
+
+class PublicationRole(models.TextChoices):
+    """What a publication is to its trial."""
+
+    PRIMARY = "primary", "Primary report"
+    SECONDARY_ANALYSIS = "secondary_analysis", "Secondary or predictor analysis"
+    EXTENSION = "extension", "Extension / long-term follow-up"
+    ABSTRACT = "abstract", "Conference abstract"
+    OTHER = "other", "Other publication"
+    NOT_STATED = "", "Not stated"
+
+
+class ArmRole(models.TextChoices):
+    """What a therapy is in a study. Only a tested therapy is rated for that study."""
+
+    TESTED = "tested", "Tested intervention"
+    COMPARATOR = "comparator", "Comparator / placebo / sham"
+    BACKGROUND = "background", "Background or concomitant therapy"
+
+
+class DataAvailability(models.TextChoices):
+    """The best record of a study's RESULTS that a curator saw."""
+
+    FULL_TEXT = "full_text", "Full text"
+    ABSTRACT = "abstract", "Abstract"
+    REVIEW_ONLY = "review_only", "Only the source review's account"
+    TITLE_ONLY = "title_only", "Title only (no result seen)"
+
+
+class Certainty(models.TextChoices):
+    """GRADE certainty of a body of evidence. Stable API codes."""
+
+    HIGH = "high", "High"
+    MODERATE = "moderate", "Moderate"
+    LOW = "low", "Low"
+    VERY_LOW = "very_low", "Very low"
+    INSUFFICIENT = "insufficient", "Insufficient (no study with result data)"
+
+
+class Direction(models.TextChoices):
+    """The direction of effect of a body of evidence (efficacy only; safety is apart)."""
+
+    BENEFIT = "benefit", "Benefit"
+    NO_BENEFIT = "no_benefit", "No benefit shown"
+    CONFLICTING = "conflicting", "Conflicting"
+    HARM = "harm", "Harm"
+    UNCERTAIN = "uncertain", "Uncertain"
+
+
+class CertaintyReason(models.TextChoices):
+    """Why a body of evidence has its certainty: a start, a step down, a note. Stable codes."""
+
+    START_RANDOMISED = "start_randomised", "Randomised trials start at high certainty"
+    START_OBSERVATIONAL = "start_observational", "Observational studies start at low certainty"
+    START_CASE_REPORTS = "start_case_reports", "Case series and reports start at very low"
+    RISK_OF_BIAS = "risk_of_bias", "Rated down: risk of bias"
+    INCONSISTENCY = "inconsistency", "Rated down: inconsistency"
+    INDIRECTNESS = "indirectness", "Rated down: indirectness"
+    IMPRECISION = "imprecision", "Rated down: imprecision"
+    PUBLICATION_BIAS = "publication_bias", "Rated down: publication bias"
+    NO_RESULT_DATA = "no_result_data", "No study with result data"
+    EXCLUDED_NO_DATA = "excluded_no_data", "Studies without result data are not rated"
+    LOWER_TIER = "lower_tier", "Weaker designs listed, not rated"
+    OVERRIDE = "override", "Set by a curator"

@@ -12,6 +12,9 @@ STUDY_CSV_COLUMNS = [
     "therapies", "subtypes", "design", "phase", "blinding", "comparator", "sample_size",
     "age_group", "refractory", "primary_endpoint", "primary_endpoint_met", "result", "level",
     "level_reason", "summary", "adverse_events", "follow_up", "outcomes", "verified", "url",
+    # The synthesis layer (issue 13), appended so that existing columns keep their places.
+    "trial", "publication_role", "data_availability", "has_result_data", "safety_signal",
+    "tested", "background", "arms", "subtype_counts",
 ]
 
 
@@ -37,7 +40,24 @@ def study_row(study: Study, base_url: str = "") -> list:
         "" if study.level is None else study.level, study.level_reason, study.summary,
         study.adverse_events, study.follow_up, outcomes, _yes_no(study.verified),
         base_url + study.get_absolute_url(),
+        *_synthesis_columns(study),
     ]
+
+
+def _synthesis_columns(study: Study) -> list:
+    arms = list(study.arms.all())
+
+    def slugs(role):
+        return "; ".join(sorted({a.therapy.slug for a in arms if a.role == role and a.therapy}))
+
+    regimens = "; ".join(
+        f"{a.label} ({a.role}" + "".join(f", {v}" for v in (a.dose, a.route, a.schedule,
+                                                           a.duration) if v)
+        + (f", n={a.n}" if a.n is not None else "") + ")" for a in arms)
+    counts = "; ".join(f"{c.subtype.code} {c.n}" for c in study.subtype_counts.all())
+    return [study.trial.key if study.trial else "", study.publication_role,
+            study.data_availability, _yes_no(study.has_result_data), _yes_no(study.safety_signal),
+            slugs("tested"), slugs("background"), regimens, counts]
 
 
 def studies_csv(studies: Iterable[Study], base_url: str = "") -> Iterator[str]:

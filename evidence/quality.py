@@ -203,6 +203,31 @@ def levels_contradicting_design(studies: Iterable[Study] | None = None) -> list[
     return problems
 
 
+# --- rule: record URLs a reader can follow (issue 13) ---------------------------------------
+
+
+def unfollowable_record_urls(studies: Iterable[Study] | None = None,
+                             references: Iterable | None = None) -> list[str]:
+    """Provenance and identifier-source URLs on a bare IP address, a file download or a
+    document-sharing or shop site (evidence.links): a curator should replace each with the
+    same record on a scholarly site."""
+    from evidence.links import unfollowable_reason
+
+    problems = []
+    rows = Provenance.objects.select_related("study").order_by("study__key", "pk") \
+        if studies is None else [p for s in studies for p in s.provenance.all()]
+    for row in rows:
+        why = unfollowable_reason(row.url)
+        if why:
+            problems.append(f"study {row.study.key}: provenance URL {row.url} is {why}")
+    for reference in _references(references):
+        for url in reference.identifier_sources or []:
+            why = unfollowable_reason(url)
+            if why:
+                problems.append(f"{_label(reference)}: identifier source {url} is {why}")
+    return problems
+
+
 # --- all rules -------------------------------------------------------------------------------
 
 RULES: dict[str, tuple[str, Callable[[], list[str]]]] = {
@@ -224,6 +249,10 @@ RULES: dict[str, tuple[str, Callable[[], list[str]]]] = {
     "level-design": (
         "levels contradicting the design without an override reason",
         levels_contradicting_design,
+    ),
+    "record-url": (
+        "record URLs on bare IP addresses, downloads or document-sharing/shop sites",
+        unfollowable_record_urls,
     ),
 }
 

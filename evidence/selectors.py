@@ -8,12 +8,28 @@ from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Count, Max, Min, QuerySet, Sum
+from django.db.models import Count, Max, Q, QuerySet
 from django.urls import reverse
 
 from core.cache import memoize, queryset_key
-from evidence.choices import ResultDirection, StudyDesign
-from evidence.models import DiseaseSubtype, Study
+from evidence.choices import ArmRole, DataAvailability, Direction, ResultDirection, StudyDesign
+from evidence.models import (
+    Arm,
+    CertaintyOverride,
+    DiseaseSubtype,
+    Outcome,
+    Study,
+    StudySubtypeCount,
+)
+from evidence.synthesis import (
+    RANK,
+    Override,
+    StudyFacts,
+    Synthesis,
+    certainty_rank,
+    synthesise,
+)
+from references.choices import ReferenceRole
 from references.models import Reference
 from therapies.models import Therapy
 
@@ -29,17 +45,65 @@ RESULT_PRECEDENCE = [
 
 @dataclass
 class MatrixCell:
+    """One therapy x subtype cell: its synthesis (evidence.synthesis) and, for the v1 API,
+    the superseded per-study result counts."""
+
     therapy: Therapy
     subtype: DiseaseSubtype
-    studies: int = 0
-    patients: int = 0
-    studies_without_size: int = 0
-    best_level: int | None = None
-    results: Counter = field(default_factory=Counter)
+    synthesis: Synthesis = field(default_factory=Synthesis)
+
+    @property
+    def studies(self) -> int:
+        return self.synthesis.studies
+
+    @property
+    def patients(self) -> int | None:
+        """Deduplicated: each trial's patients once (None when no study gives a number)."""
+        return self.synthesis.patients
+
+    @property
+    def studies_without_size(self) -> int:
+        """Trials whose publications give no number of patients."""
+        return self.synthesis.trials_without_size
+
+    @property
+    def best_level(self) -> int | None:
+        return self.synthesis.best_level
+
+    @property
+    def results(self) -> Counter:
+        return self.synthesis.results
+
+    @property
+    def certainty(self) -> str:
+        return self.synthesis.certainty
+
+    @property
+    def direction(self) -> str:
+        return self.synthesis.direction
+
+    @property
+    def trials(self) -> int:
+        return self.synthesis.trials
+
+    @property
+    def safety_signals(self) -> int:
+        return self.synthesis.safety_signals
+
+    @property
+    def certainty_label(self) -> str:
+        from evidence.choices import Certainty
+
+        return Certainty(self.certainty).label.split(" (")[0]
+
+    @property
+    def direction_label(self) -> str:
+        return Direction(self.direction).label
 
     @property
     def dominant_result(self) -> str | None:
-        """The most frequent result; a tie goes to the more cautious one."""
+        """Superseded by ``direction``: the most frequent study result, a tie going to the
+        more cautious one. Kept for the v1 API."""
         if not self.results:
             return None
         top = max(self.results.values())
@@ -64,14 +128,70 @@ class Matrix:
             yield therapy, [self.cells.get((therapy.pk, s.pk)) for s in self.subtypes]
 
 
+def study_facts(studies: QuerySet[Study]) -> list[StudyFacts]:
+    """What the synthesis engine needs of each study: six queries of plain values, whatever
+    the number of studies (no model instances)."""
+    ids = studies.order_by().values("pk")
+    rows = list(studies.order_by().values_list(
+        "pk", "label", "design", "blinding", "refractory", "result", "level", "sample_size",
+        "reference__year", "trial__key", "has_result_data", "data_availability",
+        "safety_signal"))
+    tested: dict[int, set[int]] = {}
+    background: dict[int, set[int]] = {}
+    with_arms: set[int] = set()
+    for study_id, therapy_id, role in Arm.objects.filter(study_id__in=ids).values_list(
+            "study_id", "therapy_id", "role"):
+        with_arms.add(study_id)
+        if therapy_id is None:
+            continue
+        target = tested if role == ArmRole.TESTED else background
+        target.setdefault(study_id, set()).add(therapy_id)
+    # Studies entered before arms existed: their therapies count as tested.
+    for study_id, therapy_id in Study.therapies.through.objects.filter(
+            study_id__in=ids).values_list("study_id", "therapy_id"):
+        if study_id not in with_arms:
+            tested.setdefault(study_id, set()).add(therapy_id)
+    subtypes: dict[int, set[int]] = {}
+    for study_id, subtype_id in Study.subtypes.through.objects.filter(
+            study_id__in=ids).values_list("study_id", "diseasesubtype_id"):
+        subtypes.setdefault(study_id, set()).add(subtype_id)
+    counts: dict[int, dict[int, int]] = {}
+    for study_id, subtype_id, n in StudySubtypeCount.objects.filter(
+            study_id__in=ids).values_list("study_id", "subtype_id", "n"):
+        counts.setdefault(study_id, {})[subtype_id] = n
+    measures: dict[int, set[str]] = {}
+    for study_id, measure in Outcome.objects.filter(study_id__in=ids).order_by().values_list(
+            "study_id", "measure").distinct():
+        measures.setdefault(study_id, set()).add(measure)
+    return [
+        StudyFacts(pk=pk, label=label, design=design, blinding=blinding, refractory=refractory,
+                   result=result, level=level, sample_size=size, year=year, trial=trial or "",
+                   has_data=has_data and availability != DataAvailability.TITLE_ONLY,
+                   safety_signal=safety, subtypes=frozenset(subtypes.get(pk, ())),
+                   subtype_counts=counts.get(pk, {}), tested=frozenset(tested.get(pk, ())),
+                   background=frozenset(background.get(pk, ())),
+                   measures=frozenset(measures.get(pk, ())))
+        for (pk, label, design, blinding, refractory, result, level, size, year, trial,
+             has_data, availability, safety) in rows
+    ]
+
+
+def certainty_overrides() -> dict[tuple[int, int, str], Override]:
+    """Published curators' overrides by (therapy id, subtype id, measure or '')."""
+    return {(t, s, m): Override(certainty=c, reason=r) for t, s, m, c, r in
+            CertaintyOverride.objects.published().values_list(
+                "therapy_id", "subtype_id", "measure", "certainty", "reason")}
+
+
 def evidence_matrix(
     studies: QuerySet[Study], *, therapies: QuerySet[Therapy] | None = None,
     all_subtypes: bool = False,
 ) -> Matrix:
-    """Aggregate studies per (therapy, subtype): count, patients, best level, results.
+    """The synthesis per (therapy, subtype) of the studies that test it (evidence.synthesis).
 
-    Three queries (one aggregate and the two axes), whatever the size; computed once per
-    content generation for each distinct pair of querysets (``core.cache.memoize``).
+    A fixed number of queries (the study facts, the overrides and the two axes), whatever the
+    size; computed once per content generation for each distinct pair of querysets
+    (``core.cache.memoize``).
     """
     therapy_qs = therapies if therapies is not None else Therapy.objects.all()
     key = queryset_key(studies, therapy_qs)
@@ -81,25 +201,16 @@ def evidence_matrix(
 
 def _evidence_matrix(studies: QuerySet[Study], therapy_qs: QuerySet[Therapy],
                      all_subtypes: bool) -> Matrix:
-    # One pass over the (study, therapy, subtype) triples, grouped by cell and result. A study
-    # has one result and each of its therapies and subtypes once, so it is one row of exactly
-    # one group per cell: plain COUNT and SUM are exact (no COUNT(DISTINCT), whose sorts made
-    # three such queries take 0.8 s at 100k studies).
-    groups = (studies.order_by().values("therapies", "subtypes", "result")
-              .annotate(n=Count("id"), sized=Count("sample_size"), patients=Sum("sample_size"),
-                        best=Min("level")))
-    raw: dict[tuple[int, int], MatrixCell] = {}
-    for row in groups:
-        key = (row["therapies"], row["subtypes"])
-        if not key[0] or not key[1]:
-            continue
-        cell = raw.setdefault(key, MatrixCell(therapy=None, subtype=None))
-        cell.studies += row["n"]
-        cell.patients += row["patients"] or 0
-        cell.studies_without_size += row["n"] - row["sized"]
-        if row["best"] is not None and (cell.best_level is None or row["best"] < cell.best_level):
-            cell.best_level = row["best"]
-        cell.results[row["result"]] += row["n"]
+    facts = study_facts(studies)
+    overrides = certainty_overrides()
+    by_cell: dict[tuple[int, int], list[StudyFacts]] = {}
+    for study in facts:
+        for therapy_id in study.tested:
+            for subtype_id in study.subtypes:
+                by_cell.setdefault((therapy_id, subtype_id), []).append(study)
+    raw = {key: MatrixCell(therapy=None, subtype=None, synthesis=synthesise(
+        body, therapy=key[0], subtype=key[1], override=overrides.get((*key, ""))))
+        for key, body in by_cell.items()}
     therapy_ids = {t for t, _ in raw}
     subtype_ids = {s for _, s in raw}
     therapy_list = list(therapy_qs.filter(pk__in=therapy_ids).select_related("drug_class")
@@ -215,8 +326,141 @@ def design_counts(studies: QuerySet[Study]) -> dict[str, int]:
 
 
 def subtype_ranking(studies: QuerySet[Study], subtype: DiseaseSubtype) -> list[MatrixCell]:
-    """Therapies with evidence for one subtype, strongest first (best level, then count)."""
+    """Therapies tested in one subtype, by certainty of benefit: first those whose evidence
+    shows benefit (high certainty first), then the rest by certainty; then trials, patients."""
     matrix = evidence_matrix(studies.filter(subtypes=subtype))
     cells = [c for c in matrix.cells.values() if c.subtype.pk == subtype.pk]
-    return sorted(cells, key=lambda c: (c.best_level or 9, -c.studies, -c.patients,
-                                        c.therapy.name))
+    return sorted(cells, key=lambda c: (-certainty_rank(c.synthesis), -RANK[c.certainty],
+                                        -c.trials, -(c.patients or 0), c.therapy.name))
+
+
+@dataclass(frozen=True)
+class EvidenceCutoff:
+    """Where the evidence stops: the newest publication year among the studies, and the
+    source review's year."""
+
+    newest_year: int | None
+    review_year: int | None
+
+    @property
+    def iso(self) -> str | None:
+        """ISO 8601 at the precision the corpus has (publication years): e.g. "2016"."""
+        return f"{self.newest_year:04d}" if self.newest_year else None
+
+    @property
+    def sentence(self) -> str:
+        if not self.newest_year:
+            return "No published evidence yet."
+        review = (f" The source review is from {self.review_year}."
+                  if self.review_year else "")
+        return (f"Evidence up to {self.newest_year}; trials published later are not "
+                f"included.{review}")
+
+
+def evidence_cutoff(user=None) -> EvidenceCutoff:
+    """The newest publication year among the visible references (the evidence the corpus
+    holds, the source review apart) and the source review's year: one aggregate query,
+    memoized per content generation."""
+    references = Reference.objects.restrict(user)
+    source = Q(role=ReferenceRole.SOURCE_REVIEW)
+
+    def years():
+        found = references.aggregate(newest=Max("year", filter=~source),
+                                     review=Max("year", filter=source))
+        return found["newest"], found["review"]
+
+    years = memoize("evidence-cutoff", queryset_key(references), years)
+    return EvidenceCutoff(newest_year=years[0], review_year=years[1])
+
+
+# --- Summary of findings: one therapy in one subtype (issue 13). ---------------------------
+
+@dataclass
+class OutcomeFinding:
+    """One measured outcome of a summary of findings: its synthesis and each study's rows."""
+
+    measure: str
+    label: str
+    synthesis: Synthesis
+    rows: list[dict]
+
+
+@dataclass
+class SummaryOfFindings:
+    therapy: Therapy
+    subtype: DiseaseSubtype
+    synthesis: Synthesis
+    outcomes: list[OutcomeFinding]
+    studies: list[StudyRow]
+    without_data: list[int]
+    background: list[StudyRow]
+    trials: dict[int, str]  # study id -> trial name
+    arms: dict[int, list]  # study id -> its arms
+
+    @property
+    def key_studies(self) -> list[StudyRow]:
+        by_id = {row.pk: row for row in self.studies}
+        return [by_id[pk] for pk in self.synthesis.key_studies if pk in by_id]
+
+    @property
+    def safety_studies(self) -> list[StudyRow]:
+        ids = set(self.synthesis.safety_studies)
+        return [row for row in self.studies if row.pk in ids]
+
+    @property
+    def study_arms(self) -> list[tuple[StudyRow, list, str]]:
+        """(study, its arms, the name of its trial or '') for the studies that tested it."""
+        return [(row, self.arms.get(row.pk, []), self.trials.get(row.pk, ""))
+                for row in self.studies]
+
+
+def summary_of_findings(studies: QuerySet[Study], therapy: Therapy,
+                        subtype: DiseaseSubtype) -> SummaryOfFindings:
+    """The cell's synthesis, one synthesis per measured outcome, and the studies with their
+    arms, outcomes and per-arm results: a fixed number of queries (memoized)."""
+    in_subtype = studies.filter(subtypes=subtype)
+    key = queryset_key(in_subtype)
+    return memoize("summary", key and f"{key}:{therapy.pk}:{subtype.pk}",
+                   lambda: _summary_of_findings(in_subtype, therapy, subtype))
+
+
+def _summary_of_findings(studies, therapy, subtype) -> SummaryOfFindings:
+    from evidence.choices import OutcomeMeasure
+
+    facts = [f for f in study_facts(studies) if therapy.pk in f.tested | f.background]
+    overrides = certainty_overrides()
+    cell = synthesise(facts, therapy=therapy.pk, subtype=subtype.pk,
+                      override=overrides.get((therapy.pk, subtype.pk, "")))
+    tested_ids = set(cell.study_ids)
+    background_ids = [f.pk for f in facts if f.pk not in tested_ids]
+    rows = study_rows(Study.objects.filter(pk__in=[f.pk for f in facts]))
+    by_id = {row.pk: row for row in rows}
+    outcome_rows: dict[str, list[dict]] = {}
+    for outcome in (Outcome.objects.filter(study_id__in=tested_ids)
+                    .select_related("study").prefetch_related("arm_results__arm")
+                    .order_by("study_id", "order", "pk")):
+        outcome_rows.setdefault(outcome.measure, []).append({
+            "study": by_id[outcome.study_id], "outcome": outcome,
+            "arm_results": list(outcome.arm_results.all())})
+    outcomes = [
+        OutcomeFinding(measure=measure, label=OutcomeMeasure(measure).label,
+                       synthesis=synthesise(facts, therapy=therapy.pk, subtype=subtype.pk,
+                                            measure=measure,
+                                            override=overrides.get((therapy.pk, subtype.pk,
+                                                                    measure))),
+                       rows=found)
+        for measure, found in sorted(outcome_rows.items(),
+                                     key=lambda item: list(OutcomeMeasure.values).index(item[0]))
+    ]
+    arms: dict[int, list] = {}
+    for arm in Arm.objects.filter(study_id__in=[f.pk for f in facts]).select_related("therapy"):
+        arms.setdefault(arm.study_id, []).append(arm)
+    trials = dict(Study.objects.filter(pk__in=[f.pk for f in facts], trial__isnull=False)
+                  .values_list("pk", "trial__name"))
+    fact_by_id = {f.pk: f for f in facts}
+    return SummaryOfFindings(
+        therapy=therapy, subtype=subtype, synthesis=cell, outcomes=outcomes,
+        studies=[by_id[pk] for pk in cell.study_ids if pk in by_id],
+        without_data=[pk for pk in cell.study_ids if not fact_by_id[pk].has_data],
+        background=[by_id[pk] for pk in background_ids if pk in by_id],
+        trials=trials, arms=arms)

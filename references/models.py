@@ -190,6 +190,7 @@ class Author(models.Model):
     is_corporate = models.BooleanField("corporate author", default=False)
 
     history = HistoricalRecords()
+    part_of = "reference"  # the entry it belongs to (core.models.entry_of)
 
     class Meta:
         ordering = ["reference", "position"]

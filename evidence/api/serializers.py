@@ -7,8 +7,19 @@ from rest_framework import serializers
 
 from core.api.fields import ContextCountField, page_url
 from core.workflow import is_curator
-from evidence.choices import EvidenceLevel, ResultDirection, StudyDesign
-from evidence.models import DiseaseSubtype, Outcome, Provenance, Statement, Study
+from evidence.choices import (
+    ArmRole,
+    Certainty,
+    CertaintyReason,
+    DataAvailability,
+    Direction,
+    EvidenceLevel,
+    PublicationRole,
+    ResultDirection,
+    StudyDesign,
+    TrialKind,
+)
+from evidence.models import Arm, DiseaseSubtype, Outcome, Provenance, Statement, Study, Trial
 from evidence.services.studies import (
     OUTCOME_FIELDS,
     PROVENANCE_FIELDS,
@@ -120,8 +131,46 @@ class ProvenanceSerializer(serializers.ModelSerializer):
         return PUBLIC_VERIFIER
 
 
+def _codes(choices) -> str:
+    return "; ".join(f"`{code}`: {label}" for code, label in choices.choices if code)
+
+
+class ArmSerializer(serializers.ModelSerializer):
+    """One arm of a study, the regimen as the record states it."""
+
+    therapy = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True,
+                                           help_text="Therapy slug; null for placebo or sham.")
+    role = serializers.ChoiceField(choices=ArmRole.choices, help_text=(
+        "What the therapy is in this study. Only a tested therapy is rated: "
+        + _codes(ArmRole)))
+
+    class Meta:
+        model = Arm
+        fields = ["label", "therapy", "role", "dose", "route", "schedule", "duration", "n"]
+        extra_kwargs = {"n": {"help_text": "Patients in the arm; null when not stated."}}
+
+
 class StudySerializer(serializers.ModelSerializer):
     """One study reported by a reference: what was tested, in whom, how, what it found."""
+
+    trial = serializers.SlugRelatedField(
+        slug_field="key", read_only=True, allow_null=True,
+        help_text="Key of the trial or cohort whose patients this publication reports "
+                  "(/api/v1/trials/); null when it stands alone. A trial's patients count once.")
+    publication_role = serializers.ChoiceField(
+        choices=PublicationRole.choices, read_only=True,
+        help_text="What the publication is to its trial: " + _codes(PublicationRole))
+    data_availability = serializers.ChoiceField(
+        choices=DataAvailability.choices, read_only=True,
+        help_text="The best record of the results a curator saw: " + _codes(DataAvailability))
+    has_result_data = serializers.BooleanField(
+        read_only=True, help_text="False: listed, but it sets no certainty, direction or level.")
+    safety_signal = serializers.BooleanField(
+        read_only=True, help_text="The study reports the drug inducing or worsening myositis "
+                                  "(counted apart from efficacy).")
+    arms = ArmSerializer(many=True, read_only=True)
+    subtype_counts = serializers.SerializerMethodField(
+        help_text="Patients per subtype code, where the record reports the split.")
 
     reference = ReferenceSummarySerializer(read_only=True)
     therapies = serializers.SlugRelatedField(many=True, read_only=True, slug_field="slug",
@@ -142,6 +191,8 @@ class StudySerializer(serializers.ModelSerializer):
             "primary_endpoint", "primary_endpoint_met", "result", "level", "level_reason",
             "level_override", "level_override_reason", "summary", "adverse_events",
             "follow_up", "outcomes", "provenance", "verified", "status", "modified", "page_url",
+            "trial", "publication_role", "data_availability", "has_result_data",
+            "safety_signal", "arms", "subtype_counts",
         ]
         extra_kwargs = {
             "id": {"help_text": "Stable identifier of the study in this API and on the site."},
@@ -156,6 +207,34 @@ class StudySerializer(serializers.ModelSerializer):
 
     def get_page_url(self, study) -> str:
         return page_url(self, study)
+
+    def get_subtype_counts(self, study) -> dict[str, int]:
+        return {c.subtype.code: c.n for c in study.subtype_counts.all()}
+
+
+class TrialSerializer(serializers.ModelSerializer):
+    """A trial or cohort: the patients that several publications report on (counted once)."""
+
+    kind = serializers.ChoiceField(choices=TrialKind.choices, help_text=_codes(TrialKind))
+    registry_ids = serializers.ListField(
+        child=serializers.CharField(), read_only=True,
+        help_text="Registry identifiers a public record shows for this trial (ClinicalTrials.gov "
+                  "NCT + 8 digits, ISRCTN, EudraCT, UMIN, JPRN).")
+    registry_urls = serializers.SerializerMethodField(
+        help_text="The registry page of each id, in the same order.")
+    studies = serializers.SerializerMethodField(
+        help_text="Ids of its publications (studies) you may see.")
+
+    class Meta:
+        model = Trial
+        fields = ["key", "name", "kind", "registry_ids", "registry_urls", "registry_source_url",
+                  "note", "studies", "status", "modified"]
+
+    def get_registry_urls(self, trial) -> list[str]:
+        return [url for _, url in trial.registry_links]
+
+    def get_studies(self, trial) -> list[int]:
+        return sorted(s.pk for s in trial.publications.all())
 
 
 class OutcomeWriteSerializer(serializers.ModelSerializer):
@@ -243,7 +322,10 @@ class StudyWriteSerializer(serializers.ModelSerializer):
             key=key, reference=reference,
             therapies=[t.slug for t in therapies], subtypes=[s.code for s in subtypes],
             outcomes=outcomes or [], provenance=provenance or [],
-            status=current("status", Study._meta.get_field("status").default), **fields,
+            status=current("status", Study._meta.get_field("status").default),
+            # The trial and arms are curated in the admin: an update through the API keeps them.
+            trial=instance.trial.key if instance is not None and instance.trial else None,
+            **fields,
         )
 
     def create(self, validated_data):
@@ -329,21 +411,65 @@ class ResultCountsSerializer(serializers.Serializer):
                 for code, label in ResultDirection.choices}
 
 
-class MatrixCellSerializer(serializers.Serializer):
+class CertaintyReasonSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=CertaintyReason.choices,
+                                   help_text=_codes(CertaintyReason))
+    text = serializers.CharField(help_text="The reason in words, for the reader.")
+
+
+class SynthesisFieldsSerializer(serializers.Serializer):
+    """The synthesis of a body of evidence (evidence.synthesis)."""
+
+    certainty = serializers.ChoiceField(
+        choices=Certainty.choices,
+        help_text="Certainty of the body of evidence (GRADE approach; a curator's override "
+                  "where one is given): " + _codes(Certainty))
+    suggested_certainty = serializers.ChoiceField(
+        choices=Certainty.choices, help_text="What the rules suggest, before any override.")
+    certainty_overridden = serializers.BooleanField(help_text="A curator set the certainty.")
+    certainty_reasons = CertaintyReasonSerializer(
+        many=True, help_text="Every reason: where the rating started, each step down, what "
+                             "was left out, and a curator's override with its reason.")
+    direction = serializers.ChoiceField(
+        choices=Direction.choices,
+        help_text="Direction of effect from the best design with result data (efficacy "
+                  "only; safety signals apart): " + _codes(Direction))
+    trials = serializers.IntegerField(
+        help_text="Trials or patient groups (publications of one trial count once).")
+    patients = serializers.IntegerField(
+        allow_null=True, help_text="Patients, each trial counted once (its largest "
+                                   "publication, or its count of this subtype where reported); "
+                                   "null when no study gives a number.")
+    patients_mixed_population = serializers.BooleanField(
+        help_text="True when some of these patients come from studies of several subtypes "
+                  "whose split is not reported (their whole number is included).")
+    safety_signals = serializers.IntegerField(
+        help_text="Studies reporting the drug inducing or worsening myositis.")
+    key_studies = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="Ids of the studies the certainty and direction rest on (best design with "
+                  "result data, strongest first).")
+    studies_without_result_data = serializers.IntegerField(
+        help_text="Studies listed but not rated (title only, or no result seen).")
+
+
+class MatrixCellSerializer(SynthesisFieldsSerializer):
     therapy = serializers.CharField(help_text="Therapy slug.")
     subtype = serializers.CharField(help_text="Subtype code.")
-    studies = serializers.IntegerField(help_text="Number of studies.")
-    patients = serializers.IntegerField(help_text="Patients in the studies that state a size.")
+    studies = serializers.IntegerField(help_text="Number of studies that tested the therapy "
+                                                 "in the subtype.")
     studies_without_size = serializers.IntegerField(
-        help_text="Studies that do not state their size (not in `patients`)."
+        help_text="Trials whose publications do not state their size (not in `patients`)."
     )
-    best_level = serializers.ChoiceField(choices=EvidenceLevel.choices, allow_null=True,
-                                         help_text="Strongest level of evidence (1 is best).")
+    best_level = serializers.ChoiceField(
+        choices=EvidenceLevel.choices, allow_null=True,
+        help_text="Strongest level of evidence among the studies with result data (1 is best).")
     results = ResultCountsSerializer(help_text="Studies per result code.")
     dominant_result = serializers.ChoiceField(
         choices=ResultDirection.choices, allow_null=True,
-        help_text="The most frequent result; a tie goes to the more cautious one "
-                  "(harm, no benefit, mixed, benefit).",
+        help_text="Superseded by `direction` (kept for v1 clients): the most frequent study "
+                  "result; a tie goes to the more cautious one (harm, no benefit, mixed, "
+                  "benefit).",
     )
 
 
@@ -362,9 +488,64 @@ class MatrixAxisSubtypeSerializer(serializers.Serializer):
 class MatrixSerializer(serializers.Serializer):
     """The drug x subtype evidence matrix the home page shows, over the filtered studies."""
 
+    evidence_cutoff = serializers.CharField(
+        allow_null=True, help_text="Where the evidence stops: the publication year of the newest "
+                                   "reference (ISO 8601 at the corpus's precision, e.g. "
+                                   "\"2016\"). Trials published later are not included.")
+    source_review_year = serializers.IntegerField(allow_null=True,
+                                                  help_text="The source review's year.")
     therapies = MatrixAxisTherapySerializer(many=True, help_text="Rows, in display order.")
     subtypes = MatrixAxisSubtypeSerializer(many=True, help_text="Columns, in display order.")
-    cells = MatrixCellSerializer(many=True, help_text="Only pairs with at least one study.")
+    cells = MatrixCellSerializer(many=True, help_text="Only pairs where a study tested the "
+                                                      "therapy.")
+
+
+class ArmResultSerializer(serializers.Serializer):
+    arm = serializers.CharField(help_text="The arm's label.")
+    responders = serializers.IntegerField(allow_null=True)
+    n = serializers.IntegerField(allow_null=True)
+    value = serializers.CharField()
+
+
+class SummaryStudyResultSerializer(serializers.Serializer):
+    study = serializers.IntegerField(help_text="Study id.")
+    description = serializers.CharField()
+    timepoint = serializers.CharField()
+    responders = serializers.IntegerField(allow_null=True)
+    n = serializers.IntegerField(allow_null=True)
+    value = serializers.CharField()
+    display_value = serializers.CharField()
+    arm_results = ArmResultSerializer(many=True, help_text="The result in each arm, where "
+                                                           "the record gives it.")
+
+
+class SummaryOutcomeSerializer(SynthesisFieldsSerializer):
+    measure = serializers.CharField(help_text="Outcome measure code (as in /outcomes/).")
+    label = serializers.CharField()
+    studies = serializers.IntegerField()
+    results = SummaryStudyResultSerializer(many=True)
+
+
+@extend_schema_serializer(many=False)
+class SummarySerializer(SynthesisFieldsSerializer):
+    """Summary of findings for one therapy in one subtype."""
+
+    therapy = serializers.CharField(help_text="Therapy slug.")
+    subtype = serializers.CharField(help_text="Subtype code.")
+    evidence_cutoff = serializers.CharField(allow_null=True,
+                                            help_text="As in /matrix/: e.g. \"2016\".")
+    evidence_cutoff_text = serializers.CharField(help_text="The same, in a sentence.")
+    studies = serializers.ListField(child=serializers.IntegerField(),
+                                    help_text="Ids of the studies that tested the therapy.")
+    studies_without_data = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Those without result data (not rated).")
+    safety_studies = serializers.ListField(child=serializers.IntegerField(),
+                                           help_text="Ids of the safety-signal studies.")
+    background_studies = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="Studies where the therapy was background therapy only (not rated).")
+    outcomes = SummaryOutcomeSerializer(many=True, help_text="Each measured outcome with "
+                                                             "its own certainty.")
 
 
 class SearchHitSerializer(serializers.Serializer):

@@ -1,3 +1,4 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from evidence.api import views
@@ -10,5 +11,10 @@ router.register("outcomes", views.OutcomeViewSet, basename="outcome")
 router.register("statements", views.StatementViewSet, basename="statement")
 router.register("matrix", views.MatrixViewSet, basename="matrix")
 router.register("search", views.SearchViewSet, basename="search")
+router.register("trials", views.TrialViewSet, basename="trial")
 
-urlpatterns = router.urls
+urlpatterns = [
+    *router.urls,
+    path("summary/<str:therapy>/<str:subtype>/", views.SummaryViewSet.as_view({"get": "list"}),
+         name="summary-detail"),
+]

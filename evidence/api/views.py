@@ -22,10 +22,16 @@ from evidence.choices import StudyDesign
 from evidence.exports import studies_csv
 from evidence.filtersets import StudyFilterSet, SubtypeFilterSet
 from evidence.levels import suggested_level
-from evidence.models import DiseaseSubtype, Outcome, Statement, Study
+from evidence.models import DiseaseSubtype, Outcome, Statement, Study, Trial
 from evidence.search import search
-from evidence.selectors import design_counts, evidence_matrix
+from evidence.selectors import (
+    design_counts,
+    evidence_cutoff,
+    evidence_matrix,
+    summary_of_findings,
+)
 from references.models import Reference
+from therapies.models import Therapy
 
 SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+$")
 
@@ -224,7 +230,9 @@ class MatrixViewSet(ConditionalMixin, ListViewSet):
     export_name = "matrix"
     csv_columns = ("therapy", "subtype", "studies", "patients", "studies_without_size",
                    "best_level", "dominant_result", *(f"results.{code}" for code in
-                                                      s.ResultDirection.values))
+                                                      s.ResultDirection.values),
+                   "certainty", "direction", "trials", "patients_mixed_population",
+                   "safety_signals", "key_studies")
 
     def get_queryset(self):
         return visible_studies(self.request)
@@ -241,14 +249,15 @@ class MatrixViewSet(ConditionalMixin, ListViewSet):
 
         return self.conditional_response(request, studies, build)
 
-    @staticmethod
-    def matrix_data(studies) -> dict:
+    def matrix_data(self, studies) -> dict:
         matrix = evidence_matrix(studies)
+        cutoff = evidence_cutoff(self.request.user)
         subtype_order = {subtype.pk: i for i, subtype in enumerate(matrix.subtypes)}
         therapy_order = {therapy.pk: i for i, therapy in enumerate(matrix.therapies)}
         cells = sorted(matrix.cells.values(), key=lambda c: (therapy_order[c.therapy.pk],
                                                              subtype_order[c.subtype.pk]))
         return {
+            "evidence_cutoff": cutoff.iso, "source_review_year": cutoff.review_year,
             "therapies": [{"slug": t.slug, "name": t.name, "drug_class": t.drug_class.slug}
                           for t in matrix.therapies],
             "subtypes": [{"code": st.code, "name": st.name} for st in matrix.subtypes],
@@ -256,8 +265,96 @@ class MatrixViewSet(ConditionalMixin, ListViewSet):
                 "therapy": c.therapy.slug, "subtype": c.subtype.code, "studies": c.studies,
                 "patients": c.patients, "studies_without_size": c.studies_without_size,
                 "best_level": c.best_level, "results": dict(c.results),
-                "dominant_result": c.dominant_result,
+                "dominant_result": c.dominant_result, **synthesis_data(c.synthesis),
             } for c in cells],
+        }
+
+
+def synthesis_data(synthesis) -> dict:
+    """The synthesis fields of the API (serializers.SynthesisFieldsSerializer)."""
+    return {
+        "certainty": synthesis.certainty, "suggested_certainty": synthesis.suggested_certainty,
+        "certainty_overridden": synthesis.overridden,
+        "certainty_reasons": synthesis.reason_dicts, "direction": synthesis.direction,
+        "trials": synthesis.trials, "patients": synthesis.patients,
+        "patients_mixed_population": synthesis.patients_mixed_population,
+        "safety_signals": synthesis.safety_signals, "key_studies": synthesis.key_studies,
+        "studies_without_result_data": synthesis.studies_without_data,
+    }
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List trials and cohorts",
+                       description="Each groups the publications of the same patients, whose "
+                                   "patients count once in the matrix and summaries."),
+    retrieve=extend_schema(summary="One trial (by key)"),
+)
+class TrialViewSet(ReadViewSet):
+    serializer_class = s.TrialSerializer
+    lookup_field = "key"
+    export_name = "trials"
+    filter_backends = ()
+    csv_columns = ("key", "name", "kind", "registry_ids", "registry_source_url", "studies")
+
+    def get_queryset(self):
+        user = self.request.user
+        return Trial.objects.restrict(user).prefetch_related(
+            Prefetch("publications", queryset=Study.objects.restrict(user).only("pk",
+                                                                                  "trial_id"))
+        ).order_by("name", "key")
+
+
+@extend_schema_view(list=extend_schema(
+    summary="Summary of findings: one therapy in one subtype",
+    description="Each measured outcome with its studies, trials, patients (deduplicated), "
+                "per-arm results and certainty with reasons; the key studies, the safety "
+                "signals and the evidence cut-off. The subtype by slug or code.",
+    responses=s.SummarySerializer,
+))
+class SummaryViewSet(ConditionalMixin, ListViewSet):
+    serializer_class = s.SummarySerializer
+    pagination_class = None
+    filter_backends = ()
+    list_export_renderers = ()
+
+    def get_queryset(self):
+        return visible_studies(self.request)
+
+    def list(self, request, *args, **kwargs):
+        therapy = Therapy.objects.restrict(request.user).filter(
+            slug=kwargs["therapy"]).first()
+        subtype = (DiseaseSubtype.objects.filter(slug=kwargs["subtype"]).first()
+                   or DiseaseSubtype.objects.filter(code=kwargs["subtype"]).first())
+        if therapy is None or subtype is None:
+            raise Http404("No such therapy or subtype.")
+        studies = self.get_queryset()
+        return self.conditional_response(
+            request, studies, lambda: Response(self.summary_data(studies, therapy, subtype)))
+
+    def summary_data(self, studies, therapy, subtype) -> dict:
+        summary = summary_of_findings(studies, therapy, subtype)
+        cutoff = evidence_cutoff(self.request.user)
+        return {
+            "therapy": therapy.slug, "subtype": subtype.code,
+            "evidence_cutoff": cutoff.iso, "evidence_cutoff_text": cutoff.sentence,
+            **synthesis_data(summary.synthesis),
+            "studies": summary.synthesis.study_ids,
+            "studies_without_data": summary.without_data,
+            "safety_studies": summary.synthesis.safety_studies,
+            "background_studies": [row.pk for row in summary.background],
+            "outcomes": [{
+                "measure": finding.measure, "label": finding.label,
+                "studies": finding.synthesis.studies, **synthesis_data(finding.synthesis),
+                "results": [{
+                    "study": row["study"].pk, "description": row["outcome"].description,
+                    "timepoint": row["outcome"].timepoint,
+                    "responders": row["outcome"].responders, "n": row["outcome"].n,
+                    "value": row["outcome"].value,
+                    "display_value": row["outcome"].display_value,
+                    "arm_results": [{"arm": r.arm.label, "responders": r.responders,
+                                     "n": r.n, "value": r.value} for r in row["arm_results"]],
+                } for row in finding.rows],
+            } for finding in summary.outcomes],
         }
 
 

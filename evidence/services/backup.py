@@ -28,9 +28,25 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, F
 
-from evidence.models import DiseaseSubtype, Outcome, Provenance, Statement, Study
-from evidence.services.corpus import STATUS_FILE
-from evidence.services.studies import OUTCOME_FIELDS, PROVENANCE_FIELDS, STUDY_FIELDS
+from evidence.models import (
+    Arm,
+    CertaintyOverride,
+    DiseaseSubtype,
+    Outcome,
+    OutcomeArmResult,
+    Provenance,
+    Statement,
+    Study,
+    StudySubtypeCount,
+    Trial,
+)
+from evidence.services.corpus import OVERRIDES_FILE, STATUS_FILE, TRIALS_FILE
+from evidence.services.studies import (
+    ARM_FIELDS,
+    OUTCOME_FIELDS,
+    PROVENANCE_FIELDS,
+    STUDY_FIELDS,
+)
 from references.formats import bibtex_entry
 from references.models import Author, Reference
 from therapies.models import DrugClass, Therapy, TherapyRationale
@@ -38,7 +54,7 @@ from therapies.models import DrugClass, Therapy, TherapyRationale
 STUDIES_FILE = "studies/corpus.json"
 # Everything export_corpus writes; --force replaces only these (and studies/*.json).
 WRITTEN = ("references.bib", STATUS_FILE, "subtypes.json", "therapies.json", "rationale.json",
-           "statements.json", "VERSION")
+           "statements.json", "VERSION", TRIALS_FILE, OVERRIDES_FILE)
 BIB_HEADER = (
     "% MyoEvidence corpus export (python manage.py export_corpus); restore with load_corpus.\n"
     "% Custom fields: reviewnumber (citation number in the review), kind, role, pmid, pmcid,\n"
@@ -76,6 +92,8 @@ def export_corpus(directory: Path, *, force: bool = False) -> ExportReport:
             "rationale.json": _json({"rationale": _rationale(report)}),
             STUDIES_FILE: _json({"studies": _studies(report)}),
             "statements.json": _json({"statements": _statements(report)}),
+            TRIALS_FILE: _json({"trials": _trials(report)}),
+            OVERRIDES_FILE: _json({"overrides": _overrides(report)}),
             "VERSION": _version(),
         }
     for name, text in files.items():
@@ -165,8 +183,9 @@ def _rationale(report: ExportReport) -> list[dict]:
 
 
 def _studies(report: ExportReport) -> list[dict]:
-    studies = (Study.objects.select_related("reference")
-               .prefetch_related("therapies", "subtypes", "outcomes", "provenance")
+    studies = (Study.objects.select_related("reference", "trial")
+               .prefetch_related("therapies", "subtypes", "outcomes__arm_results__arm",
+                                 "provenance", "arms__therapy", "subtype_counts__subtype")
                .order_by(F("reference__number").asc(nulls_last=True), "reference__bibtex_key",
                          "key"))
     rows = []
@@ -178,6 +197,7 @@ def _studies(report: ExportReport) -> list[dict]:
         row.update(verified=study.verified, status=study.status)
         outcomes = sorted(study.outcomes.all(), key=lambda o: (o.order, o.pk))
         row["outcomes"] = [{name: getattr(o, name) for name in OUTCOME_FIELDS} for o in outcomes]
+        _synthesis_fields(study, row, outcomes)
         row["provenance"] = [
             {**{name: getattr(p, name) for name in PROVENANCE_FIELDS},
              "verified": p.verified, "verified_by": p.verified_by,
@@ -188,6 +208,38 @@ def _studies(report: ExportReport) -> list[dict]:
         report.counts["provenance records"] += len(row["provenance"])
         rows.append(row)
     report.counts["studies"] = len(rows)
+    return rows
+
+
+def _synthesis_fields(study: Study, row: dict, outcomes: list[Outcome]) -> None:
+    """The trial, arms, per-subtype counts and per-arm results of a study (issue 13)."""
+    row["trial"] = study.trial.key if study.trial else None
+    arms = sorted(study.arms.all(), key=lambda a: (a.order, a.pk))
+    row["arms"] = [{name: (getattr(a.therapy, "slug", None) if name == "therapy"
+                           else getattr(a, name)) for name in ARM_FIELDS} for a in arms]
+    row["subtype_counts"] = {c.subtype.code: c.n for c in
+                             sorted(study.subtype_counts.all(), key=lambda c: c.subtype.code)}
+    for outcome, data in zip(outcomes, row["outcomes"], strict=True):
+        results = sorted(outcome.arm_results.all(), key=lambda r: (r.arm.order, r.arm.pk))
+        if results:
+            data["arm_results"] = [{"arm": r.arm.label, "responders": r.responders, "n": r.n,
+                                    "value": r.value} for r in results]
+
+
+def _trials(report: ExportReport) -> list[dict]:
+    rows = [{"key": t.key, "name": t.name, "kind": t.kind, "registry_ids": t.registry_ids,
+             "registry_source_url": t.registry_source_url, "note": t.note, "status": t.status}
+            for t in Trial.objects.order_by("key")]
+    report.counts["trials"] = len(rows)
+    return rows
+
+
+def _overrides(report: ExportReport) -> list[dict]:
+    rows = [{"therapy": o.therapy.slug, "subtype": o.subtype.code, "measure": o.measure,
+             "certainty": o.certainty, "reason": o.reason, "status": o.status}
+            for o in CertaintyOverride.objects.select_related("therapy", "subtype")
+            .order_by("therapy__slug", "subtype__code", "measure")]
+    report.counts["certainty overrides"] = len(rows)
     return rows
 
 
@@ -213,13 +265,14 @@ def table_counts() -> dict[str, int]:
     """Rows per content table (many-to-many links included) and entries per review status:
     what a restore must reproduce."""
     models = [Reference, Author, DrugClass, Therapy, TherapyRationale, DiseaseSubtype, Study,
-              Outcome, Provenance, Statement]
+              Outcome, Provenance, Statement, Trial, Arm, StudySubtypeCount, OutcomeArmResult,
+              CertaintyOverride]
     counts = {model._meta.label: model._default_manager.count() for model in models}
     for model, name in ((Study, "therapies"), (Study, "subtypes"), (Statement, "studies"),
                         (Statement, "references")):
         through = getattr(model, name).through
         counts[through._meta.label] = through._default_manager.count()
-    for model in (Reference, Therapy, Study, Statement):
+    for model in (Reference, Therapy, Study, Statement, Trial, CertaintyOverride):
         for status, count in model._default_manager.values_list("status").annotate(
                 n=Count("pk")).order_by("status"):
             counts[f"{model._meta.label} {status}"] = count

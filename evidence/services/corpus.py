@@ -7,6 +7,8 @@ Files, in dependency order, one function each (``_load_<file>``):
   rationale.json                       mechanistic references -> therapies they support
   studies/*.json                       studies with outcomes and provenance
   statements.json                      the review's summary claims per therapy
+  trials.json                          trials grouping publications (issue 13; before studies)
+  certainty_overrides.json             curators' certainty for a cell, with the reason
 Every problem in every file is collected, then the whole load is refused: nothing is saved.
 
 Each entry of the fixtures is *new* (created), *unchanged*, *updated* (the fixtures changed and
@@ -46,7 +48,13 @@ from evidence.services.curation import (
     curated_change,
     marking_history,
 )
-from evidence.services.studies import StudyDataError, upsert_statement, upsert_study
+from evidence.services.studies import (
+    StudyDataError,
+    upsert_certainty_override,
+    upsert_statement,
+    upsert_study,
+    upsert_trial,
+)
 from evidence.services.subtypes import upsert_subtype
 from references.bibtex import BibtexError, parse_bibtex
 from references.models import Reference
@@ -59,7 +67,8 @@ STATUS_FILE = "reference_status.json"
 # Kinds of entry as the report counts them (plural) and names one (singular).
 KINDS = {"subtypes": "subtype", "drug classes": "drug class", "therapies": "therapy",
          "references": "reference", "rationale links": "rationale link", "studies": "study",
-         "statements": "statement"}
+         "statements": "statement", "trials": "trial",
+         "certainty overrides": "certainty override"}
 # How many entries missing from the fixtures the report names, per kind (a benchmark database
 # holds thousands of synthetic studies).
 UNLISTED_NAMED = 20
@@ -226,8 +235,10 @@ def load_corpus(directory: Path, *, status: str = ReviewStatus.PUBLISHED,
         _load_therapies(load)
         _load_references(load)
         _load_rationale(load)
+        _load_trials(load)
         _load_studies(load)
         _load_statements(load)
+        _load_certainty_overrides(load)
         if load.problems:
             transaction.set_rollback(True)
     if load.problems:
@@ -334,3 +345,37 @@ def _load_statements(load: _Load) -> None:
                    Statement.objects.filter(key=key).first(), upsert_statement,
                    **{"status": load.status, "order": index, **row})
     load.unlisted("statements", Statement, "key")
+
+
+# Trials and certainty overrides (issue 13): optional files, loaded by functions of their own.
+TRIALS_FILE = "trials.json"
+OVERRIDES_FILE = "certainty_overrides.json"
+
+
+def _load_trials(load: _Load) -> None:
+    """trials.json: the trials and cohorts that group publications (before the studies)."""
+    from evidence.models import Trial
+
+    if not (load.directory / TRIALS_FILE).exists():
+        return
+    for index, row in enumerate(load.read_json(TRIALS_FILE).get("trials", [])):
+        key = row.get("key")
+        load.entry("trials", key, f"{TRIALS_FILE}[{index}] ({key})",
+                   Trial.objects.filter(key=key).first(), upsert_trial,
+                   **{"status": load.status, **row})
+    load.unlisted("trials", Trial, "key")
+
+
+def _load_certainty_overrides(load: _Load) -> None:
+    """certainty_overrides.json: curators' certainty for a cell, each with its reason."""
+    from evidence.models import CertaintyOverride
+
+    if not (load.directory / OVERRIDES_FILE).exists():
+        return
+    for index, row in enumerate(load.read_json(OVERRIDES_FILE).get("overrides", [])):
+        name = f"{row.get('therapy')} x {row.get('subtype')}"
+        existing = CertaintyOverride.objects.filter(
+            therapy__slug=row.get("therapy"), subtype__code=row.get("subtype"),
+            measure=row.get("measure", "")).first()
+        load.entry("certainty overrides", name, f"{OVERRIDES_FILE}[{index}] ({name})",
+                   existing, upsert_certainty_override, **{"status": load.status, **row})

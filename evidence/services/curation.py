@@ -30,7 +30,7 @@ from django.db import models
 from django.utils import timezone
 from simple_history.signals import pre_create_historical_record
 
-from evidence.models import Outcome, Provenance, Study
+from evidence.models import Arm, Outcome, Provenance, Study, StudySubtypeCount
 from references.models import Author, Reference
 
 LOADED = "Loaded from the corpus (load_corpus)"
@@ -40,7 +40,8 @@ _LOADERS = frozenset({LOADED, RESET, "", None})
 # Rows that belong to an entry, by the name of their foreign key to it: editing, adding or
 # deleting one is an edit of the entry (the admin shows them inline, the fixtures nest them).
 PARTS: dict[type[models.Model], tuple[tuple[type[models.Model], str], ...]] = {
-    Study: ((Outcome, "study"), (Provenance, "study")),
+    Study: ((Outcome, "study"), (Provenance, "study"), (Arm, "study"),
+            (StudySubtypeCount, "study")),
     Reference: ((Author, "reference"),),
 }
 

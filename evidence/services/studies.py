@@ -7,7 +7,17 @@ from django.utils.dateparse import parse_datetime
 
 from core.choices import ReviewStatus
 from core.services import save_changes
-from evidence.models import DiseaseSubtype, Outcome, Provenance, Statement, Study
+from evidence.models import (
+    Arm,
+    DiseaseSubtype,
+    Outcome,
+    OutcomeArmResult,
+    Provenance,
+    Statement,
+    Study,
+    StudySubtypeCount,
+    Trial,
+)
 from references.models import Reference
 from therapies.models import Therapy
 
@@ -15,7 +25,11 @@ STUDY_FIELDS = (
     "label", "design", "phase", "blinding", "comparator", "sample_size", "age_group",
     "refractory", "primary_endpoint", "primary_endpoint_met", "result", "summary",
     "adverse_events", "follow_up", "level_override", "level_override_reason",
+    "publication_role", "data_availability", "has_result_data", "safety_signal",
 )
+# Arms and per-subtype counts (issue 13); arm results are given inside each outcome row.
+ARM_FIELDS = ("label", "therapy", "role", "dose", "route", "schedule", "duration", "n")
+ARM_RESULT_FIELDS = ("arm", "responders", "n", "value")
 OUTCOME_FIELDS = ("measure", "description", "timepoint", "responders", "n", "value", "is_primary")
 PROVENANCE_FIELDS = ("source", "url", "pmid", "facts", "note")
 # Set only when the data gives them (a backup does; the curated fixtures do not), so that
@@ -46,6 +60,9 @@ def upsert_study(
     outcomes: list[dict] | None = None,
     provenance: list[dict] | None = None,
     status: str = ReviewStatus.DRAFT,
+    trial: str | None = None,
+    arms: list[dict] | None = None,
+    subtype_counts: dict[str, int] | None = None,
     **fields,
 ) -> Study:
     """Create or update the study ``key``; therapies by slug, subtypes by code.
@@ -62,20 +79,97 @@ def upsert_study(
         raise StudyDataError("a study needs at least one disease subtype")
     therapy_objs = _resolve(Therapy, "slug", therapies, "therapy slug(s)")
     subtype_objs = _resolve(DiseaseSubtype, "code", subtypes, "subtype code(s)")
+    trial_obj = _resolve(Trial, "key", [trial], "trial key")[0] if trial else None
+    outcomes = [dict(row) for row in outcomes or []]
+    # Per-arm results travel inside the outcome rows (``arm_results``).
+    arm_results = [row.pop("arm_results", None) for row in outcomes]
 
     study = Study.objects.filter(key=key).first() or Study(key=key)
     values = {name: fields.get(name, _default(name)) for name in STUDY_FIELDS}
     values.update({name: fields[name] for name in OPTIONAL_STUDY_FIELDS if name in fields})
-    values.update(reference_id=reference.pk, status=status)
+    values.update(reference_id=reference.pk, status=status,
+                  trial_id=trial_obj.pk if trial_obj else None)
     save_changes(study, values)
     if set(study.therapies.all()) != set(therapy_objs):
         study.therapies.set(therapy_objs)
     if set(study.subtypes.all()) != set(subtype_objs):
         study.subtypes.set(subtype_objs)
-    _sync_rows(study, Outcome, "outcomes", OUTCOME_FIELDS, outcomes or [], ordered=True)
+    _sync_rows(study, Outcome, "outcomes", OUTCOME_FIELDS, outcomes, ordered=True)
     _sync_rows(study, Provenance, "provenance", PROVENANCE_FIELDS, provenance or [],
                optional=OPTIONAL_PROVENANCE_FIELDS)
+    # Given arms replace the study's arms and per-arm results (the fixtures, a backup); when a
+    # caller gives none (the API's study form) what curators recorded is kept.
+    if arms is not None:
+        sync_arms(study, arms, [r or [] for r in arm_results])
+    if subtype_counts is not None:
+        sync_subtype_counts(study, subtype_counts)
     return study
+
+
+def sync_arms(study: Study, arms: list[dict], arm_results: list[list[dict]]) -> None:
+    """The study's arms (matched by position, therapies by slug) and each outcome's per-arm
+    results (``arm_results[i]`` for the study's i-th outcome, arms named by label)."""
+    rows = []
+    for index, arm in enumerate(arms):
+        unknown = set(arm) - set(ARM_FIELDS)
+        if unknown:
+            raise StudyDataError(f"arms[{index}]: unknown field(s) {', '.join(sorted(unknown))}")
+        slug = arm.get("therapy")
+        therapy = _resolve(Therapy, "slug", [slug], f"arms[{index}] therapy slug")[0] \
+            if slug else None
+        given = {name: arm[name] for name in ARM_FIELDS if name != "therapy" and name in arm}
+        rows.append({**given,
+                     "therapy_id": therapy.pk if therapy else None})
+    labels = [row["label"] for row in rows]
+    if len(set(labels)) != len(labels):
+        raise StudyDataError("arms: two arms have the same label")
+    _sync_rows(study, Arm, "arms", (*ARM_FIELDS[:1], "therapy_id", *ARM_FIELDS[2:]), rows,
+               ordered=True)
+    by_label = {arm.label: arm for arm in study.arms.all()}
+    _sync_arm_results(study, by_label, arm_results)
+
+
+def sync_subtype_counts(study: Study, subtype_counts: dict[str, int]) -> None:
+    """Patients per subtype (by code; each must be one of the study's subtypes)."""
+    codes = set(study.subtypes.values_list("code", flat=True))
+    outside = sorted(set(subtype_counts) - codes)
+    if outside:
+        raise StudyDataError(f"subtype_counts: {', '.join(outside)} not among the study's "
+                             "subtypes")
+    subtype_ids = dict(DiseaseSubtype.objects.filter(code__in=list(subtype_counts))
+                       .values_list("code", "pk"))
+    current = {c.subtype_id: c for c in study.subtype_counts.all()}
+    for code, n in sorted(subtype_counts.items()):
+        count = current.pop(subtype_ids[code], None) or StudySubtypeCount(
+            study=study, subtype_id=subtype_ids[code])
+        save_changes(count, {"n": n})
+    for stale in current.values():
+        stale.delete()
+
+
+def _sync_arm_results(study: Study, by_label: dict, arm_results: list[list[dict]]) -> None:
+    outcomes = list(study.outcomes.order_by("order", "pk"))
+    for index, results in enumerate(arm_results):
+        if results and index >= len(outcomes):
+            raise StudyDataError(f"outcomes[{index}]: arm results for an outcome that is not "
+                                 "there")
+    for index, outcome in enumerate(outcomes):
+        results = arm_results[index] if index < len(arm_results) else []
+        current = {r.arm_id: r for r in outcome.arm_results.all()}
+        for result in results:
+            unknown = set(result) - set(ARM_RESULT_FIELDS)
+            if unknown:
+                raise StudyDataError(f"outcomes[{index}] arm_results: unknown field(s) "
+                                     f"{', '.join(sorted(unknown))}")
+            arm = by_label.get(result.get("arm"))
+            if arm is None:
+                raise StudyDataError(f"outcomes[{index}] arm_results: no arm labelled "
+                                     f"{result.get('arm')!r}")
+            row = current.pop(arm.pk, None) or OutcomeArmResult(outcome=outcome, arm=arm)
+            save_changes(row, {"responders": result.get("responders"), "n": result.get("n"),
+                               "value": result.get("value") or ""})
+        for stale in current.values():
+            stale.delete()
 
 
 def _field_value(model, name: str, value):
@@ -89,8 +183,37 @@ def _field_value(model, name: str, value):
 
 
 def _default(name: str):
+    if name in {"data_availability", "has_result_data", "safety_signal"}:
+        return Study._meta.get_field(name).get_default()
     return None if name in {"sample_size", "refractory", "primary_endpoint_met",
                             "level_override"} else ""
+
+
+@transaction.atomic
+def upsert_trial(*, key: str, name: str, kind: str = "trial", registry_ids: list[str] | None = None,
+                 registry_source_url: str = "", note: str = "",
+                 status: str = ReviewStatus.DRAFT) -> Trial:
+    """Create or update the trial ``key`` (registry ids are validated)."""
+    trial = Trial.objects.filter(key=key).first() or Trial(key=key)
+    save_changes(trial, {"name": name, "kind": kind, "registry_ids": registry_ids or [],
+                         "registry_source_url": registry_source_url or "", "note": note or "",
+                         "status": status})
+    return trial
+
+
+@transaction.atomic
+def upsert_certainty_override(*, therapy: str, subtype: str, certainty: str, reason: str,
+                              measure: str = "", status: str = ReviewStatus.DRAFT):
+    """A curator's certainty for a therapy x subtype cell (or one of its outcome measures)."""
+    from evidence.models import CertaintyOverride
+
+    therapy_obj = _resolve(Therapy, "slug", [therapy], "therapy slug")[0]
+    subtype_obj = _resolve(DiseaseSubtype, "code", [subtype], "subtype code")[0]
+    override = CertaintyOverride.objects.filter(
+        therapy=therapy_obj, subtype=subtype_obj, measure=measure or "").first() \
+        or CertaintyOverride(therapy=therapy_obj, subtype=subtype_obj, measure=measure or "")
+    save_changes(override, {"certainty": certainty, "reason": reason, "status": status})
+    return override
 
 
 def _sync_rows(study, model, related: str, names, rows: list[dict], ordered: bool = False,

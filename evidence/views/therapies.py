@@ -7,8 +7,8 @@ from core.cache import count_by
 from core.pagination import GenerationPaginator
 from evidence.charts import chart_points, evidence_chart, legend
 from evidence.filtersets import CheckboxStudyFilterSet
-from evidence.models import Statement, Study
-from evidence.selectors import study_rows
+from evidence.models import DiseaseSubtype, Statement, Study
+from evidence.selectors import evidence_cutoff, evidence_matrix, study_rows, summary_of_findings
 from references.models import Reference
 from therapies.models import Therapy
 
@@ -56,9 +56,36 @@ class TherapyDetailView(TemplateView):
                       .filter(pk__in={s.reference_id for s in shown}
                               | {r.reference_id for r in rationales})
                       .order_by("number"))
+        # The same synthesis as the matrix, for this therapy's row.
+        matrix = evidence_matrix(Study.objects.restrict(user).filter(therapies=therapy),
+                                 therapies=Therapy.objects.filter(pk=therapy.pk))
+        by_subtype = [cell for cell in (matrix.cells.get((therapy.pk, st.pk))
+                                        for st in matrix.subtypes) if cell]
+        safety_ids = {pk for cell in by_subtype for pk in cell.synthesis.safety_studies}
         return super().get_context_data(
+            by_subtype=by_subtype, cutoff=evidence_cutoff(user),
+            safety_studies=study_rows(Study.objects.filter(pk__in=safety_ids))
+            if safety_ids else [],
             therapy=therapy, filter=filterset, studies=shown, page_obj=page,
             paginator=page.paginator, statements=statements,
             references=references, rationales=rationales,
-            chart=evidence_chart(chart_points(matching), title=f"Evidence for {therapy.name}"),
+            chart=evidence_chart(chart_points(matching, therapy=therapy),
+                                 title=f"Evidence for {therapy.name}"),
             legend=legend(), **kwargs)
+
+
+class SummaryOfFindingsView(TemplateView):
+    """One therapy in one subtype: each measured outcome with its certainty and reasons, the
+    studies and trials, the safety signals and where the evidence stops. Printable."""
+
+    template_name = "therapies/summary_of_findings.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        therapy = get_object_or_404(Therapy.objects.restrict(user).select_related("drug_class"),
+                                    slug=self.kwargs["slug"])
+        subtype = get_object_or_404(DiseaseSubtype, slug=self.kwargs["subtype"])
+        summary = summary_of_findings(Study.objects.restrict(user), therapy, subtype)
+        # The URL's own kwargs (slug, subtype) are replaced by the objects they name.
+        return {**super().get_context_data(**kwargs), "therapy": therapy, "subtype": subtype,
+                "summary": summary, "cutoff": evidence_cutoff(user)}

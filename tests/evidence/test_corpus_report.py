@@ -119,17 +119,28 @@ def test_statements_are_counted(report):
     assert value_of(report, "therapies with a statement") == str(therapies)
 
 
-def test_clean_corpus_passes_strict_and_says_so(report):
-    assert "Data-quality problems: 0" in report
-    run("--strict")  # no CommandError
+def test_strict_fails_only_on_the_record_urls_curators_have_not_replaced_yet(report):
+    """Honest expectation (issue 13): the record-url rule still flags the provenance and
+    identifier-source URLs for which the curators found no scholarly copy; every other rule is
+    clean. When a curator replaces one, lower KNOWN_UNREPLACED_RECORD_URLS."""
+    from tests.evidence.test_data_quality import KNOWN_UNREPLACED_RECORD_URLS
+
+    known = KNOWN_UNREPLACED_RECORD_URLS
+    assert f"Data-quality problems: {known}" in report
+    assert f"[record-url] record URLs on bare IP addresses, downloads or document-sharing/shop " \
+           f"sites: {known}" in report
+    with pytest.raises(CommandError, match=f"{known} data-quality problem"):
+        run("--strict")
 
 
 def test_problems_are_listed_and_strict_fails():
+    from tests.evidence.test_data_quality import KNOWN_UNREPLACED_RECORD_URLS
+
     Reference.objects.create(number=61, title="Uncurated", bibtex_key="z2020x", role="treatment")
     report = run()  # without --strict the report still completes
-    assert "Data-quality problems: 1" in report
+    assert f"Data-quality problems: {KNOWN_UNREPLACED_RECORD_URLS + 1}" in report
     assert "reference 61: has role 'treatment' but reports no study" in report
-    with pytest.raises(CommandError, match="1 data-quality problem"):
+    with pytest.raises(CommandError, match=f"{KNOWN_UNREPLACED_RECORD_URLS + 1} data-quality"):
         run("--strict")
 
 
@@ -151,5 +162,6 @@ def test_json_output_carries_the_same_numbers():
         "reference-without-study",
         "harm-description",
         "level-design",
+        "record-url",
     }
-    assert all(found == [] for found in data["problems"].values())
+    assert all(found == [] for code, found in data["problems"].items() if code != "record-url")

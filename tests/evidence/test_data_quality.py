@@ -40,13 +40,43 @@ def bib_entries():
     return parse_bibtex(path.read_text(encoding="utf-8")).references
 
 
-def test_the_corpus_has_no_data_quality_problem():
-    assert quality.find_problems() == []
+# Provenance and identifier-source URLs on bare IP addresses or document-sharing sites that the
+# curators searched for and could not replace with a scholarly copy (issue 13; their notes are
+# in /work/curation/*.json "unresolved"). The rule keeps flagging them: lower this number as
+# curators replace them, never raise it to let a new one in.
+KNOWN_UNREPLACED_RECORD_URLS = 26
+
+
+def test_the_corpus_has_no_data_quality_problem_but_the_known_record_urls():
+    problems = quality.find_problems()
+    others = [p for p in problems if not p.startswith("[record-url]")]
+    assert others == []
+    assert len(problems) == KNOWN_UNREPLACED_RECORD_URLS
+
+
+def test_record_url_rule_flags_ip_addresses_downloads_and_sharing_sites():
+    from evidence.links import is_canonical, unfollowable_reason
+
+    assert unfollowable_reason("http://47.251.13.51:8081/20506493") == "a bare IP address"
+    assert unfollowable_reason("https://abcdocz.com/doc/139764") == \
+        "a document-sharing, download or shop site"
+    assert unfollowable_reason("https://dmice.ohsu.edu/x/rheumatolgy.zip") == "a file download"
+    assert unfollowable_reason("https://pubmed.ncbi.nlm.nih.gov/23124935/") == ""
+    assert unfollowable_reason("https://ard.bmj.com/content/73/1/256") == ""
+    assert is_canonical("https://doi.org/10.1002/art.37754")
+    assert not is_canonical("https://medluna.com/article/23124935")
+
+
+def test_a_study_with_a_provenance_url_on_an_ip_address_is_caught():
+    study = Study.objects.get(key="ref02-aza-prednisone-trial")
+    study.provenance.create(source="abstract", url="http://10.1.2.3/record/1")
+    assert "study ref02-aza-prednisone-trial: provenance URL http://10.1.2.3/record/1 is a " \
+           "bare IP address" in quality.unfollowable_record_urls()
 
 
 def test_find_problems_reports_each_problem_with_its_rule():
     make_study("bad-harm", result="harm", summary="Etanercept was given to one patient.")
-    assert quality.find_problems() == [
+    assert [p for p in quality.find_problems() if not p.startswith("[record-url]")] == [
         "[harm-description] study bad-harm: result is 'harm' but the summary does not say what "
         "the harm was (e.g. 'dermatomyositis developed during adalimumab')"
     ]

@@ -29,13 +29,17 @@ def shown_count(html: str) -> int:
 def test_home_has_matrix_status_and_entry_points(client):
     html = body(client.get("/"))
     assert html.count("<h1>") == 1
-    assert 'href="/studies/?therapy=rituximab&amp;subtype=dm"' in html
+    # Every cell links to its summary of findings (issue 13).
+    assert 'href="/therapies/rituximab/dermatomyositis/"' in html
     assert "Data version" in html and "last updated" in html
+    assert "Evidence up to 2015; trials published later are not included." in html
     for heading in ("By drug", "By disease subtype", "By study type"):
         assert heading in html
-    # The rituximab x DM cell states its numbers (computed independently here).
-    studies = Study.objects.published().filter(therapies__slug="rituximab", subtypes__code="dm")
-    assert f"{studies.count()} studies" in html
+    # The rituximab x DM cell counts the RIM trial once (refs 1 and 19), with its 76 DM
+    # patients, plus the two DM pilots (7 and 8): 3 trials, 91 patients, never 410.
+    cell = re.search(r'href="/therapies/rituximab/dermatomyositis/">(.*?)</a>', html, re.S)
+    text = re.sub(r"<[^>]+>", " ", cell.group(1))
+    assert "3 trials" in text and "91 pts" in text and "Low" in text
 
 
 def test_every_link_on_home_resolves(client):
@@ -78,10 +82,20 @@ def test_therapy_without_study_says_so(client):
     assert "No study in this corpus tested Fingolimod" in body(client.get("/therapies/fingolimod/"))
 
 
-def test_subtype_detail_ranks_strongest_first(client):
+def test_subtype_detail_ranks_by_certainty_of_benefit_saying_why(client):
     html = body(client.get("/subtypes/polymyositis/"))
-    levels = [int(x) for x in re.findall(r'class="badge level-(\d)"', html)]
-    assert levels and levels == sorted(levels)
+    rows = re.findall(r'<tr><th scope="row"><a href="/therapies/([^/]+)/polymyositis/">.*?'
+                      r'certainty-(\w+)".*?direction-(\w+)"', html, re.S)
+    assert rows
+    rank = {"high": 4, "moderate": 3, "low": 2, "very_low": 1, "insufficient": 0}
+    of_benefit = [rank[c] if d == "benefit" else 0 for _, c, d in rows]
+    benefit_rows = [i for i, (_, _, d) in enumerate(rows) if d == "benefit"]
+    # Benefit first, by certainty; then the rest.
+    assert of_benefit[:len(benefit_rows)] == sorted(of_benefit[:len(benefit_rows)], reverse=True)
+    assert benefit_rows == list(range(len(benefit_rows)))
+    # Glucocorticoids were background in the azathioprine trial: not ranked for PM.
+    assert "glucocorticoids" not in [slug for slug, _, _ in rows]
+    assert "Imprecision:" in html  # the reasons are shown
 
 
 def test_design_pages(client):
@@ -138,8 +152,18 @@ def test_study_detail_shows_every_fact(client):
     assert "https://pubmed.ncbi.nlm.nih.gov/23124935/" in html
     assert "https://doi.org/10.1002/art.37754" in html
     assert "Suggested by the design" in html
-    assert "medluna.com/article/23124935" in html  # provenance
+    # Readers see canonical links; a copy of a record on another site is kept for curators.
+    assert "medluna.com/article/23124935" not in html
+    assert "https://clinicaltrials.gov/study/NCT00106184" in html
     assert "Placebo-phase" in html or "placebo-phase" in html
+    assert "rituximab early" in html and "750 mg/m2" in html  # the arms
+    assert "RIM trial (Rituximab in Myositis)" in html
+
+
+def test_staff_see_the_raw_provenance_urls(admin_client):
+    study = Study.objects.get(key="ref01-rim-trial")
+    html = body(admin_client.get(study.get_absolute_url()))
+    assert "medluna.com/article/23124935" in html and "shown to curators only" in html
 
 
 def test_unreported_numbers_say_not_reported(client):

@@ -1,0 +1,103 @@
+"""Curating the synthesis: the admin forms, and the services' errors on bad data (issue 13)."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from core.choices import ReviewStatus
+from evidence.models import Arm, CertaintyOverride, Study, Trial, validate_registry_ids
+from evidence.services.studies import StudyDataError, upsert_study, upsert_trial
+from tests.evidence.test_admin import study_post_data
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_synthesis_admin_pages_open(client, curator):
+    trial = Trial.objects.get(key="rim")
+    override = CertaintyOverride.objects.first()
+    for url in (reverse("admin:evidence_trial_changelist"),
+                reverse("admin:evidence_trial_change", args=[trial.pk]),
+                reverse("admin:evidence_trial_add"),
+                reverse("admin:evidence_certaintyoverride_changelist"),
+                reverse("admin:evidence_certaintyoverride_change", args=[override.pk]),
+                reverse("admin:evidence_certaintyoverride_add")):
+        assert client.get(url).status_code == 200, url
+
+
+def test_the_study_form_edits_arms_and_subtype_counts(client, curator):
+    study = Study.objects.get(key="ref02-aza-prednisone-trial")
+    Study.objects.filter(pk=study.pk).update(status=ReviewStatus.DRAFT)
+    url = reverse("admin:evidence_study_change", args=[study.pk])
+    page = client.get(url).content.decode()
+    assert "prednisone (all patients)" in page and "patients per subtype" in page.lower()
+    data = study_post_data(client, study)
+    arm = study.arms.get(therapy__slug="azathioprine")
+    prefix = next(k for k, v in data.items() if k.endswith("-id") and v == str(arm.pk))[:-3]
+    data[f"{prefix}-dose"] = "2 mg/kg per day (edited)"
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert Arm.objects.get(pk=arm.pk).dose == "2 mg/kg per day (edited)"
+
+
+def test_an_override_without_a_reason_is_refused_in_the_admin(client, curator):
+    response = client.post(reverse("admin:evidence_certaintyoverride_add"), {
+        "therapy": Study.objects.get(key="ref31-msg-etanercept-pilot-rct").therapies.get().pk,
+        "subtype": Study.objects.get(key="ref31-msg-etanercept-pilot-rct").subtypes.get().pk,
+        "measure": "", "certainty": "moderate", "reason": ""})
+    assert response.status_code == 200
+    assert "reason" in response.context["adminform"].form.errors
+
+
+@pytest.mark.parametrize("ids, message", [
+    (["NCT0010618"], "Not a registry id we know: NCT0010618"),
+    (["nct00106184"], "Not a registry id we know"),
+    (["NCT00106184", "NCT00106184"], "listed twice"),
+    ("NCT00106184", "must be a list"),
+])
+def test_registry_ids_are_validated(ids, message):
+    with pytest.raises(ValidationError, match=message):
+        validate_registry_ids(ids)
+    with pytest.raises(ValidationError):
+        upsert_trial(key="bad", name="Bad",
+                     registry_ids=ids if isinstance(ids, list) else [ids[:5]])
+
+
+def study_args(**changes):
+    study = Study.objects.get(key="ref02-aza-prednisone-trial")
+    args = {"key": study.key, "reference": study.reference, "label": study.label,
+            "therapies": ["azathioprine", "glucocorticoids"], "subtypes": ["pm"],
+            "design": study.design, "result": study.result, "summary": study.summary,
+            "arms": [{"label": "azathioprine", "therapy": "azathioprine", "role": "tested"}]}
+    return {**args, **changes}
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"arms": [{"label": "x", "therapy": "no-such-drug", "role": "tested"}]},
+     "unknown arms\\[0\\] therapy slug"),
+    ({"arms": [{"label": "a", "therapy": "azathioprine"}, {"label": "a", "therapy": None,
+                                                          "role": "comparator"}]},
+     "two arms have the same label"),
+    ({"arms": [{"label": "a", "therapy": "azathioprine", "colour": "red"}]},
+     "arms\\[0\\]: unknown field"),
+    ({"subtype_counts": {"dm": 3}}, "dm not among the study's subtypes"),
+    ({"trial": "no-such-trial"}, "unknown trial key"),
+    ({"outcomes": [{"measure": "ck", "arm_results": [{"arm": "nobody", "n": 1}]}]},
+     "no arm labelled 'nobody'"),
+])
+def test_bad_synthesis_data_is_refused_with_a_clear_message(changes, message):
+    with pytest.raises(StudyDataError, match=message):
+        upsert_study(**study_args(**changes))
+
+
+def test_a_tested_arm_needs_its_therapy():
+    with pytest.raises(ValidationError, match="A tested arm needs its therapy"):
+        upsert_study(**study_args(arms=[{"label": "x", "therapy": None, "role": "tested"}]))
+
+
+def test_an_update_without_arms_keeps_the_curated_arms():
+    study = Study.objects.get(key="ref02-aza-prednisone-trial")
+    before = list(study.arms.values_list("label", "role"))
+    args = study_args()
+    del args["arms"]
+    upsert_study(**args)
+    assert list(study.arms.values_list("label", "role")) == before
