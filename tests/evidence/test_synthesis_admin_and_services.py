@@ -67,6 +67,7 @@ def study_args(**changes):
     args = {"key": study.key, "reference": study.reference, "label": study.label,
             "therapies": ["azathioprine", "glucocorticoids"], "subtypes": ["pm"],
             "design": study.design, "result": study.result, "summary": study.summary,
+            "status": study.status,
             "arms": [{"label": "azathioprine", "therapy": "azathioprine", "role": "tested"}]}
     return {**args, **changes}
 
