@@ -378,6 +378,14 @@ AXES_LOCKOUT_PARAMETERS = ["ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "core.security.client_ip"
 
+# models.W040: Reference and Study have an Index(include=["id"]), a covering index that lets
+# PostgreSQL answer the list pages' keyset queries from the index alone. SQLite has no INCLUDE
+# and builds the same index on the key columns only: the queries and results are the same, just
+# without the index-only scan, so the warning (shown twice by migrate and runserver) is safe to
+# silence there. On PostgreSQL the check passes by itself; it stays on for any other backend.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    SILENCED_SYSTEM_CHECKS = ["models.W040"]
+
 # Where collectstatic gathers the hashed, compressed static files that whitenoise serves.
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", STATIC_ROOT))
 
@@ -408,4 +416,9 @@ LOGGING["handlers"]["console"]["formatter"] = os.environ.get(
 # gunicorn warns on every HEAD request that Django's response has a body (it drops it, as it
 # should): noise, e.g. from load balancers probing with HEAD.
 LOGGING["loggers"]["gunicorn.http.wsgi"] = {"level": "ERROR"}
+# axes logs "AXES: BEGIN version ..." once per process at start; the development server's
+# autoreloader starts two processes, each running the checks, so a first start printed it four
+# times. Only that start line comes from axes.apps: lockouts (axes.handlers) still log.
+if DEBUG:
+    LOGGING["loggers"]["axes.apps"] = {"level": "WARNING"}
 # --- end of production hardening ---
