@@ -1,4 +1,5 @@
-"""The curators' admin for the bibliography: references with their authors, BibTeX in and out."""
+"""The curators' admin for the bibliography: references with their authors, BibTeX in and out,
+RIS and PubMed in, and a new reference prefilled from its PMID or DOI."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from core.admin_workflow import (
 from core.http import attach
 from references.admin_forms import BibtexUploadForm, ConfirmImportForm, ReferenceAdminForm
 from references.formats import EXPORTERS
-from references.importer import ImportRefused, import_bibtex, max_import_bytes
+from references.importer import ImportRefused, import_references, max_import_bytes
 from references.models import Author, Reference
 
 IMPORT_SESSION_KEY = "references.bibtex_import"
@@ -109,7 +110,7 @@ class ReferenceAdmin(ReviewedAdminMixin, ContentAdmin):
             raise PermissionDenied
         context = {
             **self.admin_site.each_context(request),
-            "title": "Import references from BibTeX",
+            "title": "Import references (BibTeX, RIS, PubMed)",
             "opts": self.model._meta,
             "max_bytes": max_import_bytes(),
         }
@@ -118,14 +119,19 @@ class ReferenceAdmin(ReviewedAdminMixin, ContentAdmin):
         form = BibtexUploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             text = form.cleaned_data["file"]
+            name = request.FILES["file"].name
+            fmt = form.cleaned_data["format"] or None
             try:
-                context["report"] = import_bibtex(text=text, user=request.user, dry_run=True)
+                context["report"] = import_references(text=text, fmt=fmt, name=name,
+                                                      user=request.user, dry_run=True)
             except ImportRefused as exc:
                 context["problems"] = exc.problems
             else:
                 digest = sha256(text.encode("utf-8")).hexdigest()
+                # The format read in the preview, so the import reads the file the same way.
                 request.session[IMPORT_SESSION_KEY] = {
-                    "digest": digest, "text": text, "name": request.FILES["file"].name,
+                    "digest": digest, "text": text, "name": name,
+                    "format": context["report"].format,
                 }
                 context["confirm_form"] = ConfirmImportForm(initial={"digest": digest})
                 context["file_name"] = request.FILES["file"].name
@@ -141,7 +147,8 @@ class ReferenceAdmin(ReviewedAdminMixin, ContentAdmin):
                                     "again.")
             return HttpResponseRedirect(reverse("admin:references_reference_import"))
         try:
-            report = import_bibtex(text=pending["text"], user=request.user)
+            report = import_references(text=pending["text"], fmt=pending.get("format"),
+                                       name=pending["name"], user=request.user)
         except ImportRefused as exc:
             # The stored references changed since the preview in a way that now conflicts.
             context.update(problems=exc.problems, form=BibtexUploadForm())
