@@ -389,6 +389,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # Where collectstatic gathers the hashed, compressed static files that whitenoise serves.
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", STATIC_ROOT))
 
+# "Add from PMID or DOI" in the references admin (references/lookup.py) asks NCBI E-utilities
+# (esummary, for a PMID) and Crossref (/works/<doi>, for a DOI). The base URLs can point at a
+# mirror or a test server; the timeout (seconds) keeps a slow service from holding the admin
+# request; NCBI and Crossref ask clients for a contact e-mail (sent as NCBI's "email" and in
+# Crossref's User-Agent), and an NCBI API key raises NCBI's rate limit from 3 to 10 a second.
+MYOEVIDENCE_NCBI_BASE_URL = os.environ.get(
+    "MYOEVIDENCE_NCBI_BASE_URL", "https://eutils.ncbi.nlm.nih.gov/entrez/eutils")
+MYOEVIDENCE_CROSSREF_BASE_URL = os.environ.get(
+    "MYOEVIDENCE_CROSSREF_BASE_URL", "https://api.crossref.org")
+MYOEVIDENCE_LOOKUP_TIMEOUT = float(os.environ.get("MYOEVIDENCE_LOOKUP_TIMEOUT", "10"))
+MYOEVIDENCE_NCBI_API_KEY = os.environ.get("MYOEVIDENCE_NCBI_API_KEY", "")
+MYOEVIDENCE_CONTACT_EMAIL = os.environ.get("MYOEVIDENCE_CONTACT_EMAIL", "")
+
 # Entries one BibTeX import may hold: the admin checks and imports an upload within one
 # request (about 20 ms an entry). Bigger files are refused with a request to split them.
 MYOEVIDENCE_IMPORT_MAX_ENTRIES = int(os.environ.get("MYOEVIDENCE_IMPORT_MAX_ENTRIES", "1000"))

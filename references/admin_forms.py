@@ -91,3 +91,19 @@ class BibtexUploadForm(forms.Form):
 
 class ConfirmImportForm(forms.Form):
     digest = forms.CharField(widget=forms.HiddenInput)
+
+
+class IdentifierLookupForm(forms.Form):
+    identifier = forms.CharField(
+        label="PMID or DOI", max_length=300,
+        help_text="Such as 23124935, or 10.1002/art.37754 (a https://doi.org/ link works too).",
+    )
+
+    def clean_identifier(self) -> str:
+        from references.lookup import InvalidIdentifier, parse_identifier
+
+        try:
+            parse_identifier(self.cleaned_data["identifier"])
+        except InvalidIdentifier as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return self.cleaned_data["identifier"]
