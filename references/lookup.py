@@ -88,8 +88,7 @@ def _get(url: str, params: dict, service: str, *, not_found: str) -> dict:
         raise Unavailable(f"{service} answered with an error (HTTP {exc.code}), so nothing "
                           "was filled in: enter the reference by hand or try again later.") \
             from None
-    except OSError \
-            as exc:
+    except OSError as exc:  # URLError, timeouts, refused connections, DNS failures
         reason = getattr(exc, "reason", exc)
         raise Unavailable(f"{service} could not be reached ({_describe(reason)}), so nothing "
                           "was filled in: enter the reference by hand.") from None
