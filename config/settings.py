@@ -387,8 +387,29 @@ AXES_LOCKOUT_PARAMETERS = ["ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "core.security.client_ip"
 
+# models.W040: Reference and Study have an Index(include=["id"]), a covering index that lets
+# PostgreSQL answer the list pages' keyset queries from the index alone. SQLite has no INCLUDE
+# and builds the same index on the key columns only: the queries and results are the same, just
+# without the index-only scan, so the warning (shown twice by migrate and runserver) is safe to
+# silence there. On PostgreSQL the check passes by itself; it stays on for any other backend.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    SILENCED_SYSTEM_CHECKS = ["models.W040"]
+
 # Where collectstatic gathers the hashed, compressed static files that whitenoise serves.
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", STATIC_ROOT))
+
+# "Add from PMID or DOI" in the references admin (references/lookup.py) asks NCBI E-utilities
+# (esummary, for a PMID) and Crossref (/works/<doi>, for a DOI). The base URLs can point at a
+# mirror or a test server; the timeout (seconds) keeps a slow service from holding the admin
+# request; NCBI and Crossref ask clients for a contact e-mail (sent as NCBI's "email" and in
+# Crossref's User-Agent), and an NCBI API key raises NCBI's rate limit from 3 to 10 a second.
+MYOEVIDENCE_NCBI_BASE_URL = os.environ.get(
+    "MYOEVIDENCE_NCBI_BASE_URL", "https://eutils.ncbi.nlm.nih.gov/entrez/eutils")
+MYOEVIDENCE_CROSSREF_BASE_URL = os.environ.get(
+    "MYOEVIDENCE_CROSSREF_BASE_URL", "https://api.crossref.org")
+MYOEVIDENCE_LOOKUP_TIMEOUT = float(os.environ.get("MYOEVIDENCE_LOOKUP_TIMEOUT", "10"))
+MYOEVIDENCE_NCBI_API_KEY = os.environ.get("MYOEVIDENCE_NCBI_API_KEY", "")
+MYOEVIDENCE_CONTACT_EMAIL = os.environ.get("MYOEVIDENCE_CONTACT_EMAIL", "")
 
 # Entries one BibTeX import may hold: the admin checks and imports an upload within one
 # request (about 20 ms an entry). Bigger files are refused with a request to split them.
@@ -417,4 +438,9 @@ LOGGING["handlers"]["console"]["formatter"] = os.environ.get(
 # gunicorn warns on every HEAD request that Django's response has a body (it drops it, as it
 # should): noise, e.g. from load balancers probing with HEAD.
 LOGGING["loggers"]["gunicorn.http.wsgi"] = {"level": "ERROR"}
+# axes logs "AXES: BEGIN version ..." once per process at start; the development server's
+# autoreloader starts two processes, each running the checks, so a first start printed it four
+# times. Only that start line comes from axes.apps: lockouts (axes.handlers) still log.
+if DEBUG:
+    LOGGING["loggers"]["axes.apps"] = {"level": "WARNING"}
 # --- end of production hardening ---

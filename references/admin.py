@@ -1,4 +1,5 @@
-"""The curators' admin for the bibliography: references with their authors, BibTeX in and out."""
+"""The curators' admin for the bibliography: references with their authors, BibTeX in and out,
+RIS and PubMed in, and a new reference prefilled from its PMID or DOI."""
 
 from __future__ import annotations
 
@@ -21,12 +22,23 @@ from core.admin_workflow import (
     ReviewedAdminMixin,
 )
 from core.http import attach
-from references.admin_forms import BibtexUploadForm, ConfirmImportForm, ReferenceAdminForm
+from references.admin_forms import (
+    BibtexUploadForm,
+    ConfirmImportForm,
+    IdentifierLookupForm,
+    ReferenceAdminForm,
+)
 from references.formats import EXPORTERS
-from references.importer import ImportRefused, import_bibtex, max_import_bytes
+from references.importer import ImportRefused, import_references, max_import_bytes
+from references.lookup import LookupFailed, NotFound, Unavailable, lookup
 from references.models import Author, Reference
+from references.services import find_existing
 
 IMPORT_SESSION_KEY = "references.bibtex_import"
+# What "Add from PMID or DOI" found, waiting for the add form (?lookup=1) to show it.
+LOOKUP_SESSION_KEY = "references.lookup"
+LOOKUP_FIELDS = ("title", "authors_truncated", "journal", "year", "volume", "issue", "pages",
+                 "publisher", "doi", "pmid", "pmcid", "kind")
 
 
 class AuthorInline(PartOfEntryInlineMixin, admin.TabularInline):
@@ -34,6 +46,17 @@ class AuthorInline(PartOfEntryInlineMixin, admin.TabularInline):
     extra = 0
     ordering = ["position"]
     fields = ["position", "family", "given", "is_corporate"]
+
+    def get_extra(self, request, obj=None, **kwargs):
+        # One empty row per author the PMID/DOI look-up found (prefilled by get_formset_kwargs).
+        return len(_pending_lookup(request).get("authors", [])) if obj is None else 0
+
+
+def _pending_lookup(request) -> dict:
+    """The looked-up values for the add form, on its GET with ?lookup=1 only."""
+    if request.method != "GET" or request.GET.get("lookup") != "1":
+        return {}
+    return request.session.get(LOOKUP_SESSION_KEY) or {}
 
 
 @admin.register(Reference)
@@ -68,6 +91,20 @@ class ReferenceAdmin(ReviewedAdminMixin, ContentAdmin):
     def identifiers(self, obj):
         return " · ".join(filter(None, [obj.pmid, obj.doi])) or "—"
 
+    def get_changeform_initial_data(self, request):
+        pending = _pending_lookup(request)
+        if pending:
+            return {name: pending[name] for name in LOOKUP_FIELDS if pending.get(name)}
+        return super().get_changeform_initial_data(request)
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        pending = _pending_lookup(request)
+        if isinstance(inline, AuthorInline) and pending.get("authors"):
+            kwargs["initial"] = [{"position": position, **author} for position, author in
+                                 enumerate(pending["authors"], start=1)]
+        return kwargs
+
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         form.instance.refresh_first_author()
@@ -100,6 +137,8 @@ class ReferenceAdmin(ReviewedAdminMixin, ContentAdmin):
         return [
             path("import/", self.admin_site.admin_view(self.import_view),
                  name="references_reference_import"),
+            path("lookup/", self.admin_site.admin_view(self.lookup_view),
+                 name="references_reference_lookup"),
             *super().get_urls(),
         ]
 
@@ -109,7 +148,7 @@ class ReferenceAdmin(ReviewedAdminMixin, ContentAdmin):
             raise PermissionDenied
         context = {
             **self.admin_site.each_context(request),
-            "title": "Import references from BibTeX",
+            "title": "Import references (BibTeX, RIS, PubMed)",
             "opts": self.model._meta,
             "max_bytes": max_import_bytes(),
         }
@@ -118,19 +157,63 @@ class ReferenceAdmin(ReviewedAdminMixin, ContentAdmin):
         form = BibtexUploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             text = form.cleaned_data["file"]
+            name = request.FILES["file"].name
+            fmt = form.cleaned_data["format"] or None
             try:
-                context["report"] = import_bibtex(text=text, user=request.user, dry_run=True)
+                context["report"] = import_references(text=text, fmt=fmt, name=name,
+                                                      user=request.user, dry_run=True)
             except ImportRefused as exc:
                 context["problems"] = exc.problems
             else:
                 digest = sha256(text.encode("utf-8")).hexdigest()
+                # The format read in the preview, so the import reads the file the same way.
                 request.session[IMPORT_SESSION_KEY] = {
-                    "digest": digest, "text": text, "name": request.FILES["file"].name,
+                    "digest": digest, "text": text, "name": name,
+                    "format": context["report"].format,
                 }
                 context["confirm_form"] = ConfirmImportForm(initial={"digest": digest})
                 context["file_name"] = request.FILES["file"].name
         context["form"] = form
         return TemplateResponse(request, "admin/references/reference/import_form.html", context)
+
+    def lookup_view(self, request):
+        """A PMID or DOI → the add form prefilled from PubMed or Crossref (nothing saved)."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = IdentifierLookupForm(request.POST or None)
+        add_url = reverse("admin:references_reference_add")
+        if request.method == "POST" and form.is_valid():
+            try:
+                parsed, service = lookup(form.cleaned_data["identifier"])
+            except Unavailable as exc:
+                # No network (or the service is down): say so, and let the curator type.
+                request.session.pop(LOOKUP_SESSION_KEY, None)
+                messages.warning(request, str(exc))
+                return HttpResponseRedirect(add_url)
+            except (NotFound, LookupFailed) as exc:
+                form.add_error("identifier", str(exc))
+            else:
+                values = {name: getattr(parsed, name) for name in LOOKUP_FIELDS}
+                values["authors"] = [{"family": a.family, "given": a.given,
+                                      "is_corporate": a.is_corporate} for a in parsed.authors]
+                request.session[LOOKUP_SESSION_KEY] = values
+                existing = find_existing(parsed)
+                if existing is not None:
+                    url = reverse("admin:references_reference_change", args=[existing.pk])
+                    messages.warning(request, format_html(
+                        "This looks like a stored reference: {}. Saving the form below will "
+                        "be refused if its DOI or PMID is the same.",
+                        format_html('<a href="{}">{}</a>', url, existing)))
+                messages.info(request, f"Filled in from {service}: check every field and the "
+                                       "authors, then save. Nothing is saved until you do.")
+                return HttpResponseRedirect(f"{add_url}?lookup=1")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Add a reference from its PMID or DOI",
+            "opts": self.model._meta,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/references/reference/lookup_form.html", context)
 
     def _confirm_import(self, request, context):
         pending = request.session.get(IMPORT_SESSION_KEY)
@@ -141,7 +224,8 @@ class ReferenceAdmin(ReviewedAdminMixin, ContentAdmin):
                                     "again.")
             return HttpResponseRedirect(reverse("admin:references_reference_import"))
         try:
-            report = import_bibtex(text=pending["text"], user=request.user)
+            report = import_references(text=pending["text"], fmt=pending.get("format"),
+                                       name=pending["name"], user=request.user)
         except ImportRefused as exc:
             # The stored references changed since the preview in a way that now conflicts.
             context.update(problems=exc.problems, form=BibtexUploadForm())

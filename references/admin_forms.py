@@ -1,4 +1,5 @@
-"""Forms of the references admin: duplicate warnings on the reference form, BibTeX upload."""
+"""Forms of the references admin: duplicate warnings on the reference form, the upload of a
+BibTeX, RIS or PubMed file, the PMID/DOI look-up."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from django import forms
 from django.urls import reverse
 from django.utils.html import format_html
 
-from references.importer import ImportRefused, check_size, decode_bibtex_bytes
+from references.importer import ImportRefused, check_size, decode_import_bytes
 from references.models import Reference
+from references.readers import FORMAT_LABELS
 from references.validators import normalise_doi, normalise_title
 
 
@@ -66,9 +68,15 @@ class ReferenceAdminForm(forms.ModelForm):
 
 class BibtexUploadForm(forms.Form):
     file = forms.FileField(
-        label="BibTeX file",
-        help_text="A .bib file in UTF-8. Entries matching a stored reference (by DOI, PMID, "
-                  "then title and year) update it; the others are added as drafts.",
+        label="File",
+        help_text="A BibTeX (.bib), RIS (.ris: Zotero, EndNote, Mendeley, Web of Science) or "
+                  "PubMed (.nbib: “Send to: Citation manager”) file in UTF-8. Entries matching "
+                  "a stored reference (by DOI, PMID, then title and year) update it; the others "
+                  "are added as drafts.",
+    )
+    format = forms.ChoiceField(
+        label="Format", required=False, initial="",
+        choices=[("", "Detect from the file"), *FORMAT_LABELS.items()],
     )
 
     def clean_file(self) -> str:
@@ -76,10 +84,26 @@ class BibtexUploadForm(forms.Form):
         upload = self.cleaned_data["file"]
         try:
             check_size(upload.size, name=f"“{upload.name}”")
-            return decode_bibtex_bytes(upload.read(), name=f"“{upload.name}”")
+            return decode_import_bytes(upload.read(), name=f"“{upload.name}”")
         except ImportRefused as exc:
             raise forms.ValidationError(exc.problems) from None
 
 
 class ConfirmImportForm(forms.Form):
     digest = forms.CharField(widget=forms.HiddenInput)
+
+
+class IdentifierLookupForm(forms.Form):
+    identifier = forms.CharField(
+        label="PMID or DOI", max_length=300,
+        help_text="Such as 23124935, or 10.1002/art.37754 (a https://doi.org/ link works too).",
+    )
+
+    def clean_identifier(self) -> str:
+        from references.lookup import InvalidIdentifier, parse_identifier
+
+        try:
+            parse_identifier(self.cleaned_data["identifier"])
+        except InvalidIdentifier as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return self.cleaned_data["identifier"]

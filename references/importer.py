@@ -1,11 +1,14 @@
-"""Importing a BibTeX/biblatex file into the bibliography, in one transaction.
+"""Importing a BibTeX/biblatex, RIS, Web of Science or PubMed (MEDLINE, .nbib) file into the
+bibliography, in one transaction.
 
-Used by ``manage.py import_bibtex`` and the admin's upload form. Each entry is matched to an
+Used by ``manage.py import_references`` (and ``import_bibtex``) and the admin's upload form.
+Every format is read into the same ``ParsedReference`` (``references.bibtex`` for BibTeX,
+``references.readers`` for the others), so what follows is shared. Each entry is matched to an
 existing reference by review number (our own exports carry it), DOI, PMID, then normalised title
 and year (``services.find_existing``); matched references are updated, others created as drafts.
-A file with any problem (unbalanced braces, an entry without title, a bad year, a field that
-does not fit) is refused whole: nothing is saved and every problem is reported with its entry
-and line.
+A file with any problem (unbalanced braces, a record that does not end, an entry without title,
+a bad year, a field that does not fit) is refused whole: nothing is saved and every problem is
+reported with its entry and line.
 
 Updates only touch what the entry gives: a Zotero export without our ``reviewnumber``, ``role``
 or ``annote`` fields keeps the reference's number, role and notes. A reference keeps its BibTeX
@@ -31,6 +34,7 @@ from core.workflow import can_edit
 from references.bibtex import BibtexError, ParsedAuthor, ParsedReference, parse_bibtex
 from references.formats import BIBTEX_TYPES
 from references.models import Reference
+from references.readers import BIBTEX, FORMAT_LABELS, ReadError, detect_format, read_records
 from references.services import find_existing, upsert_reference, validation_messages
 from references.validators import normalise_doi, normalise_title
 
@@ -93,6 +97,11 @@ class ImportReport:
     entries: list[ImportedEntry]
     skipped: list[str]
     dry_run: bool
+    format: str = BIBTEX
+
+    @property
+    def format_label(self) -> str:
+        return FORMAT_LABELS[self.format]
 
     def with_action(self, action: str) -> list[ImportedEntry]:
         return [entry for entry in self.entries if entry.action == action]
@@ -151,21 +160,46 @@ def decode_bibtex_bytes(data: bytes, *, name: str = "The file") -> str:
         ]) from None
 
 
+# The text of an uploaded file, whatever its format (the checks are not BibTeX's own).
+decode_import_bytes = decode_bibtex_bytes
+
+
 def import_bibtex(
     *, text: str, user=None, dry_run: bool = False, progress: Progress | None = None
 ) -> ImportReport:
+    """``import_references`` of a BibTeX/biblatex text."""
+    return import_references(text=text, fmt=BIBTEX, user=user, dry_run=dry_run,
+                             progress=progress)
+
+
+def parse_references(text: str, *, fmt: str | None = None, name: str = ""):
+    """The format and the parsed entries of ``text`` (``fmt`` None: detected from the content
+    and the file name), or ``ImportRefused`` naming every problem."""
+    try:
+        fmt = fmt or detect_format(text, name)
+        if fmt == BIBTEX:
+            return fmt, parse_bibtex(text)
+        return fmt, read_records(text, fmt, max_records=max_import_entries())
+    except (BibtexError, ReadError) as exc:
+        raise ImportRefused(exc.problems) from None
+
+
+def import_references(
+    *, text: str, fmt: str | None = None, name: str = "", user=None, dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
     """Import every entry of ``text`` or none; ``dry_run`` reports without saving.
 
-    With ``user`` the changes are recorded in the history as theirs, and a reference they may
-    not edit (a published one, for a curator) is not changed by the import.
+    ``fmt`` is ``readers.BIBTEX``, ``RIS``, ``WOS`` or ``MEDLINE``; None detects it from the
+    content (and ``name``, the file's name). With ``user`` the changes are recorded in the
+    history as theirs, and a reference they may not edit (a published one, for a curator) is
+    not changed by the import.
     """
     check_size(len(text.encode("utf-8")))
-    try:
-        parsed = parse_bibtex(text)
-    except BibtexError as exc:
-        raise ImportRefused(exc.problems) from None
+    fmt, parsed = parse_references(text, fmt=fmt, name=name)
+    label = FORMAT_LABELS[fmt]
     if not parsed.references:
-        raise ImportRefused(["The file has no BibTeX entries describing a work."])
+        raise ImportRefused([f"The file has no {label} entries describing a work."])
     if len(parsed.references) > max_import_entries():
         raise ImportRefused([
             f"The file has {len(parsed.references):,} entries; at most "
@@ -181,7 +215,8 @@ def import_bibtex(
             where = f"entry '{item.key}' (line {item.line})"
             try:
                 with transaction.atomic():
-                    entries.append(_import_entry(item, user=user, claimed=claimed))
+                    entries.append(_import_entry(item, user=user, claimed=claimed,
+                                                 label=label))
             except ValidationError as exc:
                 problems.extend(f"{where}: {msg}" for msg in validation_messages(exc))
             except IntegrityError as exc:
@@ -198,7 +233,7 @@ def import_bibtex(
         for entry in entries:
             if entry.action == CREATED:
                 entry.reference_id = None
-    return ImportReport(entries=entries, skipped=parsed.skipped, dry_run=dry_run)
+    return ImportReport(entries=entries, skipped=parsed.skipped, dry_run=dry_run, format=fmt)
 
 
 class _Refused(Exception):
@@ -223,10 +258,10 @@ def _history_user(user) -> Iterator[None]:
         del context.request
 
 
-def _import_entry(item: ParsedReference, *, user, claimed: dict) -> ImportedEntry:
+def _import_entry(item: ParsedReference, *, user, claimed: dict, label: str) -> ImportedEntry:
     match, how, notes = _match(item, claimed)
     if match is None:
-        return _create(item, claimed=claimed, notes=notes)
+        return _create(item, claimed=claimed, notes=notes, label=label)
     if match.pk in claimed:
         other = claimed[match.pk]
         raise _Refused(f"same {how} as entry '{other.key}' (line {other.line}); "
@@ -236,11 +271,12 @@ def _import_entry(item: ParsedReference, *, user, claimed: dict) -> ImportedEntr
     if changed and user is not None and not can_edit(user, match):
         raise _Refused(f"would change {_label(match)}, which is {match.get_status_display()} "
                        "and can be changed only by an editor")
-    if item.key != match.bibtex_key:
+    if label == FORMAT_LABELS[BIBTEX] and item.key != match.bibtex_key:
+        # (Other formats have no keys: theirs is made up by the reader.)
         notes.append(f"keeps its key '{match.bibtex_key}'")
     if user is not None:
         match._history_user = user
-    match._change_reason = "Updated by a BibTeX import"
+    match._change_reason = f"Updated by a {label} import"
     upsert_reference(parsed=merged, existing=match)
     claimed[match.pk] = item
     return ImportedEntry(key=item.key, line=item.line, action=UPDATED if changed else UNCHANGED,
@@ -248,14 +284,15 @@ def _import_entry(item: ParsedReference, *, user, claimed: dict) -> ImportedEntr
                          changed=changed, notes=notes)
 
 
-def _create(item: ParsedReference, *, claimed: dict, notes: list[str]) -> ImportedEntry:
+def _create(item: ParsedReference, *, claimed: dict, notes: list[str],
+            label: str) -> ImportedEntry:
     key = _free_key(item.key)
     if key != item.key:
         notes.append(f"another reference has the key '{item.key}', so it was saved as '{key}'")
     # An unsaved instance tells upsert_reference to create, not to look for a match again
     # (we may have decided that a title-and-year match is a different work).
     reference = Reference()
-    reference._change_reason = "Created by a BibTeX import"
+    reference._change_reason = f"Created by a {label} import"
     result = upsert_reference(parsed=dataclasses.replace(item, key=key), existing=reference)
     claimed[result.reference.pk] = item
     return ImportedEntry(key=item.key, line=item.line, action=CREATED,

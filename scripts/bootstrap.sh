@@ -3,23 +3,34 @@
 # it reinstalls only when pyproject.toml changed since the last install.
 # With --browser it also provides what the browser tests need: Debian's chromium (apt, as root)
 # and axe-core from the npm registry (package.json).
+#
+# Environment: PYTHON (default python3) is the interpreter that creates .venv.
+# A first install takes about a minute: each step says what it is doing, and pip shows its
+# download progress bars but not its per-package notices (-q) or its version nag.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
+PIP=(.venv/bin/python -m pip --disable-pip-version-check -q --progress-bar on)
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+  echo "==> Creating the virtualenv .venv with $("$PYTHON" --version)"
   "$PYTHON" -m venv .venv
 fi
 stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
 if [ ! -f "$stamp" ]; then
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e ".[dev]"
+  echo "==> Upgrading pip"
+  "${PIP[@]}" install --upgrade pip
+  echo "==> Installing MyoEvidence and its dependencies into .venv (about a minute the first time)"
+  "${PIP[@]}" install -e ".[dev]"
   rm -f .venv/.installed-* && touch "$stamp"
+  echo "==> Installed."
+else
+  echo "==> Dependencies are up to date (.venv matches pyproject.toml)."
 fi
 if [ "${1:-}" = "--browser" ]; then
   if [ ! -x /usr/bin/chromium ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-      echo "Installing Debian's chromium for the browser tests..."
+      echo "==> Installing Debian's chromium for the browser tests..."
       apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
     else
       echo "The browser tests need Debian's chromium: sudo apt-get install chromium" >&2
@@ -28,6 +39,7 @@ if [ "${1:-}" = "--browser" ]; then
   lock=node_modules/.installed-$(sha1sum package-lock.json | cut -c1-12)
   if [ ! -f "$lock" ]; then
     if command -v npm >/dev/null; then
+      echo "==> Installing axe-core (npm ci)..."
       npm ci --no-audit --no-fund --silent && touch "$lock"
     else
       echo "The accessibility tests need npm (Node.js) to install axe-core" >&2
