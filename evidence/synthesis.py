@@ -212,8 +212,10 @@ def synthesise(studies: Iterable[StudyFacts], *, therapy: int, subtype: int,
     out = Synthesis(studies=len(body), study_ids=[s.pk for s in body])
     out.results = Counter(s.result for s in body)
     # Guidelines and reviews report other studies' patients, and laboratory studies none:
-    # they are listed, but are not trials and add no patients (no double counting).
-    groups = [s for s in body if s.design not in NOT_RATED_DESIGNS]
+    # they are listed, but are not trials and add no patients (no double counting). Reports
+    # that are safety evidence only (the drug inducing or worsening myositis) are counted as
+    # safety signals, not as trials or patients of the efficacy evidence beside them.
+    groups = [s for s in body if s.design not in NOT_RATED_DESIGNS and not s.safety_only]
     out.patients, out.patients_mixed_population, out.trials, out.trials_without_size = \
         patients(groups, subtype)
     out.safety_studies = [s.pk for s in body if s.safety_signal]

@@ -114,6 +114,20 @@ def test_tnf_inhibitor_case_reports_do_not_make_etanercept_in_dm_harm():
     assert cell.direction == Direction.BENEFIT  # the randomised pilot (ref 31)
     assert cell.safety_signals == 2  # refs 30 and 41
     assert cell.dominant_result == "benefit" or cell.results["harm"] == 2
+    # The harm reports' patients are not counted as efficacy evidence: the pilot RCT (16) and
+    # the retrospective cohort of 8 (DM and PM, no split: a mixed population).
+    assert (cell.synthesis.trials, cell.patients, cell.synthesis.patients_mixed_population) == (
+        2, 24, True)
+
+
+@pytest.mark.django_db
+def test_the_infliximab_open_pilot_is_no_benefit_plus_a_safety_signal():
+    """Dastmalchi 2008 (ref 37): few improved and some flared. Its efficacy reading is 'no
+    benefit', its flares are a safety signal; the IBM cell is not an efficacy 'harm'."""
+    infliximab = Therapy.objects.get(slug="infliximab")
+    ibm = DiseaseSubtype.objects.get(code="ibm")
+    cell = evidence_matrix(Study.objects.published()).cells[(infliximab.pk, ibm.pk)]
+    assert cell.direction == Direction.NO_BENEFIT and cell.safety_signals == 1
 
 
 # --- studies without result data -------------------------------------------------------------
