@@ -1,0 +1,92 @@
+"""Issue 17 in a real browser: every page type fits 1366 px and 390 px, keeps its key columns
+in view, passes axe-core without serious violations and breaks no Content-Security-Policy."""
+
+from pathlib import Path
+
+import pytest
+
+from evidence.models import Study
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db]
+
+WIDTHS = {"laptop": (1366, 900), "phone": (390, 844)}
+PAGES = {
+    "home": "/", "therapy": "/therapies/rituximab/",
+    "summary": "/therapies/rituximab/dermatomyositis/", "subtype": "/subtypes/dermatomyositis/",
+    "design": "/designs/case-report/", "study-list": "/studies/", "study": "STUDY",
+    "reference-list": "/references/", "reference": "/references/1/",
+    "search": "/search/?q=swallowing", "about": "/about/",
+}
+SHOTS = Path("/tmp/shots")
+
+
+def open_page(browser, site_url, path, size):
+    width, height = WIDTHS[size]
+    context = browser.new_context(viewport={"width": width, "height": height}, bypass_csp=False)
+    page = context.new_page()
+    csp = []
+    page.on("console", lambda m: csp.append(m.text) if "Content Security Policy" in m.text
+            or "Content-Security-Policy" in m.text else None)
+    if path == "STUDY":
+        path = Study.objects.get(key="ref01-rim-trial").get_absolute_url()
+    response = page.goto(site_url + path)
+    assert response.status == 200, path
+    return context, page, csp
+
+
+@pytest.mark.parametrize("size", WIDTHS)
+@pytest.mark.parametrize("kind", PAGES)
+def test_page_fits_and_keeps_its_key_columns_in_view(browser, site_url, kind, size):
+    context, page, csp = open_page(browser, site_url, PAGES[kind], size)
+    try:
+        width, inner = page.evaluate(
+            "() => [document.scrollingElement.scrollWidth, window.innerWidth]")
+        assert width <= inner, f"{kind} is {width}px wide at {inner}px"
+        # The key columns of a study table (Result, Level) end inside the window.
+        for header in page.locator("table.studies thead th").all():
+            if header.inner_text().strip() in ("Result", "Level"):
+                box = header.bounding_box()
+                assert box["x"] + box["width"] <= inner, f"{kind}: {header.inner_text()} cut off"
+        if kind == "home" and size == "phone":
+            sticky = page.evaluate("() => getComputedStyle("
+                                   "document.querySelector('.matrix th[scope=row]')).position")
+            assert sticky == "sticky"
+        if kind in ("study-list", "therapy") and size == "phone":
+            # Filters are behind a closed disclosure: the results come first.
+            assert page.locator("details.filter-disclosure").get_attribute("open") is None
+            assert not page.locator("form.filters button[type=submit]").is_visible()
+        if kind == "therapy":
+            # Axis text of the chart at 11 px or more, as drawn.
+            sizes = page.evaluate("() => [...document.querySelectorAll('.chart svg text')]"
+                                  ".map(t => t.getBoundingClientRect().height)")
+            assert sizes and min(sizes) >= 11, sizes
+        assert csp == []
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("size", WIDTHS)
+@pytest.mark.parametrize("kind", PAGES)
+def test_no_serious_accessibility_violation(browser, site_url, axe_source, kind, size):
+    context, page, _ = open_page(browser, site_url, PAGES[kind], size)
+    try:
+        # The app's CSP forbids inline script: axe is injected through the DevTools protocol.
+        cdp = context.new_cdp_session(page)
+        cdp.send("Runtime.evaluate", {"expression": axe_source})
+        result = page.evaluate(
+            "async () => await axe.run(document, {runOnly: {type: 'tag', values: "
+            "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}})")
+        serious = [f"{v['id']}: {v['help']} -> {[n['html'][:100] for n in v['nodes'][:2]]}"
+                   for v in result["violations"] if v["impact"] in ("serious", "critical")]
+        assert serious == [], "\n".join(serious)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("size", WIDTHS)
+@pytest.mark.parametrize("kind", ["home", "therapy", "summary"])
+def test_screenshots(browser, site_url, kind, size):
+    SHOTS.mkdir(exist_ok=True)
+    context, page, _ = open_page(browser, site_url, PAGES[kind], size)
+    page.screenshot(path=str(SHOTS / f"{kind}-{size}.png"), full_page=True)
+    context.close()
