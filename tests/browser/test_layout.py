@@ -89,4 +89,8 @@ def test_screenshots(browser, site_url, kind, size):
     SHOTS.mkdir(exist_ok=True)
     context, page, _ = open_page(browser, site_url, PAGES[kind], size)
     page.screenshot(path=str(SHOTS / f"{kind}-{size}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{kind}-{size}-top.png"))
+    if page.locator("table.studies").count():
+        page.locator("table.studies").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / f"{kind}-{size}-studies.png"))
     context.close()
