@@ -116,7 +116,7 @@ class ProvenanceForm(forms.ModelForm):
 
     class Meta:
         model = Provenance
-        fields = ["source", "url", "pmid", "facts", "note", "verified"]
+        fields = ["study", "source", "url", "pmid", "facts", "note", "verified"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

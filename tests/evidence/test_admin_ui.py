@@ -49,3 +49,10 @@ def test_admin_history_has_no_inline_style_and_no_none(admin_client, path):
     assert " style=" not in page and "<style" not in page
     assert "Deleted user (pk=None)" not in page
     assert not re.search(r"<td>\s*None\s*</td>", page)
+
+
+def test_provenance_change_form_keeps_its_study_field(admin_client):
+    provenance = Provenance.objects.first()
+    page = admin_client.get(f"/admin/evidence/provenance/{provenance.pk}/change/")
+    assert page.status_code == 200
+    assert 'name="study"' in page.content.decode()
