@@ -47,6 +47,12 @@ def test_page_fits_and_keeps_its_key_columns_in_view(browser, site_url, kind, si
             if header.inner_text().strip() in ("Result", "Level"):
                 box = header.bounding_box()
                 assert box["x"] + box["width"] <= inner, f"{kind}: {header.inner_text()} cut off"
+        if size == "laptop":
+            # At 1366 px no study table needs a sideways scroll of its own.
+            wide = page.evaluate("() => [...document.querySelectorAll('table.studies')]"
+                                 ".filter(t => t.parentElement.scrollWidth >"
+                                 " t.parentElement.clientWidth).length")
+            assert wide == 0, f"{kind}: a study table scrolls sideways at 1366 px"
         if kind == "home" and size == "phone":
             sticky = page.evaluate("() => getComputedStyle("
                                    "document.querySelector('.matrix th[scope=row]')).position")
