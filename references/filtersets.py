@@ -88,7 +88,9 @@ class ReferenceFilterSet(RestrictedFilterSet):
         return Reference._meta.get_field(relation).related_model._default_manager.restrict(
             getattr(self.request, "user", None))
 
-    def filter_therapy(self, queryset, name, value):
+    # ``value`` is the list of chosen slugs/codes; the ``str`` hint gives the schema generator
+    # (drf-spectacular) the type of each one, as the choices are only known per request.
+    def filter_therapy(self, queryset, name, value: str):
         slugs = list(value)
         studies = self._visible("studies").filter(
             reference=OuterRef("pk"), therapies__slug__in=slugs,
@@ -97,7 +99,7 @@ class ReferenceFilterSet(RestrictedFilterSet):
             reference=OuterRef("pk"), therapy__slug__in=slugs)
         return queryset.filter(Exists(studies) | Exists(rationales))
 
-    def filter_subtype(self, queryset, name, value):
+    def filter_subtype(self, queryset, name, value: str):
         values = list(value)
         subtypes = Q(subtypes__code__in=values) | Q(subtypes__slug__in=values)
         studies = self._visible("studies").filter(subtypes, reference=OuterRef("pk"))
