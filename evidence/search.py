@@ -180,12 +180,16 @@ def _search(terms: list[str], querysets, limit: int) -> dict[str, list[Hit]]:
         url = f"{obj.therapy.get_absolute_url()}#statement-{obj.key}"
         groups["statements"].append(Hit("statement", obj, f"{obj.therapy.name}: the review says",
                                         url, highlight(obj.text, terms), obj.rank))
-    for obj in _ranked(trials, Trial, query, terms, limit):
-        # Trials have no page of their own: the hit opens the primary report (or the first
-        # publication the reader may see; the queryset only holds trials that have one).
-        publication = (studies.filter(trial=obj).order_by(
-            Case(When(publication_role=PublicationRole.PRIMARY, then=0), default=1), "pk")
-            .first())
+    found_trials = _ranked(trials, Trial, query, terms, limit)
+    # Trials have no page of their own: the hit opens the primary report (or the first
+    # publication the reader may see; the queryset only holds trials that have one). One
+    # query for all of them, primary reports first.
+    opens: dict[int, Study] = {}
+    for study in studies.filter(trial__in=[t.pk for t in found_trials]).order_by(
+            Case(When(publication_role=PublicationRole.PRIMARY, then=0), default=1), "pk"):
+        opens.setdefault(study.trial_id, study)
+    for obj in found_trials:
+        publication = opens[obj.pk]
         ids = ", ".join(obj.registry_ids)
         groups["trials"].append(Hit("trial", obj, obj.name, publication.get_absolute_url(),
                                     highlight(f"{obj.name}{f' ({ids})' if ids else ''}. "

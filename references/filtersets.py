@@ -10,6 +10,19 @@ from references.choices import ReferenceKind, ReferenceRole
 from references.models import Reference
 
 
+class OfferedValuesField(forms.MultipleChoiceField):
+    """Offers the visible therapies or subtypes as checkboxes but accepts any value: an unknown
+    slug matches nothing (as the API's text filter always did) instead of being an error, so
+    the published schema, which cannot list per-reader choices, stays true."""
+
+    def valid_value(self, value):
+        return True
+
+
+class OfferedValuesFilter(django_filters.MultipleChoiceFilter):
+    field_class = OfferedValuesField
+
+
 class ReferenceFilterSet(RestrictedFilterSet):
     q = django_filters.CharFilter(method="filter_q", label="Text", max_length=200)
     kind = django_filters.MultipleChoiceFilter(choices=ReferenceKind.choices, label="Kind",
@@ -28,9 +41,9 @@ class ReferenceFilterSet(RestrictedFilterSet):
                                            widget=AnyBooleanWidget)
     # By slug through the evidence tables; string lookups keep this app free of imports.
     # Offered by name as checkboxes; ``therapy=a,b`` (the API's form) is still accepted.
-    therapy = django_filters.MultipleChoiceFilter(
+    therapy = OfferedValuesFilter(
         method="filter_therapy", label="Therapy", widget=forms.CheckboxSelectMultiple)
-    subtype = django_filters.MultipleChoiceFilter(
+    subtype = OfferedValuesFilter(
         method="filter_subtype", label="Disease subtype", widget=forms.CheckboxSelectMultiple)
     ordering = django_filters.OrderingFilter(
         fields=(("number", "number"), ("year", "year"), ("first_author", "author"),
