@@ -19,6 +19,7 @@ from django.db import models, transaction
 from django.http import Http404
 from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.models import DeletedObject
 from simple_history.template_utils import HistoricalRecordContextHelper
 
 from core.admin_concurrency import ConcurrencyAdminMixin
@@ -27,6 +28,23 @@ from core.workflow import WORKFLOW_FIELDS
 # Fields a revert never changes (bookkeeping, and the review status: see the module docstring).
 KEPT_ON_REVERT = {*WORKFLOW_FIELDS, "created", "modified"}
 _REASON_MAX = 100
+
+
+class ReadableHistoryHelper(HistoricalRecordContextHelper):
+    """Diffs a curator can read: an empty value is "(empty)", not "None" or, for a foreign
+    key that was empty, "Deleted user (pk=None)" (simple-history's placeholder for a missing
+    related row); a related row that is really gone keeps simple-history's wording."""
+
+    EMPTY = "(empty)"
+
+    def prepare_delta_change_value(self, change, value):
+        if value is None or value == "" or (isinstance(value, DeletedObject) and value.pk is None):
+            return self.EMPTY
+        prepared = super().prepare_delta_change_value(change, value)
+        field = self.model._meta.get_field(change.field)
+        if getattr(field, "choices", None) and not isinstance(prepared, list):
+            prepared = dict(field.flatchoices).get(prepared, prepared)
+        return prepared
 
 
 @dataclass(frozen=True)
@@ -43,9 +61,15 @@ class ContentAdmin(ConcurrencyAdminMixin, SimpleHistoryAdmin):
     core/admin_concurrency.py)."""
 
     object_history_form_template = "admin/history/object_history_form.html"
+    # simple-history's list has an inline style (a CSP violation) and says "None" for changes
+    # made by the loaders; ours does neither.
+    object_history_list_template = "admin/history/object_history_list.html"
     history_children: tuple[HistoryChild, ...] = ()
     # Django 6 makes https the default for scheme-less URLs; curators get it already.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return ReadableHistoryHelper(self.model, historical_record)
 
     # -- permissions -------------------------------------------------------------------------
 
@@ -161,7 +185,7 @@ class ContentAdmin(ConcurrencyAdminMixin, SimpleHistoryAdmin):
         if latest is None:
             return []
         delta = latest.diff_against(version, foreign_keys_are_objs=True)
-        helper = HistoricalRecordContextHelper(
+        helper = ReadableHistoryHelper(
             self.model, latest, max_displayed_delta_change_chars=2000
         )
         rows = []

@@ -33,3 +33,21 @@ class RestrictedFilterSet(django_filters.FilterSet):
 
     def restrict_choices(self, user) -> None:
         """Hook for choice lists that are not querysets (e.g. subtype codes)."""
+
+
+class AnyBooleanWidget(django_filters.widgets.BooleanWidget):
+    """A yes/no select whose empty choice reads "Any": "Unknown" looked like a filter."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [("", "Any"), ("true", "Yes"), ("false", "No")]
+
+
+def as_checkboxes(form, names) -> None:
+    """Show the named multiple-choice fields as checkbox groups (no Ctrl-click selects)."""
+    from django import forms
+
+    for name in names:
+        field = form.fields.get(name)
+        if field is not None:
+            field.widget = forms.CheckboxSelectMultiple(choices=field.choices)

@@ -86,8 +86,50 @@ class OutcomeInline(PartOfEntryInlineMixin, admin.TabularInline):
               "is_primary"]
 
 
+# What a record can be the source of: the study's own fields and its rows (outcomes, arms...).
+PROVENANCE_EXTRA_FACTS = ["outcomes", "arms", "subtypes", "therapies", "identifiers", "authors",
+                          "journal", "year", "doi", "pmid", "pmcid", "notes"]
+
+
+def provenance_fact_choices() -> list[tuple[str, str]]:
+    names = [f.name for f in Study._meta.get_fields()
+             if getattr(f, "editable", False) and not f.auto_created and f.concrete
+             and f.name not in {"key", "status", "created", "modified", "verified", "reference",
+                                "trial", "level_override_reason"}
+             and not f.name.startswith(("submitted", "reviewed"))]
+    names += [n for n in PROVENANCE_EXTRA_FACTS if n not in names]
+    return [(n, n.replace("_", " ")) for n in names]
+
+
+class ProvenanceForm(forms.ModelForm):
+    """"Facts taken" as checkboxes over the study's field names instead of a JSON box.
+
+    Values already recorded that are not field names (the corpus has a few, such as
+    "journal/volume/pages") are offered too, ticked, so saving the form loses none of them.
+    """
+
+    facts = forms.MultipleChoiceField(label="facts taken", required=False,
+                                      widget=forms.CheckboxSelectMultiple(
+                                          attrs={"class": "facts-checkboxes"}),
+                                      help_text="Which of the study's facts came from this "
+                                                "record.")
+
+    class Meta:
+        model = Provenance
+        fields = ["study", "source", "url", "pmid", "facts", "note", "verified"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = provenance_fact_choices()
+        known = {value for value, _ in choices}
+        recorded = self.instance.facts if isinstance(self.instance.facts, list) else []
+        choices += [(value, value) for value in recorded if value not in known]
+        self.fields["facts"].choices = choices
+
+
 class ProvenanceInline(PartOfEntryInlineMixin, admin.StackedInline):
     model = Provenance
+    form = ProvenanceForm
 
     def get_formset(self, request, obj=None, **kwargs):
         formset_class = super().get_formset(request, obj, **kwargs)
@@ -234,6 +276,7 @@ class OutcomeAdmin(PartOfEntryAdminMixin, ContentAdmin):
 @admin.register(Provenance)
 class ProvenanceAdmin(PartOfEntryAdminMixin, ContentAdmin):
     parent_field = "study"
+    form = ProvenanceForm
     list_display = ["study", "source", "url", "verified", "verified_by", "verified_at"]
     list_filter = ["source", "verified"]
     list_select_related = ["study"]

@@ -6,7 +6,7 @@ import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q
 
-from core.filtersets import RestrictedFilterSet
+from core.filtersets import AnyBooleanWidget, RestrictedFilterSet, as_checkboxes
 from evidence.choices import AgeGroup, EvidenceLevel, ResultDirection, StudyDesign
 from evidence.models import DiseaseSubtype, Study
 from therapies.models import DrugClass, Therapy
@@ -61,7 +61,8 @@ class StudyFilterSet(RestrictedFilterSet):
     age_group = django_filters.MultipleChoiceFilter(
         choices=[c for c in AgeGroup.choices if c[0]], label="Age group", distinct=False
     )
-    refractory = django_filters.BooleanFilter(label="Refractory population")
+    refractory = django_filters.BooleanFilter(label="Refractory population",
+                                           widget=AnyBooleanWidget)
     year_min = django_filters.NumberFilter(
         field_name="reference__year", lookup_expr="gte", label="Published from (year)"
     )
@@ -164,7 +165,5 @@ class CheckboxStudyFilterSet(StudyFilterSet):
         super().__init__(*args, **kwargs)
         for name in exclude:
             self.filters.pop(name)
-        for name in ("subtype", "design", "result", "level", "age_group"):
-            self.form.fields[name].widget = forms.CheckboxSelectMultiple(
-                choices=self.form.fields[name].choices
-            )
+        as_checkboxes(self.form, ("therapy", "drug_class", "subtype", "design", "result",
+                                  "level", "age_group"))

@@ -1,4 +1,5 @@
-"""Site-wide search across therapies, subtypes, studies and references.
+"""Site-wide search across therapies, subtypes, studies (with their outcomes), the review's
+statements, trials (names and registry ids) and references.
 
 PostgreSQL: full-text search (``websearch_to_tsquery``, ranked with ``ts_rank``) over a stored,
 GIN-indexed ``search_vector`` column per table, which a trigger keeps current (migration
@@ -15,12 +16,13 @@ from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 from django.db import connection
-from django.db.models import Expression, F, Q, QuerySet
+from django.db.models import Case, Expression, F, Q, QuerySet, When
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from core.cache import memoize, queryset_key
-from evidence.models import DiseaseSubtype, Study
+from evidence.choices import PublicationRole
+from evidence.models import DiseaseSubtype, Outcome, Statement, Study, Trial
 from references.models import Reference
 from therapies.models import Therapy
 
@@ -38,7 +40,13 @@ SEARCH_FIELDS: dict[type, list[tuple[str, str]]] = {
     Study: [("label", "A"), ("summary", "B"), ("primary_endpoint", "C"), ("comparator", "C"),
             ("adverse_events", "C")],
     Reference: [("title", "A"), ("first_author", "B"), ("journal", "C"), ("notes", "D")],
+    # evidence/migrations/0010_search_statements_trials_outcomes.py
+    Statement: [("text", "A")],
+    Trial: [("name", "A"), ("registry_ids", "A"), ("note", "C")],
+    Outcome: [("description", "B"), ("value", "C"), ("timepoint", "D")],
 }
+
+GROUPS = ("therapies", "subtypes", "studies", "statements", "trials", "references")
 
 
 class StoredVector(Expression):
@@ -120,20 +128,27 @@ def search(query: str, *, user=None, limit: int = 20) -> dict[str, list[Hit]]:
     """
     terms = terms_of(query or "")
     if not terms:
-        return {"therapies": [], "subtypes": [], "studies": [], "references": []}
-    querysets = (Therapy.objects.restrict(user).select_related("drug_class"),
+        return {group: [] for group in GROUPS}
+    therapies = Therapy.objects.restrict(user)
+    studies = Study.objects.restrict(user)
+    querysets = (therapies.select_related("drug_class"),
                  DiseaseSubtype.objects.restrict(user),
-                 Study.objects.restrict(user).select_related("reference"),
-                 Reference.objects.restrict(user))
+                 studies.select_related("reference"),
+                 Reference.objects.restrict(user),
+                 # A statement shows on its therapy's page, an outcome on its study's page, a
+                 # trial through its publications: each is found only where it can be read.
+                 Statement.objects.restrict(user).filter(therapy__in=therapies)
+                 .select_related("therapy"),
+                 Outcome.objects.filter(study__in=studies).select_related("study"),
+                 Trial.objects.restrict(user).filter(pk__in=studies.values("trial")))
     key = queryset_key(*querysets)
     return memoize("search", key and f"{key}:{limit}:{' '.join(terms)}",
                    lambda: _search(terms, querysets, limit))
 
 
 def _search(terms: list[str], querysets, limit: int) -> dict[str, list[Hit]]:
-    therapies, subtypes, studies, references = querysets
-    groups: dict[str, list[Hit]] = {"therapies": [], "subtypes": [], "studies": [],
-                                    "references": []}
+    therapies, subtypes, studies, references, statements, outcomes, trials = querysets
+    groups: dict[str, list[Hit]] = {group: [] for group in GROUPS}
     query = " ".join(terms)
     for obj in _ranked(therapies, Therapy, query, terms, limit):
         text = ", ".join(filter(None, [obj.synonyms, obj.brand_names])) or obj.mechanism
@@ -143,9 +158,42 @@ def _search(terms: list[str], querysets, limit: int) -> dict[str, list[Hit]]:
         groups["subtypes"].append(Hit("subtype", obj, obj.name, obj.get_absolute_url(),
                                       highlight(f"{obj.name} ({obj.abbreviation}). "
                                                 f"{obj.synonyms}", terms), obj.rank))
+    # A study is found by its own text or by an outcome's: one hit per study, ranked by the
+    # better of the two, the snippet from whichever matched (its own text first).
+    by_study: dict[int, Hit] = {}
     for obj in _ranked(studies, Study, query, terms, limit):
-        groups["studies"].append(Hit("study", obj, obj.label, obj.get_absolute_url(),
-                                     highlight(f"{obj.label}. {obj.summary}", terms), obj.rank))
+        by_study[obj.pk] = Hit("study", obj, obj.label, obj.get_absolute_url(),
+                               highlight(f"{obj.label}. {obj.summary}", terms), obj.rank)
+    for outcome in _ranked(outcomes, Outcome, query, terms, limit):
+        study = outcome.study
+        hit = by_study.get(study.pk)
+        if hit is None:
+            text = " · ".join(filter(None, [outcome.get_measure_display(), outcome.description,
+                                            outcome.timepoint, outcome.value]))
+            by_study[study.pk] = Hit("study", study, study.label, study.get_absolute_url(),
+                                     highlight(f"{study.label}. Outcome: {text}", terms),
+                                     outcome.rank)
+        else:
+            hit.rank = max(hit.rank, outcome.rank)
+    groups["studies"] = sorted(by_study.values(), key=lambda h: (-h.rank, h.obj.pk))[:limit]
+    for obj in _ranked(statements, Statement, query, terms, limit):
+        url = f"{obj.therapy.get_absolute_url()}#statement-{obj.key}"
+        groups["statements"].append(Hit("statement", obj, f"{obj.therapy.name}: the review says",
+                                        url, highlight(obj.text, terms), obj.rank))
+    found_trials = _ranked(trials, Trial, query, terms, limit)
+    # Trials have no page of their own: the hit opens the primary report (or the first
+    # publication the reader may see; the queryset only holds trials that have one). One
+    # query for all of them, primary reports first.
+    opens: dict[int, Study] = {}
+    for study in studies.filter(trial__in=[t.pk for t in found_trials]).order_by(
+            Case(When(publication_role=PublicationRole.PRIMARY, then=0), default=1), "pk"):
+        opens.setdefault(study.trial_id, study)
+    for obj in found_trials:
+        publication = opens[obj.pk]
+        ids = ", ".join(obj.registry_ids)
+        groups["trials"].append(Hit("trial", obj, obj.name, publication.get_absolute_url(),
+                                    highlight(f"{obj.name}{f' ({ids})' if ids else ''}. "
+                                              f"{obj.note}", terms), obj.rank))
     for obj in _ranked(references, Reference, query, terms, limit):
         groups["references"].append(Hit("reference", obj, obj.title, obj.get_absolute_url(),
                                         highlight(f"{obj.first_author} ({obj.year}). "

@@ -136,7 +136,22 @@ class Reference(ReviewedModel):
         return f"{prefix}{who} ({self.year or 'n.d.'}) {self.title[:80]}"
 
     def get_absolute_url(self) -> str:
-        return reverse("references:reference_detail", args=[self.number or f"id-{self.pk}"])
+        return reverse("references:reference_detail", args=[self.ident])
+
+    @property
+    def ident(self) -> str:
+        """The reference's part of its URLs: the review's number, or ``id-<pk>`` without one
+        (a bare pk would read as a number: the unnumbered source review, pk 61, is not ref. 61)."""
+        return str(self.number) if self.number else f"id-{self.pk}"
+
+    @property
+    def short_label(self) -> str:
+        """How a link to it reads in running text: "ref. 12", "the source review"."""
+        if self.number:
+            return f"ref. {self.number}"
+        if self.role == ReferenceRole.SOURCE_REVIEW:
+            return "the source review"
+        return f"{self.first_author or 'Anon.'} {self.year or 'n.d.'}"
 
 
     def save(self, *args, **kwargs):

@@ -87,7 +87,9 @@ def change_form_data(client, url: str) -> dict:
                     continue
                 if value is True:
                     value = "on"
-                data[f"{row.prefix}-{name}"] = str(value)
+                # Checkbox groups (provenance facts) post one value per ticked box.
+                data[f"{row.prefix}-{name}"] = ([str(v) for v in value]
+                                                if isinstance(value, list) else str(value))
     return data
 
 

@@ -23,10 +23,11 @@ BUDGETS = {
     "/designs/": 4,
     "/designs/case-report/": 8,
     "/studies/": 10,
-    "/studies/?therapy=rituximab&subtype=dm&ordering=-year": 12,
+    # The active-filter chips name each filtered field's values: one query per field.
+    "/studies/?therapy=rituximab&subtype=dm&ordering=-year": 14,
     "/studies/export.csv": 12,
     "/references/": 6,
-    "/references/?therapy=abatacept": 6,
+    "/references/?therapy=abatacept": 7,
     "/references/export/bibtex/": 6,
     "/references/1/": 10,
     "/search/?q=rituximab": 10,

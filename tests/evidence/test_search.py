@@ -3,7 +3,7 @@
 import pytest
 from django.db import connection
 
-from evidence.models import DiseaseSubtype, Study
+from evidence.models import DiseaseSubtype, Outcome, Statement, Study, Trial
 from evidence.search import SEARCH_FIELDS, search
 from references.models import Reference
 from tests.factories import make_studies
@@ -35,7 +35,8 @@ def stored(model, pk) -> str:
 
 
 @postgres_only
-@pytest.mark.parametrize("model", [Therapy, DiseaseSubtype, Study, Reference])
+@pytest.mark.parametrize("model", [Therapy, DiseaseSubtype, Study, Reference, Statement, Trial,
+                                   Outcome])
 def test_stored_vectors_equal_the_vectors_of_the_current_text(model):
     # The migration's trigger and evidence.search.SEARCH_FIELDS must name the same fields with
     # the same weights; a difference would make search miss (or rank by) text it should not.
@@ -65,7 +66,8 @@ def test_trigger_follows_save_update_and_bulk_create():
 
 
 @postgres_only
-@pytest.mark.parametrize("model", [Therapy, DiseaseSubtype, Study, Reference])
+@pytest.mark.parametrize("model", [Therapy, DiseaseSubtype, Study, Reference, Statement, Trial,
+                                   Outcome])
 def test_search_filters_on_the_gin_index_of_the_stored_column(model):
     from django.contrib.postgres.search import SearchQuery, SearchRank
     from django.db.models import F
@@ -108,5 +110,52 @@ def test_label_matches_rank_above_summary_matches():
 def test_search_fields_name_real_text_columns():
     for model, fields in SEARCH_FIELDS.items():
         for name, weight in fields:
-            assert model._meta.get_field(name).get_internal_type() in ("CharField", "TextField")
+            # JSON: a trial's list of registry ids, searched as its text.
+            assert model._meta.get_field(name).get_internal_type() in (
+                "CharField", "TextField", "JSONField")
             assert weight in "ABCD"
+
+
+def test_statements_are_searchable_and_open_on_their_therapy_page():
+    # fixtures/statements.json: IVIg "in patients with severe swallowing difficulty".
+    statement = Statement.objects.get(key="ivig-refractory-dysphagia-infection")
+    hits = search("swallowing")["statements"]
+    assert [hit.obj.pk for hit in hits] == [statement.pk]
+    assert hits[0].url == f"{statement.therapy.get_absolute_url()}#statement-{statement.key}"
+    assert "<mark>swallowing</mark>" in hits[0].snippet
+
+
+def test_a_draft_statement_is_not_found_by_readers():
+    Statement.objects.filter(key="ivig-refractory-dysphagia-infection").update(status="draft")
+    assert search("swallowing")["statements"] == []
+
+
+def test_a_registry_id_finds_its_trial_and_opens_the_primary_report():
+    hits = search("NCT00106184")["trials"]
+    rim = Trial.objects.get(key="rim")
+    assert [hit.obj.pk for hit in hits] == [rim.pk]
+    primary = rim.publications.get(publication_role="primary")
+    assert hits[0].url == primary.get_absolute_url()
+    assert "<mark>NCT00106184</mark>" in hits[0].snippet
+
+
+def test_a_trial_name_is_searchable():
+    rim = Trial.objects.get(key="rim")
+    assert rim.pk in [hit.obj.pk for hit in search(rim.name.split()[0])["trials"]]
+
+
+def test_an_outcome_finds_its_study_once():
+    study = Study.objects.get(key="ref01-rim-trial")
+    outcome = study.outcomes.first() or Outcome.objects.create(study=study, measure="other")
+    Outcome.objects.filter(pk=outcome.pk).update(description="Quokka grip strength")
+    Outcome.objects.create(study=study, measure=outcome.measure, description="Quokka count")
+    hits = search("quokka")["studies"]
+    assert [hit.obj.pk for hit in hits] == [study.pk]
+    assert "Outcome" in hits[0].snippet and "<mark>Quokka</mark>" in hits[0].snippet
+
+
+def test_search_page_shows_statements_and_trials(client):
+    response = client.get("/search/?q=swallowing")
+    assert "Statements (1)" in response.content.decode()
+    response = client.get("/search/?q=NCT00106184")
+    assert "Trials (1)" in response.content.decode()

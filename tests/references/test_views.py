@@ -87,3 +87,17 @@ def test_reference_added_later_is_reached_by_id(client):
     assert ref.get_absolute_url() == f"/references/id-{ref.pk}/"
     assert client.get(ref.get_absolute_url()).status_code == 200
     assert client.get("/references/id-x/").status_code == 404
+
+
+def test_the_unnumbered_source_review_is_named_and_its_cite_links_work(client):
+    from references.choices import ReferenceRole
+
+    review = Reference.objects.get(role=ReferenceRole.SOURCE_REVIEW)
+    assert review.number is None
+    page = body(client.get(review.get_absolute_url()))
+    assert "The source review itself" in page
+    links = re.findall(r'href="(/references/[^"]+/cite/[^"]+/)"', page)
+    assert len(links) == 3 and all(f"/id-{review.pk}/" in link for link in links)
+    for link in links:
+        assert client.get(link).status_code == 200
+    assert review.short_label == "the source review"
