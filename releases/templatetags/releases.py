@@ -1,6 +1,7 @@
 """The footer's release line and the pages' feed links (used by templates/base.html)."""
 
 from django import template
+from django.db import Error as DatabaseError
 from django.urls import reverse
 
 from evidence.selectors import corpus_status
@@ -13,11 +14,15 @@ register = template.Library()
 def release_footer():
     """The latest release and whether published changes were made since: one indexed query
     (the latest release) and the corpus status, which is memoized per content generation."""
-    release = Release.objects.only("version", "created_at").order_by("-created_at").first()
-    changed = False
-    if release is not None:
-        last = corpus_status().last_updated
-        changed = bool(last and last > release.created_at)
+    try:
+        release = Release.objects.only("version", "created_at").order_by("-created_at").first()
+        changed = False
+        if release is not None:
+            last = corpus_status().last_updated
+            changed = bool(last and last > release.created_at)
+    except DatabaseError:
+        # The error pages (503 while the database is away) render this footer too.
+        return {"release": None, "changed_since": False, "unavailable": True}
     return {"release": release, "changed_since": changed}
 
 
