@@ -261,7 +261,7 @@ def published_studies() -> QuerySet[Study]:
     return Study.objects.published()
 
 
-def _studies_for_export(studies: QuerySet[Study]) -> QuerySet[Study]:
+def studies_for_export(studies: QuerySet[Study]) -> QuerySet[Study]:
     return studies.select_related("reference", "trial").prefetch_related(
         "therapies", "subtypes",
         Prefetch("arms", queryset=Arm.objects.select_related("therapy")),
@@ -302,7 +302,7 @@ def bundle_entries(studies: QuerySet[Study], *, all_references: bool = False,
     for measure in measures:
         yield outcome_variable(measure)
     cells = certainty_cells()
-    for study in _studies_for_export(studies).iterator(chunk_size=CHUNK_SIZE):
+    for study in studies_for_export(studies).iterator(chunk_size=CHUNK_SIZE):
         for outcome in study.outcomes.all():
             yield evidence(outcome, study, cells, base_url)
 

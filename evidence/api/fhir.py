@@ -31,7 +31,12 @@ class FHIRRenderer(ExportRenderer):
 
 FHIR_RESPONSE = {(200, fhir.MEDIA_TYPE): OpenApiResponse(
     OpenApiTypes.OBJECT, description="A FHIR R5 resource (JSON)."),
-    404: OpenApiResponse(description="No such published resource.")}
+    (404, fhir.MEDIA_TYPE): OpenApiResponse(
+        OpenApiTypes.OBJECT, description="No such published resource (an OperationOutcome).")}
+
+
+# HTTP status -> FHIR issue type (http://hl7.org/fhir/issue-type).
+ISSUE_CODES = {404: "not-found", 406: "not-supported", 429: "throttled"}
 
 
 class FHIRView(APIView):
@@ -40,6 +45,21 @@ class FHIRView(APIView):
 
     def base_url(self, request) -> str:
         return request.build_absolute_uri("/")[:-1]
+
+    def handle_exception(self, exc):
+        """Errors as a FHIR OperationOutcome, which FHIR clients know how to read."""
+        response = super().handle_exception(exc)
+        data = response.data
+        detail = data.get("detail") if isinstance(data, dict) else data
+        outcome = {"resourceType": "OperationOutcome", "issue": [{
+            "severity": "error", "code": ISSUE_CODES.get(response.status_code, "processing"),
+            "diagnostics": str(detail or response.status_text)}]}
+        answer = _resource_response(outcome)
+        answer.status_code = response.status_code
+        for header, value in response.items():
+            if header.lower() != "content-type":
+                answer[header] = value
+        return answer
 
 
 class BundleView(FHIRView):
@@ -106,7 +126,7 @@ class EvidenceView(FHIRView):
             pk=int(match[1]), study__in=Study.objects.published()).first()
         if not outcome:
             raise Http404("No such published outcome.")
-        study = fhir._studies_for_export(Study.objects.filter(pk=outcome.study_id)).get()
+        study = fhir.studies_for_export(Study.objects.filter(pk=outcome.study_id)).get()
         outcome = next(o for o in study.outcomes.all() if o.pk == outcome.pk)
         return _resource_response(fhir.evidence(outcome, study,
                                                 fhir.certainty_cells(),

@@ -103,8 +103,14 @@ def test_therapy_and_subtype_bundles(client):
         ids = {e["resource"]["id"] for e in data["entry"]}
         assert f"outcome-{study.outcomes.first().pk}" in ids
         assert f"ref-{study.reference_id}" in ids
-    assert client.get("/api/fhir/Bundle/therapy-no-such").status_code == 404
-    assert client.get("/api/fhir/Bundle/bogus").status_code == 404
+    for url in ("/api/fhir/Bundle/therapy-no-such", "/api/fhir/Bundle/bogus",
+                "/api/fhir/EvidenceVariable/outcome-nothing"):
+        response = client.get(url)
+        assert response.status_code == 404
+        assert response["Content-Type"].startswith("application/fhir+json")
+        outcome = get_fhir_model_class("OperationOutcome").model_validate(
+            json.loads(response.content))
+        assert outcome.issue[0].code == "not-found"
 
 
 def test_fhir_endpoints_documented(client):
