@@ -2,28 +2,49 @@
 
 from django import template
 from django.db import Error as DatabaseError
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 
-from evidence.selectors import corpus_status
+from core.cache import memoize
+from evidence.models import CertaintyOverride, DiseaseSubtype, Statement, Study, Trial
+from references.models import Reference
 from releases.models import Release
+from therapies.models import Therapy
 
 register = template.Library()
 
 
+# The published content whose changes a release freezes (a withdrawal is not seen here: its
+# row is no longer published; the next release's changelog lists it).
+PUBLISHED_MODELS = (Study, Reference, Therapy, Statement, Trial, CertaintyOverride,
+                    DiseaseSubtype)
+
+
+def _latest_release() -> tuple[str, object, bool] | None:
+    """(version, time, published changes since?) of the latest release, in one query."""
+    since = {f"changed_{model._meta.model_name}": Exists(
+        model.objects.published().filter(modified__gt=OuterRef("created_at")))
+        for model in PUBLISHED_MODELS}
+    row = (Release.objects.order_by("-created_at").annotate(**since)
+           .values_list("version", "created_at", *since).first())
+    return (row[0], row[1], any(row[2:])) if row else None
+
+
 @register.inclusion_tag("releases/footer.html")
 def release_footer():
-    """The latest release and whether published changes were made since: one indexed query
-    (the latest release) and the corpus status, which is memoized per content generation."""
+    """The latest release and whether published changes were made since: one query, kept per
+    content generation (making a release bumps it, as content changes do)."""
     try:
-        release = Release.objects.only("version", "created_at").order_by("-created_at").first()
-        changed = False
-        if release is not None:
-            last = corpus_status().last_updated
-            changed = bool(last and last > release.created_at)
+        found = memoize("latest-release", "footer", _latest_release)
     except DatabaseError:
         # The error pages (503 while the database is away) render this footer too.
-        return {"release": None, "changed_since": False, "unavailable": True}
-    return {"release": release, "changed_since": changed}
+        return {"release": None, "unavailable": True}
+    if found is None:
+        return {"release": None}
+    version, created_at, changed = found
+    return {"release": {"version": version, "created_at": created_at,
+                        "url": reverse("releases:release_detail", args=[version])},
+            "changed_since": changed}
 
 
 @register.simple_tag(takes_context=True)
