@@ -78,7 +78,8 @@ class Release(ImmutableModel):
 
     @property
     def citation(self) -> str:
-        return (f"MyoEvidence data release {self.version} ({self.created_at:%d %B %Y}): "
+        when = f"{self.created_at.day} {self.created_at:%B %Y}"
+        return (f"MyoEvidence data release {self.version} ({when}): "
                 f"a curated evidence base of treatments for idiopathic inflammatory myopathies"
                 f"{f', evidence up to {self.evidence_cutoff}' if self.evidence_cutoff else ''}.")
 
