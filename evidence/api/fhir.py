@@ -56,6 +56,10 @@ class FHIRView(APIView):
             "diagnostics": str(detail or response.status_text)}]}
         answer = _resource_response(outcome)
         answer.status_code = response.status_code
+        if response.status_code != 404:
+            # Refusals every endpoint of the API shares (406, 429...) are documented, once
+            # for all, as application/json: the same OperationOutcome, labelled so.
+            answer["Content-Type"] = "application/json"
         for header, value in response.items():
             if header.lower() != "content-type":
                 answer[header] = value
