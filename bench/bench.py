@@ -73,7 +73,8 @@ ENDPOINTS = [
     ("BibTeX export (full)", "/references/export/bibtex/", "export"),
 ]
 EXPORTS = [("BibTeX export (full)", "/references/export/bibtex/"),
-           ("CSV export (full)", "/studies/export.csv")]
+           ("CSV export (full)", "/studies/export.csv"),
+           ("FHIR R5 Bundle (full)", "/api/fhir/Bundle/all")]
 
 
 @dataclass

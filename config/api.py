@@ -17,11 +17,14 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import APIRootView
 
+from evidence.api import fhir as fhir_api
 from evidence.api import urls as evidence_api
 from references.api import urls as references_api
+from releases.api import urls as releases_api
 from therapies.api import urls as therapies_api
 
-APP_ROUTERS = (therapies_api.router, evidence_api.router, references_api.router)
+APP_ROUTERS = (therapies_api.router, evidence_api.router, references_api.router,
+               releases_api.router)
 
 
 class RootView(APIRootView):
@@ -50,6 +53,9 @@ urlpatterns = [
     path("api/v1/", include(therapies_api)),
     path("api/v1/", include(evidence_api)),
     path("api/v1/", include(references_api)),
+    path("api/v1/", include(releases_api)),
+    # HL7 FHIR R5 (Citation, Evidence, EvidenceVariable, Bundle): published content only.
+    path("api/fhir/", include(fhir_api)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's init script as a file (/api/docs/?script=), so the
     # Content-Security-Policy needs no inline script (see settings, "Production hardening").

@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "references",
     "therapies",
     "evidence",
+    # Frozen, citable data releases (imports evidence; only config.urls imports it).
+    "releases",
 ]
 
 MIDDLEWARE = [

@@ -12,6 +12,8 @@ urlpatterns = [
     path("", include("evidence.urls")),
     path("therapies/", include("evidence.urls_therapies")),
     path("references/", include("references.urls")),
+    # Data releases (/releases/) and the Atom feeds of published changes (/feeds/).
+    path("", include("releases.urls")),
 ]
 
 handler404 = "evidence.views.errors.page_not_found"

@@ -196,6 +196,9 @@ def ris_record(reference: Reference) -> str:
         lines.append(("DO", reference.doi))
     if reference.pmid:
         lines.append(("AN", f"PMID:{reference.pmid}"))
+    if reference.pmcid:
+        # C2 is where NCBI's own RIS export (and Zotero's reader) put the PMCID.
+        lines.append(("C2", reference.pmcid))
     if reference.url:
         lines.append(("UR", reference.url))
     if reference.notes:

@@ -63,6 +63,13 @@ BIB_HEADER = (
 )
 
 
+# Other apps' files written into the backup (the releases app's frozen artefacts), as
+# callables returning {relative path: text}; registered by those apps' AppConfig.ready so that
+# evidence imports none of them. Their folders are replaced by --force like the corpus files.
+EXTRA_EXPORTS: list = []
+EXTRA_FOLDERS = ("releases",)
+
+
 class ExportError(Exception):
     """The corpus could not be written; the message says why in one sentence."""
 
@@ -96,10 +103,13 @@ def export_corpus(directory: Path, *, force: bool = False) -> ExportReport:
             OVERRIDES_FILE: _json({"overrides": _overrides(report)}),
             "VERSION": _version(),
         }
+        for extra in EXTRA_EXPORTS:
+            files.update(extra())
     for name, text in files.items():
         path = directory / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        # Bytes, not text mode: a frozen artefact's line ends (CSV's CRLF) are kept exactly.
+        path.write_bytes(text.encode("utf-8"))
     return report
 
 
@@ -112,8 +122,9 @@ def _prepare(directory: Path, *, force: bool) -> None:
                               "--force to replace the corpus files in it.")
         for name in WRITTEN:
             (directory / name).unlink(missing_ok=True)
-        if (directory / "studies").is_dir():
-            shutil.rmtree(directory / "studies")
+        for folder in ("studies", *EXTRA_FOLDERS):
+            if (directory / folder).is_dir():
+                shutil.rmtree(directory / folder)
     directory.mkdir(parents=True, exist_ok=True)
 
 

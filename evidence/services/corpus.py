@@ -220,6 +220,11 @@ class _Load:
         return {}
 
 
+# Other apps' parts of a backup (the releases app), as callables taking the directory and
+# returning a list of problems; registered by their AppConfig.ready (evidence imports none).
+EXTRA_LOADERS: list = []
+
+
 def load_corpus(directory: Path, *, status: str = ReviewStatus.PUBLISHED,
                 force: bool = False) -> LoadReport:
     """Load every fixture in ``directory``, keeping curators' edits unless ``force``.
@@ -239,6 +244,8 @@ def load_corpus(directory: Path, *, status: str = ReviewStatus.PUBLISHED,
         _load_studies(load)
         _load_statements(load)
         _load_certainty_overrides(load)
+        for extra in EXTRA_LOADERS:
+            load.problems.extend(extra(directory))
         if load.problems:
             transaction.set_rollback(True)
     if load.problems:
