@@ -10,7 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
-PIP=(.venv/bin/python -m pip --disable-pip-version-check -q --progress-bar on)
+# --progress-bar is an option of `pip install`, not of pip itself: it goes after `install`.
+PIP=(.venv/bin/python -m pip --disable-pip-version-check -q)
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
   echo "==> Creating the virtualenv .venv with $("$PYTHON" --version)"
@@ -19,9 +20,9 @@ fi
 stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
 if [ ! -f "$stamp" ]; then
   echo "==> Upgrading pip"
-  "${PIP[@]}" install --upgrade pip
+  "${PIP[@]}" install --progress-bar on --upgrade pip
   echo "==> Installing MyoEvidence and its dependencies into .venv (about a minute the first time)"
-  "${PIP[@]}" install -e ".[dev]"
+  "${PIP[@]}" install --progress-bar on -e ".[dev]"
   rm -f .venv/.installed-* && touch "$stamp"
   echo "==> Installed."
 else
