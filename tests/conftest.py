@@ -40,3 +40,13 @@ def editor(client):
     user = staff("editor", EDITORS)
     client.force_login(user)
     return user
+
+
+@pytest.fixture
+def no_lockout(db):
+    """Forget earlier failed admin logins: the lockout counts per address across usernames,
+    and every test client and the live server log in from 127.0.0.1, so failures left by
+    tests that commit (live-server and subprocess tests) would lock a later login out."""
+    from axes.utils import reset
+
+    reset()

@@ -119,9 +119,24 @@ ADMIN_FORMS = {"reference": "/admin/references/reference/{ref}/change/",
 
 @pytest.fixture
 def curator_login():
+    """A superuser for the admin forms. The test's writes stay in its transaction, which the
+    live server's thread shares only on SQLite's in-memory test database (tests/browser/
+    conftest.py); on PostgreSQL the server could not see the user, and its login would wait on
+    the test's locks. Earlier failed logins from 127.0.0.1 are forgotten (the lockout counts
+    per address)."""
+    from axes.utils import reset
     from django.contrib.auth import get_user_model
+    from django.db import connection
 
-    get_user_model().objects.create_superuser("layout", "layout@example.org", "Layout-pw-2026!")
+    if connection.vendor != "sqlite":
+        pytest.skip("admin logins through the live server share the test transaction only on "
+                    "SQLite (the same pages are checked there)")
+    reset()
+    user, _ = get_user_model().objects.get_or_create(
+        username="layout", defaults={"email": "layout@example.org", "is_staff": True,
+                                     "is_superuser": True})
+    user.set_password("Layout-pw-2026!")
+    user.save()
     return "layout", "Layout-pw-2026!"
 
 

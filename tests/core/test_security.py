@@ -105,7 +105,7 @@ def test_https_is_enforced_behind_the_proxy(client):
 
 
 @override_settings(SESSION_COOKIE_SECURE=True, CSRF_COOKIE_SECURE=True)
-def test_cookies_are_secure_and_http_only(client, admin_user):
+def test_cookies_are_secure_and_http_only(client, admin_user, no_lockout):
     login = client.get("/admin/login/")
     csrf = login.cookies["csrftoken"]
     assert csrf["secure"] and csrf["httponly"] and csrf["samesite"] == "Lax"
