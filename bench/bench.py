@@ -72,9 +72,11 @@ ENDPOINTS = [
     ("API study list", "/api/v1/studies/", "api"),
     ("BibTeX export (full)", "/references/export/bibtex/", "export"),
 ]
-EXPORTS = [("BibTeX export (full)", "/references/export/bibtex/"),
-           ("CSV export (full)", "/studies/export.csv"),
-           ("FHIR R5 Bundle (full)", "/api/fhir/Bundle/all")]
+EXPORTS = [
+    ("BibTeX export (full)", "/references/export/bibtex/"),
+    ("CSV export (full)", "/studies/export.csv"),
+    ("FHIR R5 Bundle (full)", "/api/fhir/Bundle/all"),
+]
 
 
 @dataclass
@@ -108,16 +110,28 @@ def log(message: str) -> None:
 
 # -- the machine, the database, the commands --------------------------------------------------
 
+
 def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in
-                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
-               platform.processor())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     mem_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
-    return {"nproc": os.cpu_count(), "ram_gb": round(mem_kb / 1024 / 1024, 1), "cpu": cpu,
-            "load_at_start": os.getloadavg()[0], "python": platform.python_version(),
-            "postgresql": admin_query("SHOW server_version")[0][0],
-            "wrk": subprocess.run(["wrk", "--version"], capture_output=True, text=True)
-            .stdout.split("\n")[0].split(" Copyright")[0]}
+    return {
+        "nproc": os.cpu_count(),
+        "ram_gb": round(mem_kb / 1024 / 1024, 1),
+        "cpu": cpu,
+        "load_at_start": os.getloadavg()[0],
+        "python": platform.python_version(),
+        "postgresql": admin_query("SHOW server_version")[0][0],
+        "wrk": subprocess.run(["wrk", "--version"], capture_output=True, text=True)
+        .stdout.split("\n")[0]
+        .split(" Copyright")[0],
+    }
 
 
 def admin_query(sql: str):
@@ -137,8 +151,10 @@ def create_database() -> None:
 
 
 def drop_database() -> None:
-    admin_query(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                f"WHERE datname = '{DB_NAME}' AND pid <> pg_backend_pid()")
+    admin_query(
+        f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        f"WHERE datname = '{DB_NAME}' AND pid <> pg_backend_pid()"
+    )
     admin_query(f"DROP DATABASE IF EXISTS {DB_NAME}")
 
 
@@ -151,8 +167,14 @@ def vacuum() -> None:
 
 
 def manage(env: dict, *args: str, quiet: bool = True) -> str:
-    result = subprocess.run([PYTHON, "manage.py", *args], cwd=PROJECT, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=None if not quiet else subprocess.PIPE)
+    result = subprocess.run(
+        [PYTHON, "manage.py", *args],
+        cwd=PROJECT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=None if not quiet else subprocess.PIPE,
+    )
     if result.returncode:
         raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stderr or ''}")
     return result.stdout
@@ -175,6 +197,7 @@ def clear_redis(prefix: str) -> None:
 
 # -- the server -------------------------------------------------------------------------------
 
+
 class Server:
     """gunicorn serving config.wsgi; ``workers()`` lists its worker processes."""
 
@@ -185,12 +208,26 @@ class Server:
     def __enter__(self) -> Server:
         # The project's production gunicorn settings (gunicorn.conf.py: gthread workers with
         # keep-alive), told where to listen and to keep quiet.
-        env = dict(self.env, GUNICORN_BIND=f"127.0.0.1:{self.port}", GUNICORN_ACCESS_LOG="",
-                   GUNICORN_LOG_LEVEL="warning", GUNICORN_WORKERS=str(self.workers_n))
+        env = dict(
+            self.env,
+            GUNICORN_BIND=f"127.0.0.1:{self.port}",
+            GUNICORN_ACCESS_LOG="",
+            GUNICORN_LOG_LEVEL="warning",
+            GUNICORN_WORKERS=str(self.workers_n),
+        )
         self.process = subprocess.Popen(
-            [PYTHON, "-m", "gunicorn", "-c", str(PROJECT / "gunicorn.conf.py"),
-             "--no-control-socket", "config.wsgi"],
-            cwd=PROJECT, env=env, stdout=subprocess.DEVNULL,
+            [
+                PYTHON,
+                "-m",
+                "gunicorn",
+                "-c",
+                str(PROJECT / "gunicorn.conf.py"),
+                "--no-control-socket",
+                "config.wsgi",
+            ],
+            cwd=PROJECT,
+            env=env,
+            stdout=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -268,11 +305,22 @@ def free_port() -> int:
 
 # -- measuring --------------------------------------------------------------------------------
 
+
 def wrk(url: str, seconds: int, concurrency: int) -> dict:
     result = subprocess.run(
-        ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds}s", "--timeout", "60s",
-         "-s", str(BENCH / "latency.lua"), url],
-        capture_output=True, text=True,
+        [
+            "wrk",
+            "-t1",
+            f"-c{concurrency}",
+            f"-d{seconds}s",
+            "--timeout",
+            "60s",
+            "-s",
+            str(BENCH / "latency.lua"),
+            url,
+        ],
+        capture_output=True,
+        text=True,
     )
     line = next((x for x in result.stdout.splitlines() if x.startswith("WRK_JSON ")), None)
     if line is None:
@@ -280,8 +328,9 @@ def wrk(url: str, seconds: int, concurrency: int) -> dict:
     return json.loads(line.removeprefix("WRK_JSON "))
 
 
-def measure(server: Server, name: str, path: str, corpus: str, cache: str,
-            args: argparse.Namespace) -> Result:
+def measure(
+    server: Server, name: str, path: str, corpus: str, cache: str, args: argparse.Namespace
+) -> Result:
     result = Result(endpoint=name, corpus=corpus, cache=cache)
     url = server.url(path)
     try:
@@ -311,8 +360,9 @@ def measure(server: Server, name: str, path: str, corpus: str, cache: str,
     runs.sort(key=lambda run: run[0])
     result.rps, data = runs[len(runs) // 2]
     if data["requests"]:
-        result.p50, result.p95, result.p99 = (data[k] / 1000 for k in
-                                              ("p50_us", "p95_us", "p99_us"))
+        result.p50, result.p95, result.p99 = (
+            data[k] / 1000 for k in ("p50_us", "p95_us", "p99_us")
+        )
     notes = []
     if cache == "on" and "X-Page-Cache" in headers:
         notes.append(f"page cache {headers['X-Page-Cache']}")
@@ -331,8 +381,9 @@ def cold_latency(server: Server, path: str, prefix: str) -> float:
     return sorted(times)[len(times) // 2]
 
 
-def measure_pass(server: Server, corpus: str, cache: str, static_path: str,
-                 args: argparse.Namespace, prefix: str) -> list[Result]:
+def measure_pass(
+    server: Server, corpus: str, cache: str, static_path: str, args: argparse.Namespace, prefix: str
+) -> list[Result]:
     results = []
     if cache == "on":
         log(f"{corpus}, cache {cache}: {STATIC}")
@@ -351,8 +402,10 @@ def measure_pass(server: Server, corpus: str, cache: str, static_path: str,
         log(f"{corpus}, cache {cache}: {STATIC}, again")
         before, after = results[0], measure(server, STATIC, static_path, corpus, cache, args)
         best = max(before, after, key=lambda r: r.rps)
-        before.note = (f"the higher of {fmt(before.rps, 0)} (before the pages) and "
-                       f"{fmt(after.rps, 0)} req/s (after), each the median of its runs")
+        before.note = (
+            f"the higher of {fmt(before.rps, 0)} (before the pages) and "
+            f"{fmt(after.rps, 0)} req/s (after), each the median of its runs"
+        )
         before.requests += after.requests
         before.errors += after.errors
         before.rps, before.p50, before.p95, before.p99 = best.rps, best.p50, best.p95, best.p99
@@ -392,8 +445,14 @@ def export_memory(server: Server, name: str, path: str) -> Memory:
     for fraction in (0.25, 0.5, 0.75, 1.0):
         reached = [rss for sent, rss in series[busiest] if sent >= fraction * total]
         quarters.append(reached[0] if reached else peaks[busiest])
-    return Memory(export=name, seconds=seconds, megabytes=total / 1e6,
-                  baseline_mb=baseline[busiest], peak_mb=peaks[busiest], at_quarters_mb=quarters)
+    return Memory(
+        export=name,
+        seconds=seconds,
+        megabytes=total / 1e6,
+        baseline_mb=baseline[busiest],
+        peak_mb=peaks[busiest],
+        at_quarters_mb=quarters,
+    )
 
 
 def rss_mb(pid: int) -> float:
@@ -406,22 +465,27 @@ def rss_mb(pid: int) -> float:
 
 # -- the report -------------------------------------------------------------------------------
 
+
 def fmt(value: float | None, digits: int = 1) -> str:
     return "–" if value is None else f"{value:,.{digits}f}"
 
 
 def table(results: list[Result], corpus_label: dict[str, str]) -> list[str]:
-    lines = ["| endpoint | corpus | page cache | req/s | p50 ms | p95 ms | p99 ms | "
-             "× static | first after a change, ms | requests | errors | note |",
-             "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|"]
+    lines = [
+        "| endpoint | corpus | page cache | req/s | p50 ms | p95 ms | p99 ms | "
+        "× static | first after a change, ms | requests | errors | note |",
+        "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+    ]
     statics = {(r.corpus, r.cache): r.rps for r in results if r.endpoint == STATIC}
     for r in results:
         ceiling = statics.get((r.corpus, "on"))
         ratio = "" if r.endpoint == STATIC or not ceiling else f"{r.rps / ceiling:.2f}"
-        lines.append(f"| {r.endpoint} | {corpus_label[r.corpus]} | {r.cache} | {fmt(r.rps)} | "
-                     f"{fmt(r.p50)} | {fmt(r.p95)} | {fmt(r.p99)} | {ratio} | "
-                     f"{'' if r.cold_ms is None else fmt(r.cold_ms)} | {r.requests} | "
-                     f"{r.errors} | {r.note} |")
+        lines.append(
+            f"| {r.endpoint} | {corpus_label[r.corpus]} | {r.cache} | {fmt(r.rps)} | "
+            f"{fmt(r.p50)} | {fmt(r.p95)} | {fmt(r.p99)} | {ratio} | "
+            f"{'' if r.cold_ms is None else fmt(r.cold_ms)} | {r.requests} | "
+            f"{r.errors} | {r.note} |"
+        )
     return lines
 
 
@@ -440,14 +504,19 @@ def verdicts(results: list[Result], memory: list[Memory]) -> list[str]:
                 real, big = by.get((name, "real", cache)), by.get((name, "big", cache))
                 if real and big and real.p95 and big.p95:
                     ratio = big.p95 / real.p95
-                    verdict(ratio <= 2, f"[{label}] {name}: p95 at scale {fmt(big.p95)} ms = "
-                                        f"{ratio:.1f}× the real corpus's {fmt(real.p95)} ms "
-                                        "(target ≤ 2×)")
+                    verdict(
+                        ratio <= 2,
+                        f"[{label}] {name}: p95 at scale {fmt(big.p95)} ms = "
+                        f"{ratio:.1f}× the real corpus's {fmt(real.p95)} ms "
+                        "(target ≤ 2×)",
+                    )
             if kind == "search":
                 big = by.get((name, "big", cache))
                 if big and big.p95:
-                    verdict(big.p95 <= 100, f"[{label}] {name}: p95 at scale {fmt(big.p95)} ms "
-                                            "(target ≤ 100 ms)")
+                    verdict(
+                        big.p95 <= 100,
+                        f"[{label}] {name}: p95 at scale {fmt(big.p95)} ms (target ≤ 100 ms)",
+                    )
     for corpus in ("real", "big"):
         static = by.get((STATIC, corpus, "on"))
         for name, kind in kinds.items():
@@ -455,16 +524,22 @@ def verdicts(results: list[Result], memory: list[Memory]) -> list[str]:
             if kind == "export" or not r or not static or not static.rps:
                 continue
             share = r.rps / static.rps
-            verdict(share >= 0.5, f"[page cache on] {name} ({corpus_name(corpus)}): "
-                                  f"{share:.0%} of the static asset's {fmt(static.rps)} req/s "
-                                  "(target ≥ 50%)")
+            verdict(
+                share >= 0.5,
+                f"[page cache on] {name} ({corpus_name(corpus)}): "
+                f"{share:.0%} of the static asset's {fmt(static.rps)} req/s "
+                "(target ≥ 50%)",
+            )
     for m in memory:
         growth = m.at_quarters_mb[-1] - m.at_quarters_mb[0]
         quarters = "/".join(fmt(q) for q in m.at_quarters_mb)
-        verdict(growth < 10, f"{m.export} at scale streams with flat memory: worker RSS "
-                             f"{fmt(m.baseline_mb)} MB before, {quarters}"
-                             f" MB at 25/50/75/100% of {fmt(m.megabytes)} MB sent, peak "
-                             f"{fmt(m.peak_mb)} MB (target: < 10 MB growth from 25% to 100%)")
+        verdict(
+            growth < 10,
+            f"{m.export} at scale streams with flat memory: worker RSS "
+            f"{fmt(m.baseline_mb)} MB before, {quarters}"
+            f" MB at 25/50/75/100% of {fmt(m.megabytes)} MB sent, peak "
+            f"{fmt(m.peak_mb)} MB (target: < 10 MB growth from 25% to 100%)",
+        )
     errors = sum(r.errors for r in results)
     verdict(errors == 0, f"no failed or non-2xx responses under load ({errors})")
     return lines
@@ -476,25 +551,44 @@ def corpus_name(corpus: str) -> str:
 
 # -- the run ----------------------------------------------------------------------------------
 
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="Benchmark MyoEvidence under load.")
-    parser.add_argument("--studies", type=int, default=100_000,
-                        help="synthetic studies for the scale run (default 100000)")
-    parser.add_argument("--seconds", type=int, default=4, help="length of each wrk run")
-    parser.add_argument("--runs", type=int, default=5,
-                        help="wrk runs per endpoint, each on new connections; the median run "
-                             "is reported (default 5)")
-    parser.add_argument("--concurrency", type=int, default=8, help="wrk connections")
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1,
-                        help="gunicorn workers (default 2 × CPUs + 1, as gunicorn.conf.py)")
     parser.add_argument(
-        "--max-requests", type=int, default=0,
+        "--studies",
+        type=int,
+        default=100_000,
+        help="synthetic studies for the scale run (default 100000)",
+    )
+    parser.add_argument("--seconds", type=int, default=4, help="length of each wrk run")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=5,
+        help="wrk runs per endpoint, each on new connections; the median run "
+        "is reported (default 5)",
+    )
+    parser.add_argument("--concurrency", type=int, default=8, help="wrk connections")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2 * (os.cpu_count() or 1) + 1,
+        help="gunicorn workers (default 2 × CPUs + 1, as gunicorn.conf.py)",
+    )
+    parser.add_argument(
+        "--max-requests",
+        type=int,
+        default=0,
         help="GUNICORN_MAX_REQUESTS (default 0: no recycling; gunicorn.conf.py's 1000 restarts "
-             "every worker every few seconds at these rates, which is measured as ~1 s tails)")
+        "every worker every few seconds at these rates, which is measured as ~1 s tails)",
+    )
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
-    parser.add_argument("--render-only", action="store_true",
-                        help="measure nothing: rewrite bench/RESULTS.md from the last run "
-                             "(bench/results/latest.json)")
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="measure nothing: rewrite bench/RESULTS.md from the last run "
+        "(bench/results/latest.json)",
+    )
     args = parser.parse_args()
     if args.render_only:
         last = json.loads((BENCH / "results" / "latest.json").read_text())
@@ -503,21 +597,35 @@ def main() -> int:
 
     started = time.monotonic()
     info = machine()
-    info.update(gunicorn_workers=args.workers, concurrency=args.concurrency,
-                seconds=args.seconds, runs=args.runs, studies=args.studies,
-                max_requests=args.max_requests,
-                threads=int(os.environ.get("GUNICORN_THREADS", "4")))
+    info.update(
+        gunicorn_workers=args.workers,
+        concurrency=args.concurrency,
+        seconds=args.seconds,
+        runs=args.runs,
+        studies=args.studies,
+        max_requests=args.max_requests,
+        threads=int(os.environ.get("GUNICORN_THREADS", "4")),
+    )
     prefix = f"bench-{secrets.token_hex(4)}"
     static_root = Path(tempfile.mkdtemp(prefix="myoevidence-bench-static-"))
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DJANGO_", "DATABASE_", "CACHE_", "MYOEVIDENCE_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_", "CACHE_", "MYOEVIDENCE_"))
+    }
     env.update(
-        DJANGO_SETTINGS_MODULE="config.settings", DJANGO_DEBUG="false",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50), DJANGO_ALLOWED_HOSTS="127.0.0.1",
-        DATABASE_URL=f"{PG}/{DB_NAME}", CACHE_URL=REDIS_URL, CACHE_KEY_PREFIX=prefix,
-        MYOEVIDENCE_API_ANON_RATE="100000000/minute", DJANGO_LOG_LEVEL="WARNING",
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DJANGO_DEBUG="false",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        DATABASE_URL=f"{PG}/{DB_NAME}",
+        CACHE_URL=REDIS_URL,
+        CACHE_KEY_PREFIX=prefix,
+        MYOEVIDENCE_API_ANON_RATE="100000000/minute",
+        DJANGO_LOG_LEVEL="WARNING",
         # Plain HTTP on loopback: no TLS proxy in front to redirect to.
-        DJANGO_SECURE_SSL_REDIRECT="false", DJANGO_STATIC_ROOT=str(static_root),
+        DJANGO_SECURE_SSL_REDIRECT="false",
+        DJANGO_STATIC_ROOT=str(static_root),
         GUNICORN_MAX_REQUESTS=str(args.max_requests),
     )
     labels = {"real": "real", "big": f"+{args.studies // 1000}k"}
@@ -532,8 +640,12 @@ def main() -> int:
         manage(env, "collectstatic", "--noinput")
         manage(env, "load_corpus")
         deploy_check = subprocess.run(
-            [PYTHON, "manage.py", "check", "--deploy"], cwd=PROJECT, env=env,
-            capture_output=True, text=True).stderr.strip()
+            [PYTHON, "manage.py", "check", "--deploy"],
+            cwd=PROJECT,
+            env=env,
+            capture_output=True,
+            text=True,
+        ).stderr.strip()
         manifest = json.loads((static_root / "staticfiles.json").read_text())
         static_path = "/static/" + manifest["paths"]["css/site.css"]
         vacuum()
@@ -541,13 +653,22 @@ def main() -> int:
         for corpus in ("real", "big"):
             if corpus == "big":
                 log(f"generate_synthetic --studies {args.studies}")
-                manage(env, "generate_synthetic", "--studies", str(args.studies), "--force",
-                       "--seed", "1", quiet=False)
+                manage(
+                    env,
+                    "generate_synthetic",
+                    "--studies",
+                    str(args.studies),
+                    "--force",
+                    "--seed",
+                    "1",
+                    quiet=False,
+                )
                 vacuum()
             for cache in ("on", "off"):
                 seconds = "300" if cache == "on" else "0"
-                with Server(dict(env, MYOEVIDENCE_PAGE_CACHE_SECONDS=seconds), port,
-                            args.workers) as server:
+                with Server(
+                    dict(env, MYOEVIDENCE_PAGE_CACHE_SECONDS=seconds), port, args.workers
+                ) as server:
                     results += measure_pass(server, corpus, cache, static_path, args, prefix)
         # On a fresh server, so that no worker carries the memory of an earlier big page.
         with Server(env, port, args.workers) as server:
@@ -556,9 +677,19 @@ def main() -> int:
                 memory.append(export_memory(server, name, path))
         log("EXPLAIN of the list pages' queries at scale")
         explain = subprocess.run(
-            [PYTHON, str(BENCH / "explain.py"), "/studies/",
-             "/studies/?subtype=dm&design=case_report", "/references/", "/api/v1/studies/"],
-            cwd=PROJECT, env=env, capture_output=True, text=True).stdout
+            [
+                PYTHON,
+                str(BENCH / "explain.py"),
+                "/studies/",
+                "/studies/?subtype=dm&design=case_report",
+                "/references/",
+                "/api/v1/studies/",
+            ],
+            cwd=PROJECT,
+            env=env,
+            capture_output=True,
+            text=True,
+        ).stdout
     finally:
         clear_redis(prefix)
         shutil.rmtree(static_root, ignore_errors=True)
@@ -571,10 +702,19 @@ def main() -> int:
     print("\n".join(report))
     write_results(info, report, explain, deploy_check)
     (BENCH / "results").mkdir(exist_ok=True)
-    (BENCH / "results" / "latest.json").write_text(json.dumps(
-        {"machine": info, "report": report, "explain": explain, "deploy_check": deploy_check,
-         "results": [asdict(r) for r in results], "memory": [asdict(m) for m in memory]},
-        indent=2))
+    (BENCH / "results" / "latest.json").write_text(
+        json.dumps(
+            {
+                "machine": info,
+                "report": report,
+                "explain": explain,
+                "deploy_check": deploy_check,
+                "results": [asdict(r) for r in results],
+                "memory": [asdict(m) for m in memory],
+            },
+            indent=2,
+        )
+    )
     return 0
 
 
@@ -595,9 +735,11 @@ def render(info, results, memory, labels, elapsed) -> list[str]:
         "",
     ]
     for m in memory:
-        lines.append(f"{m.export} at scale ({labels['big']}): {fmt(m.megabytes)} MB in "
-                     f"{fmt(m.seconds)} s ({fmt(m.megabytes / m.seconds)} MB/s); worker RSS "
-                     f"{fmt(m.baseline_mb)} MB before, peak {fmt(m.peak_mb)} MB.")
+        lines.append(
+            f"{m.export} at scale ({labels['big']}): {fmt(m.megabytes)} MB in "
+            f"{fmt(m.seconds)} s ({fmt(m.megabytes / m.seconds)} MB/s); worker RSS "
+            f"{fmt(m.baseline_mb)} MB before, peak {fmt(m.peak_mb)} MB."
+        )
     lines += ["", *verdicts(results, memory)]
     return lines
 
@@ -610,7 +752,7 @@ def as_markdown(report: list[str]) -> list[str]:
     table_lines = [line for line in report if line.startswith("|")]
     first = report.index(table_lines[0]) if table_lines else len(report)
     header = [line for line in report[:first] if line]
-    rest = [line for line in report[first + len(table_lines):]]
+    rest = [line for line in report[first + len(table_lines) :]]
     while rest and not rest[0]:
         rest.pop(0)
     return [*header, "", *table_lines, "", "```", *rest, "```"]
@@ -620,25 +762,38 @@ def write_results(info, report, explain, deploy_check) -> None:
     """Replace the generated part of bench/RESULTS.md (between the markers); what is written
     around it by hand (the reading of the numbers) stays."""
     when = info.get("finished") or datetime.now(timezone.utc).strftime(  # noqa: UP017
-        "%Y-%m-%d %H:%M UTC")
-    generated = "\n".join([
-        START,
-        f"Latest run of `bench/run.sh`, {when}, on {info['nproc']} CPUs ({info['cpu']}) with "
-        f"{info['ram_gb']} GB RAM. The table and the PASS/FAIL lines are the script's output, "
-        "unedited.", "",
-        *as_markdown(report), "",
-        "### Key query plans at scale (bench/explain.py)", "",
-        "Each list page's slowest queries under `EXPLAIN ANALYZE`, on the benchmark's database "
-        "with the synthetic corpus.", "",
-        "```", explain.strip(), "```", "",
-        "### `manage.py check --deploy` with the benchmark's production settings", "",
-        "```", deploy_check or "no issues", "```",
-        END,
-    ])
+        "%Y-%m-%d %H:%M UTC"
+    )
+    generated = "\n".join(
+        [
+            START,
+            f"Latest run of `bench/run.sh`, {when}, on {info['nproc']} CPUs ({info['cpu']}) with "
+            f"{info['ram_gb']} GB RAM. The table and the PASS/FAIL lines are the script's output, "
+            "unedited.",
+            "",
+            *as_markdown(report),
+            "",
+            "### Key query plans at scale (bench/explain.py)",
+            "",
+            "Each list page's slowest queries under `EXPLAIN ANALYZE`, on the benchmark's database "
+            "with the synthetic corpus.",
+            "",
+            "```",
+            explain.strip(),
+            "```",
+            "",
+            "### `manage.py check --deploy` with the benchmark's production settings",
+            "",
+            "```",
+            deploy_check or "no issues",
+            "```",
+            END,
+        ]
+    )
     path = BENCH / "RESULTS.md"
     text = path.read_text() if path.exists() else ""
     if START in text and END in text:
-        text = text[:text.index(START)] + generated + text[text.index(END) + len(END):]
+        text = text[: text.index(START)] + generated + text[text.index(END) + len(END) :]
     else:
         text = f"# Benchmark results\n\n{generated}\n"
     path.write_text(text)
@@ -646,8 +801,9 @@ def write_results(info, report, explain, deploy_check) -> None:
     readme = PROJECT / "README.md"
     text = readme.read_text()
     if START in text and END in text:
-        readme.write_text(text[:text.index(START)] + generated
-                          + text[text.index(END) + len(END):])
+        readme.write_text(
+            text[: text.index(START)] + generated + text[text.index(END) + len(END) :]
+        )
 
 
 if __name__ == "__main__":

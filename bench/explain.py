@@ -70,8 +70,14 @@ def explain(sql: str) -> tuple[str, float]:
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING ON) " + sql)
         lines = [row[0] for row in cursor.fetchall()]
-    total = next((float(m.group(1)) for line in lines
-                  if (m := re.search(r"Execution Time: ([\d.]+) ms", line))), 0.0)
+    total = next(
+        (
+            float(m.group(1))
+            for line in lines
+            if (m := re.search(r"Execution Time: ([\d.]+) ms", line))
+        ),
+        0.0,
+    )
     return "\n".join(lines), total
 
 
@@ -82,8 +88,11 @@ def selects(url: str) -> list[str]:
             b"".join(response.streaming_content)
     if response.status_code != 200:
         raise SystemExit(f"{url} answered {response.status_code}")
-    return [q["sql"] for q in captured.captured_queries
-            if q["sql"].lstrip().upper().startswith("SELECT")]
+    return [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].lstrip().upper().startswith("SELECT")
+    ]
 
 
 def queries_of(url: str) -> tuple[list[str], list[str]]:
@@ -108,8 +117,10 @@ def main() -> int:
         per_request, per_change = queries_of(url)
         plans = [(sql, *explain(sql)) for sql in per_request]
         total = sum(ms for _, _, ms in plans)
-        print(f"\n{'=' * 100}\n{url}: {len(plans)} queries per request, {total:.1f} ms in the "
-              "database")
+        print(
+            f"\n{'=' * 100}\n{url}: {len(plans)} queries per request, {total:.1f} ms in the "
+            "database"
+        )
         shown = plans if args.all else sorted(plans, key=lambda p: -p[2])[:SHOWN_PER_PAGE]
         for sql, plan, ms in shown:
             print(f"\n-- {ms:.2f} ms: {sql[:300]}{' ...' if len(sql) > 300 else ''}\n{plan}")
@@ -119,15 +130,20 @@ def main() -> int:
                 flagged.append((url, sorted(set(big)), sql[:160]))
         if per_change:
             timed = [(sql, explain(sql)[1]) for sql in per_change]
-            print(f"\n-- once per content change (data cache): {len(timed)} queries, "
-                  f"{sum(ms for _, ms in timed):.1f} ms in the database")
+            print(
+                f"\n-- once per content change (data cache): {len(timed)} queries, "
+                f"{sum(ms for _, ms in timed):.1f} ms in the database"
+            )
             for sql, ms in timed:
                 print(f"   {ms:8.2f} ms: {sql[:140]}{' ...' if len(sql) > 140 else ''}")
     print(f"\n{'=' * 100}")
     for url, tables, sql in flagged:
         print(f"SEQ SCAN  {url}: {', '.join(tables)}  <- {sql}")
-    print("no sequential scan on a large table" if not flagged
-          else f"{len(flagged)} queries scan a large table sequentially")
+    print(
+        "no sequential scan on a large table"
+        if not flagged
+        else f"{len(flagged)} queries scan a large table sequentially"
+    )
     return 0
 
 

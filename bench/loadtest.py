@@ -50,12 +50,28 @@ PYTHON = str(BASE_DIR / ".venv" / "bin" / "python")
 CLUSTER = "myoevidence_loadtest"
 # What readers and integrators ask for, roughly in proportion.
 URLS = [
-    "/", "/therapies/", "/therapies/rituximab/", "/therapies/ivig/", "/subtypes/",
-    "/subtypes/dermatomyositis/", "/designs/", "/studies/", "/studies/?design=rct_parallel",
-    "/studies/?therapy=rituximab&ordering=-year", "/studies/?q=myositis", "/references/",
-    "/references/1/", "/references/17/", "/search/?q=rituximab", "/search/?q=interstitial",
-    "/about/", "/api/v1/studies/", "/api/v1/therapies/", "/api/v1/matrix/",
-    "/api/v1/references/?year_min=2010", "/healthz",
+    "/",
+    "/therapies/",
+    "/therapies/rituximab/",
+    "/therapies/ivig/",
+    "/subtypes/",
+    "/subtypes/dermatomyositis/",
+    "/designs/",
+    "/studies/",
+    "/studies/?design=rct_parallel",
+    "/studies/?therapy=rituximab&ordering=-year",
+    "/studies/?q=myositis",
+    "/references/",
+    "/references/1/",
+    "/references/17/",
+    "/search/?q=rituximab",
+    "/search/?q=interstitial",
+    "/about/",
+    "/api/v1/studies/",
+    "/api/v1/therapies/",
+    "/api/v1/matrix/",
+    "/api/v1/references/?year_min=2010",
+    "/healthz",
 ]
 
 
@@ -99,15 +115,37 @@ class Cluster:
 
     def create(self) -> None:
         self.drop()
-        run(["pg_createcluster", self.version, CLUSTER, "-p", str(self.port), "--start-conf",
-             "manual", "--", "--auth=trust"])
+        run(
+            [
+                "pg_createcluster",
+                self.version,
+                CLUSTER,
+                "-p",
+                str(self.port),
+                "--start-conf",
+                "manual",
+                "--",
+                "--auth=trust",
+            ]
+        )
         self.start()
-        run(["psql", "-q", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-c",
-             "CREATE DATABASE myoevidence_load"])
+        run(
+            [
+                "psql",
+                "-q",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-c",
+                "CREATE DATABASE myoevidence_load",
+            ]
+        )
 
     def ctl(self, action: str, *extra: str) -> None:
-        run(["pg_ctlcluster", "--skip-systemctl-redirect", self.version, CLUSTER, action,
-             *extra])
+        run(["pg_ctlcluster", "--skip-systemctl-redirect", self.version, CLUSTER, action, *extra])
 
     def start(self) -> None:
         self.ctl("start")
@@ -116,12 +154,17 @@ class Cluster:
         self.ctl("stop", "-m", "fast")
 
     def ready(self) -> bool:
-        return subprocess.run(["pg_isready", "-q", "-t", "1", "-h", "127.0.0.1", "-p",
-                               str(self.port)], timeout=10).returncode == 0
+        return (
+            subprocess.run(
+                ["pg_isready", "-q", "-t", "1", "-h", "127.0.0.1", "-p", str(self.port)], timeout=10
+            ).returncode
+            == 0
+        )
 
     def drop(self) -> None:
-        subprocess.run(["pg_dropcluster", "--stop", self.version, CLUSTER],
-                       capture_output=True, timeout=120)
+        subprocess.run(
+            ["pg_dropcluster", "--stop", self.version, CLUSTER], capture_output=True, timeout=120
+        )
 
 
 def app_env(database_url: str, static_root: str) -> dict[str, str]:
@@ -146,18 +189,29 @@ def app_env(database_url: str, static_root: str) -> dict[str, str]:
 
 
 def prepare(env: dict[str, str]) -> None:
-    for args in (["migrate", "--noinput", "-v0"], ["load_corpus", "-v0"],
-                 ["collectstatic", "--noinput", "-v0"]):
+    for args in (
+        ["migrate", "--noinput", "-v0"],
+        ["load_corpus", "-v0"],
+        ["collectstatic", "--noinput", "-v0"],
+    ):
         run([PYTHON, "manage.py", *args], cwd=BASE_DIR, env=env)
 
 
 def start_gunicorn(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
     handle = log.open("w")
     process = subprocess.Popen(
-        [str(BASE_DIR / ".venv" / "bin" / "gunicorn"), "-c", "gunicorn.conf.py",
-         "--bind", f"127.0.0.1:{port}"],
-        cwd=BASE_DIR, env={**env, "GUNICORN_ACCESS_LOG": ""}, stdout=handle,
-        stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            str(BASE_DIR / ".venv" / "bin" / "gunicorn"),
+            "-c",
+            "gunicorn.conf.py",
+            "--bind",
+            f"127.0.0.1:{port}",
+        ],
+        cwd=BASE_DIR,
+        env={**env, "GUNICORN_ACCESS_LOG": ""},
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -182,8 +236,9 @@ def stop_gunicorn(process: subprocess.Popen) -> None:
             os.killpg(process.pid, signal.SIGKILL)
 
 
-def client_loop(port: int, until: float, results: list[Result], lock: threading.Lock,
-                seed: int) -> None:
+def client_loop(
+    port: int, until: float, results: list[Result], lock: threading.Lock, seed: int
+) -> None:
     rng = random.Random(seed)
     connection = None
     while time.monotonic() < until:
@@ -195,15 +250,21 @@ def client_loop(port: int, until: float, results: list[Result], lock: threading.
             connection.request("GET", url, headers={"User-Agent": "myoevidence-loadtest"})
             response = connection.getresponse()
             body = response.read()
-            result = Result(started, time.monotonic() - started, response.status, url,
-                            retry_after=response.getheader("Retry-After") is not None,
-                            traceback=b"Traceback" in body)
+            result = Result(
+                started,
+                time.monotonic() - started,
+                response.status,
+                url,
+                retry_after=response.getheader("Retry-After") is not None,
+                traceback=b"Traceback" in body,
+            )
             if response.getheader("Connection", "").lower() == "close":
                 connection.close()
                 connection = None
         except (OSError, http.client.HTTPException) as exc:
-            result = Result(started, time.monotonic() - started, None, url,
-                            error=f"{type(exc).__name__}: {exc}")
+            result = Result(
+                started, time.monotonic() - started, None, url, error=f"{type(exc).__name__}: {exc}"
+            )
             if connection is not None:
                 connection.close()
             connection = None
@@ -218,9 +279,11 @@ def restart_database(cluster: Cluster, events: Events, down_for: float) -> None:
     time.sleep(down_for)
     events.start_sent = time.monotonic()
     # pg_ctlcluster returns a while after the server accepts connections: poll meanwhile.
-    starting = subprocess.Popen(["pg_ctlcluster", "--skip-systemctl-redirect", cluster.version,
-                                 CLUSTER, "start"], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+    starting = subprocess.Popen(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", cluster.version, CLUSTER, "start"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     while not cluster.ready():
         time.sleep(0.05)
     events.ready = time.monotonic()
@@ -246,14 +309,18 @@ def report(results: list[Result], events: Events, t0: float, args) -> bool:
     def rel(t):
         return t - t0 if t is not None else float("nan")
 
-    print(f"MyoEvidence load test: {args.clients} clients for {args.duration:.0f} s against "
-          f"gunicorn (gunicorn.conf.py defaults: {os.cpu_count() * 2 + 1} workers x 4 threads) "
-          f"+ PostgreSQL {pg_version()} on loopback; PostgreSQL stopped at "
-          f"{rel(events.stop_sent):.1f} s (fast shutdown), started again at "
-          f"{rel(events.start_sent):.1f} s, accepting connections at {rel(events.ready):.1f} s.")
+    print(
+        f"MyoEvidence load test: {args.clients} clients for {args.duration:.0f} s against "
+        f"gunicorn (gunicorn.conf.py defaults: {os.cpu_count() * 2 + 1} workers x 4 threads) "
+        f"+ PostgreSQL {pg_version()} on loopback; PostgreSQL stopped at "
+        f"{rel(events.stop_sent):.1f} s (fast shutdown), started again at "
+        f"{rel(events.start_sent):.1f} s, accepting connections at {rel(events.ready):.1f} s."
+    )
     print()
-    print("Answers per second (by the time each answer arrived; a request waits in gunicorn's "
-          "queue under this load, so some sent before the stop were answered after it):")
+    print(
+        "Answers per second (by the time each answer arrived; a request waits in gunicorn's "
+        "queue under this load, so some sent before the stop were answered after it):"
+    )
     print(" second | answers |  200 |  503 | other 4xx | 5xx not 503 | errors | p50 ms | max ms")
     per_second = collections.defaultdict(list)
     for r in results:
@@ -264,50 +331,78 @@ def report(results: list[Result], events: Events, t0: float, args) -> bool:
         other4 = sum(n for s, n in codes.items() if s and 400 <= s < 500)
         other5 = sum(n for s, n in codes.items() if s and s >= 500 and s != 503)
         lat = [r.elapsed * 1000 for r in rows]
-        print(f" {second:6d} | {len(rows):7d} | {codes[200]:4d} | {codes[503]:4d} | "
-              f"{other4:9d} | {other5:11d} | {codes[None]:6d} | {statistics.median(lat):6.0f} "
-              f"| {max(lat):6.0f}")
+        print(
+            f" {second:6d} | {len(rows):7d} | {codes[200]:4d} | {codes[503]:4d} | "
+            f"{other4:9d} | {other5:11d} | {codes[None]:6d} | {statistics.median(lat):6.0f} "
+            f"| {max(lat):6.0f}"
+        )
     codes = collections.Counter(r.status for r in results)
     errors = collections.Counter(r.error for r in results if r.error)
     bad_5xx = [r for r in results if r.status and r.status >= 500 and r.status != 503]
     # /healthz is for load balancers: its 503 is a plain "database unavailable".
-    no_retry = [r for r in results if r.status == 503 and not r.retry_after
-                and r.url != "/healthz"]
+    no_retry = [r for r in results if r.status == 503 and not r.retry_after and r.url != "/healthz"]
     tracebacks = [r for r in results if r.traceback]
     unavailable = [r for r in results if r.status == 503 and r.url != "/healthz"]
     after_ready = [r for r in results if events.ready and r.started >= events.ready]
-    first_ok = next((r for r in sorted(after_ready, key=lambda r: r.started)
-                     if r.status == 200), None)
-    last_bad = max((r.started + r.elapsed for r in results if r.status != 200
-                    and r.started >= (events.stop_sent or 0)), default=None)
+    first_ok = next(
+        (r for r in sorted(after_ready, key=lambda r: r.started) if r.status == 200), None
+    )
+    last_bad = max(
+        (
+            r.started + r.elapsed
+            for r in results
+            if r.status != 200 and r.started >= (events.stop_sent or 0)
+        ),
+        default=None,
+    )
     ok_latency = [r.elapsed * 1000 for r in results if r.status == 200]
     print()
-    print(f"Requests: {len(results)} ({len(results) / args.duration:.0f}/s); status codes: "
-          + ", ".join(f"{code or 'no answer'}: {n}" for code, n in sorted(
-              codes.items(), key=lambda item: item[0] or 0)))
-    print(f"Latency of 200s: p50 {percentile(ok_latency, 0.5):.0f} ms, p95 "
-          f"{percentile(ok_latency, 0.95):.0f} ms, p99 {percentile(ok_latency, 0.99):.0f} ms, "
-          f"max {max(ok_latency, default=0):.0f} ms")
-    print("200s by URL (p50 / p95 ms): " + "; ".join(
-        f"{url} {percentile(lat, 0.5):.0f}/{percentile(lat, 0.95):.0f}"
-        for url, lat in sorted(_by_url(results).items(), key=lambda item: -percentile(
-            item[1], 0.95))[:6]) + " ...")
-    print(f"Connection errors: {sum(errors.values())}"
-          + ("".join(f"\n  {n} x {e}" for e, n in errors.most_common(5)) if errors else ""))
-    print(f"5xx other than 503: {len(bad_5xx)}; 503 without Retry-After: {len(no_retry)}; "
-          f"bodies with a traceback: {len(tracebacks)}")
+    print(
+        f"Requests: {len(results)} ({len(results) / args.duration:.0f}/s); status codes: "
+        + ", ".join(
+            f"{code or 'no answer'}: {n}"
+            for code, n in sorted(codes.items(), key=lambda item: item[0] or 0)
+        )
+    )
+    print(
+        f"Latency of 200s: p50 {percentile(ok_latency, 0.5):.0f} ms, p95 "
+        f"{percentile(ok_latency, 0.95):.0f} ms, p99 {percentile(ok_latency, 0.99):.0f} ms, "
+        f"max {max(ok_latency, default=0):.0f} ms"
+    )
+    print(
+        "200s by URL (p50 / p95 ms): "
+        + "; ".join(
+            f"{url} {percentile(lat, 0.5):.0f}/{percentile(lat, 0.95):.0f}"
+            for url, lat in sorted(
+                _by_url(results).items(), key=lambda item: -percentile(item[1], 0.95)
+            )[:6]
+        )
+        + " ..."
+    )
+    print(
+        f"Connection errors: {sum(errors.values())}"
+        + ("".join(f"\n  {n} x {e}" for e, n in errors.most_common(5)) if errors else "")
+    )
+    print(
+        f"5xx other than 503: {len(bad_5xx)}; 503 without Retry-After: {len(no_retry)}; "
+        f"bodies with a traceback: {len(tracebacks)}"
+    )
     if unavailable:
         ends = [r.started + r.elapsed for r in unavailable]
-        print(f"503 answers: {len(unavailable)} (plus /healthz), answered from {rel(min(ends)):.1f}"
-              f" s to {rel(max(ends)):.1f} s; PostgreSQL was stopping or down from "
-              f"{rel(events.stop_sent):.1f} s to {rel(events.ready):.1f} s")
+        print(
+            f"503 answers: {len(unavailable)} (plus /healthz), answered from {rel(min(ends)):.1f}"
+            f" s to {rel(max(ends)):.1f} s; PostgreSQL was stopping or down from "
+            f"{rel(events.stop_sent):.1f} s to {rel(events.ready):.1f} s"
+        )
     recovered = first_ok is not None
     if recovered:
         # pg_isready is polled every 50 ms: an answer can beat it by that much.
-        print(f"Recovery: first 200 {max(0, first_ok.started - events.ready):.2f} s after "
-              f"PostgreSQL accepted connections again (pg_isready); every answer a 200 again "
-              f"{max(0, (last_bad or events.ready) - events.ready):.2f} s after it; gunicorn "
-              f"was not restarted.")
+        print(
+            f"Recovery: first 200 {max(0, first_ok.started - events.ready):.2f} s after "
+            f"PostgreSQL accepted connections again (pg_isready); every answer a 200 again "
+            f"{max(0, (last_bad or events.ready) - events.ready):.2f} s after it; gunicorn "
+            f"was not restarted."
+        )
     else:
         print("Recovery: NONE - no 200 after PostgreSQL came back.")
     ok = recovered and not bad_5xx and not no_retry and not tracebacks and not errors
@@ -344,8 +439,12 @@ def main() -> int:
         events = Events()
         t0 = time.monotonic()
         until = t0 + args.duration
-        threads = [threading.Thread(target=client_loop, args=(args.port, until, results, lock, i),
-                                    daemon=True) for i in range(args.clients)]
+        threads = [
+            threading.Thread(
+                target=client_loop, args=(args.port, until, results, lock, i), daemon=True
+            )
+            for i in range(args.clients)
+        ]
         for thread in threads:
             thread.start()
         time.sleep(args.restart_at)
@@ -356,15 +455,20 @@ def main() -> int:
         log = (work / "gunicorn.log").read_text(errors="replace")
         lines = [line for line in log.splitlines() if line.strip()]
         json_lines = sum(1 for line in lines if line.startswith("{"))
-        errors = [json.loads(line) for line in lines if line.startswith("{")
-                  and '"exception"' in line]
+        errors = [
+            json.loads(line) for line in lines if line.startswith("{") and '"exception"' in line
+        ]
         for entry in errors[:3]:  # what went wrong, for any 500
-            print(f"Logged error: {entry['message']}\n  "
-                  + "\n  ".join(entry["exception"].splitlines()[-4:]))
-        print(f"Application log: {len(lines)} lines, {json_lines} JSON; "
-              f"{log.count('Database unavailable')} 'Database unavailable' (one per 503), "
-              f"{log.count('Traceback')} tracebacks; gunicorn workers restarted: "
-              f"{log.count('Booting worker') - (os.cpu_count() * 2 + 1)}")
+            print(
+                f"Logged error: {entry['message']}\n  "
+                + "\n  ".join(entry["exception"].splitlines()[-4:])
+            )
+        print(
+            f"Application log: {len(lines)} lines, {json_lines} JSON; "
+            f"{log.count('Database unavailable')} 'Database unavailable' (one per 503), "
+            f"{log.count('Traceback')} tracebacks; gunicorn workers restarted: "
+            f"{log.count('Booting worker') - (os.cpu_count() * 2 + 1)}"
+        )
         return 0 if ok else 1
     finally:
         if gunicorn is not None:

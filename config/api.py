@@ -23,8 +23,12 @@ from references.api import urls as references_api
 from releases.api import urls as releases_api
 from therapies.api import urls as therapies_api
 
-APP_ROUTERS = (therapies_api.router, evidence_api.router, references_api.router,
-               releases_api.router)
+APP_ROUTERS = (
+    therapies_api.router,
+    evidence_api.router,
+    references_api.router,
+    releases_api.router,
+)
 
 
 class RootView(APIRootView):
@@ -33,10 +37,13 @@ class RootView(APIRootView):
     schema = None  # not an operation of the API itself
 
 
-api_root = RootView.as_view(api_root_dict={
-    prefix: f"{basename}-list"
-    for router in APP_ROUTERS for prefix, _viewset, basename in router.registry
-})
+api_root = RootView.as_view(
+    api_root_dict={
+        prefix: f"{basename}-list"
+        for router in APP_ROUTERS
+        for prefix, _viewset, basename in router.registry
+    }
+)
 
 
 @extend_schema(exclude=True)
@@ -59,12 +66,15 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's init script as a file (/api/docs/?script=), so the
     # Content-Security-Policy needs no inline script (see settings, "Production hardening").
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"),
-         name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     # Redoc styles itself with inline <style> elements and runs its search in a blob: worker:
     # allowed on this page only (scripts stay 'self'-only everywhere).
-    path("api/redoc/", csp_update({"style-src": ["'unsafe-inline'"],
-                                   "worker-src": ["'self'", "blob:"]})(
-        SpectacularRedocView.as_view(url_name="api-schema")), name="api-redoc"),
+    path(
+        "api/redoc/",
+        csp_update({"style-src": ["'unsafe-inline'"], "worker-src": ["'self'", "blob:"]})(
+            SpectacularRedocView.as_view(url_name="api-schema")
+        ),
+        name="api-redoc",
+    ),
     re_path(r"^api/(?P<rest>.*)$", not_found),
 ]

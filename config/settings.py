@@ -49,8 +49,10 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver" if DEBUG else "")
 if not ALLOWED_HOSTS and not DEBUG:
     # Django would start and answer 400 to every request: refuse at once instead.
-    _required_in_production("DJANGO_ALLOWED_HOSTS",
-                            "the site's host names, comma-separated (e.g. myoevidence.example.org)")
+    _required_in_production(
+        "DJANGO_ALLOWED_HOSTS",
+        "the site's host names, comma-separated (e.g. myoevidence.example.org)",
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -151,8 +153,10 @@ def cache_from_url(url: str) -> dict:
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     if scheme == "locmem":
-        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-                "LOCATION": url.split("://", 1)[1] or "myoevidence"}
+        return {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": url.split("://", 1)[1] or "myoevidence",
+        }
     if scheme == "dummy":
         return {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
     raise ImproperlyConfigured(
@@ -286,8 +290,9 @@ SPECTACULAR_SETTINGS = {
 
 # Where the source review lives; the tests parse it to check the corpus against it.
 MYOEVIDENCE_SOURCE_REVIEW = Path(
-    os.environ.get("MYOEVIDENCE_SOURCE_REVIEW",
-                   BASE_DIR.parent / "shared" / "source" / "review.txt")
+    os.environ.get(
+        "MYOEVIDENCE_SOURCE_REVIEW", BASE_DIR.parent / "shared" / "source" / "review.txt"
+    )
 )
 MYOEVIDENCE_FIXTURES = Path(os.environ.get("MYOEVIDENCE_FIXTURES", BASE_DIR / "fixtures"))
 # The largest BibTeX file the importer (command and admin upload) accepts.
@@ -314,15 +319,17 @@ LOGGING = {
 # TLS ends at the reverse proxy, which tells us the original scheme in this header. Trust it
 # only behind a proxy that always sets it (nginx: proxy_set_header X-Forwarded-Proto $scheme);
 # an empty value turns it off.
-_PROXY_SSL_HEADER = os.environ.get("DJANGO_SECURE_PROXY_SSL_HEADER",
-                                   "" if DEBUG else "X-Forwarded-Proto").strip()
+_PROXY_SSL_HEADER = os.environ.get(
+    "DJANGO_SECURE_PROXY_SSL_HEADER", "" if DEBUG else "X-Forwarded-Proto"
+).strip()
 if _PROXY_SSL_HEADER:
     SECURE_PROXY_SSL_HEADER = ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
 # Load balancers probe the health check over plain HTTP, straight at gunicorn.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS",
-                                         "0" if DEBUG else str(365 * 24 * 3600)))
+SECURE_HSTS_SECONDS = int(
+    os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "0" if DEBUG else str(365 * 24 * 3600))
+)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -330,8 +337,10 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # Sent by core.security.PermissionsPolicyMiddleware: features the site never uses.
-PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), "
-                      "magnetometer=(), microphone=(), payment=(), usb=()")
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), "
+    "magnetometer=(), microphone=(), payment=(), usb=()"
+)
 
 # Cookies only over HTTPS and never readable by JavaScript (the site has none of its own; the
 # API's Swagger page authenticates writes with a token, which needs no CSRF cookie).
@@ -406,9 +415,11 @@ STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", STATIC_ROOT))
 # request; NCBI and Crossref ask clients for a contact e-mail (sent as NCBI's "email" and in
 # Crossref's User-Agent), and an NCBI API key raises NCBI's rate limit from 3 to 10 a second.
 MYOEVIDENCE_NCBI_BASE_URL = os.environ.get(
-    "MYOEVIDENCE_NCBI_BASE_URL", "https://eutils.ncbi.nlm.nih.gov/entrez/eutils")
+    "MYOEVIDENCE_NCBI_BASE_URL", "https://eutils.ncbi.nlm.nih.gov/entrez/eutils"
+)
 MYOEVIDENCE_CROSSREF_BASE_URL = os.environ.get(
-    "MYOEVIDENCE_CROSSREF_BASE_URL", "https://api.crossref.org")
+    "MYOEVIDENCE_CROSSREF_BASE_URL", "https://api.crossref.org"
+)
 MYOEVIDENCE_LOOKUP_TIMEOUT = float(os.environ.get("MYOEVIDENCE_LOOKUP_TIMEOUT", "10"))
 MYOEVIDENCE_NCBI_API_KEY = os.environ.get("MYOEVIDENCE_NCBI_API_KEY", "")
 MYOEVIDENCE_CONTACT_EMAIL = os.environ.get("MYOEVIDENCE_CONTACT_EMAIL", "")
@@ -425,7 +436,8 @@ MYOEVIDENCE_MAX_URL_BYTES = int(os.environ.get("MYOEVIDENCE_MAX_URL_BYTES", "327
 # requests get the 503 below within seconds instead of holding workers until TCP gives up.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-        "connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5")))
+        "connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
+    )
 
 # While the database is unreachable every request gets a 503 asking to retry after this long.
 MYOEVIDENCE_RETRY_AFTER_SECONDS = int(os.environ.get("MYOEVIDENCE_RETRY_AFTER_SECONDS", "10"))
@@ -436,7 +448,8 @@ LOGGING["formatters"]["json"] = {"()": "core.logging.JSONFormatter"}
 LOGGING["filters"] = {"request_id": {"()": "core.logging.RequestIdFilter"}}
 LOGGING["handlers"]["console"]["filters"] = ["request_id"]
 LOGGING["handlers"]["console"]["formatter"] = os.environ.get(
-    "DJANGO_LOG_FORMAT", "plain" if DEBUG else "json")
+    "DJANGO_LOG_FORMAT", "plain" if DEBUG else "json"
+)
 # gunicorn warns on every HEAD request that Django's response has a body (it drops it, as it
 # should): noise, e.g. from load balancers probing with HEAD.
 LOGGING["loggers"]["gunicorn.http.wsgi"] = {"level": "ERROR"}

@@ -37,15 +37,19 @@ def review_queue_items(site: admin.AdminSite) -> list[QueueItem]:
         info = model._meta.app_label, model._meta.model_name
         queryset = model._default_manager.filter(status=ReviewStatus.SUBMITTED)
         for obj in queryset.select_related("submitted_by", "reviewed_by"):
-            items.append(QueueItem(
-                obj=obj,
-                kind=str(model._meta.verbose_name).capitalize(),
-                submitted_at=obj.submitted_at or obj.modified,
-                review_url=reverse("admin:{}_{}_review".format(*info), args=[obj.pk],
-                                   current_app=site.name),
-                change_url=reverse("admin:{}_{}_change".format(*info), args=[obj.pk],
-                                   current_app=site.name),
-            ))
+            items.append(
+                QueueItem(
+                    obj=obj,
+                    kind=str(model._meta.verbose_name).capitalize(),
+                    submitted_at=obj.submitted_at or obj.modified,
+                    review_url=reverse(
+                        "admin:{}_{}_review".format(*info), args=[obj.pk], current_app=site.name
+                    ),
+                    change_url=reverse(
+                        "admin:{}_{}_change".format(*info), args=[obj.pk], current_app=site.name
+                    ),
+                )
+            )
     return sorted(items, key=lambda item: (item.submitted_at, item.kind, item.obj.pk))
 
 

@@ -53,8 +53,12 @@ def row_stamp(model, pk, *, lock: bool = False) -> str:
     except FieldDoesNotExist:
         if not rows.exists() or not hasattr(model, "history"):
             return ""
-        latest = model.history.filter(**{model._meta.pk.attname: pk}).order_by(
-            "-history_id").values_list("history_id", flat=True).first()
+        latest = (
+            model.history.filter(**{model._meta.pk.attname: pk})
+            .order_by("-history_id")
+            .values_list("history_id", flat=True)
+            .first()
+        )
         return f"history:{latest}" if latest is not None else ""
     value = rows.values_list("modified", flat=True).first()
     return value.isoformat() if value is not None else ""
@@ -64,8 +68,12 @@ def last_change(model, pk):
     """The latest history record of a row (who changed it, when), or None."""
     if not hasattr(model, "history"):
         return None
-    return (model.history.filter(**{model._meta.pk.attname: pk})
-            .select_related("history_user").order_by("-history_date", "-history_id").first())
+    return (
+        model.history.filter(**{model._meta.pk.attname: pk})
+        .select_related("history_user")
+        .order_by("-history_date", "-history_id")
+        .first()
+    )
 
 
 def _row_key(model, pk) -> str:
@@ -117,11 +125,16 @@ class ConcurrencyAdminMixin:
             kwargs["fields"] = [name for name in kwargs["fields"] if name not in _HIDDEN_FIELDS]
         form_class = super().get_form(request, obj, change=change, **kwargs)
         # Read from the database, not from ``obj``: on a history page ``obj`` is an old version.
-        return _with_stamp(form_class, admin=self, pk=obj.pk,
-                           opened=self.stored_stamp(obj.pk),
-                           rows=self.inline_row_stamps(request, obj),
-                           row_models={inline.model._meta.label_lower
-                                       for inline in self.get_inline_instances(request, obj)})
+        return _with_stamp(
+            form_class,
+            admin=self,
+            pk=obj.pk,
+            opened=self.stored_stamp(obj.pk),
+            rows=self.inline_row_stamps(request, obj),
+            row_models={
+                inline.model._meta.label_lower for inline in self.get_inline_instances(request, obj)
+            },
+        )
 
     def inline_row_stamps(self, request, obj) -> dict[str, str]:
         """The stamp of every row the form's editable inlines show, keyed "app.model:pk"."""
@@ -143,27 +156,34 @@ class ConcurrencyAdminMixin:
         opts = self.model._meta
         latest = None
         if hasattr(self.model, "history"):
-            latest = (self.model.history.filter(**{opts.pk.attname: pk})
-                      .select_related("history_user").order_by("-history_date").first())
+            latest = (
+                self.model.history.filter(**{opts.pk.attname: pk})
+                .select_related("history_user")
+                .order_by("-history_date")
+                .first()
+            )
         who = getattr(latest, "history_user", None) or "someone else"
         when = timezone.localtime(latest.history_date) if latest else None
         try:
-            history_url = reverse(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}"
-                                  "_history", args=[pk])
+            history_url = reverse(
+                f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_history", args=[pk]
+            )
         except NoReverseMatch:  # pragma: no cover - every registered model has a history page
             history_url = ""
         return format_html(
             "This {} was changed by {}{} after you opened it, so your changes have not been "
-            "saved. They are still in the form below. Compare with <a href=\"{}\">its "
+            'saved. They are still in the form below. Compare with <a href="{}">its '
             "history</a>; then save again to replace that version with yours, or reload the "
             "page to start from the current version.",
-            opts.verbose_name, who,
-            f" at {when:%Y-%m-%d %H:%M:%S}" if when else "", history_url,
+            opts.verbose_name,
+            who,
+            f" at {when:%Y-%m-%d %H:%M:%S}" if when else "",
+            history_url,
         )
 
-
-    def row_conflicts(self, sent: dict[str, str], models: set[str]
-                      ) -> tuple[list[str], dict[str, str]]:
+    def row_conflicts(
+        self, sent: dict[str, str], models: set[str]
+    ) -> tuple[list[str], dict[str, str]]:
         """The messages for the inline rows changed since the form was opened (each row read
         locked), and the rows' current stamps. Only rows of the inlines' models are read: the
         posted map is the client's."""
@@ -186,21 +206,34 @@ class ConcurrencyAdminMixin:
         row = model._default_manager.filter(pk=pk).first() if not gone else latest
         name = str(row)[:60] if row is not None else f"#{pk}"
         what = "deleted" if gone else "changed"
-        return (f"{model._meta.verbose_name.capitalize()} '{name}' was {what} by {who}{when} "
-                "after you opened this form, so nothing has been saved: saving would undo "
-                "that change. Reload the page and re-apply your changes (or save again to "
-                "replace that version with yours).")
+        return (
+            f"{model._meta.verbose_name.capitalize()} '{name}' was {what} by {who}{when} "
+            "after you opened this form, so nothing has been saved: saving would undo "
+            "that change. Reload the page and re-apply your changes (or save again to "
+            "replace that version with yours)."
+        )
 
 
-def _with_stamp(form_class, *, admin: ConcurrencyAdminMixin, pk, opened: str,
-                rows: dict[str, str], row_models: set[str]):
+def _with_stamp(
+    form_class,
+    *,
+    admin: ConcurrencyAdminMixin,
+    pk,
+    opened: str,
+    rows: dict[str, str],
+    row_models: set[str],
+):
     class ConcurrencyForm(form_class):
         concurrency_opened_at = forms.CharField(
-            widget=forms.HiddenInput, required=False, initial=opened,
+            widget=forms.HiddenInput,
+            required=False,
+            initial=opened,
             label="last modified when opened",
         )
         concurrency_rows = forms.CharField(
-            widget=forms.HiddenInput, required=False, initial=json.dumps(rows),
+            widget=forms.HiddenInput,
+            required=False,
+            initial=json.dumps(rows),
             label="inline rows when opened",
         )
 
@@ -227,8 +260,11 @@ def _with_stamp(form_class, *, admin: ConcurrencyAdminMixin, pk, opened: str,
             except ValueError:
                 sent = None
             if not isinstance(sent, dict):
-                self.add_error(None, "The form's record of its rows is damaged: reload the "
-                                     "page and re-apply your changes.")
+                self.add_error(
+                    None,
+                    "The form's record of its rows is damaged: reload the "
+                    "page and re-apply your changes.",
+                )
                 return {}
             return {str(k): str(v) for k, v in sent.items()}
 

@@ -94,8 +94,11 @@ class ContentAdmin(ConcurrencyAdminMixin, SimpleHistoryAdmin):
             raise Http404("No such version.") from None
         live = self.get_object(request, unquote(object_id))
         request._history_version = version
-        context = {"version_changes": self.version_changes(version, live) if live else [],
-                   "version": version, **(extra_context or {})}
+        context = {
+            "version_changes": self.version_changes(version, live) if live else [],
+            "version": version,
+            **(extra_context or {}),
+        }
         if request.method != "POST":
             return super().history_form_view(request, object_id, version_id, context)
         if live is None or not self.has_change_permission(request, live):
@@ -125,8 +128,9 @@ class ContentAdmin(ConcurrencyAdminMixin, SimpleHistoryAdmin):
         for field in self.model._meta.many_to_many:
             if field.name in form_class.base_fields and hasattr(version, field.name):
                 target = field.m2m_reverse_field_name()
-                values[field.name] = [getattr(row, f"{target}_id")
-                                      for row in getattr(version, field.name).all()]
+                values[field.name] = [
+                    getattr(row, f"{target}_id") for row in getattr(version, field.name).all()
+                ]
         return values
 
     # -- saving a revert ---------------------------------------------------------------------
@@ -168,9 +172,13 @@ class ContentAdmin(ConcurrencyAdminMixin, SimpleHistoryAdmin):
         read as of the entry's next version (exclusive), or now if ``version`` is the latest.
         """
         pk_name = self.model._meta.pk.attname
-        later = (self.model.history.filter(**{pk_name: getattr(version, pk_name)},
-                                           history_date__gt=version.history_date)
-                 .order_by("history_date").first())
+        later = (
+            self.model.history.filter(
+                **{pk_name: getattr(version, pk_name)}, history_date__gt=version.history_date
+            )
+            .order_by("history_date")
+            .first()
+        )
         cutoff = later.history_date if later else timezone.now()
         records = child.model.history.filter(
             **{f"{child.fk}_id": getattr(version, pk_name), "history_date__lt": cutoff}
@@ -185,9 +193,7 @@ class ContentAdmin(ConcurrencyAdminMixin, SimpleHistoryAdmin):
         if latest is None:
             return []
         delta = latest.diff_against(version, foreign_keys_are_objs=True)
-        helper = ReadableHistoryHelper(
-            self.model, latest, max_displayed_delta_change_chars=2000
-        )
+        helper = ReadableHistoryHelper(self.model, latest, max_displayed_delta_change_chars=2000)
         rows = []
         for change in delta.changes:
             if change.field in KEPT_ON_REVERT:
@@ -196,18 +202,24 @@ class ContentAdmin(ConcurrencyAdminMixin, SimpleHistoryAdmin):
             rows.append({"field": shown.field, "version": shown.old, "current": shown.new})
         for child in self.history_children:
             then = sorted(self.children_at(child, version), key=_child_order)
-            now = sorted(child.model._default_manager.filter(**{child.fk: live}),
-                         key=_child_order)
+            now = sorted(child.model._default_manager.filter(**{child.fk: live}), key=_child_order)
             if [_row_values(r) for r in then] != [_row_values(r) for r in now]:
-                rows.append({"field": child.label,
-                             "version": "; ".join(str(r) for r in then) or "(none)",
-                             "current": "; ".join(str(r) for r in now) or "(none)"})
+                rows.append(
+                    {
+                        "field": child.label,
+                        "version": "; ".join(str(r) for r in then) or "(none)",
+                        "current": "; ".join(str(r) for r in now) or "(none)",
+                    }
+                )
         return rows
 
 
 def _row_values(row: models.Model) -> dict:
-    return {f.attname: getattr(row, f.attname) for f in row._meta.concrete_fields
-            if f.attname not in {"created", "modified"}}
+    return {
+        f.attname: getattr(row, f.attname)
+        for f in row._meta.concrete_fields
+        if f.attname not in {"created", "modified"}
+    }
 
 
 def _same_row(a: models.Model, b: models.Model) -> bool:

@@ -30,10 +30,13 @@ from core.workflow import (
 )
 
 WORKFLOW_ACTIONS = ("submit_selected", "publish_selected", "reject_selected", "withdraw_selected")
-REVIEW_FIELDSET = ("Review", {
-    "fields": WORKFLOW_FIELDS,
-    "description": "Changed only through the review page (submit, publish, reject, withdraw).",
-})
+REVIEW_FIELDSET = (
+    "Review",
+    {
+        "fields": WORKFLOW_FIELDS,
+        "description": "Changed only through the review page (submit, publish, reject, withdraw).",
+    },
+)
 ACTION_LABELS = {
     "submit": "Submit for review",
     "publish": "Publish",
@@ -50,15 +53,17 @@ DONE_LABELS = {
 
 class CommentForm(forms.Form):
     comment = forms.CharField(
-        label="Editor's comment", widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
+        label="Editor's comment",
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
         required=False,
         help_text="Required to publish, reject or withdraw; shown to the curators and kept in "
-                  "the history.",
+        "the history.",
     )
 
 
-def apply_transition(request, obj, action: str, comment: str = "",
-                     reviewed_version: str | None = None) -> bool:
+def apply_transition(
+    request, obj, action: str, comment: str = "", reviewed_version: str | None = None
+) -> bool:
     """Run one transition for the admin, reporting the outcome as a message."""
     func = TRANSITIONS[action]
     kwargs = {"user": request.user}
@@ -122,8 +127,10 @@ class ReviewedAdminMixin:
         deleted, counts, perms, protected = super().get_deleted_objects(objs, request)
         for obj in objs:
             if obj.status == ReviewStatus.PUBLISHED:
-                protected += [f"{e._meta.verbose_name.capitalize()}: {e} (published; shows "
-                              f"{obj})" for e in obj.published_showing()]
+                protected += [
+                    f"{e._meta.verbose_name.capitalize()}: {e} (published; shows {obj})"
+                    for e in obj.published_showing()
+                ]
         return deleted, counts, perms, protected
 
     # -- the review page ---------------------------------------------------------------------
@@ -131,8 +138,11 @@ class ReviewedAdminMixin:
     def get_urls(self):
         info = self.model._meta.app_label, self.model._meta.model_name
         return [
-            path("<path:object_id>/review/", self.admin_site.admin_view(self.review_view),
-                 name="{}_{}_review".format(*info)),
+            path(
+                "<path:object_id>/review/",
+                self.admin_site.admin_view(self.review_view),
+                name="{}_{}_review".format(*info),
+            ),
             *super().get_urls(),
         ]
 
@@ -149,8 +159,13 @@ class ReviewedAdminMixin:
                 raise PermissionDenied
             # The review page carries the version the editor read: a publish decided on a copy
             # that changed meanwhile is refused (core.workflow.publish).
-            if apply_transition(request, obj, action, form.cleaned_data["comment"],
-                                reviewed_version=request.POST.get("version", "")):
+            if apply_transition(
+                request,
+                obj,
+                action,
+                form.cleaned_data["comment"],
+                reviewed_version=request.POST.get("version", ""),
+            ):
                 messages.success(request, f"{obj} was {DONE_LABELS[action]}.")
                 return HttpResponseRedirect(self._next_url(request, obj))
         published = obj.history.filter(status=ReviewStatus.PUBLISHED).first()
@@ -177,8 +192,9 @@ class ReviewedAdminMixin:
         ):
             return target
         info = self.model._meta.app_label, self.model._meta.model_name
-        return reverse("admin:{}_{}_change".format(*info), args=[obj.pk],
-                       current_app=self.admin_site.name)
+        return reverse(
+            "admin:{}_{}_change".format(*info), args=[obj.pk], current_app=self.admin_site.name
+        )
 
     # -- bulk actions ------------------------------------------------------------------------
 
@@ -222,8 +238,9 @@ class ReviewedAdminMixin:
     def _apply_to_all(self, request, queryset, action: str, comment: str) -> None:
         done = sum(apply_transition(request, obj, action, comment) for obj in queryset)
         if done:
-            noun = self.model._meta.verbose_name if done == 1 else \
-                self.model._meta.verbose_name_plural
+            noun = (
+                self.model._meta.verbose_name if done == 1 else self.model._meta.verbose_name_plural
+            )
             messages.success(request, f"{done} {noun} {DONE_LABELS[action]}.")
 
 
@@ -241,12 +258,10 @@ class PartOfEntryInlineMixin(_PartOfEntry):
         return super().has_add_permission(request, obj) and self._parent_editable(request, obj)
 
     def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and \
-            self._parent_editable(request, obj)
+        return super().has_change_permission(request, obj) and self._parent_editable(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        return super().has_delete_permission(request, obj) and \
-            self._parent_editable(request, obj)
+        return super().has_delete_permission(request, obj) and self._parent_editable(request, obj)
 
 
 class PartOfEntryAdminMixin(_PartOfEntry):
@@ -256,12 +271,14 @@ class PartOfEntryAdminMixin(_PartOfEntry):
         return getattr(obj, self.parent_field) if obj is not None else None
 
     def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and \
-            self._parent_editable(request, self._parent(obj))
+        return super().has_change_permission(request, obj) and self._parent_editable(
+            request, self._parent(obj)
+        )
 
     def has_delete_permission(self, request, obj=None):
-        return super().has_delete_permission(request, obj) and \
-            self._parent_editable(request, self._parent(obj))
+        return super().has_delete_permission(request, obj) and self._parent_editable(
+            request, self._parent(obj)
+        )
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form_class = super().get_form(request, obj, change=change, **kwargs)
@@ -272,8 +289,10 @@ class PartOfEntryAdminMixin(_PartOfEntry):
                 data = super().clean()
                 parent = data.get(parent_field)
                 if parent is not None and not can_edit(user, parent):
-                    self.add_error(parent_field, f"“{parent}” is published: only an editor can "
-                                                 "change it or add to it.")
+                    self.add_error(
+                        parent_field,
+                        f"“{parent}” is published: only an editor can change it or add to it.",
+                    )
                 return data
 
         return PartOfEntryForm

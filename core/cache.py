@@ -64,6 +64,7 @@ UNKEYED_VARY = {"cookie", "authorization"}
 
 # -- the generation ---------------------------------------------------------------------------
 
+
 def _fresh_generation() -> int:
     # Random rather than 1: if the key is evicted or the cache cleared, a restart from 1 could
     # meet pages stored under an old 1, 2, 3...
@@ -87,8 +88,11 @@ def bump() -> None:
         except ValueError:  # the key is gone (evicted, cleared): any fresh number will do
             cache.set(GENERATION_KEY, _fresh_generation(), timeout=None)
     except Exception:  # a cache outage must not fail the write that has already committed
-        logger.exception("Could not bump the content generation: cached pages may stay stale "
-                         "for up to %s seconds.", page_cache_seconds())
+        logger.exception(
+            "Could not bump the content generation: cached pages may stay stale "
+            "for up to %s seconds.",
+            page_cache_seconds(),
+        )
 
 
 class _PendingBump:
@@ -115,8 +119,10 @@ def content_changed(using: str = DEFAULT_DB_ALIAS) -> None:
 def _bump_pending(connection) -> bool:
     # Django keeps the callbacks as (savepoint ids, func, robust) and drops those of a rolled
     # back savepoint, so a bump registered there is correctly registered again afterwards.
-    return any(isinstance(entry[1], _PendingBump) and not entry[1].done
-               for entry in connection.run_on_commit)
+    return any(
+        isinstance(entry[1], _PendingBump) and not entry[1].done
+        for entry in connection.run_on_commit
+    )
 
 
 def _on_save_or_delete(sender, using=DEFAULT_DB_ALIAS, **kwargs) -> None:
@@ -132,8 +138,12 @@ def content_models() -> list[type]:
     """The models whose rows appear on public pages (history tables excluded)."""
     from simple_history.models import HistoricalChanges
 
-    return [model for label in CONTENT_APPS for model in apps.get_app_config(label).get_models()
-            if not issubclass(model, HistoricalChanges)]
+    return [
+        model
+        for label in CONTENT_APPS
+        for model in apps.get_app_config(label).get_models()
+        if not issubclass(model, HistoricalChanges)
+    ]
 
 
 def connect_signals() -> None:
@@ -144,8 +154,11 @@ def connect_signals() -> None:
         post_save.connect(_on_save_or_delete, sender=model, dispatch_uid=uid)
         post_delete.connect(_on_save_or_delete, sender=model, dispatch_uid=uid)
         for field in model._meta.local_many_to_many:
-            m2m_changed.connect(_on_m2m_changed, sender=field.remote_field.through,
-                                dispatch_uid=f"{uid}.{field.name}")
+            m2m_changed.connect(
+                _on_m2m_changed,
+                sender=field.remote_field.through,
+                dispatch_uid=f"{uid}.{field.name}",
+            )
 
 
 # -- the data cache ---------------------------------------------------------------------------
@@ -216,6 +229,7 @@ def _uncommitted_changes(using: str = DEFAULT_DB_ALIAS) -> bool:
 
 # -- the page cache ---------------------------------------------------------------------------
 
+
 def page_cache_seconds() -> int:
     return int(getattr(settings, "MYOEVIDENCE_PAGE_CACHE_SECONDS", 0) or 0)
 
@@ -229,8 +243,10 @@ def is_cacheable_request(request: HttpRequest) -> bool:
     if "HTTP_AUTHORIZATION" in request.META:
         return False
     cookies = request.COOKIES
-    if settings.SESSION_COOKIE_NAME in cookies or \
-            getattr(settings, "MESSAGE_COOKIE_NAME", "messages") in cookies:
+    if (
+        settings.SESSION_COOKIE_NAME in cookies
+        or getattr(settings, "MESSAGE_COOKIE_NAME", "messages") in cookies
+    ):
         return False
     try:
         request.get_host()  # part of the key; a host we do not serve gets Django's 400
@@ -422,6 +438,7 @@ def _remember(url: str, headers: list[str]) -> None:
 
 
 # -- the Redis backend ------------------------------------------------------------------------
+
 
 class _ReusingRedisClient(RedisCacheClient):
     # Django builds a new redis.Redis object for every operation; since redis-py 5 that

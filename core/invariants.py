@@ -38,8 +38,9 @@ class InvariantError(ValueError):
 
 def _name(entry: models.Model) -> str:
     status = getattr(entry, "get_status_display", lambda: "")()
-    return f'the {entry._meta.verbose_name} "{str(entry)[:60]}"' + (f" ({status})" if status
-                                                                   else "")
+    return f'the {entry._meta.verbose_name} "{str(entry)[:60]}"' + (
+        f" ({status})" if status else ""
+    )
 
 
 def _names(entries) -> str:
@@ -66,8 +67,9 @@ def unpublished_shown(obj: ReviewedModel, values: dict | None = None) -> list[Re
     return waiting
 
 
-def published_shows_problem(obj: ReviewedModel, values: dict | None = None,
-                            status: str | None = None) -> str | None:
+def published_shows_problem(
+    obj: ReviewedModel, values: dict | None = None, status: str | None = None
+) -> str | None:
     """The refusal to give when ``obj`` (published, or about to be) would show unpublished
     entries; None when the write keeps the rule."""
     if (status or obj.status) != PUBLISHED:
@@ -75,8 +77,10 @@ def published_shows_problem(obj: ReviewedModel, values: dict | None = None,
     waiting = unpublished_shown(obj, values)
     if not waiting:
         return None
-    return (f"This {obj._meta.verbose_name} is published, so it may show only published "
-            f"entries; these are not published yet: {_names(waiting)}.")
+    return (
+        f"This {obj._meta.verbose_name} is published, so it may show only published "
+        f"entries; these are not published yet: {_names(waiting)}."
+    )
 
 
 def showing_problem(obj: ReviewedModel, verb: str) -> str | None:
@@ -85,8 +89,10 @@ def showing_problem(obj: ReviewedModel, verb: str) -> str | None:
     showing = obj.published_showing()
     if not showing:
         return None
-    return (f"Published entries show this {obj._meta.verbose_name}, so it cannot be {verb}; "
-            f"withdraw them or unlink it first: {_names(showing)}.")
+    return (
+        f"Published entries show this {obj._meta.verbose_name}, so it cannot be {verb}; "
+        f"withdraw them or unlink it first: {_names(showing)}."
+    )
 
 
 # -- signal handlers ---------------------------------------------------------------------------
@@ -98,12 +104,19 @@ def _check_save(sender, instance, raw=False, **kwargs):
     if not isinstance(instance, ReviewedModel):
         _check_part(instance)
         return
-    forward = {name: getattr(instance, name) for name in instance.shows
-               if not instance._meta.get_field(name).many_to_many}
+    forward = {
+        name: getattr(instance, name)
+        for name in instance.shows
+        if not instance._meta.get_field(name).many_to_many
+    }
     problem = published_shows_problem(instance, forward)
     if problem is None and instance.status != PUBLISHED and instance.pk is not None:
-        stored = type(instance)._default_manager.filter(pk=instance.pk).values_list(
-            "status", flat=True).first()
+        stored = (
+            type(instance)
+            ._default_manager.filter(pk=instance.pk)
+            .values_list("status", flat=True)
+            .first()
+        )
         if stored == PUBLISHED:
             problem = showing_problem(instance, f"set to {instance.get_status_display()}")
     if problem:
@@ -119,13 +132,17 @@ def _check_part(row) -> None:
     entry = entry_of(row)
     if entry is None or entry.status != PUBLISHED:
         return
-    waiting = [t for t in (getattr(row, name) for name in names)
-               if t is not None and getattr(t, "status", PUBLISHED) != PUBLISHED]
+    waiting = [
+        t
+        for t in (getattr(row, name) for name in names)
+        if t is not None and getattr(t, "status", PUBLISHED) != PUBLISHED
+    ]
     if waiting:
         raise InvariantError(
             f"This {row._meta.verbose_name} belongs to a published {entry._meta.verbose_name}, "
             f"so it may show only published entries; these are not published yet: "
-            f"{_names(waiting)}.")
+            f"{_names(waiting)}."
+        )
 
 
 def _check_link(sender, instance, action, reverse, model, pk_set, **kwargs):
@@ -138,14 +155,16 @@ def _check_link(sender, instance, action, reverse, model, pk_set, **kwargs):
             if waiting:
                 raise InvariantError(
                     f"This {owner._meta.verbose_name} is published, so it may show only "
-                    f"published entries; these are not published yet: {_names(waiting)}.")
+                    f"published entries; these are not published yet: {_names(waiting)}."
+                )
     elif getattr(instance, "status", PUBLISHED) != PUBLISHED:
         owners = model._default_manager.filter(pk__in=pk_set, status=PUBLISHED)
         if owners:
             name = _name(instance)
             raise InvariantError(
                 f"{name[0].upper()}{name[1:]} is not published, so published entries may "
-                f"not show it: {_names(owners)}.")
+                f"not show it: {_names(owners)}."
+            )
 
 
 def _record_contribution(sender, instance, history_instance, history_user=None, **kwargs):
@@ -157,22 +176,32 @@ def _record_contribution(sender, instance, history_instance, history_user=None, 
     now = timezone.now()
     content_type = ContentType.objects.get_for_model(type(entry))
     updated = Contribution.objects.filter(
-        content_type=content_type, object_id=entry.pk, user_id=history_user.pk,
+        content_type=content_type,
+        object_id=entry.pk,
+        user_id=history_user.pk,
     ).update(last_changed=now)
     if not updated:
-        Contribution.objects.create(content_type=content_type, object_id=entry.pk,
-                                    user_id=history_user.pk, first_changed=now,
-                                    last_changed=now)
+        Contribution.objects.create(
+            content_type=content_type,
+            object_id=entry.pk,
+            user_id=history_user.pk,
+            first_changed=now,
+            last_changed=now,
+        )
 
 
 def connect() -> None:
     pre_save.connect(_check_save, dispatch_uid="invariants-save")
-    post_create_historical_record.connect(_record_contribution,
-                                          dispatch_uid="invariants-contribution")
+    post_create_historical_record.connect(
+        _record_contribution, dispatch_uid="invariants-contribution"
+    )
     for model in apps.get_models():
         if issubclass(model, ReviewedModel):
             for name in model.shows:
                 field = model._meta.get_field(name)
                 if field.many_to_many:
-                    m2m_changed.connect(_check_link, sender=field.remote_field.through,
-                                        dispatch_uid=f"invariants-{model._meta.label}-{name}")
+                    m2m_changed.connect(
+                        _check_link,
+                        sender=field.remote_field.through,
+                        dispatch_uid=f"invariants-{model._meta.label}-{name}",
+                    )

@@ -115,8 +115,9 @@ class GunicornLogger(_gunicorn_logger_base()):
     gunicorn.conf.py). Its error log keeps gunicorn's format: it says little and rarely."""
 
     def access(self, resp, req, environ, request_time):
-        if not (self.cfg.accesslog or self.cfg.logconfig or self.cfg.logconfig_dict
-                or self.cfg.syslog):
+        if not (
+            self.cfg.accesslog or self.cfg.logconfig or self.cfg.logconfig_dict or self.cfg.syslog
+        ):
             return
         headers = dict((name.lower(), value) for name, value in (resp.headers or []))
         from core.security import forwarded_client  # imports no more of Django than settings

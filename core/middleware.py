@@ -36,8 +36,9 @@ class PageCacheMiddleware:
         try:
             found = page_cache.lookup(request)
         except Exception:  # the cache is down: serve without it
-            logger.warning("Page cache unavailable; serving %s uncached.", request.path,
-                           exc_info=True)
+            logger.warning(
+                "Page cache unavailable; serving %s uncached.", request.path, exc_info=True
+            )
             return self.get_response(request)
         if found.page is not None:
             found.page[CACHE_STATUS_HEADER] = "hit"
@@ -47,8 +48,9 @@ class PageCacheMiddleware:
             try:
                 page_cache.store(request, found, response, seconds)
             except Exception:
-                logger.warning("Page cache unavailable; %s not stored.", request.path,
-                               exc_info=True)
+                logger.warning(
+                    "Page cache unavailable; %s not stored.", request.path, exc_info=True
+                )
             response[CACHE_STATUS_HEADER] = "miss"
         return response
 
@@ -59,5 +61,6 @@ class PageCacheMiddleware:
         last_modified = parse_http_date_safe(response.get("Last-Modified", ""))
         if etag is None and last_modified is None:
             return response
-        return get_conditional_response(request, etag=etag, last_modified=last_modified,
-                                        response=response)
+        return get_conditional_response(
+            request, etag=etag, last_modified=last_modified, response=response
+        )

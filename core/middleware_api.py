@@ -23,13 +23,13 @@ API_PREFIX = "/api/"
 # What we can say about an HTML error page without reading it, by status.
 DETAILS = {
     400: "Bad request: it could not be read (malformed, or over a limit such as the number of "
-         "parameters).",
+    "parameters).",
     403: "You do not have permission to do this.",
     404: "Not found. See /api/docs/ for the endpoints there are.",
     405: "Method not allowed.",
     413: "The request body is too large.",
     500: "Server error: the request failed on our side and was logged. Quote the request id "
-         "when reporting it.",
+    "when reporting it.",
 }
 # Headers that still mean something on the JSON answer (the rest describe the old body).
 KEPT_HEADERS = ("Allow", "Retry-After", "Cache-Control", "Vary", "WWW-Authenticate")
@@ -60,8 +60,11 @@ class APIErrorMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if (response.status_code < 400 or is_json(response)
-                or not request.path_info.startswith(API_PREFIX)):
+        if (
+            response.status_code < 400
+            or is_json(response)
+            or not request.path_info.startswith(API_PREFIX)
+        ):
             return response
         if settings.DEBUG and response.status_code >= 500:
             return response

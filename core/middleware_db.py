@@ -35,9 +35,15 @@ logger = logging.getLogger(__name__)
 UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")
 # What drivers say when there is no usable connection (no SQLSTATE then).
 UNAVAILABLE_MESSAGES = (
-    "server closed the connection", "connection to server", "could not connect",
-    "terminating connection", "connection already closed", "no connection to the server",
-    "the database system is", "ssl syscall error", "database is locked",
+    "server closed the connection",
+    "connection to server",
+    "could not connect",
+    "terminating connection",
+    "connection already closed",
+    "no connection to the server",
+    "the database system is",
+    "ssl syscall error",
+    "database is locked",
     "unable to open database",
 )
 _MARK = "_myoevidence_database_unavailable"
@@ -56,11 +62,14 @@ def database_unavailable(exc: BaseException) -> bool:
         # No SQLSTATE: libpq failed, the connection broke under the query (OperationalError,
         # or a bare DatabaseError such as "error with status PGRES_TUPLES_OK and no message").
         kinds = {cls.__name__ for cls in type(driver).__mro__}
-        return bool(kinds & {"OperationalError", "InterfaceError"}) or \
-            type(driver).__name__ == "DatabaseError"
+        return (
+            bool(kinds & {"OperationalError", "InterfaceError"})
+            or type(driver).__name__ == "DatabaseError"
+        )
     message = str(exc).lower()
-    return isinstance(exc, OperationalError) and any(text in message
-                                                     for text in UNAVAILABLE_MESSAGES)
+    return isinstance(exc, OperationalError) and any(
+        text in message for text in UNAVAILABLE_MESSAGES
+    )
 
 
 def retry_after_seconds() -> int:
@@ -72,13 +81,16 @@ def unavailable_response(request) -> HttpResponse:
     wait = retry_after_seconds()
     if request.path.startswith("/api/"):
         response = JsonResponse(
-            {"detail": f"The database is temporarily unavailable. Retry in {wait} seconds.",
-             "retry_after": wait},
+            {
+                "detail": f"The database is temporarily unavailable. Retry in {wait} seconds.",
+                "retry_after": wait,
+            },
             status=503,
         )
     else:
-        response = HttpResponse(loader.get_template("503.html").render({"retry_after": wait}),
-                                status=503)
+        response = HttpResponse(
+            loader.get_template("503.html").render({"retry_after": wait}), status=503
+        )
     response["Retry-After"] = str(wait)
     response["Cache-Control"] = "no-store"
     # Logged once here, as one line; Django's request logger would log it again.
@@ -88,8 +100,13 @@ def unavailable_response(request) -> HttpResponse:
 
 def _log(request, exc: BaseException) -> None:
     first_line = (str(exc).strip().splitlines() or [""])[0]
-    logger.error("Database unavailable: answered 503 to %s %s (%s: %s)", request.method,
-                 request.path, type(exc).__name__, first_line)
+    logger.error(
+        "Database unavailable: answered 503 to %s %s (%s: %s)",
+        request.method,
+        request.path,
+        type(exc).__name__,
+        first_line,
+    )
 
 
 class DatabaseUnavailableMiddleware:

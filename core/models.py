@@ -101,8 +101,11 @@ class ReviewedModel(TimeStampedModel):
         """The published entries that show this one to readers."""
         if self.pk is None:
             return []
-        return [entry for model, name in showing_fields(type(self))
-                for entry in model._default_manager.published().filter(**{name: self})]
+        return [
+            entry
+            for model, name in showing_fields(type(self))
+            for entry in model._default_manager.published().filter(**{name: self})
+        ]
 
 
 def showing_fields(target: type[models.Model]) -> list[tuple[type[ReviewedModel], str]]:
@@ -128,15 +131,17 @@ class Contribution(models.Model):
 
     content_type = models.ForeignKey("contenttypes.ContentType", on_delete=models.CASCADE)
     object_id = models.PositiveBigIntegerField()
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="contributions")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contributions"
+    )
     first_changed = models.DateTimeField("first change")
     last_changed = models.DateTimeField("latest change")
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["content_type", "object_id", "user"],
-                                    name="contribution_unique_entry_user"),
+            models.UniqueConstraint(
+                fields=["content_type", "object_id", "user"], name="contribution_unique_entry_user"
+            ),
         ]
         indexes = [models.Index(fields=["content_type", "object_id", "last_changed"])]
 

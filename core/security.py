@@ -48,11 +48,13 @@ class URLLengthLimitMiddleware:
 
     def __call__(self, request):
         limit = int(getattr(settings, "MYOEVIDENCE_MAX_URL_BYTES", 32768))
-        length = len(request.META.get("PATH_INFO", "")) + \
-            len(request.META.get("QUERY_STRING", ""))
+        length = len(request.META.get("PATH_INFO", "")) + len(request.META.get("QUERY_STRING", ""))
         if limit and length > limit:
-            return HttpResponse(f"The address is {length:,} characters long; the limit is "
-                                f"{limit:,}.\n", status=414, content_type="text/plain")
+            return HttpResponse(
+                f"The address is {length:,} characters long; the limit is {limit:,}.\n",
+                status=414,
+                content_type="text/plain",
+            )
         return self.get_response(request)
 
 
@@ -71,9 +73,12 @@ class NullCharacterMiddleware:
     def __call__(self, request):
         where = self.nul_in(request)
         if where:
-            return HttpResponse(f"The {where} contains a NUL character (%00), which no address "
-                                "or value on this site can contain.\n", status=400,
-                                content_type="text/plain")
+            return HttpResponse(
+                f"The {where} contains a NUL character (%00), which no address "
+                "or value on this site can contain.\n",
+                status=400,
+                content_type="text/plain",
+            )
         return self.get_response(request)
 
     @staticmethod
@@ -82,17 +87,18 @@ class NullCharacterMiddleware:
             return "address"
         if NUL in request.META.get("QUERY_STRING", "") or _has_nul(request.GET):
             return "query string"
-        if (request.method == "POST" and not request.path_info.startswith("/api/")
-                and request.content_type in ("application/x-www-form-urlencoded",
-                                             "multipart/form-data")
-                and _has_nul(request.POST)):
+        if (
+            request.method == "POST"
+            and not request.path_info.startswith("/api/")
+            and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data")
+            and _has_nul(request.POST)
+        ):
             return "form"
         return ""
 
 
 def _has_nul(data) -> bool:
-    return any(NUL in key or any(NUL in value for value in values)
-               for key, values in data.lists())
+    return any(NUL in key or any(NUL in value for value in values) for key, values in data.lists())
 
 
 def forwarded_client(remote: str, forwarded_for: str, proxies: int) -> str:
@@ -116,6 +122,8 @@ def forwarded_client(remote: str, forwarded_for: str, proxies: int) -> str:
 
 def client_ip(request: HttpRequest) -> str:
     """The client's address, honouring ``MYOEVIDENCE_PROXY_COUNT`` trusted proxies."""
-    return forwarded_client(request.META.get("REMOTE_ADDR", ""),
-                            request.META.get("HTTP_X_FORWARDED_FOR", ""),
-                            int(getattr(settings, "MYOEVIDENCE_PROXY_COUNT", 0) or 0))
+    return forwarded_client(
+        request.META.get("REMOTE_ADDR", ""),
+        request.META.get("HTTP_X_FORWARDED_FOR", ""),
+        int(getattr(settings, "MYOEVIDENCE_PROXY_COUNT", 0) or 0),
+    )

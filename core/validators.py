@@ -18,8 +18,9 @@ def validate_http_url(value: str) -> None:
     but also lets ftp:// through; so this checks only the scheme (one message per problem).
     """
     if value and value.partition(":")[0].lower() not in WEB_SCHEMES:
-        raise ValidationError("Only http:// and https:// addresses are accepted.",
-                              code="invalid_scheme")
+        raise ValidationError(
+            "Only http:// and https:// addresses are accepted.", code="invalid_scheme"
+        )
 
 
 @deconstructible
@@ -28,8 +29,9 @@ class WebURLListValidator:
 
     def __call__(self, value) -> None:
         if not isinstance(value, list):
-            raise ValidationError("Give a list of http:// or https:// addresses.",
-                                  code="invalid_url_list")
+            raise ValidationError(
+                "Give a list of http:// or https:// addresses.", code="invalid_url_list"
+            )
         for item in value:
             try:
                 if not isinstance(item, str):
@@ -38,7 +40,8 @@ class WebURLListValidator:
             except ValidationError:
                 raise ValidationError(
                     "'%(item)s' is not an http:// or https:// address.",
-                    code="invalid_url", params={"item": str(item)[:200]},
+                    code="invalid_url",
+                    params={"item": str(item)[:200]},
                 ) from None
 
     def __eq__(self, other) -> bool:

@@ -47,7 +47,12 @@ CURATORS = "Curators"
 EDITORS = "Editors"
 
 WORKFLOW_FIELDS = (
-    "status", "submitted_by", "submitted_at", "reviewed_by", "reviewed_at", "review_comment",
+    "status",
+    "submitted_by",
+    "submitted_at",
+    "reviewed_by",
+    "reviewed_at",
+    "review_comment",
 )
 # Statuses from which an entry may be submitted for review.
 SUBMITTABLE = frozenset({ReviewStatus.DRAFT, ReviewStatus.REJECTED, ReviewStatus.WITHDRAWN})
@@ -133,9 +138,16 @@ def authors(obj: ReviewedModel) -> set[int]:
 
     from core.models import Contribution
 
-    ids = set(Contribution.objects.filter(
-        content_type=ContentType.objects.get_for_model(type(obj)), object_id=obj.pk,
-    ).values_list("user_id", flat=True)) if obj.pk is not None else set()
+    ids = (
+        set(
+            Contribution.objects.filter(
+                content_type=ContentType.objects.get_for_model(type(obj)),
+                object_id=obj.pk,
+            ).values_list("user_id", flat=True)
+        )
+        if obj.pk is not None
+        else set()
+    )
     if obj.submitted_by_id is not None:
         ids.add(obj.submitted_by_id)
     return ids
@@ -151,10 +163,12 @@ def entry_version(obj: ReviewedModel) -> str:
     from core.models import Contribution
 
     latest = Contribution.objects.filter(
-        content_type=ContentType.objects.get_for_model(type(obj)), object_id=obj.pk,
+        content_type=ContentType.objects.get_for_model(type(obj)),
+        object_id=obj.pk,
     ).aggregate(latest=Max("last_changed"))["latest"]
-    return f"{obj.modified.isoformat() if obj.modified else ''}|" \
-           f"{latest.isoformat() if latest else ''}"
+    return (
+        f"{obj.modified.isoformat() if obj.modified else ''}|{latest.isoformat() if latest else ''}"
+    )
 
 
 def _is_own_submission(obj: ReviewedModel, user: User) -> bool:
@@ -168,16 +182,19 @@ def _label(obj: models.Model) -> str:
 
 def _listing(entries: list[models.Model], shown: int = 5) -> str:
     """'the reference "[12] Oddis 2013", the therapy "Rituximab" and 3 more'."""
-    names = [f'the {e._meta.verbose_name} "{str(e)[:60]}" ({_IS[e.status]})'
-             for e in entries[:shown]]
+    names = [
+        f'the {e._meta.verbose_name} "{str(e)[:60]}" ({_IS[e.status]})' for e in entries[:shown]
+    ]
     more = len(entries) - shown
     return "; ".join(names) + (f"; and {more} more" if more > 0 else "")
 
 
 # How a status reads after "this study is ...".
 _IS = {
-    ReviewStatus.DRAFT: "a draft", ReviewStatus.SUBMITTED: "submitted for review",
-    ReviewStatus.PUBLISHED: "published", ReviewStatus.REJECTED: "rejected",
+    ReviewStatus.DRAFT: "a draft",
+    ReviewStatus.SUBMITTED: "submitted for review",
+    ReviewStatus.PUBLISHED: "published",
+    ReviewStatus.REJECTED: "rejected",
     ReviewStatus.WITHDRAWN: "withdrawn",
 }
 _ORDER = list(ReviewStatus.values)
@@ -242,32 +259,59 @@ def submit(obj: ReviewedModel, *, user: User) -> ReviewedModel:
 
 
 @transaction.atomic
-def publish(obj: ReviewedModel, *, user: User, comment: str,
-            reviewed_version: str | None = None) -> ReviewedModel:
+def publish(
+    obj: ReviewedModel, *, user: User, comment: str, reviewed_version: str | None = None
+) -> ReviewedModel:
     """Make a submitted entry public; the editor says why, and may not be one of its authors
     (whoever submitted, wrote or changed it). ``reviewed_version`` (``entry_version`` of the
     copy the editor read) refuses a publish decided on a copy that has changed since."""
-    return _review(obj, user=user, comment=comment, to=ReviewStatus.PUBLISHED,
-                   allowed={ReviewStatus.SUBMITTED}, verb="published",
-                   reviewed_version=reviewed_version)
+    return _review(
+        obj,
+        user=user,
+        comment=comment,
+        to=ReviewStatus.PUBLISHED,
+        allowed={ReviewStatus.SUBMITTED},
+        verb="published",
+        reviewed_version=reviewed_version,
+    )
 
 
 @transaction.atomic
 def reject(obj: ReviewedModel, *, user: User, comment: str) -> ReviewedModel:
     """Send a submitted entry back to the curators with the editor's reasons."""
-    return _review(obj, user=user, comment=comment, to=ReviewStatus.REJECTED,
-                   allowed={ReviewStatus.SUBMITTED}, verb="rejected")
+    return _review(
+        obj,
+        user=user,
+        comment=comment,
+        to=ReviewStatus.REJECTED,
+        allowed={ReviewStatus.SUBMITTED},
+        verb="rejected",
+    )
 
 
 @transaction.atomic
 def withdraw(obj: ReviewedModel, *, user: User, comment: str) -> ReviewedModel:
     """Take a published entry off the public site (it can be corrected and resubmitted)."""
-    return _review(obj, user=user, comment=comment, to=ReviewStatus.WITHDRAWN,
-                   allowed={ReviewStatus.PUBLISHED}, verb="withdrawn")
+    return _review(
+        obj,
+        user=user,
+        comment=comment,
+        to=ReviewStatus.WITHDRAWN,
+        allowed={ReviewStatus.PUBLISHED},
+        verb="withdrawn",
+    )
 
 
-def _review(obj, *, user, comment, to: str, allowed: set[str], verb: str,
-            reviewed_version: str | None = None) -> ReviewedModel:
+def _review(
+    obj,
+    *,
+    user,
+    comment,
+    to: str,
+    allowed: set[str],
+    verb: str,
+    reviewed_version: str | None = None,
+) -> ReviewedModel:
     if not can_publish(user):
         raise WorkflowError(f"Only editors can decide whether an entry is {verb}.")
     comment = _require_comment(comment, verb)
@@ -309,5 +353,8 @@ def _review(obj, *, user, comment, to: str, allowed: set[str], verb: str,
 
 
 TRANSITIONS: dict[str, Any] = {
-    "submit": submit, "publish": publish, "reject": reject, "withdraw": withdraw,
+    "submit": submit,
+    "publish": publish,
+    "reject": reject,
+    "withdraw": withdraw,
 }

@@ -46,16 +46,21 @@ def _change_link(obj, text=None):
 def _level_table() -> str:
     """Design → suggested level, for the level fieldset's description (static text)."""
     rows = format_html_join(
-        "", "<tr><td>{}</td><td>{}</td></tr>",
-        ((label, f"Level {level}" if (level := suggested_level(code)) else "not graded")
-         for code, label in StudyDesign.choices),
+        "",
+        "<tr><td>{}</td><td>{}</td></tr>",
+        (
+            (label, f"Level {level}" if (level := suggested_level(code)) else "not graded")
+            for code, label in StudyDesign.choices
+        ),
     )
     return format_html(
         "The design suggests the Oxford CEBM 2011 level. Override it only when quality, "
         "imprecision, indirectness, inconsistency or the size of the effect warrants it; "
         "<strong>an override needs a reason</strong>, shown to readers."
         "<details><summary>Suggested level for each design</summary>"
-        "<table><tbody>{}</tbody></table></details>", rows)
+        "<table><tbody>{}</tbody></table></details>",
+        rows,
+    )
 
 
 @admin.register(DiseaseSubtype)
@@ -66,8 +71,20 @@ class DiseaseSubtypeAdmin(ReviewedAdminMixin, ContentAdmin):
     prepopulated_fields = {"slug": ["name"]}
     actions = [*WORKFLOW_ACTIONS]
     fieldsets = [
-        (None, {"fields": ["code", "slug", "name", "abbreviation", "synonyms", "description",
-                           "order"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "code",
+                    "slug",
+                    "name",
+                    "abbreviation",
+                    "synonyms",
+                    "description",
+                    "order",
+                ]
+            },
+        ),
         REVIEW_FIELDSET,
     ]
 
@@ -82,37 +99,72 @@ class DiseaseSubtypeAdmin(ReviewedAdminMixin, ContentAdmin):
 class OutcomeInline(PartOfEntryInlineMixin, admin.TabularInline):
     model = Outcome
     extra = 0
-    fields = ["order", "measure", "description", "timepoint", "responders", "n", "value",
-              "is_primary"]
+    fields = [
+        "order",
+        "measure",
+        "description",
+        "timepoint",
+        "responders",
+        "n",
+        "value",
+        "is_primary",
+    ]
 
 
 # What a record can be the source of: the study's own fields and its rows (outcomes, arms...).
-PROVENANCE_EXTRA_FACTS = ["outcomes", "arms", "subtypes", "therapies", "identifiers", "authors",
-                          "journal", "year", "doi", "pmid", "pmcid", "notes"]
+PROVENANCE_EXTRA_FACTS = [
+    "outcomes",
+    "arms",
+    "subtypes",
+    "therapies",
+    "identifiers",
+    "authors",
+    "journal",
+    "year",
+    "doi",
+    "pmid",
+    "pmcid",
+    "notes",
+]
 
 
 def provenance_fact_choices() -> list[tuple[str, str]]:
-    names = [f.name for f in Study._meta.get_fields()
-             if getattr(f, "editable", False) and not f.auto_created and f.concrete
-             and f.name not in {"key", "status", "created", "modified", "verified", "reference",
-                                "trial", "level_override_reason"}
-             and not f.name.startswith(("submitted", "reviewed"))]
+    names = [
+        f.name
+        for f in Study._meta.get_fields()
+        if getattr(f, "editable", False)
+        and not f.auto_created
+        and f.concrete
+        and f.name
+        not in {
+            "key",
+            "status",
+            "created",
+            "modified",
+            "verified",
+            "reference",
+            "trial",
+            "level_override_reason",
+        }
+        and not f.name.startswith(("submitted", "reviewed"))
+    ]
     names += [n for n in PROVENANCE_EXTRA_FACTS if n not in names]
     return [(n, n.replace("_", " ")) for n in names]
 
 
 class ProvenanceForm(forms.ModelForm):
-    """"Facts taken" as checkboxes over the study's field names instead of a JSON box.
+    """ "Facts taken" as checkboxes over the study's field names instead of a JSON box.
 
     Values already recorded that are not field names (the corpus has a few, such as
     "journal/volume/pages") are offered too, ticked, so saving the form loses none of them.
     """
 
-    facts = forms.MultipleChoiceField(label="facts taken", required=False,
-                                      widget=forms.CheckboxSelectMultiple(
-                                          attrs={"class": "facts-checkboxes"}),
-                                      help_text="Which of the study's facts came from this "
-                                                "record.")
+    facts = forms.MultipleChoiceField(
+        label="facts taken",
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "facts-checkboxes"}),
+        help_text="Which of the study's facts came from this record.",
+    )
 
     class Meta:
         model = Provenance
@@ -138,15 +190,18 @@ class ProvenanceInline(PartOfEntryInlineMixin, admin.StackedInline):
         class NoSelfVerification(formset_class):
             def clean(self):
                 super().clean()
-                ticked = [f for f in self.forms if "verified" in f.changed_data
-                          and f.cleaned_data.get("verified")]
+                ticked = [
+                    f
+                    for f in self.forms
+                    if "verified" in f.changed_data and f.cleaned_data.get("verified")
+                ]
                 if ticked and obj is not None and own_work(obj, user):
                     raise forms.ValidationError(own_work_message(obj))
 
         return NoSelfVerification
+
     extra = 0
-    fields = ["source", "url", "pmid", "facts", "note", ("verified", "verified_by",
-                                                          "verified_at")]
+    fields = ["source", "url", "pmid", "facts", "note", ("verified", "verified_by", "verified_at")]
     readonly_fields = ["verified_by", "verified_at"]
     formfield_overrides = ContentAdmin.formfield_overrides
 
@@ -181,36 +236,104 @@ class StudyAdminForm(forms.ModelForm):
 @admin.register(Study)
 class StudyAdmin(ReviewedAdminMixin, ContentAdmin):
     form = StudyAdminForm
-    list_display = ["label", "reference_column", "design", "sample_size", "result",
-                    "level_column", "verified", "status"]
-    list_filter = ["status", "verified", "design", "result", "level", "age_group", "refractory",
-                   "therapies", "subtypes"]
+    list_display = [
+        "label",
+        "reference_column",
+        "design",
+        "sample_size",
+        "result",
+        "level_column",
+        "verified",
+        "status",
+    ]
+    list_filter = [
+        "status",
+        "verified",
+        "design",
+        "result",
+        "level",
+        "age_group",
+        "refractory",
+        "therapies",
+        "subtypes",
+    ]
     list_select_related = ["reference"]
-    search_fields = ["label", "key", "summary", "reference__title", "reference__first_author",
-                     "therapies__name", "therapies__brand_names"]
+    search_fields = [
+        "label",
+        "key",
+        "summary",
+        "reference__title",
+        "reference__first_author",
+        "therapies__name",
+        "therapies__brand_names",
+    ]
     autocomplete_fields = ["reference", "therapies", "subtypes", "trial"]
     date_hierarchy = "modified"
     inlines = [ArmInline, SubtypeCountInline, OutcomeInline, ProvenanceInline]
-    history_children = (HistoryChild(Outcome, "study", "Outcomes"),
-                        HistoryChild(Provenance, "study", "Provenance"),
-                        HistoryChild(Arm, "study", "Arms"),
-                        HistoryChild(StudySubtypeCount, "study", "Patients per subtype"))
+    history_children = (
+        HistoryChild(Outcome, "study", "Outcomes"),
+        HistoryChild(Provenance, "study", "Provenance"),
+        HistoryChild(Arm, "study", "Arms"),
+        HistoryChild(StudySubtypeCount, "study", "Patients per subtype"),
+    )
     actions = [*WORKFLOW_ACTIONS, "export_csv", "mark_verified"]
     readonly_fields = ["suggested_level_display", "level"]
     fieldsets = [
         (None, {"fields": ["key", "label", "reference", "therapies", "subtypes"]}),
-        ("Design", {"fields": ["design", "phase", "blinding", "comparator", "sample_size",
-                               "age_group", "refractory", "follow_up"]}),
-        ("Results", {"fields": ["primary_endpoint", "primary_endpoint_met", "result", "summary",
-                                "adverse_events"]}),
-        ("Synthesis", {"fields": ["trial", "publication_role", "data_availability",
-                                  "has_result_data", "safety_signal"],
-                       "description": "Publications of one trial count its patients once; a "
-                                      "study without result data is listed, not rated; a "
-                                      "safety signal is shown apart from efficacy."}),
-        ("Level of evidence", {"fields": ["suggested_level_display", "level_override",
-                                          "level_override_reason", "level"],
-                               "description": _level_table()}),
+        (
+            "Design",
+            {
+                "fields": [
+                    "design",
+                    "phase",
+                    "blinding",
+                    "comparator",
+                    "sample_size",
+                    "age_group",
+                    "refractory",
+                    "follow_up",
+                ]
+            },
+        ),
+        (
+            "Results",
+            {
+                "fields": [
+                    "primary_endpoint",
+                    "primary_endpoint_met",
+                    "result",
+                    "summary",
+                    "adverse_events",
+                ]
+            },
+        ),
+        (
+            "Synthesis",
+            {
+                "fields": [
+                    "trial",
+                    "publication_role",
+                    "data_availability",
+                    "has_result_data",
+                    "safety_signal",
+                ],
+                "description": "Publications of one trial count its patients once; a "
+                "study without result data is listed, not rated; a "
+                "safety signal is shown apart from efficacy.",
+            },
+        ),
+        (
+            "Level of evidence",
+            {
+                "fields": [
+                    "suggested_level_display",
+                    "level_override",
+                    "level_override_reason",
+                    "level",
+                ],
+                "description": _level_table(),
+            },
+        ),
         ("Verification", {"fields": ["verified"]}),
         REVIEW_FIELDSET,
     ]
@@ -222,8 +345,10 @@ class StudyAdmin(ReviewedAdminMixin, ContentAdmin):
         level = suggested_level(obj.design)
         if level is None:
             return f"Not graded: a {obj.get_design_display().lower()} is not primary evidence."
-        return f"Level {level}: {LEVEL_MEANING[level]} Suggested by the design " \
-               f"({obj.get_design_display()})."
+        return (
+            f"Level {level}: {LEVEL_MEANING[level]} Suggested by the design "
+            f"({obj.get_design_display()})."
+        )
 
     @admin.display(description="level", ordering="level")
     def level_column(self, obj):
@@ -244,23 +369,30 @@ class StudyAdmin(ReviewedAdminMixin, ContentAdmin):
 
     @admin.action(description="Export selected as CSV", permissions=["view"])
     def export_csv(self, request, queryset):
-        response = HttpResponse(studies_csv(queryset.for_detail()),
-                                content_type="text/csv; charset=utf-8")
+        response = HttpResponse(
+            studies_csv(queryset.for_detail()), content_type="text/csv; charset=utf-8"
+        )
         return attach(response, "studies.csv")
 
-    @admin.action(description="Mark selected verified (with their provenance)",
-                  permissions=["change"])
+    @admin.action(
+        description="Mark selected verified (with their provenance)", permissions=["change"]
+    )
     def mark_verified(self, request, queryset):
         marked, skipped, own = mark_studies_verified(studies=queryset, user=request.user)
         if marked:
             messages.success(request, f"{len(marked)} studies marked verified.")
         if skipped:
-            messages.warning(request, "Not changed (published; only editors change those): "
-                             + "; ".join(str(s) for s in skipped))
+            messages.warning(
+                request,
+                "Not changed (published; only editors change those): "
+                + "; ".join(str(s) for s in skipped),
+            )
         if own:
-            messages.error(request, "Not verified, because you wrote or changed them "
-                           "(another curator must check your facts): "
-                           + "; ".join(str(s) for s in own))
+            messages.error(
+                request,
+                "Not verified, because you wrote or changed them "
+                "(another curator must check your facts): " + "; ".join(str(s) for s in own),
+            )
 
 
 @admin.register(Outcome)
@@ -293,8 +425,12 @@ class ProvenanceAdmin(PartOfEntryAdminMixin, ContentAdmin):
             def clean(self):
                 data = super().clean()
                 study = data.get("study")
-                if ("verified" in self.changed_data and data.get("verified")
-                        and study is not None and own_work(study, user)):
+                if (
+                    "verified" in self.changed_data
+                    and data.get("verified")
+                    and study is not None
+                    and own_work(study, user)
+                ):
                     raise forms.ValidationError(own_work_message(study))
                 return data
 
@@ -313,8 +449,7 @@ class TrialAdmin(ReviewedAdminMixin, ContentAdmin):
     search_fields = ["name", "key", "note"]
     actions = [*WORKFLOW_ACTIONS]
     fieldsets = [
-        (None, {"fields": ["key", "name", "kind", "registry_ids", "registry_source_url",
-                           "note"]}),
+        (None, {"fields": ["key", "name", "kind", "registry_ids", "registry_source_url", "note"]}),
         REVIEW_FIELDSET,
     ]
 
@@ -335,9 +470,14 @@ class CertaintyOverrideAdmin(ReviewedAdminMixin, ContentAdmin):
     autocomplete_fields = ["therapy", "subtype"]
     actions = [*WORKFLOW_ACTIONS]
     fieldsets = [
-        (None, {"fields": ["therapy", "subtype", "measure", "certainty", "reason"],
+        (
+            None,
+            {
+                "fields": ["therapy", "subtype", "measure", "certainty", "reason"],
                 "description": "Replaces the suggested certainty of a therapy x subtype cell "
-                               "(or one of its outcomes). Readers see the reason beside it."}),
+                "(or one of its outcomes). Readers see the reason beside it.",
+            },
+        ),
         REVIEW_FIELDSET,
     ]
 

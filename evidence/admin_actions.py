@@ -12,17 +12,45 @@ from core.workflow import authors, can_edit
 from evidence.models import Provenance, Study
 
 CSV_COLUMNS = [
-    "id", "key", "label", "reference_number", "reference", "doi", "pmid", "therapies",
-    "subtypes", "design", "phase", "blinding", "comparator", "sample_size", "age_group",
-    "refractory", "primary_endpoint", "primary_endpoint_met", "result", "level",
-    "level_override_reason", "summary", "adverse_events", "follow_up", "verified", "status",
+    "id",
+    "key",
+    "label",
+    "reference_number",
+    "reference",
+    "doi",
+    "pmid",
+    "therapies",
+    "subtypes",
+    "design",
+    "phase",
+    "blinding",
+    "comparator",
+    "sample_size",
+    "age_group",
+    "refractory",
+    "primary_endpoint",
+    "primary_endpoint_met",
+    "result",
+    "level",
+    "level_override_reason",
+    "summary",
+    "adverse_events",
+    "follow_up",
+    "verified",
+    "status",
 ]
+
+
 def _row(study: Study) -> list:
     reference = study.reference
     values = {
-        "id": study.pk, "key": study.key, "label": study.label,
-        "reference_number": reference.number, "reference": str(reference),
-        "doi": reference.doi, "pmid": reference.pmid,
+        "id": study.pk,
+        "key": study.key,
+        "label": study.label,
+        "reference_number": reference.number,
+        "reference": str(reference),
+        "doi": reference.doi,
+        "pmid": reference.pmid,
         "therapies": "; ".join(t.name for t in study.therapies.all()),
         "subtypes": "; ".join(s.code for s in study.subtypes.all()),
         "level": study.level,
@@ -59,13 +87,13 @@ def own_work(study: Study, user) -> bool:
 
 
 def own_work_message(study: Study) -> str:
-    return (f"You wrote or changed “{study}”, so its facts must be verified by another "
-            "curator.")
+    return f"You wrote or changed “{study}”, so its facts must be verified by another curator."
 
 
 @transaction.atomic
-def mark_verified(*, studies: Iterable[Study], user
-                  ) -> tuple[list[Study], list[Study], list[Study]]:
+def mark_verified(
+    *, studies: Iterable[Study], user
+) -> tuple[list[Study], list[Study], list[Study]]:
     """Mark studies and all their provenance verified by ``user``; skip those they may not edit
     and refuse those they wrote themselves (created or last changed).
 

@@ -37,17 +37,23 @@ def _shape(kind: str, x: float, y: float, r: float, colour: str, filled: bool) -
     if kind == "circle":
         return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" {common}/>'
     if kind == "square":
-        return (f'<rect x="{x - r:.1f}" y="{y - r:.1f}" width="{2 * r:.1f}" '
-                f'height="{2 * r:.1f}" {common}/>')
+        return (
+            f'<rect x="{x - r:.1f}" y="{y - r:.1f}" width="{2 * r:.1f}" '
+            f'height="{2 * r:.1f}" {common}/>'
+        )
     if kind == "diamond":
         pts = f"{x:.1f},{y - r:.1f} {x + r:.1f},{y:.1f} {x:.1f},{y + r:.1f} {x - r:.1f},{y:.1f}"
         return f'<polygon points="{pts}" {common}/>'
     if kind == "triangle":
-        pts = (f"{x:.1f},{y - r:.1f} {x + r * 0.87:.1f},{y + r * 0.5:.1f} "
-               f"{x - r * 0.87:.1f},{y + r * 0.5:.1f}")
+        pts = (
+            f"{x:.1f},{y - r:.1f} {x + r * 0.87:.1f},{y + r * 0.5:.1f} "
+            f"{x - r * 0.87:.1f},{y + r * 0.5:.1f}"
+        )
         return f'<polygon points="{pts}" {common}/>'
-    return (f'<path d="M{x - r:.1f},{y - r:.1f}L{x + r:.1f},{y + r:.1f}M{x - r:.1f},{y + r:.1f}'
-            f'L{x + r:.1f},{y - r:.1f}" stroke="{colour}" stroke-width="3" fill="none"/>')
+    return (
+        f'<path d="M{x - r:.1f},{y - r:.1f}L{x + r:.1f},{y + r:.1f}M{x - r:.1f},{y + r:.1f}'
+        f'L{x + r:.1f},{y - r:.1f}" stroke="{colour}" stroke-width="3" fill="none"/>'
+    )
 
 
 def radius(sample_size: int | None) -> float:
@@ -73,11 +79,14 @@ def chart_points(studies: QuerySet[Study], *, therapy=None) -> list[ChartPoint]:
     if therapy is not None:
         studies = studies.filter(
             Q(arms__therapy=therapy, arms__role=ArmRole.TESTED)
-            | Q(arms__isnull=True, therapies=therapy))
+            | Q(arms__isnull=True, therapies=therapy)
+        )
         studies = Study.objects.filter(pk__in=studies.values("pk"))
-    rows = (studies.order_by().exclude(reference__year=None)
-            .values_list("pk", "reference__year", "level", "result", "sample_size", "trial_id",
-                         "label"))
+    rows = (
+        studies.order_by()
+        .exclude(reference__year=None)
+        .values_list("pk", "reference__year", "level", "result", "sample_size", "trial_id", "label")
+    )
     return memoize("chart", queryset_key(rows), lambda: _points(list(rows)))
 
 
@@ -93,8 +102,9 @@ def _points(rows) -> list[ChartPoint]:
             counted = 0  # the trial's patients are counted at its largest publication
         point = groups.get((year, level, result))
         if point is None:
-            groups[(year, level, result)] = ChartPoint(year=year, level=level, result=result,
-                                                       studies=1, patients=counted, label=label)
+            groups[(year, level, result)] = ChartPoint(
+                year=year, level=level, result=result, studies=1, patients=counted, label=label
+            )
         else:
             point.studies += 1
             point.patients += counted
@@ -128,25 +138,35 @@ def evidence_chart(points: Sequence[ChartPoint], *, title: str) -> SafeString:
     for level in ROWS:
         y = y_of(level)
         label = f"Level {level}" if level else "Not graded"
-        parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
-                     f'stroke="#d0d0d0"/>')
-        parts.append(f'<text x="{LEFT - 10}" y="{y + 4:.1f}" text-anchor="end" '
-                     f'font-size="13" fill="#1a1a1a">{label}</text>')
+        parts.append(
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d0d0d0"/>'
+        )
+        parts.append(
+            f'<text x="{LEFT - 10}" y="{y + 4:.1f}" text-anchor="end" '
+            f'font-size="13" fill="#1a1a1a">{label}</text>'
+        )
     step = 1 if span <= 12 else 5
     for year in range(low + (-low % step), high + 1, step):
         x = x_of(year)
-        parts.append(f'<text x="{x:.1f}" y="{HEIGHT - 12}" text-anchor="middle" '
-                     f'font-size="12" fill="#1a1a1a">{year}</text>')
+        parts.append(
+            f'<text x="{x:.1f}" y="{HEIGHT - 12}" text-anchor="middle" '
+            f'font-size="12" fill="#1a1a1a">{year}</text>'
+        )
     for point in sorted(points, key=lambda p: -p.patients):
         colour, kind = RESULT_STYLE[point.result]
         who = point.label if point.studies == 1 else f"{point.studies} studies"
         size = f"{point.patients} patients" if point.patients else "patients not reported"
         level = f"level {point.level}" if point.level else "not graded"
-        label = (f"{who} ({point.year}): {ResultDirection(point.result).label}, {size}, "
-                 f"{level}")
+        label = f"{who} ({point.year}): {ResultDirection(point.result).label}, {size}, {level}"
         # No links inside: an image must not hold interactive controls (the table links them).
-        shape = _shape(kind, x_of(point.year), y_of(point.level), radius(point.patients),
-                       colour, bool(point.patients))
+        shape = _shape(
+            kind,
+            x_of(point.year),
+            y_of(point.level),
+            radius(point.patients),
+            colour,
+            bool(point.patients),
+        )
         parts.append(f"<g><title>{escape(label)}</title>{shape}</g>")
     parts.append("</svg>")
     return mark_safe("".join(parts))

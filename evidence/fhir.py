@@ -48,8 +48,12 @@ STATISTIC_TYPE = "http://terminology.hl7.org/CodeSystem/statistic-type"
 
 # Our GRADE codes as the HL7 certainty-rating codes; "insufficient" is not a rating, so an
 # unrated cell gives no certainty element at all.
-CERTAINTY_CODES = {Certainty.HIGH: "high", Certainty.MODERATE: "moderate",
-                   Certainty.LOW: "low", Certainty.VERY_LOW: "very-low"}
+CERTAINTY_CODES = {
+    Certainty.HIGH: "high",
+    Certainty.MODERATE: "moderate",
+    Certainty.LOW: "low",
+    Certainty.VERY_LOW: "very-low",
+}
 
 
 def _concept(system: str, code: str, display: str = "") -> dict:
@@ -68,15 +72,18 @@ def _ref(resource_type: str, ident: str, display: str = "") -> dict:
 
 # -- Citation ----------------------------------------------------------------------------------
 
+
 def citation_id(reference: Reference) -> str:
     return f"ref-{reference.pk}"
 
 
 def reference_identifiers(reference: Reference) -> list[dict]:
     ids = []
-    for system, value, label in ((DOI_SYSTEM, reference.doi, "DOI"),
-                                 (PMID_SYSTEM, reference.pmid, "PMID"),
-                                 (PMCID_SYSTEM, reference.pmcid, "PMCID")):
+    for system, value, label in (
+        (DOI_SYSTEM, reference.doi, "DOI"),
+        (PMID_SYSTEM, reference.pmid, "PMID"),
+        (PMCID_SYSTEM, reference.pmcid, "PMCID"),
+    ):
         if value:
             ids.append({"type": {"text": label}, "system": system, "value": value})
     return ids
@@ -92,8 +99,11 @@ def citation(reference: Reference, base_url: str = "") -> dict:
         form["publishedIn"] = {"title": reference.journal}
         if reference.publisher:
             form["publishedIn"]["publisher"] = {"display": reference.publisher}
-    for key, value in (("volume", reference.volume), ("issue", reference.issue),
-                       ("pageString", reference.pages)):
+    for key, value in (
+        ("volume", reference.volume),
+        ("issue", reference.issue),
+        ("pageString", reference.pages),
+    ):
         if value:
             form[key] = value
     if reference.year:
@@ -105,18 +115,30 @@ def citation(reference: Reference, base_url: str = "") -> dict:
     if authors:
         artifact["contributorship"] = {
             "complete": not reference.authors_truncated,
-            "entry": [{"contributor": {"display": a.family if a.is_corporate or not a.given
-                                       else f"{a.family} {a.given}"},
-                       "rankingOrder": index}
-                      for index, a in enumerate(authors, start=1)],
+            "entry": [
+                {
+                    "contributor": {
+                        "display": a.family
+                        if a.is_corporate or not a.given
+                        else f"{a.family} {a.given}"
+                    },
+                    "rankingOrder": index,
+                }
+                for index, a in enumerate(authors, start=1)
+            ],
         }
     links = [url for url in (reference.url,) if url]
     if reference.doi:
         links.append(f"https://doi.org/{reference.doi}")
     if links:
         artifact["webLocation"] = [{"url": url} for url in links]
-    resource = {"resourceType": "Citation", "id": citation_id(reference), "status": "active",
-                "title": reference.title[:250], "citedArtifact": artifact}
+    resource = {
+        "resourceType": "Citation",
+        "id": citation_id(reference),
+        "status": "active",
+        "title": reference.title[:250],
+        "citedArtifact": artifact,
+    }
     if base_url:
         resource["url"] = f"{base_url}{reference.get_absolute_url()}"
     return resource
@@ -124,30 +146,46 @@ def citation(reference: Reference, base_url: str = "") -> dict:
 
 # -- EvidenceVariable --------------------------------------------------------------------------
 
+
 def therapy_variable(therapy: Therapy) -> dict:
-    resource = {"resourceType": "EvidenceVariable", "id": f"therapy-{therapy.slug}",
-                "status": "active", "name": therapy.slug.replace("-", "_"),
-                "title": therapy.name, "handling": "dichotomous"}
+    resource = {
+        "resourceType": "EvidenceVariable",
+        "id": f"therapy-{therapy.slug}",
+        "status": "active",
+        "name": therapy.slug.replace("-", "_"),
+        "title": therapy.name,
+        "handling": "dichotomous",
+    }
     if therapy.mechanism:
         resource["description"] = therapy.mechanism
     return resource
 
 
 def outcome_variable(measure: str) -> dict:
-    return {"resourceType": "EvidenceVariable", "id": f"outcome-{measure.replace('_', '-')}",
-            "status": "active", "name": measure, "title": OutcomeMeasure(measure).label}
+    return {
+        "resourceType": "EvidenceVariable",
+        "id": f"outcome-{measure.replace('_', '-')}",
+        "status": "active",
+        "name": measure,
+        "title": OutcomeMeasure(measure).label,
+    }
 
 
 def subtype_variable(subtype: DiseaseSubtype) -> dict:
-    resource = {"resourceType": "EvidenceVariable", "id": f"subtype-{subtype.code}",
-                "status": "active", "name": subtype.code.replace("-", "_"),
-                "title": subtype.name}
+    resource = {
+        "resourceType": "EvidenceVariable",
+        "id": f"subtype-{subtype.code}",
+        "status": "active",
+        "name": subtype.code.replace("-", "_"),
+        "title": subtype.name,
+    }
     if subtype.description:
         resource["description"] = subtype.description
     return resource
 
 
 # -- Evidence ----------------------------------------------------------------------------------
+
 
 def _variable(role: str, description: str, observed: dict | None = None) -> dict:
     out = {"variableRole": _concept(VARIABLE_ROLE, role), "description": description}
@@ -164,8 +202,10 @@ def _arm_text(arm: Arm) -> str:
 def _proportion(description: str, responders: int | None, n: int | None) -> dict | None:
     if responders is None and n is None:
         return None
-    stat: dict = {"description": description,
-                  "statisticType": _concept(STATISTIC_TYPE, "C44256", "Proportion")}
+    stat: dict = {
+        "description": description,
+        "statisticType": _concept(STATISTIC_TYPE, "C44256", "Proportion"),
+    }
     if responders is not None:
         stat["numberOfEvents"] = responders
     if n is not None:
@@ -181,7 +221,7 @@ def _certainty(synthesis: Synthesis, therapy: Therapy, subtype: DiseaseSubtype) 
         return None
     return {
         "description": f"Certainty of the body of evidence for {therapy.name} in "
-                       f"{subtype.name} (GRADE)",
+        f"{subtype.name} (GRADE)",
         "type": _concept(CERTAINTY_TYPE, "Overall", "Overall certainty"),
         "rating": _concept(CERTAINTY_RATING, code, Certainty(synthesis.certainty).label),
         **({"note": [{"text": r.text} for r in synthesis.reasons]} if synthesis.reasons else {}),
@@ -192,47 +232,74 @@ def evidence(outcome: Outcome, study: Study, cells: dict, base_url: str = "") ->
     """An Evidence resource for one outcome of a study (the study's relations prefetched)."""
     arms = list(study.arms.all())
     tested = [a for a in arms if a.role == ArmRole.TESTED and a.therapy is not None]
-    tested_therapies = list({a.therapy.pk: a.therapy for a in tested}.values()) or \
-        list(study.therapies.all())
+    tested_therapies = list({a.therapy.pk: a.therapy for a in tested}.values()) or list(
+        study.therapies.all()
+    )
     comparators = [a for a in arms if a.role == ArmRole.COMPARATOR]
     subtypes = list(study.subtypes.all())
-    variables = [_variable("population", "Patients with " + ", ".join(s.name for s in subtypes)
-                           if subtypes else "Population not stated",
-                           _ref("EvidenceVariable", f"subtype-{subtypes[0].code}",
-                                subtypes[0].name) if len(subtypes) == 1 else None)]
+    variables = [
+        _variable(
+            "population",
+            "Patients with " + ", ".join(s.name for s in subtypes)
+            if subtypes
+            else "Population not stated",
+            _ref("EvidenceVariable", f"subtype-{subtypes[0].code}", subtypes[0].name)
+            if len(subtypes) == 1
+            else None,
+        )
+    ]
     for therapy in tested_therapies:
-        variables.append(_variable("exposure", therapy.name,
-                                   _ref("EvidenceVariable", f"therapy-{therapy.slug}",
-                                        therapy.name)))
+        variables.append(
+            _variable(
+                "exposure",
+                therapy.name,
+                _ref("EvidenceVariable", f"therapy-{therapy.slug}", therapy.name),
+            )
+        )
     for arm in comparators:
-        observed = _ref("EvidenceVariable", f"therapy-{arm.therapy.slug}", arm.therapy.name) \
-            if arm.therapy is not None else None
+        observed = (
+            _ref("EvidenceVariable", f"therapy-{arm.therapy.slug}", arm.therapy.name)
+            if arm.therapy is not None
+            else None
+        )
         variables.append(_variable("referenceExposure", _arm_text(arm), observed))
     if not comparators and study.comparator:
         variables.append(_variable("referenceExposure", study.comparator))
     measure = OutcomeMeasure(outcome.measure)
-    variables.append(_variable(
-        "measuredVariable",
-        measure.label + (f": {outcome.description}" if outcome.description else "")
-        + (f" at {outcome.timepoint}" if outcome.timepoint else ""),
-        _ref("EvidenceVariable", f"outcome-{outcome.measure.replace('_', '-')}",
-             measure.label)))
+    variables.append(
+        _variable(
+            "measuredVariable",
+            measure.label
+            + (f": {outcome.description}" if outcome.description else "")
+            + (f" at {outcome.timepoint}" if outcome.timepoint else ""),
+            _ref("EvidenceVariable", f"outcome-{outcome.measure.replace('_', '-')}", measure.label),
+        )
+    )
     statistics = []
     for result in outcome.arm_results.all():
-        stat = _proportion(f"Responders in the arm {_arm_text(result.arm)} "
-                           f"({result.arm.get_role_display().lower()})",
-                           result.responders, result.n)
+        stat = _proportion(
+            f"Responders in the arm {_arm_text(result.arm)} "
+            f"({result.arm.get_role_display().lower()})",
+            result.responders,
+            result.n,
+        )
         if stat is not None:
             statistics.append(stat)
     if not statistics:
         stat = _proportion("Responders in the study", outcome.responders, outcome.n)
         if stat is not None:
             statistics.append(stat)
-    certainty = [c for therapy in tested_therapies for subtype in subtypes
-                 if (cell := cells.get((therapy.pk, subtype.pk))) is not None
-                 and (c := _certainty(cell, therapy, subtype)) is not None]
+    certainty = [
+        c
+        for therapy in tested_therapies
+        for subtype in subtypes
+        if (cell := cells.get((therapy.pk, subtype.pk))) is not None
+        and (c := _certainty(cell, therapy, subtype)) is not None
+    ]
     resource: dict = {
-        "resourceType": "Evidence", "id": f"outcome-{outcome.pk}", "status": "active",
+        "resourceType": "Evidence",
+        "id": f"outcome-{outcome.pk}",
+        "status": "active",
         "title": f"{study.label}: {measure.label}"[:250],
         "citeAsReference": _ref("Citation", citation_id(study.reference)),
         "description": study.summary,
@@ -248,38 +315,49 @@ def evidence(outcome: Outcome, study: Study, cells: dict, base_url: str = "") ->
         resource["certainty"] = certainty
     if study.trial is not None and study.trial.registry_ids:
         resource["relatedArtifact"] = [
-            {"type": "documentation", "label": rid,
-             "display": f"Registry record of {study.trial.name}",
-             "document": {"url": url, "title": rid}}
-            for rid in study.trial.registry_ids if (url := registry_url(rid))]
+            {
+                "type": "documentation",
+                "label": rid,
+                "display": f"Registry record of {study.trial.name}",
+                "document": {"url": url, "title": rid},
+            }
+            for rid in study.trial.registry_ids
+            if (url := registry_url(rid))
+        ]
     return resource
 
 
 # -- Bundles -----------------------------------------------------------------------------------
+
 
 def published_studies() -> QuerySet[Study]:
     return Study.objects.published()
 
 
 def studies_for_export(studies: QuerySet[Study]) -> QuerySet[Study]:
-    return studies.select_related("reference", "trial").prefetch_related(
-        "therapies", "subtypes",
-        Prefetch("arms", queryset=Arm.objects.select_related("therapy")),
-        Prefetch("outcomes", queryset=Outcome.objects.prefetch_related("arm_results__arm")),
-    ).order_by("pk")
+    return (
+        studies.select_related("reference", "trial")
+        .prefetch_related(
+            "therapies",
+            "subtypes",
+            Prefetch("arms", queryset=Arm.objects.select_related("therapy")),
+            Prefetch("outcomes", queryset=Outcome.objects.prefetch_related("arm_results__arm")),
+        )
+        .order_by("pk")
+    )
 
 
 def certainty_cells() -> dict:
     """(therapy id, subtype id) -> Synthesis of the published evidence (memoized matrix)."""
     from evidence.selectors import evidence_matrix
 
-    matrix = evidence_matrix(Study.objects.published(),
-                             therapies=Therapy.objects.published())
+    matrix = evidence_matrix(Study.objects.published(), therapies=Therapy.objects.published())
     return {key: cell.synthesis for key, cell in matrix.cells.items()}
 
 
-def bundle_entries(studies: QuerySet[Study], *, all_references: bool = False,
-                   base_url: str = "") -> Iterator[dict]:
+def bundle_entries(
+    studies: QuerySet[Study], *, all_references: bool = False, base_url: str = ""
+) -> Iterator[dict]:
     """Every resource of a Bundle of ``studies`` (published ones), one at a time."""
     studies = studies.filter(status=ReviewStatus.PUBLISHED)
     ids = studies.order_by().values("pk")
@@ -288,17 +366,29 @@ def bundle_entries(studies: QuerySet[Study], *, all_references: bool = False,
         references = references.filter(studies__in=ids).distinct()
     for reference in references.iterator(chunk_size=CHUNK_SIZE):
         yield citation(reference, base_url)
-    therapy_ids = set(Arm.objects.filter(study__in=ids, therapy__isnull=False)
-                      .values_list("therapy_id", flat=True))
-    therapy_ids |= set(Study.therapies.through.objects.filter(study__in=ids)
-                       .values_list("therapy_id", flat=True))
+    therapy_ids = set(
+        Arm.objects.filter(study__in=ids, therapy__isnull=False).values_list(
+            "therapy_id", flat=True
+        )
+    )
+    therapy_ids |= set(
+        Study.therapies.through.objects.filter(study__in=ids).values_list("therapy_id", flat=True)
+    )
     for therapy in Therapy.objects.published().filter(pk__in=therapy_ids).order_by("slug"):
         yield therapy_variable(therapy)
-    for subtype in DiseaseSubtype.objects.published().filter(studies__in=ids).distinct() \
-            .order_by("order", "code"):
+    for subtype in (
+        DiseaseSubtype.objects.published()
+        .filter(studies__in=ids)
+        .distinct()
+        .order_by("order", "code")
+    ):
         yield subtype_variable(subtype)
-    measures = Outcome.objects.filter(study__in=ids).order_by("measure").values_list(
-        "measure", flat=True).distinct()
+    measures = (
+        Outcome.objects.filter(study__in=ids)
+        .order_by("measure")
+        .values_list("measure", flat=True)
+        .distinct()
+    )
     for measure in measures:
         yield outcome_variable(measure)
     cells = certainty_cells()
@@ -309,16 +399,23 @@ def bundle_entries(studies: QuerySet[Study], *, all_references: bool = False,
 
 def bundle_json(bundle_id: str, entries: Iterable[dict], base_url: str = "") -> Iterator[str]:
     """A collection Bundle as JSON text, written entry by entry (flat memory)."""
-    yield json.dumps({"resourceType": "Bundle", "id": bundle_id, "type": "collection"},
-                     ensure_ascii=False)[:-1] + ', "entry": ['
+    yield (
+        json.dumps(
+            {"resourceType": "Bundle", "id": bundle_id, "type": "collection"}, ensure_ascii=False
+        )[:-1]
+        + ', "entry": ['
+    )
     for index, resource in enumerate(entries):
-        entry = {"fullUrl": f"{base_url}/api/fhir/{resource['resourceType']}/{resource['id']}",
-                 "resource": resource}
+        entry = {
+            "fullUrl": f"{base_url}/api/fhir/{resource['resourceType']}/{resource['id']}",
+            "resource": resource,
+        }
         yield ("," if index else "") + "\n" + json.dumps(entry, ensure_ascii=False)
     yield "\n]}\n"
 
 
 def full_bundle(base_url: str = "") -> Iterator[str]:
     """Everything published, as one Bundle (``/api/fhir/Bundle/all`` and releases)."""
-    return bundle_json("all", bundle_entries(published_studies(), all_references=True,
-                                             base_url=base_url), base_url)
+    return bundle_json(
+        "all", bundle_entries(published_studies(), all_references=True, base_url=base_url), base_url
+    )

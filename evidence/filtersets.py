@@ -26,8 +26,9 @@ class CodeOrSlugField(forms.MultipleChoiceField):
         if super().valid_value(value):
             return True
         if not hasattr(self, "_slugs"):
-            self._slugs = set(DiseaseSubtype.objects.restrict(self.user).values_list(
-                "slug", flat=True))
+            self._slugs = set(
+                DiseaseSubtype.objects.restrict(self.user).values_list("slug", flat=True)
+            )
         return value in self._slugs
 
 
@@ -40,29 +41,36 @@ class StudyFilterSet(RestrictedFilterSet):
 
     q = django_filters.CharFilter(method="filter_q", label="Text", max_length=200)
     therapy = django_filters.ModelMultipleChoiceFilter(
-        to_field_name="slug", queryset=Therapy.objects.published(), label="Therapy",
+        to_field_name="slug",
+        queryset=Therapy.objects.published(),
+        label="Therapy",
         method="filter_therapy",
     )
     drug_class = django_filters.ModelMultipleChoiceFilter(
-        to_field_name="slug", queryset=DrugClass.objects.published(), label="Drug class",
+        to_field_name="slug",
+        queryset=DrugClass.objects.published(),
+        label="Drug class",
         method="filter_drug_class",
     )
     subtype = SubtypeFilter(
         choices=subtype_choices, method="filter_subtype", label="Disease subtype"
     )
     # Columns of the study row itself: no join, so no DISTINCT (django-filter's default).
-    design = django_filters.MultipleChoiceFilter(choices=StudyDesign.choices, label="Design",
-                                                 distinct=False)
-    result = django_filters.MultipleChoiceFilter(choices=ResultDirection.choices, label="Result",
-                                                 distinct=False)
+    design = django_filters.MultipleChoiceFilter(
+        choices=StudyDesign.choices, label="Design", distinct=False
+    )
+    result = django_filters.MultipleChoiceFilter(
+        choices=ResultDirection.choices, label="Result", distinct=False
+    )
     level = django_filters.MultipleChoiceFilter(
         choices=EvidenceLevel.choices, label="Level of evidence", distinct=False
     )
     age_group = django_filters.MultipleChoiceFilter(
         choices=[c for c in AgeGroup.choices if c[0]], label="Age group", distinct=False
     )
-    refractory = django_filters.BooleanFilter(label="Refractory population",
-                                           widget=AnyBooleanWidget)
+    refractory = django_filters.BooleanFilter(
+        label="Refractory population", widget=AnyBooleanWidget
+    )
     year_min = django_filters.NumberFilter(
         field_name="reference__year", lookup_expr="gte", label="Published from (year)"
     )
@@ -109,8 +117,10 @@ class StudyFilterSet(RestrictedFilterSet):
         terms = value.split()
         for term in terms[:10]:
             queryset = queryset.filter(
-                Q(label__icontains=term) | Q(summary__icontains=term)
-                | Q(reference__title__icontains=term) | Q(reference__first_author__icontains=term)
+                Q(label__icontains=term)
+                | Q(summary__icontains=term)
+                | Q(reference__title__icontains=term)
+                | Q(reference__first_author__icontains=term)
             )
         return queryset
 
@@ -121,23 +131,41 @@ class StudyFilterSet(RestrictedFilterSet):
     def filter_therapy(self, queryset, name, therapies):
         if not therapies:
             return queryset
-        return queryset.filter(Exists(Study.therapies.through.objects.filter(
-            study_id=OuterRef("pk"), therapy__in=therapies)))
+        return queryset.filter(
+            Exists(
+                Study.therapies.through.objects.filter(
+                    study_id=OuterRef("pk"), therapy__in=therapies
+                )
+            )
+        )
 
     def filter_drug_class(self, queryset, name, classes):
         if not classes:
             return queryset
-        return queryset.filter(Exists(Study.therapies.through.objects.filter(
-            study_id=OuterRef("pk"), therapy__drug_class__in=classes)))
+        return queryset.filter(
+            Exists(
+                Study.therapies.through.objects.filter(
+                    study_id=OuterRef("pk"), therapy__drug_class__in=classes
+                )
+            )
+        )
 
     def filter_subtype(self, queryset, name, values):
         if not values:
             return queryset
         # Codes or slugs, resolved to ids first: the subtype table is small.
-        ids = list(DiseaseSubtype.objects.restrict(self.user)
-                   .filter(Q(code__in=values) | Q(slug__in=values)).values_list("pk", flat=True))
-        return queryset.filter(Exists(Study.subtypes.through.objects.filter(
-            study_id=OuterRef("pk"), diseasesubtype_id__in=ids)))
+        ids = list(
+            DiseaseSubtype.objects.restrict(self.user)
+            .filter(Q(code__in=values) | Q(slug__in=values))
+            .values_list("pk", flat=True)
+        )
+        return queryset.filter(
+            Exists(
+                Study.subtypes.through.objects.filter(
+                    study_id=OuterRef("pk"), diseasesubtype_id__in=ids
+                )
+            )
+        )
 
 
 class SubtypeFilterSet(RestrictedFilterSet):
@@ -149,7 +177,9 @@ class SubtypeFilterSet(RestrictedFilterSet):
 
     def filter_q(self, queryset, name, value):
         return queryset.filter(
-            Q(name__icontains=value) | Q(code__iexact=value) | Q(abbreviation__iexact=value)
+            Q(name__icontains=value)
+            | Q(code__iexact=value)
+            | Q(abbreviation__iexact=value)
             | Q(synonyms__icontains=value)
         )
 
@@ -165,5 +195,7 @@ class CheckboxStudyFilterSet(StudyFilterSet):
         super().__init__(*args, **kwargs)
         for name in exclude:
             self.filters.pop(name)
-        as_checkboxes(self.form, ("therapy", "drug_class", "subtype", "design", "result",
-                                  "level", "age_group"))
+        as_checkboxes(
+            self.form,
+            ("therapy", "drug_class", "subtype", "design", "result", "level", "age_group"),
+        )

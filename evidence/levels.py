@@ -44,6 +44,7 @@ def effective_level(design: str, override: int | None) -> int | None:
     """The curator's override when given, else the level suggested by the design."""
     return override if override is not None else suggested_level(design)
 
+
 DESIGN_DESCRIPTIONS: dict[str, str] = {
     StudyDesign.SYSTEMATIC_REVIEW: "Pools all trials on a question with an explicit, "
     "reproducible method.",

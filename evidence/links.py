@@ -14,8 +14,14 @@ from urllib.parse import urlsplit
 # Hosts whose pages are the record itself (bibliographic databases, registries, DOI). Short on
 # purpose: anything else is kept for curators, not shown to readers as a link.
 CANONICAL_HOSTS = (
-    "pubmed.ncbi.nlm.nih.gov", "www.ncbi.nlm.nih.gov", "ncbi.nlm.nih.gov",
-    "pmc.ncbi.nlm.nih.gov", "europepmc.org", "doi.org", "dx.doi.org", "clinicaltrials.gov",
+    "pubmed.ncbi.nlm.nih.gov",
+    "www.ncbi.nlm.nih.gov",
+    "ncbi.nlm.nih.gov",
+    "pmc.ncbi.nlm.nih.gov",
+    "europepmc.org",
+    "doi.org",
+    "dx.doi.org",
+    "clinicaltrials.gov",
     "www.clinicaltrials.gov",
 )
 # Document-sharing, file-download and shop hosts seen in the corpus's provenance: they host
@@ -23,12 +29,17 @@ CANONICAL_HOSTS = (
 # explicit rather than guessed; add a host when a curator meets one.
 FLAGGED_HOSTS = (
     "abcdocz.com",  # document sharing
-    "doczz.net", "docslib.org", "dokumen.pub", "pdfslide.net", "vdocuments.mx",  # the same
+    "doczz.net",
+    "docslib.org",
+    "dokumen.pub",
+    "pdfslide.net",
+    "vdocuments.mx",  # the same
     "herbal-organic.com",  # a shop mirroring PubMed abstracts
     "igf-protein.com",  # a reagent shop quoting an abstract
     "antiviralbiologic.com",  # a product site quoting an abstract
     "paperexplained.cn",  # an unattributed abstract mirror
-    "laibokeji.com", "weglot.com",  # unofficial proxies of PubMed pages
+    "laibokeji.com",
+    "weglot.com",  # unofficial proxies of PubMed pages
 )
 # File downloads (archives, office documents) are not a record page.
 DOWNLOAD_SUFFIXES = (".zip", ".gz", ".tar", ".rar", ".7z", ".doc", ".docx", ".ppt", ".pptx")

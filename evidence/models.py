@@ -70,11 +70,18 @@ class DiseaseSubtype(ReviewedModel):
 REGISTRY_PATTERNS = {
     "clinicaltrials.gov": (re.compile(r"^NCT\d{8}$"), "https://clinicaltrials.gov/study/{}"),
     "isrctn": (re.compile(r"^ISRCTN\d{8}$"), "https://www.isrctn.com/{}"),
-    "eudract": (re.compile(r"^\d{4}-\d{6}-\d{2}$"),
-                "https://www.clinicaltrialsregister.eu/ctr-search/search?query={}"),
-    "umin": (re.compile(r"^UMIN\d{9}$"),
-             "https://center6.umin.ac.jp/cgi-open-bin/ctr_e/ctr_view.cgi?recptno={}"),
-    "jprn": (re.compile(r"^JPRN-[A-Za-z0-9]+$"), "https://trialsearch.who.int/Trial2.aspx?TrialID={}"),
+    "eudract": (
+        re.compile(r"^\d{4}-\d{6}-\d{2}$"),
+        "https://www.clinicaltrialsregister.eu/ctr-search/search?query={}",
+    ),
+    "umin": (
+        re.compile(r"^UMIN\d{9}$"),
+        "https://center6.umin.ac.jp/cgi-open-bin/ctr_e/ctr_view.cgi?recptno={}",
+    ),
+    "jprn": (
+        re.compile(r"^JPRN-[A-Za-z0-9]+$"),
+        "https://trialsearch.who.int/Trial2.aspx?TrialID={}",
+    ),
 }
 
 
@@ -88,12 +95,13 @@ def registry_url(registry_id: str) -> str:
 
 def validate_registry_ids(value) -> None:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValidationError("Registry ids must be a list of strings, e.g. [\"NCT00106184\"].")
+        raise ValidationError('Registry ids must be a list of strings, e.g. ["NCT00106184"].')
     bad = [v for v in value if not registry_url(v)]
     if bad:
         raise ValidationError(
             f"Not a registry id we know: {', '.join(bad)} (ClinicalTrials.gov ids are NCT and "
-            "8 digits; ISRCTN, EudraCT, UMIN and JPRN ids are also accepted).")
+            "8 digits; ISRCTN, EudraCT, UMIN and JPRN ids are also accepted)."
+        )
     if len(set(value)) != len(value):
         raise ValidationError("A registry id is listed twice.")
 
@@ -102,17 +110,27 @@ class Trial(ReviewedModel):
     """One trial or cohort: the patients that several publications (primary report, secondary
     analyses, extensions, abstracts) report on. Its patients are counted once."""
 
-    key = models.SlugField("key", max_length=80, unique=True,
-                           help_text="Stable identifier used by the fixtures, e.g. rim.")
+    key = models.SlugField(
+        "key",
+        max_length=80,
+        unique=True,
+        help_text="Stable identifier used by the fixtures, e.g. rim.",
+    )
     name = models.CharField("name", max_length=200)
-    kind = models.CharField("kind", max_length=8, choices=TrialKind.choices,
-                            default=TrialKind.TRIAL)
+    kind = models.CharField(
+        "kind", max_length=8, choices=TrialKind.choices, default=TrialKind.TRIAL
+    )
     registry_ids = models.JSONField(
-        "registry ids", default=list, blank=True, validators=[validate_registry_ids],
-        help_text="Only ids a public record shows for this trial, e.g. [\"NCT00106184\"].")
+        "registry ids",
+        default=list,
+        blank=True,
+        validators=[validate_registry_ids],
+        help_text='Only ids a public record shows for this trial, e.g. ["NCT00106184"].',
+    )
     registry_source_url = models.URLField("where the ids were seen", max_length=500, blank=True)
-    note = models.TextField("note", blank=True,
-                            help_text="Why these publications report the same patients.")
+    note = models.TextField(
+        "note", blank=True, help_text="Why these publications report the same patients."
+    )
 
     history = HistoricalRecords()
     objects = ReviewedQuerySet.as_manager()
@@ -134,11 +152,17 @@ class StudyQuerySet(ReviewedQuerySet):
     def for_detail(self):
         """One study with everything (detail page, API, CSV)."""
         return self.select_related("reference", "trial").prefetch_related(
-            "therapies", "subtypes", "reference__authors", "outcomes", "provenance",
+            "therapies",
+            "subtypes",
+            "reference__authors",
+            "outcomes",
+            "provenance",
             # One query each (arms with their therapy, counts with their subtype).
             models.Prefetch("arms", queryset=Arm.objects.select_related("therapy")),
-            models.Prefetch("subtype_counts",
-                            queryset=StudySubtypeCount.objects.select_related("subtype")))
+            models.Prefetch(
+                "subtype_counts", queryset=StudySubtypeCount.objects.select_related("subtype")
+            ),
+        )
 
     def for_therapy(self, therapy):
         return self.filter(therapies=therapy)
@@ -148,11 +172,15 @@ class Study(ReviewedModel):
     """One study reported by a reference: what was tested, in whom, how, and what it found."""
 
     key = models.SlugField(
-        "key", max_length=80, unique=True,
+        "key",
+        max_length=80,
+        unique=True,
         help_text="Stable identifier used by the corpus fixtures, e.g. ref01-rim-trial.",
     )
     reference = models.ForeignKey(
-        "references.Reference", verbose_name="reference", on_delete=models.PROTECT,
+        "references.Reference",
+        verbose_name="reference",
+        on_delete=models.PROTECT,
         related_name="studies",
     )
     label = models.CharField("short name", max_length=200)
@@ -182,37 +210,53 @@ class Study(ReviewedModel):
     adverse_events = models.TextField("adverse events", blank=True)
     follow_up = models.CharField("follow-up", max_length=120, blank=True)
     level_override = models.PositiveSmallIntegerField(
-        "level override", choices=EvidenceLevel.choices, null=True, blank=True,
+        "level override",
+        choices=EvidenceLevel.choices,
+        null=True,
+        blank=True,
         help_text="Only when the design's suggested level does not fit; give a reason.",
     )
     level_override_reason = models.TextField("reason for the override", blank=True)
     level = models.PositiveSmallIntegerField(
-        "level of evidence", choices=EvidenceLevel.choices, null=True, blank=True, editable=False,
+        "level of evidence",
+        choices=EvidenceLevel.choices,
+        null=True,
+        blank=True,
+        editable=False,
         help_text="Oxford CEBM 2011: the override if given, else suggested from the design.",
     )
     verified = models.BooleanField(
         "verified", default=False, help_text="A curator checked every fact against its record."
     )
     trial = models.ForeignKey(
-        Trial, verbose_name="trial", null=True, blank=True, on_delete=models.PROTECT,
+        Trial,
+        verbose_name="trial",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="publications",
         help_text="The trial or cohort whose patients this publication reports (counted once).",
     )
-    publication_role = models.CharField("publication role", max_length=24, blank=True,
-                                        choices=PublicationRole.choices)
+    publication_role = models.CharField(
+        "publication role", max_length=24, blank=True, choices=PublicationRole.choices
+    )
     data_availability = models.CharField(
-        "result data seen in", max_length=16, choices=DataAvailability.choices,
+        "result data seen in",
+        max_length=16,
+        choices=DataAvailability.choices,
         default=DataAvailability.ABSTRACT,
         help_text="The best record of the results a curator saw.",
     )
     has_result_data = models.BooleanField(
-        "has result data", default=True,
+        "has result data",
+        default=True,
         help_text="No: listed, but it cannot set a cell's certainty, direction or best level.",
     )
     safety_signal = models.BooleanField(
-        "safety signal", default=False,
+        "safety signal",
+        default=False,
         help_text="The study reports the drug inducing or worsening myositis (or another harm "
-                  "as its finding): shown as a safety signal, never as efficacy.",
+        "as its finding): shown as a safety signal, never as efficacy.",
     )
 
     history = HistoricalRecords(m2m_fields=[therapies, subtypes])
@@ -225,8 +269,13 @@ class Study(ReviewedModel):
         # order (first author), then one reference's studies together. Every key up to the
         # reference's id is in one index (references: reference_chronology_idx), so a page
         # of a large list reads its first rows from that index instead of sorting a year.
-        ordering = ["-reference__year", "reference__number", "reference__first_author",
-                    "reference_id", "key"]
+        ordering = [
+            "-reference__year",
+            "reference__number",
+            "reference__first_author",
+            "reference_id",
+            "key",
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(level_override__isnull=True) | ~Q(level_override_reason=""),
@@ -243,10 +292,12 @@ class Study(ReviewedModel):
             models.Index(fields=["refractory"]),
             # Public reads filter on status first: the corpus status and the API's validators
             # (count, latest change) and the design counts are then read from the index alone.
-            models.Index(fields=["status", "modified"], include=["id"],
-                         name="study_status_modified_idx"),
-            models.Index(fields=["status", "design"], include=["id"],
-                         name="study_status_design_idx"),
+            models.Index(
+                fields=["status", "modified"], include=["id"], name="study_status_modified_idx"
+            ),
+            models.Index(
+                fields=["status", "design"], include=["id"], name="study_status_design_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -292,10 +343,15 @@ class Arm(TimeStampedModel):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="arms")
     label = models.CharField("arm", max_length=120, help_text="As the record names it.")
     therapy = models.ForeignKey(
-        "therapies.Therapy", verbose_name="therapy", null=True, blank=True,
-        on_delete=models.PROTECT, related_name="arms", help_text="Empty for placebo or sham.")
-    role = models.CharField("role", max_length=16, choices=ArmRole.choices,
-                            default=ArmRole.TESTED)
+        "therapies.Therapy",
+        verbose_name="therapy",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="arms",
+        help_text="Empty for placebo or sham.",
+    )
+    role = models.CharField("role", max_length=16, choices=ArmRole.choices, default=ArmRole.TESTED)
     dose = models.CharField("dose", max_length=200, blank=True)
     route = models.CharField("route", max_length=80, blank=True)
     schedule = models.CharField("schedule", max_length=200, blank=True)
@@ -335,8 +391,9 @@ class StudySubtypeCount(TimeStampedModel):
 
     class Meta:
         ordering = ["study", "subtype__order"]
-        constraints = [models.UniqueConstraint(fields=["study", "subtype"],
-                                               name="subtype_count_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "subtype"], name="subtype_count_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.study}: {self.subtype.code} {self.n}"
@@ -362,7 +419,8 @@ class Outcome(TimeStampedModel):
         ordering = ["study", "order", "pk"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(responders__isnull=True) | Q(n__isnull=True)
+                condition=Q(responders__isnull=True)
+                | Q(n__isnull=True)
                 | Q(responders__lte=models.F("n")),
                 name="outcome_responders_within_n",
                 violation_error_message="Responders cannot exceed n.",
@@ -399,7 +457,8 @@ class OutcomeArmResult(TimeStampedModel):
         constraints = [
             models.UniqueConstraint(fields=["outcome", "arm"], name="arm_result_unique"),
             models.CheckConstraint(
-                condition=Q(responders__isnull=True) | Q(n__isnull=True)
+                condition=Q(responders__isnull=True)
+                | Q(n__isnull=True)
                 | Q(responders__lte=models.F("n")),
                 name="arm_result_responders_within_n",
                 violation_error_message="Responders cannot exceed n.",
@@ -424,12 +483,13 @@ class Provenance(TimeStampedModel):
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="provenance")
     source = models.CharField("source", max_length=16, choices=ProvenanceSource.choices)
-    url = models.URLField("record URL", max_length=500, blank=True,
-                          validators=[validate_http_url])
+    url = models.URLField("record URL", max_length=500, blank=True, validators=[validate_http_url])
     pmid = models.CharField("PMID of the record", max_length=8, blank=True)
     facts = models.JSONField(
-        "facts taken", default=list, blank=True,
-        help_text="Which fields came from this record, e.g. [\"sample_size\", \"outcomes\"].",
+        "facts taken",
+        default=list,
+        blank=True,
+        help_text='Which fields came from this record, e.g. ["sample_size", "outcomes"].',
     )
     note = models.TextField("note", blank=True)
     verified = models.BooleanField("verified by a curator", default=False)
@@ -478,16 +538,22 @@ class Statement(ReviewedModel):
     def __str__(self) -> str:
         return self.text[:80]
 
+
 class CertaintyOverride(ReviewedModel):
     """A curator's certainty for a therapy x subtype cell (optionally one outcome measure),
     replacing the suggestion; it needs a reason, which readers see."""
 
-    therapy = models.ForeignKey("therapies.Therapy", on_delete=models.CASCADE,
-                                related_name="certainty_overrides")
+    therapy = models.ForeignKey(
+        "therapies.Therapy", on_delete=models.CASCADE, related_name="certainty_overrides"
+    )
     subtype = models.ForeignKey(DiseaseSubtype, on_delete=models.CASCADE, related_name="+")
-    measure = models.CharField("outcome measure", max_length=32, blank=True,
-                               choices=OutcomeMeasure.choices,
-                               help_text="Empty: the whole cell.")
+    measure = models.CharField(
+        "outcome measure",
+        max_length=32,
+        blank=True,
+        choices=OutcomeMeasure.choices,
+        help_text="Empty: the whole cell.",
+    )
     certainty = models.CharField("certainty", max_length=16, choices=Certainty.choices)
     reason = models.TextField("reason", help_text="Why the suggestion does not fit.")
 
@@ -498,11 +564,14 @@ class CertaintyOverride(ReviewedModel):
     class Meta:
         ordering = ["therapy", "subtype", "measure"]
         constraints = [
-            models.UniqueConstraint(fields=["therapy", "subtype", "measure"],
-                                    name="certainty_override_unique"),
-            models.CheckConstraint(condition=~Q(reason=""),
-                                   name="certainty_override_needs_reason",
-                                   violation_error_message="A certainty override needs a reason."),
+            models.UniqueConstraint(
+                fields=["therapy", "subtype", "measure"], name="certainty_override_unique"
+            ),
+            models.CheckConstraint(
+                condition=~Q(reason=""),
+                name="certainty_override_needs_reason",
+                violation_error_message="A certainty override needs a reason.",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -206,16 +206,20 @@ def levels_contradicting_design(studies: Iterable[Study] | None = None) -> list[
 # --- rule: record URLs a reader can follow (issue 13) ---------------------------------------
 
 
-def unfollowable_record_urls(studies: Iterable[Study] | None = None,
-                             references: Iterable | None = None) -> list[str]:
+def unfollowable_record_urls(
+    studies: Iterable[Study] | None = None, references: Iterable | None = None
+) -> list[str]:
     """Provenance and identifier-source URLs on a bare IP address, a file download or a
     document-sharing or shop site (evidence.links): a curator should replace each with the
     same record on a scholarly site."""
     from evidence.links import unfollowable_reason
 
     problems = []
-    rows = Provenance.objects.select_related("study").order_by("study__key", "pk") \
-        if studies is None else [p for s in studies for p in s.provenance.all()]
+    rows = (
+        Provenance.objects.select_related("study").order_by("study__key", "pk")
+        if studies is None
+        else [p for s in studies for p in s.provenance.all()]
+    )
     for row in rows:
         why = unfollowable_reason(row.url)
         if why:

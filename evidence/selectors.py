@@ -132,15 +132,29 @@ def study_facts(studies: QuerySet[Study]) -> list[StudyFacts]:
     """What the synthesis engine needs of each study: six queries of plain values, whatever
     the number of studies (no model instances)."""
     ids = studies.order_by().values("pk")
-    rows = list(studies.order_by().values_list(
-        "pk", "label", "design", "blinding", "refractory", "result", "level", "sample_size",
-        "reference__year", "trial__key", "has_result_data", "data_availability",
-        "safety_signal"))
+    rows = list(
+        studies.order_by().values_list(
+            "pk",
+            "label",
+            "design",
+            "blinding",
+            "refractory",
+            "result",
+            "level",
+            "sample_size",
+            "reference__year",
+            "trial__key",
+            "has_result_data",
+            "data_availability",
+            "safety_signal",
+        )
+    )
     tested: dict[int, set[int]] = {}
     background: dict[int, set[int]] = {}
     with_arms: set[int] = set()
     for study_id, therapy_id, role in Arm.objects.filter(study_id__in=ids).values_list(
-            "study_id", "therapy_id", "role"):
+        "study_id", "therapy_id", "role"
+    ):
         with_arms.add(study_id)
         if therapy_id is None:
             continue
@@ -148,43 +162,80 @@ def study_facts(studies: QuerySet[Study]) -> list[StudyFacts]:
         target.setdefault(study_id, set()).add(therapy_id)
     # Studies entered before arms existed: their therapies count as tested.
     for study_id, therapy_id in Study.therapies.through.objects.filter(
-            study_id__in=ids).values_list("study_id", "therapy_id"):
+        study_id__in=ids
+    ).values_list("study_id", "therapy_id"):
         if study_id not in with_arms:
             tested.setdefault(study_id, set()).add(therapy_id)
     subtypes: dict[int, set[int]] = {}
-    for study_id, subtype_id in Study.subtypes.through.objects.filter(
-            study_id__in=ids).values_list("study_id", "diseasesubtype_id"):
+    for study_id, subtype_id in Study.subtypes.through.objects.filter(study_id__in=ids).values_list(
+        "study_id", "diseasesubtype_id"
+    ):
         subtypes.setdefault(study_id, set()).add(subtype_id)
     counts: dict[int, dict[int, int]] = {}
-    for study_id, subtype_id, n in StudySubtypeCount.objects.filter(
-            study_id__in=ids).values_list("study_id", "subtype_id", "n"):
+    for study_id, subtype_id, n in StudySubtypeCount.objects.filter(study_id__in=ids).values_list(
+        "study_id", "subtype_id", "n"
+    ):
         counts.setdefault(study_id, {})[subtype_id] = n
     measures: dict[int, set[str]] = {}
-    for study_id, measure in Outcome.objects.filter(study_id__in=ids).order_by().values_list(
-            "study_id", "measure").distinct():
+    for study_id, measure in (
+        Outcome.objects.filter(study_id__in=ids)
+        .order_by()
+        .values_list("study_id", "measure")
+        .distinct()
+    ):
         measures.setdefault(study_id, set()).add(measure)
     return [
-        StudyFacts(pk=pk, label=label, design=design, blinding=blinding, refractory=refractory,
-                   result=result, level=level, sample_size=size, year=year, trial=trial or "",
-                   has_data=has_data and availability != DataAvailability.TITLE_ONLY,
-                   safety_signal=safety, subtypes=frozenset(subtypes.get(pk, ())),
-                   subtype_counts=counts.get(pk, {}), tested=frozenset(tested.get(pk, ())),
-                   background=frozenset(background.get(pk, ())),
-                   measures=frozenset(measures.get(pk, ())))
-        for (pk, label, design, blinding, refractory, result, level, size, year, trial,
-             has_data, availability, safety) in rows
+        StudyFacts(
+            pk=pk,
+            label=label,
+            design=design,
+            blinding=blinding,
+            refractory=refractory,
+            result=result,
+            level=level,
+            sample_size=size,
+            year=year,
+            trial=trial or "",
+            has_data=has_data and availability != DataAvailability.TITLE_ONLY,
+            safety_signal=safety,
+            subtypes=frozenset(subtypes.get(pk, ())),
+            subtype_counts=counts.get(pk, {}),
+            tested=frozenset(tested.get(pk, ())),
+            background=frozenset(background.get(pk, ())),
+            measures=frozenset(measures.get(pk, ())),
+        )
+        for (
+            pk,
+            label,
+            design,
+            blinding,
+            refractory,
+            result,
+            level,
+            size,
+            year,
+            trial,
+            has_data,
+            availability,
+            safety,
+        ) in rows
     ]
 
 
 def certainty_overrides() -> dict[tuple[int, int, str], Override]:
     """Published curators' overrides by (therapy id, subtype id, measure or '')."""
-    return {(t, s, m): Override(certainty=c, reason=r) for t, s, m, c, r in
-            CertaintyOverride.objects.published().values_list(
-                "therapy_id", "subtype_id", "measure", "certainty", "reason")}
+    return {
+        (t, s, m): Override(certainty=c, reason=r)
+        for t, s, m, c, r in CertaintyOverride.objects.published().values_list(
+            "therapy_id", "subtype_id", "measure", "certainty", "reason"
+        )
+    }
 
 
 def evidence_matrix(
-    studies: QuerySet[Study], *, therapies: QuerySet[Therapy] | None = None,
+    studies: QuerySet[Study],
+    *,
+    therapies: QuerySet[Therapy] | None = None,
     all_subtypes: bool = False,
 ) -> Matrix:
     """The synthesis per (therapy, subtype) of the studies that test it (evidence.synthesis).
@@ -195,12 +246,16 @@ def evidence_matrix(
     """
     therapy_qs = therapies if therapies is not None else Therapy.objects.all()
     key = queryset_key(studies, therapy_qs)
-    return memoize("matrix", key and f"{key}:{all_subtypes}",
-                   lambda: _evidence_matrix(studies, therapy_qs, all_subtypes))
+    return memoize(
+        "matrix",
+        key and f"{key}:{all_subtypes}",
+        lambda: _evidence_matrix(studies, therapy_qs, all_subtypes),
+    )
 
 
-def _evidence_matrix(studies: QuerySet[Study], therapy_qs: QuerySet[Therapy],
-                     all_subtypes: bool) -> Matrix:
+def _evidence_matrix(
+    studies: QuerySet[Study], therapy_qs: QuerySet[Therapy], all_subtypes: bool
+) -> Matrix:
     facts = study_facts(studies)
     overrides = certainty_overrides()
     by_cell: dict[tuple[int, int], list[StudyFacts]] = {}
@@ -208,15 +263,28 @@ def _evidence_matrix(studies: QuerySet[Study], therapy_qs: QuerySet[Therapy],
         for therapy_id in study.tested:
             for subtype_id in study.subtypes:
                 by_cell.setdefault((therapy_id, subtype_id), []).append(study)
-    raw = {key: MatrixCell(therapy=None, subtype=None, synthesis=synthesise(
-        body, therapy=key[0], subtype=key[1], override=overrides.get((*key, ""))))
-        for key, body in by_cell.items()}
+    raw = {
+        key: MatrixCell(
+            therapy=None,
+            subtype=None,
+            synthesis=synthesise(
+                body, therapy=key[0], subtype=key[1], override=overrides.get((*key, ""))
+            ),
+        )
+        for key, body in by_cell.items()
+    }
     therapy_ids = {t for t, _ in raw}
     subtype_ids = {s for _, s in raw}
-    therapy_list = list(therapy_qs.filter(pk__in=therapy_ids).select_related("drug_class")
-                        .order_by("drug_class__order", "name"))
-    subtype_qs = DiseaseSubtype.objects.published() if all_subtypes \
+    therapy_list = list(
+        therapy_qs.filter(pk__in=therapy_ids)
+        .select_related("drug_class")
+        .order_by("drug_class__order", "name")
+    )
+    subtype_qs = (
+        DiseaseSubtype.objects.published()
+        if all_subtypes
         else DiseaseSubtype.objects.filter(pk__in=subtype_ids)
+    )
     subtype_list = list(subtype_qs.order_by("order", "name"))
     therapy_by_id = {t.pk: t for t in therapy_list}
     subtype_by_id = {s.pk: s for s in subtype_list}
@@ -258,8 +326,18 @@ class StudyRow:
         return StudyDesign(self.design).label
 
 
-ROW_FIELDS = ("pk", "label", "design", "sample_size", "result", "level", "reference_id",
-              "reference__first_author", "reference__number", "reference__year")
+ROW_FIELDS = (
+    "pk",
+    "label",
+    "design",
+    "sample_size",
+    "result",
+    "level",
+    "reference_id",
+    "reference__first_author",
+    "reference__number",
+    "reference__year",
+)
 
 
 def study_rows(studies: QuerySet[Study]) -> list[StudyRow]:
@@ -269,18 +347,28 @@ def study_rows(studies: QuerySet[Study]) -> list[StudyRow]:
     values = list(studies.values_list(*ROW_FIELDS))
     ids = [row[0] for row in values]
     therapies: dict[int, list[str]] = {pk: [] for pk in ids}
-    for study_id, name in (Study.therapies.through.objects.filter(study_id__in=ids)
-                           .order_by("therapy__name").values_list("study_id", "therapy__name")):
+    for study_id, name in (
+        Study.therapies.through.objects.filter(study_id__in=ids)
+        .order_by("therapy__name")
+        .values_list("study_id", "therapy__name")
+    ):
         therapies[study_id].append(name)
     subtypes: dict[int, list[SubtypeLabel]] = {pk: [] for pk in ids}
     for study_id, name, abbreviation, code in (
-            Study.subtypes.through.objects.filter(study_id__in=ids)
-            .order_by("diseasesubtype__order", "diseasesubtype__name")
-            .values_list("study_id", "diseasesubtype__name", "diseasesubtype__abbreviation",
-                         "diseasesubtype__code")):
+        Study.subtypes.through.objects.filter(study_id__in=ids)
+        .order_by("diseasesubtype__order", "diseasesubtype__name")
+        .values_list(
+            "study_id",
+            "diseasesubtype__name",
+            "diseasesubtype__abbreviation",
+            "diseasesubtype__code",
+        )
+    ):
         subtypes[study_id].append(SubtypeLabel(name=name, short=abbreviation or code))
-    return [StudyRow(*row, therapies=tuple(therapies[row[0]]),
-                     subtypes=tuple(subtypes[row[0]])) for row in values]
+    return [
+        StudyRow(*row, therapies=tuple(therapies[row[0]]), subtypes=tuple(subtypes[row[0]]))
+        for row in values
+    ]
 
 
 @dataclass
@@ -305,12 +393,19 @@ def data_version() -> str:
 def corpus_status(user=None) -> CorpusStatus:
     """Counts and the latest change of the visible corpus: one aggregate query per model,
     once per content generation."""
-    querysets = {"studies": Study.objects.restrict(user),
-                 "references": Reference.objects.restrict(user),
-                 "therapies": Therapy.objects.restrict(user)}
-    totals = memoize("corpus-status", queryset_key(*querysets.values()), lambda: {
-        name: qs.aggregate(n=Count("pk"), last=Max("modified")) for name, qs in querysets.items()
-    })
+    querysets = {
+        "studies": Study.objects.restrict(user),
+        "references": Reference.objects.restrict(user),
+        "therapies": Therapy.objects.restrict(user),
+    }
+    totals = memoize(
+        "corpus-status",
+        queryset_key(*querysets.values()),
+        lambda: {
+            name: qs.aggregate(n=Count("pk"), last=Max("modified"))
+            for name, qs in querysets.items()
+        },
+    )
     return CorpusStatus(
         version=data_version(),
         last_updated=max((t["last"] for t in totals.values() if t["last"]), default=None),
@@ -330,8 +425,16 @@ def subtype_ranking(studies: QuerySet[Study], subtype: DiseaseSubtype) -> list[M
     shows benefit (high certainty first), then the rest by certainty; then trials, patients."""
     matrix = evidence_matrix(studies.filter(subtypes=subtype))
     cells = [c for c in matrix.cells.values() if c.subtype.pk == subtype.pk]
-    return sorted(cells, key=lambda c: (-certainty_rank(c.synthesis), -RANK[c.certainty],
-                                        -c.trials, -(c.patients or 0), c.therapy.name))
+    return sorted(
+        cells,
+        key=lambda c: (
+            -certainty_rank(c.synthesis),
+            -RANK[c.certainty],
+            -c.trials,
+            -(c.patients or 0),
+            c.therapy.name,
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -351,10 +454,10 @@ class EvidenceCutoff:
     def sentence(self) -> str:
         if not self.newest_year:
             return "No published evidence yet."
-        review = (f" The source review is from {self.review_year}."
-                  if self.review_year else "")
-        return (f"Evidence up to {self.newest_year}; trials published later are not "
-                f"included.{review}")
+        review = f" The source review is from {self.review_year}." if self.review_year else ""
+        return (
+            f"Evidence up to {self.newest_year}; trials published later are not included.{review}"
+        )
 
 
 def evidence_cutoff(user=None) -> EvidenceCutoff:
@@ -365,8 +468,9 @@ def evidence_cutoff(user=None) -> EvidenceCutoff:
     source = Q(role=ReferenceRole.SOURCE_REVIEW)
 
     def years():
-        found = references.aggregate(newest=Max("year", filter=~source),
-                                     review=Max("year", filter=source))
+        found = references.aggregate(
+            newest=Max("year", filter=~source), review=Max("year", filter=source)
+        )
         return found["newest"], found["review"]
 
     years = memoize("evidence-cutoff", queryset_key(references), years)
@@ -374,6 +478,7 @@ def evidence_cutoff(user=None) -> EvidenceCutoff:
 
 
 # --- Summary of findings: one therapy in one subtype (issue 13). ---------------------------
+
 
 @dataclass
 class OutcomeFinding:
@@ -410,18 +515,23 @@ class SummaryOfFindings:
     @property
     def study_arms(self) -> list[tuple[StudyRow, list, str]]:
         """(study, its arms, the name of its trial or '') for the studies that tested it."""
-        return [(row, self.arms.get(row.pk, []), self.trials.get(row.pk, ""))
-                for row in self.studies]
+        return [
+            (row, self.arms.get(row.pk, []), self.trials.get(row.pk, "")) for row in self.studies
+        ]
 
 
-def summary_of_findings(studies: QuerySet[Study], therapy: Therapy,
-                        subtype: DiseaseSubtype) -> SummaryOfFindings:
+def summary_of_findings(
+    studies: QuerySet[Study], therapy: Therapy, subtype: DiseaseSubtype
+) -> SummaryOfFindings:
     """The cell's synthesis, one synthesis per measured outcome, and the studies with their
     arms, outcomes and per-arm results: a fixed number of queries (memoized)."""
     in_subtype = studies.filter(subtypes=subtype)
     key = queryset_key(in_subtype)
-    return memoize("summary", key and f"{key}:{therapy.pk}:{subtype.pk}",
-                   lambda: _summary_of_findings(in_subtype, therapy, subtype))
+    return memoize(
+        "summary",
+        key and f"{key}:{therapy.pk}:{subtype.pk}",
+        lambda: _summary_of_findings(in_subtype, therapy, subtype),
+    )
 
 
 def _summary_of_findings(studies, therapy, subtype) -> SummaryOfFindings:
@@ -429,38 +539,64 @@ def _summary_of_findings(studies, therapy, subtype) -> SummaryOfFindings:
 
     facts = [f for f in study_facts(studies) if therapy.pk in f.tested | f.background]
     overrides = certainty_overrides()
-    cell = synthesise(facts, therapy=therapy.pk, subtype=subtype.pk,
-                      override=overrides.get((therapy.pk, subtype.pk, "")))
+    cell = synthesise(
+        facts,
+        therapy=therapy.pk,
+        subtype=subtype.pk,
+        override=overrides.get((therapy.pk, subtype.pk, "")),
+    )
     tested_ids = set(cell.study_ids)
     background_ids = [f.pk for f in facts if f.pk not in tested_ids]
     rows = study_rows(Study.objects.filter(pk__in=[f.pk for f in facts]))
     by_id = {row.pk: row for row in rows}
     outcome_rows: dict[str, list[dict]] = {}
-    for outcome in (Outcome.objects.filter(study_id__in=tested_ids)
-                    .select_related("study").prefetch_related("arm_results__arm")
-                    .order_by("study_id", "order", "pk")):
-        outcome_rows.setdefault(outcome.measure, []).append({
-            "study": by_id[outcome.study_id], "outcome": outcome,
-            "arm_results": list(outcome.arm_results.all())})
+    for outcome in (
+        Outcome.objects.filter(study_id__in=tested_ids)
+        .select_related("study")
+        .prefetch_related("arm_results__arm")
+        .order_by("study_id", "order", "pk")
+    ):
+        outcome_rows.setdefault(outcome.measure, []).append(
+            {
+                "study": by_id[outcome.study_id],
+                "outcome": outcome,
+                "arm_results": list(outcome.arm_results.all()),
+            }
+        )
     outcomes = [
-        OutcomeFinding(measure=measure, label=OutcomeMeasure(measure).label,
-                       synthesis=synthesise(facts, therapy=therapy.pk, subtype=subtype.pk,
-                                            measure=measure,
-                                            override=overrides.get((therapy.pk, subtype.pk,
-                                                                    measure))),
-                       rows=found)
-        for measure, found in sorted(outcome_rows.items(),
-                                     key=lambda item: list(OutcomeMeasure.values).index(item[0]))
+        OutcomeFinding(
+            measure=measure,
+            label=OutcomeMeasure(measure).label,
+            synthesis=synthesise(
+                facts,
+                therapy=therapy.pk,
+                subtype=subtype.pk,
+                measure=measure,
+                override=overrides.get((therapy.pk, subtype.pk, measure)),
+            ),
+            rows=found,
+        )
+        for measure, found in sorted(
+            outcome_rows.items(), key=lambda item: list(OutcomeMeasure.values).index(item[0])
+        )
     ]
     arms: dict[int, list] = {}
     for arm in Arm.objects.filter(study_id__in=[f.pk for f in facts]).select_related("therapy"):
         arms.setdefault(arm.study_id, []).append(arm)
-    trials = dict(Study.objects.filter(pk__in=[f.pk for f in facts], trial__isnull=False)
-                  .values_list("pk", "trial__name"))
+    trials = dict(
+        Study.objects.filter(pk__in=[f.pk for f in facts], trial__isnull=False).values_list(
+            "pk", "trial__name"
+        )
+    )
     fact_by_id = {f.pk: f for f in facts}
     return SummaryOfFindings(
-        therapy=therapy, subtype=subtype, synthesis=cell, outcomes=outcomes,
+        therapy=therapy,
+        subtype=subtype,
+        synthesis=cell,
+        outcomes=outcomes,
         studies=[by_id[pk] for pk in cell.study_ids if pk in by_id],
         without_data=[pk for pk in cell.study_ids if not fact_by_id[pk].has_data],
         background=[by_id[pk] for pk in background_ids if pk in by_id],
-        trials=trials, arms=arms)
+        trials=trials,
+        arms=arms,
+    )

@@ -49,13 +49,17 @@ from evidence.choices import (
 )
 
 # Certainty levels as numbers, to step down; 0 is "insufficient".
-LEVELS = {4: Certainty.HIGH, 3: Certainty.MODERATE, 2: Certainty.LOW, 1: Certainty.VERY_LOW,
-          0: Certainty.INSUFFICIENT}
+LEVELS = {
+    4: Certainty.HIGH,
+    3: Certainty.MODERATE,
+    2: Certainty.LOW,
+    1: Certainty.VERY_LOW,
+    0: Certainty.INSUFFICIENT,
+}
 RANK = {code: level for level, code in LEVELS.items()}
 
 CASE_DESIGNS = {StudyDesign.CASE_SERIES, StudyDesign.CASE_REPORT}
-NOT_RATED_DESIGNS = {StudyDesign.GUIDELINE, StudyDesign.SYSTEMATIC_REVIEW,
-                     StudyDesign.MECHANISTIC}
+NOT_RATED_DESIGNS = {StudyDesign.GUIDELINE, StudyDesign.SYSTEMATIC_REVIEW, StudyDesign.MECHANISTIC}
 # Outcomes that stand in for what patients feel (muscle enzymes, laboratory markers).
 SURROGATE_MEASURES = {OutcomeMeasure.CK, OutcomeMeasure.BIOMARKER}
 # Fewer patients than this in the rated evidence: imprecise (the GRADE optimal information
@@ -112,8 +116,12 @@ class StudyFacts:
     @property
     def rated(self) -> bool:
         """Whether the study can set certainty, direction and best level."""
-        return (self.has_data and not self.safety_only and self.direction is not None
-                and self.design not in NOT_RATED_DESIGNS)
+        return (
+            self.has_data
+            and not self.safety_only
+            and self.direction is not None
+            and self.design not in NOT_RATED_DESIGNS
+        )
 
     def mixed_for(self, subtype: int) -> bool:
         return len(self.subtypes) > 1 and subtype not in self.subtype_counts
@@ -167,17 +175,21 @@ class Synthesis:
 def start_of(design: str) -> tuple[int, Reason] | None:
     """Where a design starts (None: not rated)."""
     if design in StudyDesign.randomised():
-        return 4, Reason(CertaintyReason.START_RANDOMISED,
-                         "Randomised trials: the rating starts at high certainty.")
+        return 4, Reason(
+            CertaintyReason.START_RANDOMISED,
+            "Randomised trials: the rating starts at high certainty.",
+        )
     if design in CASE_DESIGNS:
-        return 1, Reason(CertaintyReason.START_CASE_REPORTS,
-                         "Only case series or case reports: the rating starts at very low "
-                         "certainty.")
+        return 1, Reason(
+            CertaintyReason.START_CASE_REPORTS,
+            "Only case series or case reports: the rating starts at very low certainty.",
+        )
     if design in NOT_RATED_DESIGNS:
         return None
-    return 2, Reason(CertaintyReason.START_OBSERVATIONAL,
-                     "Non-randomised (observational or single-arm) studies: the rating starts "
-                     "at low certainty.")
+    return 2, Reason(
+        CertaintyReason.START_OBSERVATIONAL,
+        "Non-randomised (observational or single-arm) studies: the rating starts at low certainty.",
+    )
 
 
 def patients(studies: Iterable[StudyFacts], subtype: int) -> tuple[int | None, bool, int, int]:
@@ -203,12 +215,23 @@ def patients(studies: Iterable[StudyFacts], subtype: int) -> tuple[int | None, b
     return (total if known else None), mixed, len(by_trial), unknown
 
 
-def synthesise(studies: Iterable[StudyFacts], *, therapy: int, subtype: int,
-               measure: str | None = None, override: Override | None = None) -> Synthesis:
+def synthesise(
+    studies: Iterable[StudyFacts],
+    *,
+    therapy: int,
+    subtype: int,
+    measure: str | None = None,
+    override: Override | None = None,
+) -> Synthesis:
     """The synthesis of the studies that test ``therapy`` in ``subtype`` (those measuring
     ``measure`` when given). Studies not testing the therapy in the subtype are ignored."""
-    body = [s for s in studies if therapy in s.tested and subtype in s.subtypes
-            and (measure is None or measure in s.measures)]
+    body = [
+        s
+        for s in studies
+        if therapy in s.tested
+        and subtype in s.subtypes
+        and (measure is None or measure in s.measures)
+    ]
     out = Synthesis(studies=len(body), study_ids=[s.pk for s in body])
     out.results = Counter(s.result for s in body)
     # Guidelines and reviews report other studies' patients, and laboratory studies none:
@@ -216,8 +239,9 @@ def synthesise(studies: Iterable[StudyFacts], *, therapy: int, subtype: int,
     # that are safety evidence only (the drug inducing or worsening myositis) are counted as
     # safety signals, not as trials or patients of the efficacy evidence beside them.
     groups = [s for s in body if s.design not in NOT_RATED_DESIGNS and not s.safety_only]
-    out.patients, out.patients_mixed_population, out.trials, out.trials_without_size = \
-        patients(groups, subtype)
+    out.patients, out.patients_mixed_population, out.trials, out.trials_without_size = patients(
+        groups, subtype
+    )
     out.safety_studies = [s.pk for s in body if s.safety_signal]
     out.safety_signals = len(out.safety_studies)
     out.studies_without_data = sum(1 for s in body if not s.has_data)
@@ -229,22 +253,34 @@ def synthesise(studies: Iterable[StudyFacts], *, therapy: int, subtype: int,
         out.certainty, out.overridden = override.certainty, True
         set_to = Certainty(override.certainty).label.lower()
         suggested = Certainty(out.suggested_certainty).label.lower()
-        out.reasons.insert(0, Reason(CertaintyReason.OVERRIDE,
-                                     f"Set by a curator to {set_to} (suggested: {suggested}): "
-                                     f"{override.reason}"))
+        out.reasons.insert(
+            0,
+            Reason(
+                CertaintyReason.OVERRIDE,
+                f"Set by a curator to {set_to} (suggested: {suggested}): {override.reason}",
+            ),
+        )
     return out
 
 
 def _certainty(out: Synthesis, body, rated, subtype: int, measure: str | None) -> None:
     reasons = out.reasons
     if out.studies_without_data:
-        reasons.append(Reason(CertaintyReason.EXCLUDED_NO_DATA,
-                              f"{out.studies_without_data} stud"
-                              f"{'y' if out.studies_without_data == 1 else 'ies'} without result "
-                              "data (title only or no result seen): listed, not rated."))
+        reasons.append(
+            Reason(
+                CertaintyReason.EXCLUDED_NO_DATA,
+                f"{out.studies_without_data} stud"
+                f"{'y' if out.studies_without_data == 1 else 'ies'} without result "
+                "data (title only or no result seen): listed, not rated.",
+            )
+        )
     if not rated:
-        reasons.append(Reason(CertaintyReason.NO_RESULT_DATA,
-                              "No study with an efficacy result: certainty cannot be rated."))
+        reasons.append(
+            Reason(
+                CertaintyReason.NO_RESULT_DATA,
+                "No study with an efficacy result: certainty cannot be rated.",
+            )
+        )
         return
     starts = {s.pk: start_of(s.design) for s in rated}
     top = max(start[0] for start in starts.values())
@@ -252,9 +288,13 @@ def _certainty(out: Synthesis, body, rated, subtype: int, measure: str | None) -
     reasons.append(next(starts[s.pk][1] for s in tier))
     lower = len(rated) - len(tier)
     if lower:
-        reasons.append(Reason(CertaintyReason.LOWER_TIER,
-                              f"{lower} stud{'y' if lower == 1 else 'ies'} of weaker design "
-                              "listed; the rating and direction rest on the best design."))
+        reasons.append(
+            Reason(
+                CertaintyReason.LOWER_TIER,
+                f"{lower} stud{'y' if lower == 1 else 'ies'} of weaker design "
+                "listed; the rating and direction rest on the best design.",
+            )
+        )
     level = top
 
     def down(code: str, text: str) -> None:
@@ -267,15 +307,23 @@ def _certainty(out: Synthesis, body, rated, subtype: int, measure: str | None) -
     if top > 1:
         unblinded = [s for s in tier if s.blinding not in (Blinding.SINGLE, Blinding.DOUBLE)]
         if unblinded:
-            how = "open-label" if all(s.blinding == Blinding.OPEN for s in unblinded) \
+            how = (
+                "open-label"
+                if all(s.blinding == Blinding.OPEN for s in unblinded)
                 else "open-label or without stated blinding"
-            down(CertaintyReason.RISK_OF_BIAS,
-                 f"Risk of bias: {len(unblinded)} of {len(tier)} stud"
-                 f"{'y' if len(tier) == 1 else 'ies'} {how}.")
+            )
+            down(
+                CertaintyReason.RISK_OF_BIAS,
+                f"Risk of bias: {len(unblinded)} of {len(tier)} stud"
+                f"{'y' if len(tier) == 1 else 'ies'} {how}.",
+            )
     if len(directions) > 1:
-        down(CertaintyReason.INCONSISTENCY,
-             "Inconsistency: the studies disagree ("
-             + ", ".join(sorted(Direction(d).label.lower() for d in directions)) + ").")
+        down(
+            CertaintyReason.INCONSISTENCY,
+            "Inconsistency: the studies disagree ("
+            + ", ".join(sorted(Direction(d).label.lower() for d in directions))
+            + ").",
+        )
     indirect = []
     if any(s.mixed_for(subtype) for s in tier):
         indirect.append("a mixed population (several subtypes, no split reported)")
@@ -292,16 +340,20 @@ def _certainty(out: Synthesis, body, rated, subtype: int, measure: str | None) -
         size = "patient numbers not reported" if n is None else f"{n} patients"
         single = "a single trial" if trials == 1 else f"{trials} trials"
         very = n is None or n < VERY_FEW_PATIENTS
-        text = (f"Imprecision: {single}, {size} (fewer than "
-                f"{VERY_FEW_PATIENTS if very else FEW_PATIENTS}")
+        text = (
+            f"Imprecision: {single}, {size} (fewer than "
+            f"{VERY_FEW_PATIENTS if very else FEW_PATIENTS}"
+        )
         if very:
             down(CertaintyReason.IMPRECISION, text + "; very serious, two steps).")
             level = max(1, level - 1)
         else:
             down(CertaintyReason.IMPRECISION, text + ").")
     if top == 1 and directions == {Direction.BENEFIT}:
-        down(CertaintyReason.PUBLICATION_BIAS,
-             "Publication bias suspected: only case reports or series, all reporting benefit.")
+        down(
+            CertaintyReason.PUBLICATION_BIAS,
+            "Publication bias suspected: only case reports or series, all reporting benefit.",
+        )
     out.suggested_certainty = out.certainty = LEVELS[level]
     if len(directions) > 1:
         out.direction = Direction.CONFLICTING

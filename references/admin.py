@@ -37,8 +37,20 @@ from references.services import find_existing
 IMPORT_SESSION_KEY = "references.bibtex_import"
 # What "Add from PMID or DOI" found, waiting for the add form (?lookup=1) to show it.
 LOOKUP_SESSION_KEY = "references.lookup"
-LOOKUP_FIELDS = ("title", "authors_truncated", "journal", "year", "volume", "issue", "pages",
-                 "publisher", "doi", "pmid", "pmcid", "kind")
+LOOKUP_FIELDS = (
+    "title",
+    "authors_truncated",
+    "journal",
+    "year",
+    "volume",
+    "issue",
+    "pages",
+    "publisher",
+    "doi",
+    "pmid",
+    "pmcid",
+    "kind",
+)
 
 
 class AuthorInline(PartOfEntryInlineMixin, admin.TabularInline):
@@ -62,8 +74,16 @@ def _pending_lookup(request) -> dict:
 @admin.register(Reference)
 class ReferenceAdmin(ReviewedAdminMixin, ContentAdmin):
     form = ReferenceAdminForm
-    list_display = ["number", "first_author", "year", "short_title", "journal", "kind",
-                    "identifiers", "status"]
+    list_display = [
+        "number",
+        "first_author",
+        "year",
+        "short_title",
+        "journal",
+        "kind",
+        "identifiers",
+        "status",
+    ]
     list_display_links = ["number", "first_author", "short_title"]
     list_filter = ["status", "kind", "role", "authors_truncated", "year"]
     search_fields = ["title", "journal", "doi", "pmid", "pmcid", "bibtex_key", "authors__family"]
@@ -76,8 +96,22 @@ class ReferenceAdmin(ReviewedAdminMixin, ContentAdmin):
     actions = [*WORKFLOW_ACTIONS, "export_bibtex", "export_ris"]
     fieldsets = [
         (None, {"fields": ["number", "bibtex_key", "kind", "role"]}),
-        ("Citation", {"fields": ["title", "not_a_duplicate", "authors_truncated", "journal",
-                                 "year", "volume", "issue", "pages", "publisher"]}),
+        (
+            "Citation",
+            {
+                "fields": [
+                    "title",
+                    "not_a_duplicate",
+                    "authors_truncated",
+                    "journal",
+                    "year",
+                    "volume",
+                    "issue",
+                    "pages",
+                    "publisher",
+                ]
+            },
+        ),
         ("Identifiers", {"fields": ["doi", "pmid", "pmcid", "url", "identifier_sources"]}),
         ("Notes", {"fields": ["notes"]}),
         REVIEW_FIELDSET,
@@ -101,8 +135,10 @@ class ReferenceAdmin(ReviewedAdminMixin, ContentAdmin):
         kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
         pending = _pending_lookup(request)
         if isinstance(inline, AuthorInline) and pending.get("authors"):
-            kwargs["initial"] = [{"position": position, **author} for position, author in
-                                 enumerate(pending["authors"], start=1)]
+            kwargs["initial"] = [
+                {"position": position, **author}
+                for position, author in enumerate(pending["authors"], start=1)
+            ]
         return kwargs
 
     def save_related(self, request, form, formsets, change):
@@ -125,20 +161,28 @@ class ReferenceAdmin(ReviewedAdminMixin, ContentAdmin):
 
     def _export(self, queryset, fmt: str) -> HttpResponse:
         writer, content_type, extension = EXPORTERS[fmt]
-        references = queryset.with_authors().order_by(F("number").asc(nulls_last=True),
-                                                      "bibtex_key")
-        response = HttpResponse("".join(writer(references)),
-                                content_type=f"{content_type}; charset=utf-8")
+        references = queryset.with_authors().order_by(
+            F("number").asc(nulls_last=True), "bibtex_key"
+        )
+        response = HttpResponse(
+            "".join(writer(references)), content_type=f"{content_type}; charset=utf-8"
+        )
         return attach(response, f"references.{extension}")
 
     # -- import ------------------------------------------------------------------------------
 
     def get_urls(self):
         return [
-            path("import/", self.admin_site.admin_view(self.import_view),
-                 name="references_reference_import"),
-            path("lookup/", self.admin_site.admin_view(self.lookup_view),
-                 name="references_reference_lookup"),
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="references_reference_import",
+            ),
+            path(
+                "lookup/",
+                self.admin_site.admin_view(self.lookup_view),
+                name="references_reference_lookup",
+            ),
             *super().get_urls(),
         ]
 
@@ -160,15 +204,18 @@ class ReferenceAdmin(ReviewedAdminMixin, ContentAdmin):
             name = request.FILES["file"].name
             fmt = form.cleaned_data["format"] or None
             try:
-                context["report"] = import_references(text=text, fmt=fmt, name=name,
-                                                      user=request.user, dry_run=True)
+                context["report"] = import_references(
+                    text=text, fmt=fmt, name=name, user=request.user, dry_run=True
+                )
             except ImportRefused as exc:
                 context["problems"] = exc.problems
             else:
                 digest = sha256(text.encode("utf-8")).hexdigest()
                 # The format read in the preview, so the import reads the file the same way.
                 request.session[IMPORT_SESSION_KEY] = {
-                    "digest": digest, "text": text, "name": name,
+                    "digest": digest,
+                    "text": text,
+                    "name": name,
                     "format": context["report"].format,
                 }
                 context["confirm_form"] = ConfirmImportForm(initial={"digest": digest})
@@ -194,18 +241,27 @@ class ReferenceAdmin(ReviewedAdminMixin, ContentAdmin):
                 form.add_error("identifier", str(exc))
             else:
                 values = {name: getattr(parsed, name) for name in LOOKUP_FIELDS}
-                values["authors"] = [{"family": a.family, "given": a.given,
-                                      "is_corporate": a.is_corporate} for a in parsed.authors]
+                values["authors"] = [
+                    {"family": a.family, "given": a.given, "is_corporate": a.is_corporate}
+                    for a in parsed.authors
+                ]
                 request.session[LOOKUP_SESSION_KEY] = values
                 existing = find_existing(parsed)
                 if existing is not None:
                     url = reverse("admin:references_reference_change", args=[existing.pk])
-                    messages.warning(request, format_html(
-                        "This looks like a stored reference: {}. Saving the form below will "
-                        "be refused if its DOI or PMID is the same.",
-                        format_html('<a href="{}">{}</a>', url, existing)))
-                messages.info(request, f"Filled in from {service}: check every field and the "
-                                       "authors, then save. Nothing is saved until you do.")
+                    messages.warning(
+                        request,
+                        format_html(
+                            "This looks like a stored reference: {}. Saving the form below will "
+                            "be refused if its DOI or PMID is the same.",
+                            format_html('<a href="{}">{}</a>', url, existing),
+                        ),
+                    )
+                messages.info(
+                    request,
+                    f"Filled in from {service}: check every field and the "
+                    "authors, then save. Nothing is saved until you do.",
+                )
                 return HttpResponseRedirect(f"{add_url}?lookup=1")
         context = {
             **self.admin_site.each_context(request),
@@ -219,22 +275,29 @@ class ReferenceAdmin(ReviewedAdminMixin, ContentAdmin):
         pending = request.session.get(IMPORT_SESSION_KEY)
         form = ConfirmImportForm(request.POST)
         if not pending or not form.is_valid() or form.cleaned_data["digest"] != pending["digest"]:
-            messages.error(request, "This preview is no longer current (another file was "
-                                    "previewed, or it was imported already). Upload the file "
-                                    "again.")
+            messages.error(
+                request,
+                "This preview is no longer current (another file was "
+                "previewed, or it was imported already). Upload the file "
+                "again.",
+            )
             return HttpResponseRedirect(reverse("admin:references_reference_import"))
         try:
-            report = import_references(text=pending["text"], fmt=pending.get("format"),
-                                       name=pending["name"], user=request.user)
+            report = import_references(
+                text=pending["text"],
+                fmt=pending.get("format"),
+                name=pending["name"],
+                user=request.user,
+            )
         except ImportRefused as exc:
             # The stored references changed since the preview in a way that now conflicts.
             context.update(problems=exc.problems, form=BibtexUploadForm())
-            return TemplateResponse(request, "admin/references/reference/import_form.html",
-                                    context)
+            return TemplateResponse(request, "admin/references/reference/import_form.html", context)
         del request.session[IMPORT_SESSION_KEY]
         messages.success(request, f"Imported {pending['name']}: {report.summary()}")
-        context.update(report=report, imported=True, file_name=pending["name"],
-                       form=BibtexUploadForm())
+        context.update(
+            report=report, imported=True, file_name=pending["name"], form=BibtexUploadForm()
+        )
         return TemplateResponse(request, "admin/references/reference/import_form.html", context)
 
 

@@ -27,7 +27,8 @@ class ReferenceAdminForm(forms.ModelForm):
     """
 
     not_a_duplicate = forms.BooleanField(
-        label="Not a duplicate", required=False,
+        label="Not a duplicate",
+        required=False,
         help_text="Tick to save although another reference has the same title and year.",
     )
 
@@ -48,21 +49,29 @@ class ReferenceAdminForm(forms.ModelForm):
         if doi and "doi" not in self.errors:
             match = self._others().filter(doi__iexact=doi).first()
             if match:
-                self.add_error("doi", format_html("Another reference already has this DOI: {}.",
-                                                  _link(match)))
+                self.add_error(
+                    "doi", format_html("Another reference already has this DOI: {}.", _link(match))
+                )
         pmid = (data.get("pmid") or "").strip()
         if pmid and "pmid" not in self.errors:
             match = self._others().filter(pmid=pmid).first()
             if match:
-                self.add_error("pmid", format_html(
-                    "Another reference already has this PMID: {}.", _link(match)))
+                self.add_error(
+                    "pmid",
+                    format_html("Another reference already has this PMID: {}.", _link(match)),
+                )
         title = normalise_title(data.get("title") or "")[:500]
         if title and not data.get("not_a_duplicate"):
             match = self._others().filter(title_normalised=title, year=data.get("year")).first()
             if match:
-                self.add_error("title", format_html(
-                    "A reference with the same title and year exists: {}. If this is a "
-                    "different work, tick “Not a duplicate” and save again.", _link(match)))
+                self.add_error(
+                    "title",
+                    format_html(
+                        "A reference with the same title and year exists: {}. If this is a "
+                        "different work, tick “Not a duplicate” and save again.",
+                        _link(match),
+                    ),
+                )
         return data
 
 
@@ -70,12 +79,14 @@ class BibtexUploadForm(forms.Form):
     file = forms.FileField(
         label="File",
         help_text="A BibTeX (.bib), RIS (.ris: Zotero, EndNote, Mendeley, Web of Science) or "
-                  "PubMed (.nbib: “Send to: Citation manager”) file in UTF-8. Entries matching "
-                  "a stored reference (by DOI, PMID, then title and year) update it; the others "
-                  "are added as drafts.",
+        "PubMed (.nbib: “Send to: Citation manager”) file in UTF-8. Entries matching "
+        "a stored reference (by DOI, PMID, then title and year) update it; the others "
+        "are added as drafts.",
     )
     format = forms.ChoiceField(
-        label="Format", required=False, initial="",
+        label="Format",
+        required=False,
+        initial="",
         choices=[("", "Detect from the file"), *FORMAT_LABELS.items()],
     )
 
@@ -95,7 +106,8 @@ class ConfirmImportForm(forms.Form):
 
 class IdentifierLookupForm(forms.Form):
     identifier = forms.CharField(
-        label="PMID or DOI", max_length=300,
+        label="PMID or DOI",
+        max_length=300,
         help_text="Such as 23124935, or 10.1002/art.37754 (a https://doi.org/ link works too).",
     )
 

@@ -30,33 +30,61 @@ from references.validators import BIBTEX_KEY_RE, DOI_RE, PMCID_RE, PMID_RE, norm
 def _latex_converter() -> tuple[LatexNodes2Text, macrospec.LatexContextDb]:
     """pylatexenc, taught the biblatex and TeX-logo macros that bibliographies use."""
     text_db = get_default_latex_context_db()
-    text_db.add_context_category("biblatex", prepend=True, macros=[
-        MacroTextSpec("TeX", simplify_repl="TeX"),
-        MacroTextSpec("LaTeX", simplify_repl="LaTeX"),
-        MacroTextSpec("BibTeX", simplify_repl="BibTeX"),
-        MacroTextSpec("METAFONT", simplify_repl="METAFONT"),
-        MacroTextSpec("hyphen", simplify_repl="-"),
-        MacroTextSpec("hyphenate", simplify_repl="-"),
-        MacroTextSpec("relax", simplify_repl=""),
-        # What our exports write for a brace that has no partner (see formats._bibtex_escape).
-        MacroTextSpec("textbraceleft", simplify_repl="{"),
-        MacroTextSpec("textbraceright", simplify_repl="}"),
-        MacroTextSpec("mkbibquote", simplify_repl="\u201c%s\u201d"),
-        MacroTextSpec("enquote", simplify_repl="\u201c%s\u201d"),
-        MacroTextSpec("mkbibemph", simplify_repl="%s"),
-        MacroTextSpec("mkbibitalic", simplify_repl="%s"),
-        MacroTextSpec("mkbibbold", simplify_repl="%s"),
-        MacroTextSpec("autocap", simplify_repl="%s"),
-    ])
+    text_db.add_context_category(
+        "biblatex",
+        prepend=True,
+        macros=[
+            MacroTextSpec("TeX", simplify_repl="TeX"),
+            MacroTextSpec("LaTeX", simplify_repl="LaTeX"),
+            MacroTextSpec("BibTeX", simplify_repl="BibTeX"),
+            MacroTextSpec("METAFONT", simplify_repl="METAFONT"),
+            MacroTextSpec("hyphen", simplify_repl="-"),
+            MacroTextSpec("hyphenate", simplify_repl="-"),
+            MacroTextSpec("relax", simplify_repl=""),
+            # What our exports write for a brace that has no partner (see formats._bibtex_escape).
+            MacroTextSpec("textbraceleft", simplify_repl="{"),
+            MacroTextSpec("textbraceright", simplify_repl="}"),
+            MacroTextSpec("mkbibquote", simplify_repl="\u201c%s\u201d"),
+            MacroTextSpec("enquote", simplify_repl="\u201c%s\u201d"),
+            MacroTextSpec("mkbibemph", simplify_repl="%s"),
+            MacroTextSpec("mkbibitalic", simplify_repl="%s"),
+            MacroTextSpec("mkbibbold", simplify_repl="%s"),
+            MacroTextSpec("autocap", simplify_repl="%s"),
+        ],
+    )
     walker_db = latexwalker.get_default_latex_context_db()
-    walker_db.add_context_category("biblatex", prepend=True, macros=[
-        macrospec.MacroSpec(name, "{") for name in
-        ("mkbibquote", "enquote", "mkbibemph", "mkbibitalic", "mkbibbold", "autocap")
-    ] + [macrospec.MacroSpec(name, "") for name in
-         ("TeX", "LaTeX", "BibTeX", "METAFONT", "hyphen", "hyphenate", "relax",
-          "textbraceleft", "textbraceright")])
-    return LatexNodes2Text(latex_context=text_db, math_mode="text",
-                           strict_latex_spaces=True), walker_db
+    walker_db.add_context_category(
+        "biblatex",
+        prepend=True,
+        macros=[
+            macrospec.MacroSpec(name, "{")
+            for name in (
+                "mkbibquote",
+                "enquote",
+                "mkbibemph",
+                "mkbibitalic",
+                "mkbibbold",
+                "autocap",
+            )
+        ]
+        + [
+            macrospec.MacroSpec(name, "")
+            for name in (
+                "TeX",
+                "LaTeX",
+                "BibTeX",
+                "METAFONT",
+                "hyphen",
+                "hyphenate",
+                "relax",
+                "textbraceleft",
+                "textbraceright",
+            )
+        ],
+    )
+    return LatexNodes2Text(
+        latex_context=text_db, math_mode="text", strict_latex_spaces=True
+    ), walker_db
 
 
 _LATEX, _LATEX_WALKER_DB = _latex_converter()
@@ -98,26 +126,76 @@ TRUNCATION_MARKERS = {"others", "et al", "et al."}
 MAX_AUTHORS = 1000
 # BibTeX's predefined @string macros.
 MONTH_MACROS = {
-    "jan": "January", "feb": "February", "mar": "March", "apr": "April", "may": "May",
-    "jun": "June", "jul": "July", "aug": "August", "sep": "September", "oct": "October",
-    "nov": "November", "dec": "December",
+    "jan": "January",
+    "feb": "February",
+    "mar": "March",
+    "apr": "April",
+    "may": "May",
+    "jun": "June",
+    "jul": "July",
+    "aug": "August",
+    "sep": "September",
+    "oct": "October",
+    "nov": "November",
+    "dec": "December",
 }
 # Fields this module reads; an undefined @string macro in one of them is an error (elsewhere
 # it does not matter to us).
 USED_FIELDS = {
-    "title", "subtitle", "author", "editor", "year", "date", "journal", "journaltitle",
-    "booktitle", "volume", "number", "issue", "pages", "publisher", "institution", "school",
-    "doi", "pmid", "pmcid", "eprint", "eprinttype", "url", "reviewnumber", "kind", "role",
-    "annote", "idsources", "crossref",
+    "title",
+    "subtitle",
+    "author",
+    "editor",
+    "year",
+    "date",
+    "journal",
+    "journaltitle",
+    "booktitle",
+    "volume",
+    "number",
+    "issue",
+    "pages",
+    "publisher",
+    "institution",
+    "school",
+    "doi",
+    "pmid",
+    "pmcid",
+    "eprint",
+    "eprinttype",
+    "url",
+    "reviewnumber",
+    "kind",
+    "role",
+    "annote",
+    "idsources",
+    "crossref",
 }
 # Which Reference fields each BibTeX field provides (``ParsedReference.present``).
 PROVIDES = {
-    "title": "title", "author": "authors", "editor": "authors", "year": "year",
-    "date": "year", "journal": "journal", "journaltitle": "journal", "booktitle": "journal",
-    "volume": "volume", "number": "issue", "issue": "issue", "pages": "pages",
-    "publisher": "publisher", "institution": "publisher", "school": "publisher",
-    "doi": "doi", "pmid": "pmid", "pmcid": "pmcid", "url": "url", "kind": "kind",
-    "role": "role", "reviewnumber": "number", "annote": "notes",
+    "title": "title",
+    "author": "authors",
+    "editor": "authors",
+    "year": "year",
+    "date": "year",
+    "journal": "journal",
+    "journaltitle": "journal",
+    "booktitle": "journal",
+    "volume": "volume",
+    "number": "issue",
+    "issue": "issue",
+    "pages": "pages",
+    "publisher": "publisher",
+    "institution": "publisher",
+    "school": "publisher",
+    "doi": "doi",
+    "pmid": "pmid",
+    "pmcid": "pmcid",
+    "url": "url",
+    "kind": "kind",
+    "role": "role",
+    "reviewnumber": "number",
+    "annote": "notes",
     "idsources": "identifier_sources",
 }
 # Matched against one line with its leading whitespace stripped. (The earlier pattern,
@@ -189,11 +267,22 @@ class ParsedReference:
     def model_fields(self) -> dict:
         """Keyword arguments for ``Reference`` (authors are separate rows)."""
         return {
-            "bibtex_key": self.key, "title": self.title, "year": self.year,
-            "journal": self.journal, "volume": self.volume, "issue": self.issue,
-            "pages": self.pages, "publisher": self.publisher, "doi": self.doi,
-            "pmid": self.pmid, "pmcid": self.pmcid, "url": self.url, "kind": self.kind,
-            "role": self.role, "number": self.number, "notes": self.notes,
+            "bibtex_key": self.key,
+            "title": self.title,
+            "year": self.year,
+            "journal": self.journal,
+            "volume": self.volume,
+            "issue": self.issue,
+            "pages": self.pages,
+            "publisher": self.publisher,
+            "doi": self.doi,
+            "pmid": self.pmid,
+            "pmcid": self.pmcid,
+            "url": self.url,
+            "kind": self.kind,
+            "role": self.role,
+            "number": self.number,
+            "notes": self.notes,
             "authors_truncated": self.authors_truncated,
             "identifier_sources": self.identifier_sources,
         }
@@ -252,14 +341,20 @@ def _check_cost(text: str, max_blocks: int) -> None:
     bibliography of its size (counted with str.count and one linear regex: C speed)."""
     marks = sum(text.count(char) for char in '{}",=\n')
     if marks > MAX_MARKS:
-        raise BibtexError([
-            f"The file has {marks:,} braces, quotes, commas, '=' signs and line breaks; at most "
-            f"{MAX_MARKS:,} are read (far more than a bibliography of this size needs)."
-        ])
+        raise BibtexError(
+            [
+                f"The file has {marks:,} braces, quotes, commas, '=' signs and line breaks; "
+                f"at most {MAX_MARKS:,} are read (far more than a bibliography of this size needs)."
+            ]
+        )
     blocks = sum(1 for _ in _BLOCK_START_RE.finditer(text))
     if blocks > max_blocks:
-        raise BibtexError([f"The file has {blocks:,} lines starting with '@'; at most "
-                           f"{max_blocks:,} entries are read. Split it into smaller files."])
+        raise BibtexError(
+            [
+                f"The file has {blocks:,} lines starting with '@'; at most "
+                f"{max_blocks:,} entries are read. Split it into smaller files."
+            ]
+        )
 
 
 def _string_macros(library) -> tuple[dict[str, str], list[str]]:
@@ -273,8 +368,10 @@ def _string_macros(library) -> tuple[dict[str, str], list[str]]:
             try:
                 value, _undefined = _expand(value, strings)
             except _TooLong:
-                problems.append(f"@string '{string.key}' (line {string.start_line + 1}) expands "
-                                f"to more than {MAX_EXPANDED_CHARS:,} characters")
+                problems.append(
+                    f"@string '{string.key}' (line {string.start_line + 1}) expands "
+                    f"to more than {MAX_EXPANDED_CHARS:,} characters"
+                )
                 value = ""
         strings[string.key.lower()] = value
     return strings, problems
@@ -311,28 +408,39 @@ def parse_bibtex(text: str, *, max_blocks: int = MAX_BLOCKS) -> ParseResult:
         previous = block
         entry_type = block.entry_type.lower()
         if entry_type in NON_WORK_TYPES:
-            skipped.append(f"@{entry_type}{{{block.key}}} (line {block.start_line + 1}) "
-                           "groups other entries and is not a work itself")
+            skipped.append(
+                f"@{entry_type}{{{block.key}}} (line {block.start_line + 1}) "
+                "groups other entries and is not a work itself"
+            )
             continue
         fields = _fields_with_crossref(block, resolved)
         used = [value for key, value in fields.items() if key in USED_FIELDS]
         if any(_brace_depth(value) > MAX_BRACE_DEPTH for value in used):
-            problems.append(f"entry '{block.key}' (line {block.start_line + 1}): braces are "
-                            "nested too deeply to read")
+            problems.append(
+                f"entry '{block.key}' (line {block.start_line + 1}): braces are "
+                "nested too deeply to read"
+            )
             continue
         latex_budget -= sum(value.count(char) for value in used for char in _LATEX_SPECIALS)
         if latex_budget < 0:
-            raise BibtexError([*problems, f"entry '{block.key}' (line {block.start_line + 1}) "
-                               f"brings the LaTeX special characters (\\ {{ }} $ ~ -) of the "
-                               f"file past {MAX_LATEX_SPECIALS:,}, more than are read at once. "
-                               "Split the file into smaller ones."])
+            raise BibtexError(
+                [
+                    *problems,
+                    f"entry '{block.key}' (line {block.start_line + 1}) "
+                    f"brings the LaTeX special characters (\\ {{ }} $ ~ -) of the "
+                    f"file past {MAX_LATEX_SPECIALS:,}, more than are read at once. "
+                    "Split the file into smaller ones.",
+                ]
+            )
         try:
             references.append(_to_reference(block, entry_type, fields))
         except _EntryProblems as exc:
             problems.extend(exc.problems)
         except RecursionError:
-            problems.append(f"entry '{block.key}' (line {block.start_line + 1}): braces are "
-                            "nested too deeply to read")
+            problems.append(
+                f"entry '{block.key}' (line {block.start_line + 1}): braces are "
+                "nested too deeply to read"
+            )
     if problems:
         raise BibtexError(problems)
     return ParseResult(references=references, skipped=skipped)
@@ -349,8 +457,9 @@ def _brace_depth(value: str) -> int:
 
 def _looks_like_fields(comment: str) -> bool:
     """True when text between entries has a '}' or a line starting like 'name ='."""
-    return "}" in comment or any(_FIELD_START_RE.match(line.lstrip())
-                                 for line in comment.splitlines())
+    return "}" in comment or any(
+        _FIELD_START_RE.match(line.lstrip()) for line in comment.splitlines()
+    )
 
 
 class _TooLong(Exception):
@@ -395,8 +504,10 @@ def _resolve_fields(entry, strings: dict[str, str]) -> tuple[dict[str, str], lis
             try:
                 value, undefined = _expand(value, strings)
             except _TooLong:
-                problems.append(f"entry '{entry.key}' (line {entry.start_line + 1}): field "
-                                f"'{key}' expands to more than {MAX_EXPANDED_CHARS:,} characters")
+                problems.append(
+                    f"entry '{entry.key}' (line {entry.start_line + 1}): field "
+                    f"'{key}' expands to more than {MAX_EXPANDED_CHARS:,} characters"
+                )
                 value, undefined = "", []
             if undefined and key in USED_FIELDS:
                 names = ", ".join(f"'{name}'" for name in undefined)
@@ -461,8 +572,17 @@ def _fields_with_crossref(entry, resolved: dict[str, dict[str, str]]) -> dict[st
         # A chapter's container title is its parent's title.
         if "booktitle" not in fields and "title" in inherited:
             fields["booktitle"] = inherited["title"]
-        for key in ("date", "year", "publisher", "location", "editor", "author", "journaltitle",
-                    "journal", "volume"):
+        for key in (
+            "date",
+            "year",
+            "publisher",
+            "location",
+            "editor",
+            "author",
+            "journaltitle",
+            "journal",
+            "volume",
+        ):
             if key not in fields and key in inherited:
                 fields[key] = inherited[key]
     return fields
@@ -472,8 +592,10 @@ def _to_reference(entry, entry_type: str, fields: dict[str, str]) -> ParsedRefer
     where = f"entry '{entry.key}' (line {entry.start_line + 1})"
     problems: list[str] = []
     if not BIBTEX_KEY_RE.match(entry.key) or len(entry.key) > 100:
-        problems.append(f"{where}: the key may hold only letters, digits and : . / + _ - "
-                        "(starting with a letter or digit, at most 100 characters)")
+        problems.append(
+            f"{where}: the key may hold only letters, digits and : . / + _ - "
+            "(starting with a letter or digit, at most 100 characters)"
+        )
     identifier_sources = fields.get("idsources", "").split()
     try:
         validate_http_url_list(identifier_sources)
@@ -504,8 +626,10 @@ def _to_reference(entry, entry_type: str, fields: dict[str, str]) -> ParsedRefer
         except InvalidNameError as exc:
             problems.append(f"{where}: author list cannot be read ({exc})")
         if len(authors) > MAX_AUTHORS:
-            problems.append(f"{where}: has {len(authors):,} authors; at most {MAX_AUTHORS:,} "
-                            "are accepted (list the first ones and end with 'and others')")
+            problems.append(
+                f"{where}: has {len(authors):,} authors; at most {MAX_AUTHORS:,} "
+                "are accepted (list the first ones and end with 'and others')"
+            )
 
     doi = normalise_doi(decode_identifier(fields.get("doi", "")))
     if doi and not DOI_RE.match(doi):
@@ -549,8 +673,9 @@ def _to_reference(entry, entry_type: str, fields: dict[str, str]) -> ParsedRefer
         volume=decode(fields.get("volume", "")),
         issue=decode(fields.get("number") or fields.get("issue", "")),
         pages=decode(fields.get("pages", "")),
-        publisher=decode(fields.get("publisher") or fields.get("institution")
-                         or fields.get("school", "")),
+        publisher=decode(
+            fields.get("publisher") or fields.get("institution") or fields.get("school", "")
+        ),
         doi=doi,
         pmid=pmid,
         pmcid=pmcid,

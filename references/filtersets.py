@@ -25,29 +25,41 @@ class OfferedValuesFilter(django_filters.MultipleChoiceFilter):
 
 class ReferenceFilterSet(RestrictedFilterSet):
     q = django_filters.CharFilter(method="filter_q", label="Text", max_length=200)
-    kind = django_filters.MultipleChoiceFilter(choices=ReferenceKind.choices, label="Kind",
-                                               widget=forms.CheckboxSelectMultiple)
+    kind = django_filters.MultipleChoiceFilter(
+        choices=ReferenceKind.choices, label="Kind", widget=forms.CheckboxSelectMultiple
+    )
     role = django_filters.MultipleChoiceFilter(
-        choices=[c for c in ReferenceRole.choices if c[0]], label="Role in the evidence base",
+        choices=[c for c in ReferenceRole.choices if c[0]],
+        label="Role in the evidence base",
         widget=forms.CheckboxSelectMultiple,
     )
-    year_min = django_filters.NumberFilter(field_name="year", lookup_expr="gte",
-                                           label="Published from (year)")
-    year_max = django_filters.NumberFilter(field_name="year", lookup_expr="lte",
-                                           label="Published until (year)")
-    has_pmid = django_filters.BooleanFilter(method="filter_has", label="Has a PMID",
-                                            widget=AnyBooleanWidget)
-    has_doi = django_filters.BooleanFilter(method="filter_has", label="Has a DOI",
-                                           widget=AnyBooleanWidget)
+    year_min = django_filters.NumberFilter(
+        field_name="year", lookup_expr="gte", label="Published from (year)"
+    )
+    year_max = django_filters.NumberFilter(
+        field_name="year", lookup_expr="lte", label="Published until (year)"
+    )
+    has_pmid = django_filters.BooleanFilter(
+        method="filter_has", label="Has a PMID", widget=AnyBooleanWidget
+    )
+    has_doi = django_filters.BooleanFilter(
+        method="filter_has", label="Has a DOI", widget=AnyBooleanWidget
+    )
     # By slug through the evidence tables; string lookups keep this app free of imports.
     # Offered by name as checkboxes; ``therapy=a,b`` (the API's form) is still accepted.
     therapy = OfferedValuesFilter(
-        method="filter_therapy", label="Therapy", widget=forms.CheckboxSelectMultiple)
+        method="filter_therapy", label="Therapy", widget=forms.CheckboxSelectMultiple
+    )
     subtype = OfferedValuesFilter(
-        method="filter_subtype", label="Disease subtype", widget=forms.CheckboxSelectMultiple)
+        method="filter_subtype", label="Disease subtype", widget=forms.CheckboxSelectMultiple
+    )
     ordering = django_filters.OrderingFilter(
-        fields=(("number", "number"), ("year", "year"), ("first_author", "author"),
-                ("title", "title")),
+        fields=(
+            ("number", "number"),
+            ("year", "year"),
+            ("first_author", "author"),
+            ("title", "title"),
+        ),
         label="Sort by",
     )
 
@@ -65,8 +77,11 @@ class ReferenceFilterSet(RestrictedFilterSet):
                 if name in data:
                     values = [v for value in data.getlist(name) for v in value.split(",") if v]
                     if name == "subtype":
-                        codes = dict(apps.get_model("evidence", "DiseaseSubtype").objects
-                                     .values_list("slug", "code"))
+                        codes = dict(
+                            apps.get_model("evidence", "DiseaseSubtype").objects.values_list(
+                                "slug", "code"
+                            )
+                        )
                         values = [codes.get(v, v) for v in values]
                     data.setlist(name, values)
         super().__init__(data, *args, **kwargs)
@@ -76,14 +91,20 @@ class ReferenceFilterSet(RestrictedFilterSet):
         subtype = apps.get_model("evidence", "DiseaseSubtype")
         # Callables: read only when the form needs the list.
         self.filters["therapy"].extra["choices"] = lambda: list(
-            therapy.objects.restrict(user).values_list("slug", "name"))
+            therapy.objects.restrict(user).values_list("slug", "name")
+        )
         self.filters["subtype"].extra["choices"] = lambda: list(
-            subtype.objects.restrict(user).values_list("code", "name"))
+            subtype.objects.restrict(user).values_list("code", "name")
+        )
+
     def filter_q(self, queryset, name, value):
         for term in value.split()[:10]:
             queryset = queryset.filter(
-                Q(title__icontains=term) | Q(journal__icontains=term)
-                | Q(authors__family__icontains=term) | Q(doi__iexact=term) | Q(pmid=term)
+                Q(title__icontains=term)
+                | Q(journal__icontains=term)
+                | Q(authors__family__icontains=term)
+                | Q(doi__iexact=term)
+                | Q(pmid=term)
             )
         return queryset.distinct()
 
@@ -99,17 +120,21 @@ class ReferenceFilterSet(RestrictedFilterSet):
 
     def _visible(self, relation: str):
         return Reference._meta.get_field(relation).related_model._default_manager.restrict(
-            getattr(self.request, "user", None))
+            getattr(self.request, "user", None)
+        )
 
     # ``value`` is the list of chosen slugs/codes; the ``str`` hint gives the schema generator
     # (drf-spectacular) the type of each one, as the choices are only known per request.
     def filter_therapy(self, queryset, name, value: str):
         slugs = list(value)
         studies = self._visible("studies").filter(
-            reference=OuterRef("pk"), therapies__slug__in=slugs,
-            therapies__in=self._visible("rationale_for"))
+            reference=OuterRef("pk"),
+            therapies__slug__in=slugs,
+            therapies__in=self._visible("rationale_for"),
+        )
         rationales = self._visible("rationales").filter(
-            reference=OuterRef("pk"), therapy__slug__in=slugs)
+            reference=OuterRef("pk"), therapy__slug__in=slugs
+        )
         return queryset.filter(Exists(studies) | Exists(rationales))
 
     def filter_subtype(self, queryset, name, value: str):

@@ -63,8 +63,16 @@ _FORMAT.block_separator = "\n"
 
 
 _BIBTEX_SPECIALS = {
-    "\\": r"\textbackslash{}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-    "{": r"\{", "}": r"\}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+    "\\": r"\textbackslash{}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "{": r"\{",
+    "}": r"\}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
 }
 # BibTeX itself counts "\{" as a brace when it looks for the end of a value, bibtexparser does
 # not: a brace without its partner is written as a macro with no brace of its own, so that
@@ -152,8 +160,12 @@ def bibtex_entry(reference: Reference) -> str:
         ("reviewnumber", str(reference.number or "")),
         ("kind", _bibtex_identifier(reference.kind)),
         ("role", _bibtex_identifier(reference.role)),
-        ("idsources", " ".join(_bibtex_url(u).replace(" ", "%20")
-                               for u in reference.identifier_sources or [])),
+        (
+            "idsources",
+            " ".join(
+                _bibtex_url(u).replace(" ", "%20") for u in reference.identifier_sources or []
+            ),
+        ),
         ("annote", _bibtex_escape(reference.notes)),
     ]
     entry = Entry(
@@ -174,17 +186,24 @@ def to_bibtex(references: Iterable[Reference]) -> Iterator[str]:
 def ris_record(reference: Reference) -> str:
     lines = [("TY", RIS_TYPES.get(reference.kind, "GEN"))]
     for author in reference.ordered_authors:
-        name = author.family if author.is_corporate or not author.given \
+        name = (
+            author.family
+            if author.is_corporate or not author.given
             else f"{author.family}, {author.given}"
+        )
         lines.append(("AU", name))
     lines.append(("TI", reference.title))
     if reference.journal:
-        lines.append(("T2" if reference.kind == ReferenceKind.BOOK_CHAPTER else "JO",
-                      reference.journal))
+        lines.append(
+            ("T2" if reference.kind == ReferenceKind.BOOK_CHAPTER else "JO", reference.journal)
+        )
     if reference.year:
         lines.append(("PY", str(reference.year)))
-    for tag, value in (("VL", reference.volume), ("IS", reference.issue),
-                       ("PB", reference.publisher)):
+    for tag, value in (
+        ("VL", reference.volume),
+        ("IS", reference.issue),
+        ("PB", reference.publisher),
+    ):
         if value:
             lines.append((tag, value))
     if reference.pages:
@@ -206,8 +225,13 @@ def ris_record(reference: Reference) -> str:
     lines.append(("ER", ""))
     # One line per tag, whatever the value holds: a title with "\nER  - \nTY  - JOUR" in it
     # must not end the record and start another.
-    return "".join(f"{tag}  - {' '.join(one_line(value).split())}".rstrip() + "\r\n"
-                   for tag, value in lines) + "\r\n"
+    return (
+        "".join(
+            f"{tag}  - {' '.join(one_line(value).split())}".rstrip() + "\r\n"
+            for tag, value in lines
+        )
+        + "\r\n"
+    )
 
 
 def to_ris(references: Iterable[Reference]) -> Iterator[str]:
@@ -222,7 +246,8 @@ def csl_item(reference: Reference) -> dict:
         "type": CSL_TYPES.get(reference.kind, "document"),
         "title": reference.title,
         "author": [
-            {"literal": a.family} if a.is_corporate or not a.given
+            {"literal": a.family}
+            if a.is_corporate or not a.given
             else {"family": a.family, "given": a.given}
             for a in reference.ordered_authors
         ],
@@ -231,11 +256,17 @@ def csl_item(reference: Reference) -> dict:
         item["container-title"] = reference.journal
     if reference.year:
         item["issued"] = {"date-parts": [[reference.year]]}
-    for key, value in (("volume", reference.volume), ("issue", reference.issue),
-                       ("page", reference.pages.replace("--", "–")), ("DOI", reference.doi),
-                       ("PMID", reference.pmid), ("PMCID", reference.pmcid),
-                       ("URL", reference.url), ("publisher", reference.publisher),
-                       ("note", reference.notes)):
+    for key, value in (
+        ("volume", reference.volume),
+        ("issue", reference.issue),
+        ("page", reference.pages.replace("--", "–")),
+        ("DOI", reference.doi),
+        ("PMID", reference.pmid),
+        ("PMCID", reference.pmcid),
+        ("URL", reference.url),
+        ("publisher", reference.publisher),
+        ("note", reference.notes),
+    ):
         if value:
             item[key] = value
     if reference.number:

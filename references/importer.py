@@ -43,8 +43,21 @@ DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 DEFAULT_MAX_ENTRIES = 1000
 # Reference fields an entry may leave out; an update then keeps the stored value.
 OPTIONAL_FIELDS = (
-    "year", "journal", "volume", "issue", "pages", "publisher", "doi", "pmid", "pmcid", "url",
-    "role", "number", "notes", "identifier_sources", "authors_truncated",
+    "year",
+    "journal",
+    "volume",
+    "issue",
+    "pages",
+    "publisher",
+    "doi",
+    "pmid",
+    "pmcid",
+    "url",
+    "role",
+    "number",
+    "notes",
+    "identifier_sources",
+    "authors_truncated",
 )
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 Progress = Callable[[int, int], None]
@@ -119,24 +132,29 @@ class ImportReport:
         return self.with_action(UNCHANGED)
 
     def summary(self) -> str:
-        text = (f"{len(self.entries)} entries: {len(self.created)} created, "
-                f"{len(self.updated)} updated, {len(self.unchanged)} unchanged")
+        text = (
+            f"{len(self.entries)} entries: {len(self.created)} created, "
+            f"{len(self.updated)} updated, {len(self.unchanged)} unchanged"
+        )
         if self.skipped:
             text += f"; {len(self.skipped)} skipped"
         return text + (" (dry run: nothing was saved)." if self.dry_run else ".")
 
     def lines(self) -> list[str]:
-        return [entry.describe() for entry in self.entries] + \
-            [f"skipped   {reason}" for reason in self.skipped]
+        return [entry.describe() for entry in self.entries] + [
+            f"skipped   {reason}" for reason in self.skipped
+        ]
 
 
 def check_size(size: int, *, name: str = "The file") -> None:
     limit = max_import_bytes()
     if size > limit:
-        raise ImportRefused([
-            f"{name} is {size:,} bytes; the import limit is {limit:,} bytes. "
-            "Split it into smaller files."
-        ])
+        raise ImportRefused(
+            [
+                f"{name} is {size:,} bytes; the import limit is {limit:,} bytes. "
+                "Split it into smaller files."
+            ]
+        )
 
 
 def decode_bibtex_bytes(data: bytes, *, name: str = "The file") -> str:
@@ -147,17 +165,20 @@ def decode_bibtex_bytes(data: bytes, *, name: str = "The file") -> str:
         try:
             data = data.decode("utf-16").encode("utf-8")
         except UnicodeDecodeError:
-            raise ImportRefused([f"{name} starts like UTF-16 text but is not; save it as "
-                                 "UTF-8 and try again."]) from None
+            raise ImportRefused(
+                [f"{name} starts like UTF-16 text but is not; save it as UTF-8 and try again."]
+            ) from None
     if b"\x00" in data:
         raise ImportRefused([f"{name} is not a text file (it contains NUL bytes)."])
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ImportRefused([
-            f"{name} is not UTF-8 text (invalid byte at position {exc.start}); "
-            "save it as UTF-8 and try again."
-        ]) from None
+        raise ImportRefused(
+            [
+                f"{name} is not UTF-8 text (invalid byte at position {exc.start}); "
+                "save it as UTF-8 and try again."
+            ]
+        ) from None
 
 
 # The text of an uploaded file, whatever its format (the checks are not BibTeX's own).
@@ -168,8 +189,7 @@ def import_bibtex(
     *, text: str, user=None, dry_run: bool = False, progress: Progress | None = None
 ) -> ImportReport:
     """``import_references`` of a BibTeX/biblatex text."""
-    return import_references(text=text, fmt=BIBTEX, user=user, dry_run=dry_run,
-                             progress=progress)
+    return import_references(text=text, fmt=BIBTEX, user=user, dry_run=dry_run, progress=progress)
 
 
 def parse_references(text: str, *, fmt: str | None = None, name: str = ""):
@@ -185,7 +205,12 @@ def parse_references(text: str, *, fmt: str | None = None, name: str = ""):
 
 
 def import_references(
-    *, text: str, fmt: str | None = None, name: str = "", user=None, dry_run: bool = False,
+    *,
+    text: str,
+    fmt: str | None = None,
+    name: str = "",
+    user=None,
+    dry_run: bool = False,
     progress: Progress | None = None,
 ) -> ImportReport:
     """Import every entry of ``text`` or none; ``dry_run`` reports without saving.
@@ -201,10 +226,12 @@ def import_references(
     if not parsed.references:
         raise ImportRefused([f"The file has no {label} entries describing a work."])
     if len(parsed.references) > max_import_entries():
-        raise ImportRefused([
-            f"The file has {len(parsed.references):,} entries; at most "
-            f"{max_import_entries():,} are imported at once. Split it into smaller files."
-        ])
+        raise ImportRefused(
+            [
+                f"The file has {len(parsed.references):,} entries; at most "
+                f"{max_import_entries():,} are imported at once. Split it into smaller files."
+            ]
+        )
 
     problems: list[str] = []
     entries: list[ImportedEntry] = []
@@ -215,8 +242,7 @@ def import_references(
             where = f"entry '{item.key}' (line {item.line})"
             try:
                 with transaction.atomic():
-                    entries.append(_import_entry(item, user=user, claimed=claimed,
-                                                 label=label))
+                    entries.append(_import_entry(item, user=user, claimed=claimed, label=label))
             except ValidationError as exc:
                 problems.extend(f"{where}: {msg}" for msg in validation_messages(exc))
             except IntegrityError as exc:
@@ -264,13 +290,17 @@ def _import_entry(item: ParsedReference, *, user, claimed: dict, label: str) -> 
         return _create(item, claimed=claimed, notes=notes, label=label)
     if match.pk in claimed:
         other = claimed[match.pk]
-        raise _Refused(f"same {how} as entry '{other.key}' (line {other.line}); "
-                       "both describe the same reference, so remove one")
+        raise _Refused(
+            f"same {how} as entry '{other.key}' (line {other.line}); "
+            "both describe the same reference, so remove one"
+        )
     merged = _merge(item, match)
     changed = _changed_fields(merged, match)
     if changed and user is not None and not can_edit(user, match):
-        raise _Refused(f"would change {_label(match)}, which is {match.get_status_display()} "
-                       "and can be changed only by an editor")
+        raise _Refused(
+            f"would change {_label(match)}, which is {match.get_status_display()} "
+            "and can be changed only by an editor"
+        )
     if label == FORMAT_LABELS[BIBTEX] and item.key != match.bibtex_key:
         # (Other formats have no keys: theirs is made up by the reader.)
         notes.append(f"keeps its key '{match.bibtex_key}'")
@@ -279,13 +309,19 @@ def _import_entry(item: ParsedReference, *, user, claimed: dict, label: str) -> 
     match._change_reason = f"Updated by a {label} import"
     upsert_reference(parsed=merged, existing=match)
     claimed[match.pk] = item
-    return ImportedEntry(key=item.key, line=item.line, action=UPDATED if changed else UNCHANGED,
-                         reference_id=match.pk, label=_label(match), matched_by=how,
-                         changed=changed, notes=notes)
+    return ImportedEntry(
+        key=item.key,
+        line=item.line,
+        action=UPDATED if changed else UNCHANGED,
+        reference_id=match.pk,
+        label=_label(match),
+        matched_by=how,
+        changed=changed,
+        notes=notes,
+    )
 
 
-def _create(item: ParsedReference, *, claimed: dict, notes: list[str],
-            label: str) -> ImportedEntry:
+def _create(item: ParsedReference, *, claimed: dict, notes: list[str], label: str) -> ImportedEntry:
     key = _free_key(item.key)
     if key != item.key:
         notes.append(f"another reference has the key '{item.key}', so it was saved as '{key}'")
@@ -295,9 +331,14 @@ def _create(item: ParsedReference, *, claimed: dict, notes: list[str],
     reference._change_reason = f"Created by a {label} import"
     result = upsert_reference(parsed=dataclasses.replace(item, key=key), existing=reference)
     claimed[result.reference.pk] = item
-    return ImportedEntry(key=item.key, line=item.line, action=CREATED,
-                         reference_id=result.reference.pk, label=_label(result.reference),
-                         notes=notes)
+    return ImportedEntry(
+        key=item.key,
+        line=item.line,
+        action=CREATED,
+        reference_id=result.reference.pk,
+        label=_label(result.reference),
+        notes=notes,
+    )
 
 
 def _match(item: ParsedReference, claimed: dict) -> tuple[Reference | None, str, list[str]]:
@@ -319,8 +360,14 @@ def _match(item: ParsedReference, claimed: dict) -> tuple[Reference | None, str,
         if candidate.pk not in claimed:
             return candidate, how, []
     other = claimed[candidates[0].pk]
-    return None, "", [f"same title and year as entry '{other.key}' (line {other.line}), "
-                      "imported as a separate reference"]
+    return (
+        None,
+        "",
+        [
+            f"same title and year as entry '{other.key}' (line {other.line}), "
+            "imported as a separate reference"
+        ],
+    )
 
 
 def _matched_by(found: Reference, item: ParsedReference) -> str:
@@ -335,15 +382,15 @@ def _matched_by(found: Reference, item: ParsedReference) -> str:
 
 def _merge(item: ParsedReference, existing: Reference) -> ParsedReference:
     """The entry's values, with the stored ones where the entry says nothing."""
-    values = {name: getattr(existing, name) for name in OPTIONAL_FIELDS
-              if name not in item.present}
+    values = {name: getattr(existing, name) for name in OPTIONAL_FIELDS if name not in item.present}
     values["key"] = existing.bibtex_key
     if item.doi.lower() == existing.doi.lower():  # DOIs are case-insensitive
         values["doi"] = existing.doi
     # An entry type says little (@article covers guidelines and abstracts): keep our finer
     # kind unless the entry names one or its type maps to a different BibTeX type.
-    if "kind" not in item.present and \
-            BIBTEX_TYPES.get(existing.kind) == BIBTEX_TYPES.get(item.kind):
+    if "kind" not in item.present and BIBTEX_TYPES.get(existing.kind) == BIBTEX_TYPES.get(
+        item.kind
+    ):
         values["kind"] = existing.kind
     if "authors" not in item.present:
         values["authors"] = [
@@ -354,8 +401,9 @@ def _merge(item: ParsedReference, existing: Reference) -> ParsedReference:
 
 
 def _changed_fields(merged: ParsedReference, existing: Reference) -> list[str]:
-    changed = [name for name, value in merged.model_fields().items()
-               if getattr(existing, name) != value]
+    changed = [
+        name for name, value in merged.model_fields().items() if getattr(existing, name) != value
+    ]
     stored = [(a.family, a.given, a.is_corporate) for a in existing.authors.order_by("position")]
     if stored != [(a.family, a.given, a.is_corporate) for a in merged.authors]:
         changed.append("authors")
@@ -372,5 +420,4 @@ def _free_key(key: str) -> str:
 
 
 def _label(reference: Reference) -> str:
-    return f"reference [{reference.number}]" if reference.number else \
-        f"reference id-{reference.pk}"
+    return f"reference [{reference.number}]" if reference.number else f"reference id-{reference.pk}"

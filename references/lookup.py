@@ -77,29 +77,33 @@ def _get(url: str, params: dict, service: str, *, not_found: str) -> dict:
     email = settings.MYOEVIDENCE_CONTACT_EMAIL
     # Crossref asks clients to name themselves and a contact (its "polite" pool).
     agent = "MyoEvidence/0.1" + (f" (mailto:{email})" if email else "")
-    request = urllib.request.Request(full, headers={"User-Agent": agent,
-                                                    "Accept": "application/json"})
+    request = urllib.request.Request(
+        full, headers={"User-Agent": agent, "Accept": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=settings.MYOEVIDENCE_LOOKUP_TIMEOUT) as r:
             body = r.read(MAX_BYTES + 1)
     except urllib.error.HTTPError as exc:
         if exc.code == 404:
             raise NotFound(not_found) from None
-        raise Unavailable(f"{service} answered with an error (HTTP {exc.code}), so nothing "
-                          "was filled in: enter the reference by hand or try again later.") \
-            from None
+        raise Unavailable(
+            f"{service} answered with an error (HTTP {exc.code}), so nothing "
+            "was filled in: enter the reference by hand or try again later."
+        ) from None
     except OSError as exc:  # URLError, timeouts, refused connections, DNS failures
         reason = getattr(exc, "reason", exc)
-        raise Unavailable(f"{service} could not be reached ({_describe(reason)}), so nothing "
-                          "was filled in: enter the reference by hand.") from None
+        raise Unavailable(
+            f"{service} could not be reached ({_describe(reason)}), so nothing "
+            "was filled in: enter the reference by hand."
+        ) from None
     if len(body) > MAX_BYTES:
-        raise Unavailable(f"{service}'s answer was too large to read; enter the reference by "
-                          "hand.")
+        raise Unavailable(f"{service}'s answer was too large to read; enter the reference by hand.")
     try:
         return json.loads(body)
     except ValueError:
-        raise Unavailable(f"{service}'s answer could not be read; enter the reference by "
-                          "hand.") from None
+        raise Unavailable(
+            f"{service}'s answer could not be read; enter the reference by hand."
+        ) from None
 
 
 def _describe(reason) -> str:
@@ -114,19 +118,33 @@ def _describe(reason) -> str:
 
 def _pubmed(pmid: str) -> ParsedReference:
     base = settings.MYOEVIDENCE_NCBI_BASE_URL.rstrip("/")
-    data = _get(f"{base}/esummary.fcgi", {
-        "db": "pubmed", "id": pmid, "retmode": "json", "tool": "myoevidence",
-        "email": settings.MYOEVIDENCE_CONTACT_EMAIL, "api_key": settings.MYOEVIDENCE_NCBI_API_KEY,
-    }, PUBMED, not_found=f"PubMed has no record with PMID {pmid}.")
+    data = _get(
+        f"{base}/esummary.fcgi",
+        {
+            "db": "pubmed",
+            "id": pmid,
+            "retmode": "json",
+            "tool": "myoevidence",
+            "email": settings.MYOEVIDENCE_CONTACT_EMAIL,
+            "api_key": settings.MYOEVIDENCE_NCBI_API_KEY,
+        },
+        PUBMED,
+        not_found=f"PubMed has no record with PMID {pmid}.",
+    )
     result = data.get("result") if isinstance(data, dict) else None
     summary = result.get(pmid) if isinstance(result, dict) else None
     if not isinstance(summary, dict) or summary.get("error") or not summary.get("title"):
         if isinstance(data, dict) and data.get("error") and not summary:
-            raise Unavailable(f"PubMed refused the look-up ({str(data['error'])[:200]}); enter "
-                              "the reference by hand.")
+            raise Unavailable(
+                f"PubMed refused the look-up ({str(data['error'])[:200]}); enter "
+                "the reference by hand."
+            )
         raise NotFound(f"PubMed has no record with PMID {pmid}.")
-    ids = {item.get("idtype"): str(item.get("value", "")).strip()
-           for item in summary.get("articleids") or [] if isinstance(item, dict)}
+    ids = {
+        item.get("idtype"): str(item.get("value", "")).strip()
+        for item in summary.get("articleids") or []
+        if isinstance(item, dict)
+    }
     authors = []
     for author in summary.get("authors") or []:
         name = " ".join(str(author.get("name", "")).split())
@@ -143,46 +161,64 @@ def _pubmed(pmid: str) -> ParsedReference:
     doi = normalise_doi(ids.get("doi", ""))
     pmcid = ids.get("pmc", "").upper()
     return _reference(
-        title=title, authors=authors, year=_year(summary.get("pubdate", "")),
-        journal=str(summary.get("source", "")), volume=str(summary.get("volume", "")),
-        issue=str(summary.get("issue", "")), pages=_pages(str(summary.get("pages", ""))),
-        doi=doi if DOI_RE.match(doi) else "", pmid=pmid,
+        title=title,
+        authors=authors,
+        year=_year(summary.get("pubdate", "")),
+        journal=str(summary.get("source", "")),
+        volume=str(summary.get("volume", "")),
+        issue=str(summary.get("issue", "")),
+        pages=_pages(str(summary.get("pages", ""))),
+        doi=doi if DOI_RE.match(doi) else "",
+        pmid=pmid,
         pmcid=pmcid if PMCID_RE.match(pmcid) else "",
     )
 
 
 def _crossref(doi: str) -> ParsedReference:
     base = settings.MYOEVIDENCE_CROSSREF_BASE_URL.rstrip("/")
-    data = _get(f"{base}/works/{urllib.parse.quote(doi, safe='/')}",
-                {"mailto": settings.MYOEVIDENCE_CONTACT_EMAIL}, CROSSREF,
-                not_found=f"Crossref has no record of the DOI {doi}.")
+    data = _get(
+        f"{base}/works/{urllib.parse.quote(doi, safe='/')}",
+        {"mailto": settings.MYOEVIDENCE_CONTACT_EMAIL},
+        CROSSREF,
+        not_found=f"Crossref has no record of the DOI {doi}.",
+    )
     work = data.get("message") if isinstance(data, dict) else None
     if not isinstance(work, dict) or data.get("message-type") != "work":
-        raise Unavailable("Crossref's answer was not a work's record; enter the reference by "
-                          "hand.")
+        raise Unavailable("Crossref's answer was not a work's record; enter the reference by hand.")
     authors = []
     for person in work.get("author") or []:
         if person.get("family"):
-            authors.append(ParsedAuthor(family=" ".join(person["family"].split()),
-                                        given=" ".join(str(person.get("given", "")).split())))
+            authors.append(
+                ParsedAuthor(
+                    family=" ".join(person["family"].split()),
+                    given=" ".join(str(person.get("given", "")).split()),
+                )
+            )
         elif person.get("name"):  # an organisation
-            authors.append(ParsedAuthor(family=" ".join(person["name"].split()),
-                                        is_corporate=True))
+            authors.append(ParsedAuthor(family=" ".join(person["name"].split()), is_corporate=True))
     titles = work.get("title") or [""]
     journals = work.get("short-container-title") or work.get("container-title") or [""]
     issued = (work.get("published-print") or work.get("issued") or {}).get("date-parts") or [[]]
     year = issued[0][0] if issued and issued[0] and isinstance(issued[0][0], int) else None
-    kind = {"journal-article": ReferenceKind.JOURNAL_ARTICLE, "book": ReferenceKind.BOOK,
-            "book-chapter": ReferenceKind.BOOK_CHAPTER,
-            "proceedings-article": ReferenceKind.CONFERENCE_PAPER,
-            "dissertation": ReferenceKind.THESIS, "report": ReferenceKind.REPORT}.get(
-        work.get("type"), ReferenceKind.OTHER)
+    kind = {
+        "journal-article": ReferenceKind.JOURNAL_ARTICLE,
+        "book": ReferenceKind.BOOK,
+        "book-chapter": ReferenceKind.BOOK_CHAPTER,
+        "proceedings-article": ReferenceKind.CONFERENCE_PAPER,
+        "dissertation": ReferenceKind.THESIS,
+        "report": ReferenceKind.REPORT,
+    }.get(work.get("type"), ReferenceKind.OTHER)
     found = normalise_doi(str(work.get("DOI", doi)))
     return _reference(
-        title=" ".join(str(titles[0]).split()), authors=authors, year=year,
-        journal=" ".join(str(journals[0]).split()), volume=str(work.get("volume", "")),
-        issue=str(work.get("issue", "")), pages=_pages(str(work.get("page", ""))),
-        doi=found if DOI_RE.match(found) else doi, kind=kind,
+        title=" ".join(str(titles[0]).split()),
+        authors=authors,
+        year=year,
+        journal=" ".join(str(journals[0]).split()),
+        volume=str(work.get("volume", "")),
+        issue=str(work.get("issue", "")),
+        pages=_pages(str(work.get("page", ""))),
+        doi=found if DOI_RE.match(found) else doi,
+        kind=kind,
         publisher=" ".join(str(work.get("publisher", "")).split()),
     )
 

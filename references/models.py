@@ -65,14 +65,18 @@ class Reference(ReviewedModel):
     pages = models.CharField("pages", max_length=32, blank=True)
     publisher = models.CharField("publisher", max_length=255, blank=True)
     doi = models.CharField(
-        "DOI", max_length=255, blank=True, validators=[validate_doi],
+        "DOI",
+        max_length=255,
+        blank=True,
+        validators=[validate_doi],
         help_text="Without the https://doi.org/ prefix.",
     )
     pmid = models.CharField("PMID", max_length=8, blank=True, validators=[validate_pmid])
     pmcid = models.CharField("PMCID", max_length=16, blank=True, validators=[validate_pmcid])
     url = models.URLField("URL", max_length=500, blank=True, validators=[validate_http_url])
-    bibtex_key = models.CharField("BibTeX key", max_length=100, unique=True,
-                                  validators=[validate_bibtex_key])
+    bibtex_key = models.CharField(
+        "BibTeX key", max_length=100, unique=True, validators=[validate_bibtex_key]
+    )
     identifier_sources = models.JSONField(
         "identifier sources",
         default=list,
@@ -81,7 +85,8 @@ class Reference(ReviewedModel):
         help_text="Public records (http(s) URLs) in which the PMID/DOI/PMCID were seen.",
     )
     notes = models.TextField(
-        "notes", blank=True,
+        "notes",
+        blank=True,
         help_text="Known problems in the source's citation (kept as printed) and curators' "
         "remarks.",
     )
@@ -95,20 +100,27 @@ class Reference(ReviewedModel):
         ordering = [models.F("number").asc(nulls_last=True), "-year", "title"]
         constraints = [
             models.UniqueConstraint(
-                fields=["number"], condition=Q(number__isnull=False),
+                fields=["number"],
+                condition=Q(number__isnull=False),
                 name="reference_unique_number",
                 violation_error_message="Another reference already has this number.",
             ),
             models.UniqueConstraint(
-                Lower("doi"), condition=~Q(doi=""), name="reference_unique_doi",
+                Lower("doi"),
+                condition=~Q(doi=""),
+                name="reference_unique_doi",
                 violation_error_message="Another reference already has this DOI.",
             ),
             models.UniqueConstraint(
-                fields=["pmid"], condition=~Q(pmid=""), name="reference_unique_pmid",
+                fields=["pmid"],
+                condition=~Q(pmid=""),
+                name="reference_unique_pmid",
                 violation_error_message="Another reference already has this PMID.",
             ),
             models.UniqueConstraint(
-                fields=["pmcid"], condition=~Q(pmcid=""), name="reference_unique_pmcid",
+                fields=["pmcid"],
+                condition=~Q(pmcid=""),
+                name="reference_unique_pmcid",
                 violation_error_message="Another reference already has this PMCID.",
             ),
             models.CheckConstraint(
@@ -124,10 +136,12 @@ class Reference(ReviewedModel):
             # last in ascending order, as the ordering asks (SQLite refuses NULLS LAST here).
             models.Index(fields=["number", "-year"], name="reference_list_order_idx"),
             # The studies' order (evidence.Study.Meta.ordering), up to the reference's id.
-            models.Index(fields=["-year", "number", "first_author", "id"],
-                         name="reference_chronology_idx"),
-            models.Index(fields=["status", "modified"], include=["id"],
-                         name="reference_status_modified_idx"),
+            models.Index(
+                fields=["-year", "number", "first_author", "id"], name="reference_chronology_idx"
+            ),
+            models.Index(
+                fields=["status", "modified"], include=["id"], name="reference_status_modified_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -152,7 +166,6 @@ class Reference(ReviewedModel):
         if self.role == ReferenceRole.SOURCE_REVIEW:
             return "the source review"
         return f"{self.first_author or 'Anon.'} {self.year or 'n.d.'}"
-
 
     def save(self, *args, **kwargs):
         self.doi = normalise_doi(self.doi)
@@ -198,7 +211,8 @@ class Author(models.Model):
     )
     position = models.PositiveSmallIntegerField("position", help_text="1 for the first author.")
     family = models.CharField(
-        "family name or corporate name", max_length=255,
+        "family name or corporate name",
+        max_length=255,
         help_text="Surname, or the full name of a group such as 'Muscle Study Group'.",
     )
     given = models.CharField("given names or initials", max_length=255, blank=True)

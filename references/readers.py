@@ -31,8 +31,7 @@ from references.validators import DOI_RE, PMCID_RE, PMID_RE, normalise_doi
 
 BIBTEX, RIS, WOS, MEDLINE = "bibtex", "ris", "wos", "medline"
 FORMAT_LABELS = {BIBTEX: "BibTeX", RIS: "RIS", WOS: "Web of Science", MEDLINE: "PubMed (MEDLINE)"}
-EXTENSIONS = {".bib": BIBTEX, ".bibtex": BIBTEX, ".ris": RIS, ".nbib": MEDLINE,
-              ".medline": MEDLINE}
+EXTENSIONS = {".bib": BIBTEX, ".bibtex": BIBTEX, ".ris": RIS, ".nbib": MEDLINE, ".medline": MEDLINE}
 
 START_HINTS = {BIBTEX: "'@article{'", RIS: "'TY  - '", WOS: "'PT '", MEDLINE: "'PMID- '"}
 _RIS_START_RE = re.compile(r"^TY  -", re.M)
@@ -46,17 +45,30 @@ _TITLE_STOPWORDS = {"a", "an", "the", "of", "on", "in", "and", "for", "to", "wit
 # RIS reference types (TY) and Web of Science publication types (PT) that say more than
 # "something else".
 RIS_TYPE_KIND = {
-    "JOUR": ReferenceKind.JOURNAL_ARTICLE, "JFULL": ReferenceKind.JOURNAL_ARTICLE,
-    "EJOUR": ReferenceKind.JOURNAL_ARTICLE, "MGZN": ReferenceKind.JOURNAL_ARTICLE,
-    "JOURNAL ARTICLE": ReferenceKind.JOURNAL_ARTICLE, "ABST": ReferenceKind.CONFERENCE_ABSTRACT,
-    "BOOK": ReferenceKind.BOOK, "EBOOK": ReferenceKind.BOOK, "EDBOOK": ReferenceKind.BOOK,
-    "CHAP": ReferenceKind.BOOK_CHAPTER, "ECHAP": ReferenceKind.BOOK_CHAPTER,
-    "CONF": ReferenceKind.CONFERENCE_PAPER, "CPAPER": ReferenceKind.CONFERENCE_PAPER,
-    "THES": ReferenceKind.THESIS, "RPRT": ReferenceKind.REPORT, "ELEC": ReferenceKind.ONLINE,
-    "WEB": ReferenceKind.ONLINE, "BLOG": ReferenceKind.ONLINE,
+    "JOUR": ReferenceKind.JOURNAL_ARTICLE,
+    "JFULL": ReferenceKind.JOURNAL_ARTICLE,
+    "EJOUR": ReferenceKind.JOURNAL_ARTICLE,
+    "MGZN": ReferenceKind.JOURNAL_ARTICLE,
+    "JOURNAL ARTICLE": ReferenceKind.JOURNAL_ARTICLE,
+    "ABST": ReferenceKind.CONFERENCE_ABSTRACT,
+    "BOOK": ReferenceKind.BOOK,
+    "EBOOK": ReferenceKind.BOOK,
+    "EDBOOK": ReferenceKind.BOOK,
+    "CHAP": ReferenceKind.BOOK_CHAPTER,
+    "ECHAP": ReferenceKind.BOOK_CHAPTER,
+    "CONF": ReferenceKind.CONFERENCE_PAPER,
+    "CPAPER": ReferenceKind.CONFERENCE_PAPER,
+    "THES": ReferenceKind.THESIS,
+    "RPRT": ReferenceKind.REPORT,
+    "ELEC": ReferenceKind.ONLINE,
+    "WEB": ReferenceKind.ONLINE,
+    "BLOG": ReferenceKind.ONLINE,
 }
-WOS_TYPE_KIND = {"J": ReferenceKind.JOURNAL_ARTICLE, "B": ReferenceKind.BOOK,
-                 "S": ReferenceKind.BOOK}
+WOS_TYPE_KIND = {
+    "J": ReferenceKind.JOURNAL_ARTICLE,
+    "B": ReferenceKind.BOOK,
+    "S": ReferenceKind.BOOK,
+}
 
 
 class ReadError(ValueError):
@@ -80,8 +92,9 @@ def detect_format(text: str, name: str = "") -> str:
         fits.append(WOS)
     if _BIBTEX_RE.search(head):
         fits.append(BIBTEX)
-    by_extension = next((fmt for ext, fmt in EXTENSIONS.items() if name.lower().endswith(ext)),
-                        None)
+    by_extension = next(
+        (fmt for ext, fmt in EXTENSIONS.items() if name.lower().endswith(ext)), None
+    )
     if by_extension in fits:
         return by_extension
     if by_extension == RIS and WOS in fits:
@@ -90,12 +103,18 @@ def detect_format(text: str, name: str = "") -> str:
         return fits[0]
     label = f"“{name}”" if name else "The file"
     if by_extension:
-        expected = f"a {FORMAT_LABELS[by_extension]} file: no line starts a record as " \
+        expected = (
+            f"a {FORMAT_LABELS[by_extension]} file: no line starts a record as "
             f"{START_HINTS[by_extension]} does"
+        )
     else:
-        expected = "a BibTeX, RIS or PubMed (MEDLINE) file: no line starts a record as " + \
-            ", ".join(f"{hint} ({FORMAT_LABELS[fmt]})" for fmt, hint in START_HINTS.items()
-                      if fmt != WOS) + " does"
+        expected = (
+            "a BibTeX, RIS or PubMed (MEDLINE) file: no line starts a record as "
+            + ", ".join(
+                f"{hint} ({FORMAT_LABELS[fmt]})" for fmt, hint in START_HINTS.items() if fmt != WOS
+            )
+            + " does"
+        )
     raise ReadError([f"{label} is not {expected}."])
 
 
@@ -106,10 +125,23 @@ class MedlineParser(rispy.RisParser):
     START_TAG = "PMID"
     END_TAG = "ER"  # what parse_line returns for the blank line that ends a record
     DEFAULT_MAPPING: ClassVar[dict] = {
-        "PMID": "pmid", "TI": "title", "BTI": "book_title", "FAU": "full_authors",
-        "CN": "full_authors", "AU": "authors", "DP": "date", "TA": "journal_abbreviation",
-        "JT": "journal", "VI": "volume", "IP": "issue", "PG": "pages", "LID": "location_ids",
-        "AID": "article_ids", "PMC": "pmcid", "PT": "publication_types", "PB": "publisher",
+        "PMID": "pmid",
+        "TI": "title",
+        "BTI": "book_title",
+        "FAU": "full_authors",
+        "CN": "full_authors",
+        "AU": "authors",
+        "DP": "date",
+        "TA": "journal_abbreviation",
+        "JT": "journal",
+        "VI": "volume",
+        "IP": "issue",
+        "PG": "pages",
+        "LID": "location_ids",
+        "AID": "article_ids",
+        "PMC": "pmcid",
+        "PT": "publication_types",
+        "PB": "publisher",
         "UK": "unknown_tag",
     }
     # FAU and CN share one list so that persons and collective names keep their order.
@@ -126,8 +158,12 @@ class MedlineParser(rispy.RisParser):
     def parse_line(self, line: str):
         if not line.strip():
             return (self.END_TAG, "")
-        if len(line) >= 5 and line[4] == "-" and line[:4].rstrip().isalnum() \
-                and not line[:1].isspace():
+        if (
+            len(line) >= 5
+            and line[4] == "-"
+            and line[:4].rstrip().isalnum()
+            and not line[:1].isspace()
+        ):
             return (line[:4].rstrip(), line[6:].strip())
         return (None, line.strip())
 
@@ -144,28 +180,41 @@ class MedlineParser(rispy.RisParser):
 def read_records(text: str, fmt: str, *, max_records: int) -> ParseResult:
     """Read RIS, WOS or MEDLINE text, or raise ``ReadError`` listing every problem."""
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    start_re, parser = {RIS: (_RIS_START_RE, rispy.RisParser),
-                        WOS: (_WOS_START_RE, rispy.WokParser),
-                        MEDLINE: (_MEDLINE_START_RE, MedlineParser)}[fmt]
+    start_re, parser = {
+        RIS: (_RIS_START_RE, rispy.RisParser),
+        WOS: (_WOS_START_RE, rispy.WokParser),
+        MEDLINE: (_MEDLINE_START_RE, MedlineParser),
+    }[fmt]
     starts = [text.count("\n", 0, match.start()) + 1 for match in start_re.finditer(text)]
     if not starts:
         raise ReadError([f"The file has no {FORMAT_LABELS[fmt]} records."])
     if len(starts) > max_records:
-        raise ReadError([f"The file has {len(starts):,} records; at most {max_records:,} are "
-                         "imported at once. Split it into smaller files."])
+        raise ReadError(
+            [
+                f"The file has {len(starts):,} records; at most {max_records:,} are "
+                "imported at once. Split it into smaller files."
+            ]
+        )
     problems = _unended_records(text, fmt, starts)
     if problems:
         raise ReadError(problems)
     records = rispy.loads(text, implementation=parser)
     if len(records) != len(starts):  # the checks above should make this impossible
-        raise ReadError([f"The file has {len(starts)} records but {len(records)} could be "
-                         "read; check that every record ends as the format requires."])
+        raise ReadError(
+            [
+                f"The file has {len(starts)} records but {len(records)} could be "
+                "read; check that every record ends as the format requires."
+            ]
+        )
     references: list[ParsedReference] = []
     for number, (record, line) in enumerate(zip(records, starts, strict=True), start=1):
         where = f"record {number} (line {line})"
         try:
-            references.append({RIS: _from_ris, WOS: _from_wos, MEDLINE: _from_medline}[fmt](
-                record, line=line, where=where))
+            references.append(
+                {RIS: _from_ris, WOS: _from_wos, MEDLINE: _from_medline}[fmt](
+                    record, line=line, where=where
+                )
+            )
         except _RecordProblems as exc:
             problems.extend(exc.problems)
     if problems:
@@ -182,16 +231,27 @@ def _unended_records(text: str, fmt: str, starts: list[int]) -> list[str]:
         end = starts[index + 1] - 1 if index + 1 < len(starts) else len(lines)
         body = lines[start:end]  # the lines after the start line, up to the next record
         if fmt == RIS and not any(line.startswith("ER  -") for line in body):
-            problems.append(f"record {index + 1} (line {start}) does not end with an "
-                            "'ER  - ' line before the next record or the end of the file")
-        elif fmt == WOS and index + 1 < len(starts) and \
-                not any(line.rstrip() == "ER" for line in body):
-            problems.append(f"record {index + 1} (line {start}) does not end with an 'ER' "
-                            "line before the next record")
-        elif fmt == MEDLINE and index + 1 < len(starts) and \
-                not any(not line.strip() for line in body):
-            problems.append(f"record {index + 1} (line {start}) is not separated from the "
-                            "next by a blank line")
+            problems.append(
+                f"record {index + 1} (line {start}) does not end with an "
+                "'ER  - ' line before the next record or the end of the file"
+            )
+        elif (
+            fmt == WOS
+            and index + 1 < len(starts)
+            and not any(line.rstrip() == "ER" for line in body)
+        ):
+            problems.append(
+                f"record {index + 1} (line {start}) does not end with an 'ER' "
+                "line before the next record"
+            )
+        elif (
+            fmt == MEDLINE
+            and index + 1 < len(starts)
+            and not any(not line.strip() for line in body)
+        ):
+            problems.append(
+                f"record {index + 1} (line {start}) is not separated from the next by a blank line"
+            )
     return problems
 
 
@@ -248,6 +308,7 @@ def _year(raw: str, where: str, problems: list[str]) -> int | None:
 def _key(authors: list[ParsedAuthor], year: int | None, title: str, line: int) -> str:
     """A BibTeX key as the corpus makes them (oddis2013rituximab): first author's family
     name, year, first word of the title that is not a little word; ASCII letters only."""
+
     def ascii_word(text: str) -> str:
         plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
         return re.sub(r"[^a-z0-9]", "", plain.lower())
@@ -259,15 +320,17 @@ def _key(authors: list[ParsedAuthor], year: int | None, title: str, line: int) -
     return key if key and key[0].isalnum() and (family or word) else f"record-line{line}"
 
 
-def _finish(record_values: dict, *, where: str, line: int, problems: list[str],
-            present: set[str]) -> ParsedReference:
+def _finish(
+    record_values: dict, *, where: str, line: int, problems: list[str], present: set[str]
+) -> ParsedReference:
     """Check identifiers and the title, then build the reference (shared by all formats)."""
     values = record_values
     if not values["title"]:
         problems.append(f"{where}: has no title")
     if len(values["authors"]) > MAX_AUTHORS:
-        problems.append(f"{where}: has {len(values['authors']):,} authors; at most "
-                        f"{MAX_AUTHORS:,} are accepted")
+        problems.append(
+            f"{where}: has {len(values['authors']):,} authors; at most {MAX_AUTHORS:,} are accepted"
+        )
     doi = normalise_doi(values.get("doi", ""))
     if doi and not DOI_RE.match(doi):
         problems.append(f"{where}: DOI '{doi}' does not look like 10.<registrant>/<suffix>")
@@ -288,12 +351,26 @@ def _finish(record_values: dict, *, where: str, line: int, problems: list[str],
     fields = {name: value for name, value in values.items() if name != "kind" or value}
     return ParsedReference(
         key=_key(values["authors"], values.get("year"), values["title"], line),
-        entry_type="", line=line, present=present, **fields,
+        entry_type="",
+        line=line,
+        present=present,
+        **fields,
     )
 
 
-_PRESENT = {"title", "year", "journal", "volume", "issue", "pages", "publisher", "doi", "pmid",
-            "pmcid", "url"}
+_PRESENT = {
+    "title",
+    "year",
+    "journal",
+    "volume",
+    "issue",
+    "pages",
+    "publisher",
+    "doi",
+    "pmid",
+    "pmcid",
+    "url",
+}
 
 
 def _from_ris(record: dict, *, line: int, where: str) -> ParsedReference:
@@ -308,8 +385,14 @@ def _from_ris(record: dict, *, line: int, where: str) -> ParsedReference:
         "authors": _names(record.get("authors") or record.get("first_authors") or []),
         "year": _year(_first(record, "year", "publication_year", "date"), where, problems),
         # T2 is the journal of a JOUR record; JO, JF, JA, J2 are what other tools write.
-        "journal": _first(record, "secondary_title", "journal_name", "alternate_title3",
-                          "alternate_title2", "alternate_title1"),
+        "journal": _first(
+            record,
+            "secondary_title",
+            "journal_name",
+            "alternate_title3",
+            "alternate_title2",
+            "alternate_title1",
+        ),
         # VO: an old spelling of VL that some exports (this one from a Russian database) use.
         "volume": _first(record, "volume") or _first(unknown, "VO"),
         "issue": _first(record, "number"),
@@ -325,8 +408,9 @@ def _from_ris(record: dict, *, line: int, where: str) -> ParsedReference:
 
 def _from_wos(record: dict, *, line: int, where: str) -> ParsedReference:
     problems: list[str] = []
-    pages = _pages(_first(record, "beginning_page"), _first(record, "ending_page")) or \
-        _first(record, "article_number")
+    pages = _pages(_first(record, "beginning_page"), _first(record, "ending_page")) or _first(
+        record, "article_number"
+    )
     values = {
         "title": _first(record, "document_title"),
         "authors": _names(record.get("author_full_name") or record.get("authors") or []),
@@ -357,8 +441,14 @@ def _medline_id(record: dict, kind: str) -> str:
 def _elocation(record: dict) -> str:
     """The LID without a label: the article number that online journals give instead of
     pages (eLife's 'e80092')."""
-    return next((value.strip() for value in record.get("location_ids") or []
-                 if value.strip() and not value.strip().endswith("]")), "")
+    return next(
+        (
+            value.strip()
+            for value in record.get("location_ids") or []
+            if value.strip() and not value.strip().endswith("]")
+        ),
+        "",
+    )
 
 
 def _from_medline(record: dict, *, line: int, where: str) -> ParsedReference:
@@ -368,8 +458,12 @@ def _from_medline(record: dict, *, line: int, where: str) -> ParsedReference:
         title = title[:-1]
     people = record.get("full_authors") or []
     if not people:  # records before 2002 have only the short form, "Oddis CV"
-        people = [" ".join(name.rsplit(" ", 1)[:1]) + ", " + name.rsplit(" ", 1)[1]
-                  if " " in name.strip() else name for name in record.get("authors") or []]
+        people = [
+            " ".join(name.rsplit(" ", 1)[:1]) + ", " + name.rsplit(" ", 1)[1]
+            if " " in name.strip()
+            else name
+            for name in record.get("authors") or []
+        ]
     values = {
         "title": title,
         "authors": _names(people),

@@ -62,8 +62,11 @@ def set_authors(*, reference: Reference, authors: list[ParsedAuthor]) -> bool:
     current = list(reference.authors.order_by("position"))
     changed = False
     for position, parsed in enumerate(authors, start=1):
-        wanted = {"family": parsed.family, "given": parsed.given,
-                  "is_corporate": parsed.is_corporate}
+        wanted = {
+            "family": parsed.family,
+            "given": parsed.given,
+            "is_corporate": parsed.is_corporate,
+        }
         row = current[position - 1] if position <= len(current) else None
         if row is None:
             row = Author(reference=reference, position=position, **wanted)
@@ -76,7 +79,7 @@ def set_authors(*, reference: Reference, authors: list[ParsedAuthor]) -> bool:
             row.full_clean()
             row.save()
             changed = True
-    for extra in current[len(authors):]:
+    for extra in current[len(authors) :]:
         extra.delete()
         changed = True
     reference.refresh_first_author()

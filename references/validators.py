@@ -24,10 +24,15 @@ validate_pmcid = RegexValidator(
 def normalise_doi(value: str) -> str:
     """Strip resolver prefixes and whitespace; DOIs are compared case-insensitively."""
     value = (value or "").strip()
-    for prefix in ("https://doi.org/", "http://doi.org/", "https://dx.doi.org/",
-                   "http://dx.doi.org/", "doi:"):
+    for prefix in (
+        "https://doi.org/",
+        "http://doi.org/",
+        "https://dx.doi.org/",
+        "http://dx.doi.org/",
+        "doi:",
+    ):
         if value.lower().startswith(prefix):
-            value = value[len(prefix):]
+            value = value[len(prefix) :]
     return value.strip()
 
 

@@ -28,8 +28,9 @@ def reference_by_ident(queryset, ident: str) -> Reference:
 
 def export_response(references, fmt: str, filename: str) -> StreamingHttpResponse:
     writer, content_type, extension = EXPORTERS[fmt]
-    response = StreamingHttpResponse(writer(references),
-                                     content_type=f"{content_type}; charset=utf-8")
+    response = StreamingHttpResponse(
+        writer(references), content_type=f"{content_type}; charset=utf-8"
+    )
     return attach(response, f"{filename}.{extension}")
 
 
@@ -54,8 +55,7 @@ class ReferenceExportView(View):
         filterset = ReferenceFilterSet(request.GET, queryset=queryset, request=request)
         if not filterset.is_valid():
             return invalid_filter_response(filterset)
-        return export_response(filterset.qs.iterator(chunk_size=500), fmt,
-                               "myoevidence-references")
+        return export_response(filterset.qs.iterator(chunk_size=500), fmt, "myoevidence-references")
 
 
 class ReferenceDetailView(DetailView):
@@ -72,7 +72,9 @@ class ReferenceDetailView(DetailView):
         return super().get_context_data(
             studies=studies.prefetch_related("therapies", "subtypes"),
             rationales=self.object.rationales.restrict(user).select_related("therapy"),
-            pages=self.object.pages.replace("--", "–").split("–"), **kwargs)
+            pages=self.object.pages.replace("--", "–").split("–"),
+            **kwargs,
+        )
 
 
 class ReferenceCiteView(View):

@@ -17,26 +17,65 @@ ADDED, CHANGED, WITHDRAWN = "added", "changed", "withdrawn"
 
 # Study fields readers see, in the words of the study page.
 STUDY_LABELS = {
-    "label": "short name", "design": "design", "phase": "phase", "blinding": "blinding",
-    "comparator": "comparator", "sample_size": "patients", "age_group": "age group",
-    "refractory": "refractory population", "primary_endpoint": "primary endpoint",
-    "primary_endpoint_met": "primary endpoint met", "result": "result", "summary": "summary",
-    "adverse_events": "adverse events", "follow_up": "follow-up", "level_override": "level",
-    "level_override_reason": "reason for the level", "verified": "verified",
-    "trial": "trial", "publication_role": "publication role",
-    "data_availability": "result data seen in", "has_result_data": "has result data",
-    "safety_signal": "safety signal", "therapies": "therapies", "subtypes": "subtypes",
-    "reference": "reference", "outcomes": "outcomes", "arms": "arms",
-    "subtype_counts": "patients per subtype", "provenance": "sources",
+    "label": "short name",
+    "design": "design",
+    "phase": "phase",
+    "blinding": "blinding",
+    "comparator": "comparator",
+    "sample_size": "patients",
+    "age_group": "age group",
+    "refractory": "refractory population",
+    "primary_endpoint": "primary endpoint",
+    "primary_endpoint_met": "primary endpoint met",
+    "result": "result",
+    "summary": "summary",
+    "adverse_events": "adverse events",
+    "follow_up": "follow-up",
+    "level_override": "level",
+    "level_override_reason": "reason for the level",
+    "verified": "verified",
+    "trial": "trial",
+    "publication_role": "publication role",
+    "data_availability": "result data seen in",
+    "has_result_data": "has result data",
+    "safety_signal": "safety signal",
+    "therapies": "therapies",
+    "subtypes": "subtypes",
+    "reference": "reference",
+    "outcomes": "outcomes",
+    "arms": "arms",
+    "subtype_counts": "patients per subtype",
+    "provenance": "sources",
 }
-REFERENCE_LABELS = {"title": "title", "authors": "authors", "journal": "journal",
-                    "year": "year", "volume": "volume", "issue": "issue", "pages": "pages",
-                    "doi": "DOI", "pmid": "PMID", "pmcid": "PMCID", "number": "number",
-                    "kind": "kind", "role": "role"}
-TRIAL_LABELS = {"name": "name", "kind": "kind", "registry_ids": "registry ids",
-                "registry_source_url": "where the ids were seen", "note": "note"}
-STATEMENT_LABELS = {"text": "text", "studies": "studies", "references": "references",
-                    "order": "order", "therapy": "therapy"}
+REFERENCE_LABELS = {
+    "title": "title",
+    "authors": "authors",
+    "journal": "journal",
+    "year": "year",
+    "volume": "volume",
+    "issue": "issue",
+    "pages": "pages",
+    "doi": "DOI",
+    "pmid": "PMID",
+    "pmcid": "PMCID",
+    "number": "number",
+    "kind": "kind",
+    "role": "role",
+}
+TRIAL_LABELS = {
+    "name": "name",
+    "kind": "kind",
+    "registry_ids": "registry ids",
+    "registry_source_url": "where the ids were seen",
+    "note": "note",
+}
+STATEMENT_LABELS = {
+    "text": "text",
+    "studies": "studies",
+    "references": "references",
+    "order": "order",
+    "therapy": "therapy",
+}
 
 
 @dataclass(frozen=True)
@@ -63,9 +102,13 @@ class Changelog:
         return [c for changes in self.groups.values() for c in changes]
 
     def as_dict(self) -> dict:
-        return {"since": self.since, "groups": [
-            {"therapy": name, "changes": [c.as_dict() for c in changes]}
-            for name, changes in self.sorted_groups()]}
+        return {
+            "since": self.since,
+            "groups": [
+                {"therapy": name, "changes": [c.as_dict() for c in changes]}
+                for name, changes in self.sorted_groups()
+            ],
+        }
 
     def sorted_groups(self) -> list[tuple[str, list[Change]]]:
         return sorted(self.groups.items(), key=lambda item: (item[0] == GENERAL, item[0]))
@@ -77,12 +120,11 @@ def _short(value, limit: int = 80) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):
-        value = ", ".join(_short(v, 30) if isinstance(v, dict | list) else str(v)
-                          for v in value)
+        value = ", ".join(_short(v, 30) if isinstance(v, dict | list) else str(v) for v in value)
     elif isinstance(value, dict):
         value = ", ".join(f"{k} {v}" for k, v in value.items())
     text = str(value)
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _outcome_text(outcome: dict) -> str:
@@ -106,8 +148,10 @@ def _fields(old: dict, new: dict, labels: dict) -> list[str]:
         if name == "outcomes":
             gone = [o for o in before or [] if o not in (after or [])]
             came = [o for o in after or [] if o not in (before or [])]
-            out.append(f"outcomes: {'; '.join(_outcome_text(o) for o in gone) or 'none'} → "
-                       f"{'; '.join(_outcome_text(o) for o in came) or 'none'}")
+            out.append(
+                f"outcomes: {'; '.join(_outcome_text(o) for o in gone) or 'none'} → "
+                f"{'; '.join(_outcome_text(o) for o in came) or 'none'}"
+            )
             continue
         out.append(f"{label}: {_short(before)} → {_short(after)}")
     return out
@@ -142,14 +186,21 @@ def compare(old: dict, new: dict) -> Changelog:
             text = f"Study {row['label']} ({_short(row.get('design'))}) {kind}"
         log.add(therapies(before, after), Change(kind, "study", text))
 
-    for kind, before, after in _diff(old.get("statements", []), new.get("statements", []),
-                                     "key"):
+    for kind, before, after in _diff(old.get("statements", []), new.get("statements", []), "key"):
         row = after or before
-        therapy = [names.get(s, s) for s in {(before or {}).get("therapy"),
-                                             (after or {}).get("therapy")} if s]
-        text = (f"Statement \"{_short(row['text'], 100)}\": "
-                + "; ".join(_fields(before, after, STATEMENT_LABELS))) if kind == CHANGED \
-            else f"Statement \"{_short(row['text'], 100)}\" {kind}"
+        therapy = [
+            names.get(s, s)
+            for s in {(before or {}).get("therapy"), (after or {}).get("therapy")}
+            if s
+        ]
+        text = (
+            (
+                f'Statement "{_short(row["text"], 100)}": '
+                + "; ".join(_fields(before, after, STATEMENT_LABELS))
+            )
+            if kind == CHANGED
+            else f'Statement "{_short(row["text"], 100)}" {kind}'
+        )
         log.add(sorted(therapy), Change(kind, "statement", text))
 
     studies_by_trial: dict[str, list[dict]] = {}
@@ -158,24 +209,27 @@ def compare(old: dict, new: dict) -> Changelog:
             studies_by_trial.setdefault(study["trial"], []).append(study)
     for kind, before, after in _diff(old.get("trials", []), new.get("trials", []), "key"):
         row = after or before
-        text = (f"Trial {row['name']}: " + "; ".join(_fields(before, after, TRIAL_LABELS))) \
-            if kind == CHANGED else f"Trial {row['name']} {kind}"
-        log.add(therapies(*studies_by_trial.get(row["key"], [])),
-                Change(kind, "trial", text))
+        text = (
+            (f"Trial {row['name']}: " + "; ".join(_fields(before, after, TRIAL_LABELS)))
+            if kind == CHANGED
+            else f"Trial {row['name']} {kind}"
+        )
+        log.add(therapies(*studies_by_trial.get(row["key"], [])), Change(kind, "trial", text))
 
     studies_by_reference: dict = {}
     for study in new.get("studies", []) + old.get("studies", []):
         studies_by_reference.setdefault(study.get("reference"), []).append(study)
-    for kind, before, after in _diff(old.get("references", []), new.get("references", []),
-                                     "key"):
+    for kind, before, after in _diff(old.get("references", []), new.get("references", []), "key"):
         row = after or before
         who = (row.get("authors") or ["Anon."])[0]
         name = f"{who} ({row.get('year') or 'n.d.'}) {_short(row.get('title'), 60)}"
-        text = (f"Reference {name}: " + "; ".join(_fields(before, after, REFERENCE_LABELS))) \
-            if kind == CHANGED else f"Reference {name} {kind}"
+        text = (
+            (f"Reference {name}: " + "; ".join(_fields(before, after, REFERENCE_LABELS)))
+            if kind == CHANGED
+            else f"Reference {name} {kind}"
+        )
         ref_name = row.get("number") or row["key"]
-        log.add(therapies(*studies_by_reference.get(ref_name, [])),
-                Change(kind, "reference", text))
+        log.add(therapies(*studies_by_reference.get(ref_name, [])), Change(kind, "reference", text))
 
     cells_old = {(c["therapy"], c["subtype"]): c for c in old.get("certainty", [])}
     cells_new = {(c["therapy"], c["subtype"]): c for c in new.get("certainty", [])}
@@ -184,19 +238,26 @@ def compare(old: dict, new: dict) -> Changelog:
         row = after or before
         cell = f"{row['therapy_name']} × {row['subtype_name']}"
         if before and after:
-            if before["certainty"] == after["certainty"] and \
-                    before["direction"] == after["direction"]:
+            if (
+                before["certainty"] == after["certainty"]
+                and before["direction"] == after["direction"]
+            ):
                 continue
             parts = []
             if before["certainty"] != after["certainty"]:
-                parts.append(f"certainty {before['certainty_label'].lower()} → "
-                             f"{after['certainty_label'].lower()}")
+                parts.append(
+                    f"certainty {before['certainty_label'].lower()} → "
+                    f"{after['certainty_label'].lower()}"
+                )
             if before["direction"] != after["direction"]:
-                parts.append(f"direction {before['direction_label'].lower()} → "
-                             f"{after['direction_label'].lower()}")
+                parts.append(
+                    f"direction {before['direction_label'].lower()} → "
+                    f"{after['direction_label'].lower()}"
+                )
             why = after["reasons"][0] if after.get("reasons") else ""
-            text = f"{cell}: {', '.join(parts)}" + (f" because {why[0].lower()}{why[1:]}"
-                                                     if why else "")
+            text = f"{cell}: {', '.join(parts)}" + (
+                f" because {why[0].lower()}{why[1:]}" if why else ""
+            )
             kind = CHANGED
         elif after:
             kind = ADDED
@@ -217,9 +278,9 @@ def changelog(release) -> Changelog:
     """The changes of ``release`` since the release before it (none listed for the first)."""
     from releases.models import Release
 
-    previous = Release.objects.filter(created_at__lt=release.created_at).order_by(
-        "-created_at").first()
+    previous = (
+        Release.objects.filter(created_at__lt=release.created_at).order_by("-created_at").first()
+    )
     if previous is None:
         return Changelog(since=None)  # the first release: everything in it is new
     return compare(corpus_of(previous), corpus_of(release))
-

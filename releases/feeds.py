@@ -42,8 +42,11 @@ class FeedItem:
 
 
 def _label(kind: str, record) -> str:
-    return {"study": lambda r: r.label, "statement": lambda r: r.text[:100],
-            "reference": lambda r: r.title[:120]}[kind](record)
+    return {
+        "study": lambda r: r.label,
+        "statement": lambda r: r.text[:100],
+        "reference": lambda r: r.title[:120],
+    }[kind](record)
 
 
 NAME_FIELD = {"study": "label", "statement": "text", "reference": "title"}
@@ -62,8 +65,9 @@ def _link(kind: str, record) -> str:
 
 def _records(kind: str, model, ids: Q | None) -> list[FeedItem]:
     history = model.history.model
-    previous = history.objects.filter(id=OuterRef("id"), history_date__lt=OuterRef(
-        "history_date")).order_by("-history_date", "-history_id")
+    previous = history.objects.filter(
+        id=OuterRef("id"), history_date__lt=OuterRef("history_date")
+    ).order_by("-history_date", "-history_id")
     records = history.objects.annotate(
         prev_status=Subquery(previous.values("status")[:1]),
         prev_name=Subquery(previous.values(NAME_FIELD[kind])[:1]),
@@ -77,18 +81,23 @@ def _records(kind: str, model, ids: Q | None) -> list[FeedItem]:
             # Withdrawn: named by what readers last saw (the previous, published record).
             name = (record.prev_name or "")[:120]
             title = f"{kind.capitalize()} withdrawn: {name}"
-            what = f"The {kind} \"{name}\" is no longer published."
+            what = f'The {kind} "{name}" is no longer published.'
         elif record.prev_status != PUBLISHED:
             title = f"{kind.capitalize()} published: {name}"
-            what = f"The {kind} \"{name}\" was published."
+            what = f'The {kind} "{name}" was published.'
         else:
             title = f"{kind.capitalize()} changed: {name}"
-            what = f"The published {kind} \"{name}\" was changed"
-            what += f": {record.history_change_reason}." if record.history_change_reason \
-                else "."
-        items.append(FeedItem(uid=f"{kind}-{record.history_id}", title=title,
-                              description=what, link=_link(kind, record),
-                              when=record.history_date))
+            what = f'The published {kind} "{name}" was changed'
+            what += f": {record.history_change_reason}." if record.history_change_reason else "."
+        items.append(
+            FeedItem(
+                uid=f"{kind}-{record.history_id}",
+                title=title,
+                description=what,
+                link=_link(kind, record),
+                when=record.history_date,
+            )
+        )
     return items
 
 
@@ -107,9 +116,16 @@ class ChangesFeed(Feed):
 
     def items(self, obj=None):
         scopes = self.scopes(obj)
-        items = [item for kind, model in (("study", Study), ("statement", Statement),
-                                          ("reference", Reference))
-                 if kind in scopes for item in _records(kind, model, scopes[kind])]
+        items = [
+            item
+            for kind, model in (
+                ("study", Study),
+                ("statement", Statement),
+                ("reference", Reference),
+            )
+            if kind in scopes
+            for item in _records(kind, model, scopes[kind])
+        ]
         return sorted(items, key=lambda i: i.when, reverse=True)[:ITEMS]
 
     def item_title(self, item):
@@ -145,9 +161,11 @@ class TherapyChangesFeed(ChangesFeed):
 
     def scopes(self, obj):
         studies = Study.objects.filter(therapies=obj).values("pk")
-        return {"study": Q(id__in=studies), "statement": Q(therapy_id=obj.pk),
-                "reference": Q(id__in=Study.objects.filter(therapies=obj)
-                               .values("reference_id"))}
+        return {
+            "study": Q(id__in=studies),
+            "statement": Q(therapy_id=obj.pk),
+            "reference": Q(id__in=Study.objects.filter(therapies=obj).values("reference_id")),
+        }
 
 
 class SubtypeChangesFeed(ChangesFeed):
@@ -164,6 +182,7 @@ class SubtypeChangesFeed(ChangesFeed):
         return obj.get_absolute_url()
 
     def scopes(self, obj):
-        return {"study": Q(id__in=Study.objects.filter(subtypes=obj).values("pk")),
-                "reference": Q(id__in=Study.objects.filter(subtypes=obj)
-                               .values("reference_id"))}
+        return {
+            "study": Q(id__in=Study.objects.filter(subtypes=obj).values("pk")),
+            "reference": Q(id__in=Study.objects.filter(subtypes=obj).values("reference_id")),
+        }

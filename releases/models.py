@@ -20,7 +20,8 @@ class ReleaseImmutable(Exception):
 def validate_version(value: str) -> None:
     if not VERSION_RE.match(value or ""):
         raise ValidationError(
-            f"'{value}' is not a release version: use year.month.number, e.g. 2026.12.0.")
+            f"'{value}' is not a release version: use year.month.number, e.g. 2026.12.0."
+        )
 
 
 class ImmutableQuerySet(models.QuerySet):
@@ -43,26 +44,35 @@ class ImmutableModel(models.Model):
         if not self._state.adding:
             raise ReleaseImmutable(
                 f"{self._meta.verbose_name.capitalize()} {self} is frozen and cannot be "
-                "changed: make a new release instead.")
+                "changed: make a new release instead."
+            )
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         raise ReleaseImmutable(
-            f"{self._meta.verbose_name.capitalize()} {self} is frozen and cannot be deleted.")
+            f"{self._meta.verbose_name.capitalize()} {self} is frozen and cannot be deleted."
+        )
 
 
 class Release(ImmutableModel):
     """A frozen snapshot of the published corpus that readers can cite: its artefacts never
     change; a later edit goes into the next release."""
 
-    version = models.CharField("version", max_length=16, unique=True,
-                               validators=[validate_version],
-                               help_text="year.month.number, e.g. 2026.12.0")
+    version = models.CharField(
+        "version",
+        max_length=16,
+        unique=True,
+        validators=[validate_version],
+        help_text="year.month.number, e.g. 2026.12.0",
+    )
     # Not auto_now_add: a restore from a backup keeps the original time.
     created_at = models.DateTimeField("released at", default=timezone.now)
     evidence_cutoff = models.CharField(
-        "evidence up to", max_length=16, blank=True,
-        help_text="Newest publication year of the evidence it holds (ISO 8601).")
+        "evidence up to",
+        max_length=16,
+        blank=True,
+        help_text="Newest publication year of the evidence it holds (ISO 8601).",
+    )
     counts = models.JSONField("counts", default=dict)
     notes = models.TextField("notes", blank=True)
 
@@ -79,9 +89,11 @@ class Release(ImmutableModel):
     @property
     def citation(self) -> str:
         when = f"{self.created_at.day} {self.created_at:%B %Y}"
-        return (f"MyoEvidence data release {self.version} ({when}): "
-                f"a curated evidence base of treatments for idiopathic inflammatory myopathies"
-                f"{f', evidence up to {self.evidence_cutoff}' if self.evidence_cutoff else ''}.")
+        return (
+            f"MyoEvidence data release {self.version} ({when}): "
+            f"a curated evidence base of treatments for idiopathic inflammatory myopathies"
+            f"{f', evidence up to {self.evidence_cutoff}' if self.evidence_cutoff else ''}."
+        )
 
 
 class ReleaseArtefact(ImmutableModel):
@@ -96,8 +108,9 @@ class ReleaseArtefact(ImmutableModel):
 
     class Meta:
         ordering = ["release", "name"]
-        constraints = [models.UniqueConstraint(fields=["release", "name"],
-                                               name="release_artefact_unique_name")]
+        constraints = [
+            models.UniqueConstraint(fields=["release", "name"], name="release_artefact_unique_name")
+        ]
 
     def __str__(self) -> str:
         return f"{self.release_id and self.release.version}/{self.name}"

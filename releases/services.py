@@ -44,14 +44,20 @@ def _artefacts(version: str) -> tuple[list[Artefact], dict]:
     base_url = getattr(settings, "MYOEVIDENCE_SITE_URL", "").rstrip("/")
     corpus = snapshot.published_corpus(version)
     studies = Study.objects.published().for_detail().order_by("pk")
-    references = Reference.objects.published().with_authors().order_by(
-        F("number").asc(nulls_last=True), "bibtex_key")
+    references = (
+        Reference.objects.published()
+        .with_authors()
+        .order_by(F("number").asc(nulls_last=True), "bibtex_key")
+    )
     return [
         Artefact(CORPUS, "application/json", snapshot.as_json(corpus)),
         Artefact("studies.csv", "text/csv", "".join(studies_csv(studies, base_url=base_url))),
         Artefact("references.bib", "application/x-bibtex", "".join(to_bibtex(references))),
-        Artefact("references.csl.json", "application/vnd.citationstyles.csl+json",
-                 "".join(to_csljson(references))),
+        Artefact(
+            "references.csl.json",
+            "application/vnd.citationstyles.csl+json",
+            "".join(to_csljson(references)),
+        ),
         Artefact("fhir-bundle.json", fhir.MEDIA_TYPE, "".join(fhir.full_bundle(base_url))),
     ], corpus
 
@@ -68,17 +74,29 @@ def make_release(*, version: str, notes: str = "") -> Release:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         if Release.objects.filter(version=version).exists():
-            raise ReleaseError(f"Release {version} exists already; releases never change, "
-                               "so choose the next version number.")
+            raise ReleaseError(
+                f"Release {version} exists already; releases never change, "
+                "so choose the next version number."
+            )
         artefacts, corpus = _artefacts(version)
-        release = Release(version=version, notes=notes, counts=snapshot.counts(corpus),
-                          evidence_cutoff=evidence_cutoff().iso or "")
+        release = Release(
+            version=version,
+            notes=notes,
+            counts=snapshot.counts(corpus),
+            evidence_cutoff=evidence_cutoff().iso or "",
+        )
         release.full_clean()
         release.save()
         for artefact in artefacts:
             sha256, size = checksum(artefact.content)
-            ReleaseArtefact(release=release, name=artefact.name, media_type=artefact.media_type,
-                            content=artefact.content, sha256=sha256, size=size).save()
+            ReleaseArtefact(
+                release=release,
+                name=artefact.name,
+                media_type=artefact.media_type,
+                content=artefact.content,
+                sha256=sha256,
+                size=size,
+            ).save()
         # Cached pages name the latest release in their footer: they are stale now.
         content_changed()
     return release

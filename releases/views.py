@@ -35,11 +35,13 @@ class ReleaseArtefactView(View):
     """A frozen file, byte for byte as released (its SHA-256 is on the release page)."""
 
     def get(self, request, version, name):
-        artefact = get_object_or_404(ReleaseArtefact.objects.select_related("release"),
-                                     release__version=version, name=name)
+        artefact = get_object_or_404(
+            ReleaseArtefact.objects.select_related("release"), release__version=version, name=name
+        )
         if artefact is None:
             raise Http404
-        response = HttpResponse(artefact.content.encode("utf-8"),
-                                content_type=f"{artefact.media_type}; charset=utf-8")
+        response = HttpResponse(
+            artefact.content.encode("utf-8"), content_type=f"{artefact.media_type}; charset=utf-8"
+        )
         response["Digest"] = f"sha-256={artefact.sha256}"
         return attach(response, f"myoevidence-{version}-{name}")

@@ -22,8 +22,7 @@ import sys
 from pathlib import Path
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-STUDY_KEYS = ("trial", "publication_role", "data_availability", "has_result_data",
-              "safety_signal")
+STUDY_KEYS = ("trial", "publication_role", "data_availability", "has_result_data", "safety_signal")
 ARM_KEYS = ("label", "therapy", "role", "dose", "route", "schedule", "duration", "n")
 
 
@@ -51,21 +50,31 @@ def main(paths: list[str]) -> int:
     missing = sorted(set(studies) - seen)
     problems.extend(f"study {key}: not in the fixtures" for key in missing)
     _update_bib(references, replacements, problems)
-    print(f"trials: {len(trials)}; studies updated: {len(seen)}; references with new "
-          f"identifiers: {len(references)}; provenance replacements: {len(replacements)}; "
-          f"flagged URLs the curators could not replace: {unresolved}")
+    print(
+        f"trials: {len(trials)}; studies updated: {len(seen)}; references with new "
+        f"identifiers: {len(references)}; provenance replacements: {len(replacements)}; "
+        f"flagged URLs the curators could not replace: {unresolved}"
+    )
     for problem in problems:
         print("PROBLEM:", problem)
     return 1 if problems else 0
 
 
 def _write_trials(trials: dict[str, dict]) -> None:
-    rows = [{"key": key, "name": t["name"], "kind": t.get("kind") or "trial",
-             "registry_ids": t.get("registry_ids") or [],
-             "registry_source_url": t.get("registry_source_url") or "",
-             "note": t.get("note") or ""} for key, t in sorted(trials.items())]
+    rows = [
+        {
+            "key": key,
+            "name": t["name"],
+            "kind": t.get("kind") or "trial",
+            "registry_ids": t.get("registry_ids") or [],
+            "registry_source_url": t.get("registry_source_url") or "",
+            "note": t.get("note") or "",
+        }
+        for key, t in sorted(trials.items())
+    ]
     (FIXTURES / "trials.json").write_text(
-        json.dumps({"trials": rows}, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        json.dumps({"trials": rows}, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
 
 
 def _update_studies(studies, replacements, problems) -> set[str]:
@@ -78,8 +87,9 @@ def _update_studies(studies, replacements, problems) -> set[str]:
                     hits = [p for p in study["provenance"] if p["url"] == rep["old_url"]]
                     done = any(p["url"] == rep["new_url"] for p in study["provenance"])
                     if not hits and not done:
-                        problems.append(f"study {study['key']}: no provenance URL "
-                                        f"{rep['old_url']} to replace")
+                        problems.append(
+                            f"study {study['key']}: no provenance URL {rep['old_url']} to replace"
+                        )
                     for row in hits:
                         row["url"] = rep["new_url"]
             found = studies.get(study["key"])
@@ -92,29 +102,40 @@ def _update_studies(studies, replacements, problems) -> set[str]:
                         study.pop("trial", None)
                     elif found[name] is not None:
                         study[name] = found[name]
-            study["arms"] = [{k: arm[k] for k in ARM_KEYS if arm.get(k) is not None or
-                              k == "therapy"} for arm in found.get("arms") or []] \
-                or study.get("arms", [])
+            study["arms"] = [
+                {k: arm[k] for k in ARM_KEYS if arm.get(k) is not None or k == "therapy"}
+                for arm in found.get("arms") or []
+            ] or study.get("arms", [])
             counts = found.get("subtype_counts") or {}
             outside = sorted(set(counts) - set(study["subtypes"]))
             if outside:
-                problems.append(f"study {study['key']}: subtype_counts for "
-                                f"{', '.join(outside)}, not among its subtypes")
+                problems.append(
+                    f"study {study['key']}: subtype_counts for "
+                    f"{', '.join(outside)}, not among its subtypes"
+                )
             if counts:
-                study["subtype_counts"] = {k: v for k, v in counts.items()
-                                           if k in study["subtypes"]}
+                study["subtype_counts"] = {
+                    k: v for k, v in counts.items() if k in study["subtypes"]
+                }
             for outcome in study.get("outcomes", []):
                 outcome.pop("arm_results", None)
             labels = {arm["label"] for arm in study["arms"]}
             for result in found.get("arm_outcomes") or []:
                 index = result["outcome"]
                 if index >= len(study.get("outcomes", [])) or result["arm"] not in labels:
-                    problems.append(f"study {study['key']}: arm result for outcome {index} / "
-                                    f"arm {result['arm']!r} matches nothing")
+                    problems.append(
+                        f"study {study['key']}: arm result for outcome {index} / "
+                        f"arm {result['arm']!r} matches nothing"
+                    )
                     continue
                 study["outcomes"][index].setdefault("arm_results", []).append(
-                    {"arm": result["arm"], "responders": result.get("responders"),
-                     "n": result.get("n"), "value": result.get("value") or ""})
+                    {
+                        "arm": result["arm"],
+                        "responders": result.get("responders"),
+                        "n": result.get("n"),
+                        "value": result.get("value") or "",
+                    }
+                )
         path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return seen
 
@@ -126,8 +147,9 @@ def _update_bib(references, replacements, problems) -> None:
     # identifier was seen, and the replacement page may not show it (the curators say so for
     # refs 19 and 26). They stay flagged by the record-url rule until a curator finds one.
     for number, ids in references.items():
-        match = re.search(r"@\w+\{[^,]+,\n(?:  .*\n)*?  reviewnumber = \{" + number + r"\},?\n",
-                          text)
+        match = re.search(
+            r"@\w+\{[^,]+,\n(?:  .*\n)*?  reviewnumber = \{" + number + r"\},?\n", text
+        )
         if match is None:
             problems.append(f"reference {number}: not found in references.bib")
             continue
@@ -149,16 +171,21 @@ def _update_bib(references, replacements, problems) -> None:
         source = ids.get("source_url")
         if source and source not in entry:
             if "  idsources = {" in entry:
-                entry = re.sub(r"(  idsources = \{)([^}]*)\}",
-                               lambda m, source=source: f"{m.group(1)}{m.group(2)} {source}}}",
-                               entry)
+                entry = re.sub(
+                    r"(  idsources = \{)([^}]*)\}",
+                    lambda m, source=source: f"{m.group(1)}{m.group(2)} {source}}}",
+                    entry,
+                )
             else:
                 added.append(f"  idsources = {{{source}}},\n")
         note = ids.get("note")
         if note and "  annote = {" in entry and "Issue 13 pass:" not in entry:
             # The entry's note said what earlier passes found; add what this pass found.
-            entry = re.sub(r"(  annote = \{)(.*)\}", lambda m, note=note: f"{m.group(1)}"
-                           f"{m.group(2)} Issue 13 pass: {note}}}", entry)
+            entry = re.sub(
+                r"(  annote = \{)(.*)\}",
+                lambda m, note=note: f"{m.group(1)}{m.group(2)} Issue 13 pass: {note}}}",
+                entry,
+            )
         entry = entry[:-1].rstrip("\n")
         if added and not entry.endswith(","):
             entry += ","

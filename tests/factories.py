@@ -16,28 +16,54 @@ def make_studies(count: int) -> list[Study]:
     subtypes = list(DiseaseSubtype.objects.all())
     designs = itertools.cycle(StudyDesign.values)
     results = itertools.cycle(ResultDirection.values)
-    refs = Reference.objects.bulk_create([
-        Reference(title=f"Synthetic study {i}", bibtex_key=f"synthetic{i}", year=1990 + i % 35,
-                  journal="J Test", status=ReviewStatus.PUBLISHED, first_author=f"Author{i}",
-                  title_normalised=f"synthetic study {i}")
-        for i in range(count)
-    ])
-    Author.objects.bulk_create([Author(reference=r, position=1, family=f"Author{i}", given="A")
-                                for i, r in enumerate(refs)])
+    refs = Reference.objects.bulk_create(
+        [
+            Reference(
+                title=f"Synthetic study {i}",
+                bibtex_key=f"synthetic{i}",
+                year=1990 + i % 35,
+                journal="J Test",
+                status=ReviewStatus.PUBLISHED,
+                first_author=f"Author{i}",
+                title_normalised=f"synthetic study {i}",
+            )
+            for i in range(count)
+        ]
+    )
+    Author.objects.bulk_create(
+        [
+            Author(reference=r, position=1, family=f"Author{i}", given="A")
+            for i, r in enumerate(refs)
+        ]
+    )
     studies = []
     for i, ref in enumerate(refs):
         design = next(designs)
-        studies.append(Study(key=f"synthetic-{i}", reference=ref, label=f"Synthetic {i}",
-                             design=design, level=suggested_level(design), result=next(results),
-                             summary="Synthetic.", sample_size=10 + i,
-                             status=ReviewStatus.PUBLISHED))
+        studies.append(
+            Study(
+                key=f"synthetic-{i}",
+                reference=ref,
+                label=f"Synthetic {i}",
+                design=design,
+                level=suggested_level(design),
+                result=next(results),
+                summary="Synthetic.",
+                sample_size=10 + i,
+                status=ReviewStatus.PUBLISHED,
+            )
+        )
     studies = Study.objects.bulk_create(studies)
     Through = Study.therapies.through
-    Through.objects.bulk_create([Through(study=s, therapy=therapies[i % len(therapies)])
-                                 for i, s in enumerate(studies)])
+    Through.objects.bulk_create(
+        [Through(study=s, therapy=therapies[i % len(therapies)]) for i, s in enumerate(studies)]
+    )
     SThrough = Study.subtypes.through
-    SThrough.objects.bulk_create([SThrough(study=s, diseasesubtype=subtypes[i % len(subtypes)])
-                                  for i, s in enumerate(studies)])
+    SThrough.objects.bulk_create(
+        [
+            SThrough(study=s, diseasesubtype=subtypes[i % len(subtypes)])
+            for i, s in enumerate(studies)
+        ]
+    )
     Outcome.objects.bulk_create([Outcome(study=s, measure="ck", value="x") for s in studies])
     return studies
 

@@ -13,8 +13,12 @@ SERVE = ROOT / "scripts" / "serve.sh"
 
 def development_env(tmp_path, **extra) -> dict[str, str]:
     """What scripts/serve.sh sets: debug on, the default SQLite database (a fresh file here)."""
-    env = {**os.environ, "DJANGO_DEBUG": "true", "DJANGO_SETTINGS_MODULE": "config.settings",
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'first.sqlite3'}"}
+    env = {
+        **os.environ,
+        "DJANGO_DEBUG": "true",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'first.sqlite3'}",
+    }
     for name in ("DJANGO_LOG_LEVEL", "DJANGO_LOG_FORMAT", "ADMIN_USER", "ADMIN_PASSWORD"):
         env.pop(name, None)
     env.update(extra)
@@ -25,8 +29,12 @@ def test_check_with_the_database_prints_no_warnings_on_sqlite(tmp_path):
     # --database runs the model checks that need a connection (models.W040), as migrate and
     # runserver do; before the fix it printed W040 twice and the axes start line.
     result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--database", "default"], cwd=ROOT,
-        env=development_env(tmp_path), capture_output=True, text=True, timeout=120,
+        [sys.executable, "manage.py", "check", "--database", "default"],
+        cwd=ROOT,
+        env=development_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
@@ -44,8 +52,13 @@ def test_serve_script_documents_host_and_port():
 
 
 def _dry_run(tmp_path, **extra):
-    result = subprocess.run(["bash", str(SERVE)], env=development_env(
-        tmp_path, SERVE_DRY_RUN="1", **extra), capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["bash", str(SERVE)],
+        env=development_env(tmp_path, SERVE_DRY_RUN="1", **extra),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 

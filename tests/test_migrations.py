@@ -18,8 +18,14 @@ APPS = ["evidence", "therapies", "references", "core"]
 
 
 def manage(*args, env):
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=settings.BASE_DIR,
-                            env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
@@ -33,8 +39,10 @@ def fresh_database_url(tmp_path):
 
     params = connection.get_connection_params()
     name = f"myoevidence_migrations_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(dbname="postgres", **{k: v for k, v in params.items()
-                                                    if k in ("user", "host", "port", "password")})
+    admin = psycopg2.connect(
+        dbname="postgres",
+        **{k: v for k, v in params.items() if k in ("user", "host", "port", "password")},
+    )
     admin.autocommit = True
     with admin.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{name}"')

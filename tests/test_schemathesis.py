@@ -27,16 +27,21 @@ READS = ("GET", "HEAD")
 @pytest.fixture
 def api_schema(request, db, settings, fresh_throttle):  # noqa: F811
     # Thousands of requests in one test: lift the rate limits (tested elsewhere).
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK,
-                               "DEFAULT_THROTTLE_RATES": {"anon": None, "user": None}}
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": None, "user": None},
+    }
     # Requests go straight to the WSGI application, outside Django's test client: keep it from
     # closing the test's database connection at each request, as the test client does.
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)
-    request.addfinalizer(lambda: (signals.request_started.connect(close_old_connections),
-                                  signals.request_finished.connect(close_old_connections)))
-    schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json",
-                                            get_wsgi_application())
+    request.addfinalizer(
+        lambda: (
+            signals.request_started.connect(close_old_connections),
+            signals.request_finished.connect(close_old_connections),
+        )
+    )
+    schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
     # If-Match is required and checked before the body (RFC 9110): an invalid write without it
     # is refused with 428, and with a stale or made-up ETag with 412; both are rejections too.
     rejection = schema.config.checks.negative_data_rejection
@@ -49,8 +54,13 @@ def run_operation(operation, mode, headers) -> str | None:
     # though the schema cannot list every id: "valid data accepted" is checked on reads only.
     excluded = [] if operation.method.upper() in READS else [positive_data_acceptance]
 
-    @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=operation.as_strategy(generation_mode=mode))
     def check(case):
         case.call_and_validate(headers=headers, excluded_checks=excluded)
@@ -76,8 +86,7 @@ def test_api_honours_its_schema(api_schema):
     assert any(op.method.upper() == "POST" for op in operations)
     failures = []
     for operation in operations:
-        headers = {} if operation.method.upper() in READS else {
-            "Authorization": f"Token {token}"}
+        headers = {} if operation.method.upper() in READS else {"Authorization": f"Token {token}"}
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             failure = run_operation(operation, mode, headers)
             if failure:

@@ -58,8 +58,10 @@ class TherapyAdmin(ReviewedAdminMixin, ContentAdmin):
     fieldsets = [
         (None, {"fields": ["name", "slug", "drug_class", "route"]}),
         ("Names people search for", {"fields": ["synonyms", "brand_names"]}),
-        ("The review's view", {"fields": ["position", "secondary_position", "review_summary",
-                                          "mechanism"]}),
+        (
+            "The review's view",
+            {"fields": ["position", "secondary_position", "review_summary", "mechanism"]},
+        ),
         REVIEW_FIELDSET,
     ]
 

@@ -9,10 +9,11 @@ from therapies.models import DrugClass, Therapy
 
 
 class TherapyFilterSet(RestrictedFilterSet):
-    q = django_filters.CharFilter(method="filter_q", label="Name, synonym or brand",
-                                  max_length=200)
+    q = django_filters.CharFilter(method="filter_q", label="Name, synonym or brand", max_length=200)
     drug_class = django_filters.ModelMultipleChoiceFilter(
-        field_name="drug_class__slug", to_field_name="slug", queryset=DrugClass.objects.published(),
+        field_name="drug_class__slug",
+        to_field_name="slug",
+        queryset=DrugClass.objects.published(),
         label="Drug class",
     )
     position = django_filters.MultipleChoiceFilter(
@@ -28,8 +29,10 @@ class TherapyFilterSet(RestrictedFilterSet):
 
     def filter_q(self, queryset, name, value):
         return queryset.filter(
-            Q(name__icontains=value) | Q(synonyms__icontains=value)
-            | Q(brand_names__icontains=value) | Q(slug__iexact=value)
+            Q(name__icontains=value)
+            | Q(synonyms__icontains=value)
+            | Q(brand_names__icontains=value)
+            | Q(slug__iexact=value)
         )
 
     def filter_position(self, queryset, name, values):
@@ -39,8 +42,9 @@ class TherapyFilterSet(RestrictedFilterSet):
 
 
 class DrugClassFilterSet(RestrictedFilterSet):
-    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Name",
-                                  max_length=200)
+    q = django_filters.CharFilter(
+        field_name="name", lookup_expr="icontains", label="Name", max_length=200
+    )
 
     class Meta:
         model = DrugClass

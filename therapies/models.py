@@ -53,18 +53,21 @@ class Therapy(ReviewedModel):
     )
     mechanism = models.TextField("mechanism of action", blank=True)
     synonyms = models.CharField(
-        "synonyms", max_length=500, blank=True,
+        "synonyms",
+        max_length=500,
+        blank=True,
         help_text="Comma-separated other names and abbreviations (searchable).",
     )
     brand_names = models.CharField(
         "brand names", max_length=500, blank=True, help_text="Comma-separated (searchable)."
     )
     route = models.CharField("route", max_length=16, choices=Route.choices, blank=True)
-    position = models.CharField(
-        "review's position", max_length=32, choices=ReviewPosition.choices
-    )
+    position = models.CharField("review's position", max_length=32, choices=ReviewPosition.choices)
     secondary_position = models.CharField(
-        "further position", max_length=32, choices=ReviewPosition.choices, blank=True,
+        "further position",
+        max_length=32,
+        choices=ReviewPosition.choices,
+        blank=True,
         help_text="A second stance the review takes, e.g. 'may induce myositis' for anti-TNF.",
     )
     review_summary = models.TextField(
@@ -92,7 +95,6 @@ class Therapy(ReviewedModel):
     def get_absolute_url(self) -> str:
         return reverse("therapies:therapy_detail", args=[self.slug])
 
-
     @property
     def synonym_list(self) -> list[str]:
         return split_terms(self.synonyms)
@@ -105,8 +107,10 @@ class Therapy(ReviewedModel):
 class TherapyRationaleQuerySet(models.QuerySet):
     def restrict(self, user):
         """A rationale link is shown only when both its therapy and its reference are."""
-        return self.filter(therapy__in=Therapy.objects.restrict(user),
-                           reference__in=Reference.objects.restrict(user))
+        return self.filter(
+            therapy__in=Therapy.objects.restrict(user),
+            reference__in=Reference.objects.restrict(user),
+        )
 
 
 class TherapyRationale(TimeStampedModel):

@@ -10,8 +10,9 @@ from therapies.models import DrugClass, Therapy, TherapyRationale
 
 
 @transaction.atomic
-def upsert_drug_class(*, slug: str, name: str, mechanism: str = "", order: int = 100,
-                      status: str | None = None) -> DrugClass:
+def upsert_drug_class(
+    *, slug: str, name: str, mechanism: str = "", order: int = 100, status: str | None = None
+) -> DrugClass:
     drug_class = DrugClass.objects.filter(slug=slug).first() or DrugClass(slug=slug)
     values = {"name": name, "mechanism": mechanism, "order": order}
     if status is not None:

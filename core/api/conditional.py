@@ -101,11 +101,13 @@ def _timestamp(moment: datetime | None) -> int | None:
 
 # -- one record -------------------------------------------------------------------------------
 
+
 def representation_etag(data, media_type: str = "application/json") -> str:
     """The strong ETag of one representation: a digest of the serialized data the client gets
     (canonical JSON, keys sorted, so that it does not depend on rendering options)."""
-    body = json.dumps(data, cls=JSONEncoder, sort_keys=True, ensure_ascii=False,
-                      separators=(",", ":"))
+    body = json.dumps(
+        data, cls=JSONEncoder, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
     return '"' + _digest(API_VERSION, media_type, body) + '"'
 
 
@@ -134,9 +136,13 @@ def latest_modified(instance, depth: int = 2) -> datetime | None:
 
 # -- lists and exports ------------------------------------------------------------------------
 
+
 def _history_tables() -> list[str]:
-    return [model.history.model._meta.db_table for model in content_models()
-            if hasattr(model, "history")]
+    return [
+        model.history.model._meta.db_table
+        for model in content_models()
+        if hasattr(model, "history")
+    ]
 
 
 def last_content_change(using: str = "default") -> datetime | None:
@@ -174,10 +180,14 @@ def collection_state(queryset: QuerySet) -> tuple[int, datetime | None]:
     request, as it catches changes the generation misses (see the module docstring).
     """
     queryset = queryset.order_by()
-    row = memoize("collection-state", queryset_key(queryset),
-                  lambda: queryset.aggregate(n=Count("pk"), last=Max("modified")))
-    last = max((d for d in (row["last"], last_content_change(queryset.db)) if d is not None),
-               default=None)
+    row = memoize(
+        "collection-state",
+        queryset_key(queryset),
+        lambda: queryset.aggregate(n=Count("pk"), last=Max("modified")),
+    )
+    last = max(
+        (d for d in (row["last"], last_content_change(queryset.db)) if d is not None), default=None
+    )
     return row["n"], last
 
 
@@ -189,11 +199,15 @@ def collection_etag(request, media_type: str, count: int, last: datetime | None)
     scope = "all" if is_curator(request.user) else "published"
     query = sorted(request.query_params.lists())
     stamp = last.isoformat() if last else ""
-    return 'W/"' + _digest(API_VERSION, request.path, query, media_type, scope, count,
-                           stamp, generation()) + '"'
+    return (
+        'W/"'
+        + _digest(API_VERSION, request.path, query, media_type, scope, count, stamp, generation())
+        + '"'
+    )
 
 
 # -- evaluating the preconditions -------------------------------------------------------------
+
 
 def require_if_match(request) -> None:
     """Refuse a write that sends no If-Match (428) or an unusable one (400)."""
@@ -203,7 +217,7 @@ def require_if_match(request) -> None:
     if not IF_MATCH_RE.match(header):
         raise ParseError(
             f"If-Match must be the ETag you read, in double quotes as the ETag header gives "
-            f"it (e.g. If-Match: \"{'0' * 8}...\"), or *; got {header[:80]!r}."
+            f'it (e.g. If-Match: "{"0" * 8}..."), or *; got {header[:80]!r}.'
         )
 
 

@@ -57,8 +57,9 @@ def translate(exc: Exception) -> Exception:
     if isinstance(exc, IntegrityError):
         return Conflict("The change conflicts with another record (a duplicate identifier?).")
     if isinstance(exc, RequestDataTooBig):
-        return RequestTooLarge(f"The request body is larger than the limit of "
-                               f"{body_limit():,} bytes.")
+        return RequestTooLarge(
+            f"The request body is larger than the limit of {body_limit():,} bytes."
+        )
     if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
         return exceptions.ParseError("The request has too many parameters.")
     if isinstance(exc, SuspiciousOperation):
@@ -76,14 +77,15 @@ def exception_handler(exc, context):
         wait = max(1, int(exc.wait + 0.999))
         response.data = {
             "detail": f"Too many requests. Retry after {wait} seconds, or authenticate with "
-                      f"a token for a higher limit.",
+            f"a token for a higher limit.",
             "retry_after": wait,
         }
         response["Retry-After"] = str(wait)
     request = context.get("request")
     # An error is not a CSV file: answer it in JSON even when ?format=csv was asked for.
-    if request is not None and isinstance(getattr(request, "accepted_renderer", None),
-                                          ExportRenderer):
+    if request is not None and isinstance(
+        getattr(request, "accepted_renderer", None), ExportRenderer
+    ):
         request.accepted_renderer = JSONRenderer()
         request.accepted_media_type = JSONRenderer.media_type
     return response

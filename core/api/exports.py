@@ -29,8 +29,9 @@ def rows_as_csv(rows: Iterable[dict], columns: Sequence[str]) -> Iterator[str]:
     return csv_lines(columns, ([_dig(row, column) for column in columns] for row in rows))
 
 
-def streaming_response(chunks: Iterable[str], renderer: ExportRenderer,
-                       filename: str) -> StreamingHttpResponse:
+def streaming_response(
+    chunks: Iterable[str], renderer: ExportRenderer, filename: str
+) -> StreamingHttpResponse:
     response = StreamingHttpResponse(
         (chunk.encode(renderer.charset) for chunk in chunks),
         content_type=f"{renderer.media_type}; charset={renderer.charset}",

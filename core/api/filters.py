@@ -53,9 +53,14 @@ class FilterBackend(DjangoFilterBackend):
             elif isinstance(filter_, django_filters.OrderingFilter):
                 if any(not all(part.strip() for part in value.split(",")) for value in values):
                     errors[name] = "Give sort keys separated by commas, without empty ones."
-            if name not in errors and len(values) > 1 and not isinstance(
-                    filter_, (django_filters.MultipleChoiceFilter,
-                              django_filters.ModelMultipleChoiceFilter)):
+            if (
+                name not in errors
+                and len(values) > 1
+                and not isinstance(
+                    filter_,
+                    (django_filters.MultipleChoiceFilter, django_filters.ModelMultipleChoiceFilter),
+                )
+            ):
                 errors[name] = "Give this parameter once."
         return errors
 
@@ -77,18 +82,23 @@ class FilterBackendExtension(DjangoFilterExtension):
     target_class = "core.api.filters.FilterBackend"
     priority = 1
 
-    def resolve_filter_field(self, auto_schema, model, filterset_class, field_name,
-                             filter_field):
+    def resolve_filter_field(self, auto_schema, model, filterset_class, field_name, filter_field):
         if isinstance(filter_field, django_filters.ModelMultipleChoiceFilter):
             field = filter_field.field
-            values = [str(v) for v in field.queryset.values_list(
-                field.to_field_name or "pk", flat=True).order_by(field.to_field_name or "pk")]
-        elif isinstance(filter_field, django_filters.MultipleChoiceFilter) \
-                and callable(filter_field.extra.get("choices")):
+            values = [
+                str(v)
+                for v in field.queryset.values_list(
+                    field.to_field_name or "pk", flat=True
+                ).order_by(field.to_field_name or "pk")
+            ]
+        elif isinstance(filter_field, django_filters.MultipleChoiceFilter) and callable(
+            filter_field.extra.get("choices")
+        ):
             values = [str(code) for code, _ in filter_field.extra["choices"]()]
         else:
-            parameters = super().resolve_filter_field(auto_schema, model, filterset_class,
-                                                      field_name, filter_field)
+            parameters = super().resolve_filter_field(
+                auto_schema, model, filterset_class, field_name, filter_field
+            )
             for parameter in parameters:
                 if isinstance(filter_field, django_filters.NumberFilter):
                     parameter["schema"]["type"] = "integer"  # ours all count whole things
@@ -103,18 +113,26 @@ class FilterBackendExtension(DjangoFilterExtension):
             return parameters
         item = {"type": "string", "enum": values} if values else {"type": "string"}
         label = str(filter_field.label or field_name)
-        return [build_parameter_type(
-            name=field_name, location=OpenApiParameter.QUERY, schema=build_array_type(item),
-            description=f"{label}; repeat the parameter for several (any of them matches).",
-            explode=True, style="form",
-        )]
+        return [
+            build_parameter_type(
+                name=field_name,
+                location=OpenApiParameter.QUERY,
+                schema=build_array_type(item),
+                description=f"{label}; repeat the parameter for several (any of them matches).",
+                explode=True,
+                style="form",
+            )
+        ]
 
     def get_schema_operation_parameters(self, auto_schema, *args, **kwargs):
         parameters = super().get_schema_operation_parameters(auto_schema, *args, **kwargs)
         if any(p["name"] == "q" for p in parameters):
-            parameters.append(build_parameter_type(
-                name=FilterBackend.search_param, location=OpenApiParameter.QUERY,
-                schema={"type": "string", "pattern": NO_NUL},
-                description="Free text; the same as q (q wins when both are given).",
-            ))
+            parameters.append(
+                build_parameter_type(
+                    name=FilterBackend.search_param,
+                    location=OpenApiParameter.QUERY,
+                    schema={"type": "string", "pattern": NO_NUL},
+                    description="Free text; the same as q (q wins when both are given).",
+                )
+            )
         return parameters

@@ -52,17 +52,14 @@ class StandardPagination(PageNumberPagination):
         _bounded_int(request, self.page_query_param, 1, MAX_PAGE)
 
     def get_page_size(self, request):
-        return _bounded_int(request, self.page_size_query_param, self.page_size,
-                            self.max_page_size)
+        return _bounded_int(request, self.page_size_query_param, self.page_size, self.max_page_size)
 
     def paginate_queryset(self, queryset, request, view=None):
         # Checked here so that ?page=abc is a 400 (DRF alone answers 404 "Invalid page").
         _bounded_int(request, self.page_query_param, 1, MAX_PAGE)
         known_count = getattr(view, "known_count", None)
-        self.django_paginator_class = (
-            lambda object_list, per_page: _CountedPaginator(
-                object_list, per_page, known_count=known_count
-            )
+        self.django_paginator_class = lambda object_list, per_page: _CountedPaginator(
+            object_list, per_page, known_count=known_count
         )
         return super().paginate_queryset(queryset, request, view)
 
@@ -74,14 +71,18 @@ class StandardPagination(PageNumberPagination):
     def get_schema_operation_parameters(self, view):
         return [
             {
-                "name": self.page_query_param, "in": "query", "required": False,
+                "name": self.page_query_param,
+                "in": "query",
+                "required": False,
                 "description": "Page number, from 1. A page past the last answers 404.",
                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
             },
             {
-                "name": self.page_size_query_param, "in": "query", "required": False,
+                "name": self.page_size_query_param,
+                "in": "query",
+                "required": False,
                 "description": f"Results per page: 1 to {MAX_PAGE_SIZE}, default "
-                               f"{DEFAULT_PAGE_SIZE}.",
+                f"{DEFAULT_PAGE_SIZE}.",
                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
             },
         ]

@@ -53,8 +53,10 @@ def problem_in(data) -> str | None:
             if "\x00" in value:
                 return f"text may not contain a NUL character (\\u0000) (at {where})"
             if SURROGATE.search(value):
-                return (f"text may not contain a lone surrogate such as \\ud800, which is not "
-                        f"a character (at {where})")
+                return (
+                    f"text may not contain a lone surrogate such as \\ud800, which is not "
+                    f"a character (at {where})"
+                )
         elif isinstance(value, dict):
             for key, item in value.items():
                 label = key if isinstance(key, str) else str(key)
@@ -62,8 +64,7 @@ def problem_in(data) -> str | None:
                     return f"a field name contains a NUL character or a lone surrogate (in {where})"
                 stack.append((item, f"{where}.{label}", depth + 1))
         elif isinstance(value, list):
-            stack.extend((item, f"{where}[{index}]", depth + 1)
-                         for index, item in enumerate(value))
+            stack.extend((item, f"{where}[{index}]", depth + 1) for index, item in enumerate(value))
     return None
 
 

@@ -9,7 +9,7 @@ from core.api.renderers import CSLJSONRenderer, ExportRenderer
 ERROR_SCHEMA = {
     "type": "object",
     "description": "An error. `detail` explains it; a 400 lists messages per field instead "
-                   "(`non_field_errors` for the record as a whole).",
+    "(`non_field_errors` for the record as a whole).",
     "properties": {"detail": {"type": "string"}},
     "additionalProperties": True,
 }
@@ -28,12 +28,12 @@ ERRORS_ON_WRITE = {
     "405": "This method is not allowed on this path.",
     "406": "The requested format is not offered by this endpoint.",
     "409": "The change conflicts with the record's state (e.g. a workflow step not allowed "
-           "from its current status).",
+    "from its current status).",
     "412": "If-Match / If-Unmodified-Since failed: someone changed the record since you "
-           "read it. Fetch it again and re-apply your change.",
+    "read it. Fetch it again and re-apply your change.",
     "415": "The body is not JSON.",
     "428": "No If-Match header: GET the record and send its ETag as If-Match with your "
-           "change (changes to existing records only).",
+    "change (changes to existing records only).",
     "429": "Too many requests: wait for the number of seconds in Retry-After.",
 }
 HEADER_DOCS = {
@@ -53,23 +53,27 @@ class AutoSchema(SpectacularAutoSchema):
     def get_response_serializers(self):
         # Writes are validated by a write serializer but answered with the read one.
         view = self.view
-        if getattr(view, "action", None) in ("create", "update", "partial_update") and \
-                getattr(view, "write_serializer_class", None):
+        if getattr(view, "action", None) in ("create", "update", "partial_update") and getattr(
+            view, "write_serializer_class", None
+        ):
             return view.serializer_class
         return super().get_response_serializers()
 
     def _export_renderers(self):
         return [r for r in self.view.get_renderers() if isinstance(r, ExportRenderer)]
 
-    def _get_response_for_code(self, serializer, status_code, media_types=None,
-                               direction="response"):
-        response = super()._get_response_for_code(serializer, status_code, media_types,
-                                                  direction)
+    def _get_response_for_code(
+        self, serializer, status_code, media_types=None, direction="response"
+    ):
+        response = super()._get_response_for_code(serializer, status_code, media_types, direction)
         content = response.get("content", {})
         for renderer in self._export_renderers():
             if renderer.media_type in content and status_code.startswith("2"):
-                schema = ({"type": "array", "items": {"type": "object"}}
-                          if isinstance(renderer, CSLJSONRenderer) else {"type": "string"})
+                schema = (
+                    {"type": "array", "items": {"type": "object"}}
+                    if isinstance(renderer, CSLJSONRenderer)
+                    else {"type": "string"}
+                )
                 schema["description"] = (
                     f"{renderer.format}: every matching record, unpaginated, streamed."
                 )
@@ -82,14 +86,21 @@ class AutoSchema(SpectacularAutoSchema):
             for name, text in HEADER_DOCS.items():
                 headers.setdefault(name, {"schema": {"type": "string"}, "description": text})
         if self.method == "GET" and status_code == "200" and self._is_list_view():
-            headers.setdefault("X-Total-Count", {
-                "schema": {"type": "integer"},
-                "description": "Number of results over all pages (JSON lists).",
-            })
+            headers.setdefault(
+                "X-Total-Count",
+                {
+                    "schema": {"type": "integer"},
+                    "description": "Number of results over all pages (JSON lists).",
+                },
+            )
         if status_code == "429":
-            headers.setdefault("Retry-After", {
-                "schema": {"type": "integer"}, "description": "Seconds to wait.",
-            })
+            headers.setdefault(
+                "Retry-After",
+                {
+                    "schema": {"type": "integer"},
+                    "description": "Seconds to wait.",
+                },
+            )
         return headers
 
     def _get_response_bodies(self, direction="response"):
@@ -111,9 +122,12 @@ class AutoSchema(SpectacularAutoSchema):
                 if headers:
                     responses[code]["headers"] = headers
         if safe and getattr(self.view, "conditional", False):
-            responses.setdefault("304", {
-                "description": "Not modified: your copy (If-None-Match / If-Modified-Since) "
-                               "is current.",
-                "headers": self._get_response_headers_for_code("304", direction),
-            })
+            responses.setdefault(
+                "304",
+                {
+                    "description": "Not modified: your copy (If-None-Match / If-Modified-Since) "
+                    "is current.",
+                    "headers": self._get_response_headers_for_code("304", direction),
+                },
+            )
         return responses

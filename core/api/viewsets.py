@@ -30,12 +30,15 @@ from core.api.renderers import CSVRenderer, ExportRenderer, JSONRenderer
 # view instead of Django's HTML one.
 ANY_SEGMENT = "[^/]+"
 IF_MATCH = OpenApiParameter(
-    "If-Match", str, OpenApiParameter.HEADER, required=True,
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
     # A pattern, so that generated clients (and Schemathesis) know the value is quoted.
     pattern=r'^(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)$',
     description="Required: the ETag you read (quotes included), or `*`. Without it the write "
-                "is refused with 428; if the record changed since you read it, with 412, "
-                "instead of overwriting a colleague's edit.",
+    "is refused with 428; if the record changed since you read it, with 412, "
+    "instead of overwriting a colleague's edit.",
 )
 
 
@@ -78,7 +81,8 @@ class ListViewSet(viewsets.GenericViewSet):
                 self.paginator.validate(request)
             response = streaming_response(
                 self.export(renderer.format, queryset.iterator(chunk_size=CHUNK_SIZE)),
-                renderer, f"myoevidence-{self.export_name}",
+                renderer,
+                f"myoevidence-{self.export_name}",
             )
         else:
             self.known_count = count
@@ -117,7 +121,9 @@ class ReadViewSet(ListViewSet):
             return not_modified
         if isinstance(renderer, ExportRenderer):
             response = streaming_response(
-                [text], renderer, f"myoevidence-{self.export_name}-{instance.pk}",
+                [text],
+                renderer,
+                f"myoevidence-{self.export_name}-{instance.pk}",
             )
         else:
             response = Response(data)
@@ -126,7 +132,9 @@ class ReadViewSet(ListViewSet):
 
 class CommentSerializer(serializers.Serializer):
     comment = serializers.CharField(
-        required=False, allow_blank=True, max_length=2000,
+        required=False,
+        allow_blank=True,
+        max_length=2000,
         help_text="Why: required to publish, reject or withdraw; ignored by submit.",
     )
 
@@ -145,15 +153,15 @@ def _workflow_action(name: str, summary: str):
                 arguments["comment"] = body.validated_data.get("comment", "").strip()
                 if not arguments["comment"]:
                     raise serializers.ValidationError(
-                        {"comment": [f"Say why the entry is {PAST[name]}."]})
+                        {"comment": [f"Say why the entry is {PAST[name]}."]}
+                    )
             workflow.TRANSITIONS[name](instance, **arguments)
         return self.respond_with(self.get_object(), status.HTTP_200_OK)
 
     # DRF routes an action by its function's name, so the name must be set before @action.
     run.__name__ = run.__qualname__ = name
     run = action(detail=True, methods=["post"], url_path=name, url_name=name)(run)
-    return extend_schema(summary=summary, request=CommentSerializer,
-                         parameters=[IF_MATCH])(run)
+    return extend_schema(summary=summary, request=CommentSerializer, parameters=[IF_MATCH])(run)
 
 
 class WriteViewSet(ReadViewSet):
@@ -185,8 +193,11 @@ class WriteViewSet(ReadViewSet):
         manager.select_for_update().filter(pk=instance.pk).values_list("pk").get()
         current = self.filter_detail(instance)
         data = self.representation(current)
-        evaluate(self.request, etag=representation_etag(data, JSONRenderer.format),
-                 last_modified=latest_modified(current))
+        evaluate(
+            self.request,
+            etag=representation_etag(data, JSONRenderer.format),
+            last_modified=latest_modified(current),
+        )
         return current
 
     def representation(self, instance) -> dict:
@@ -198,14 +209,15 @@ class WriteViewSet(ReadViewSet):
         response = Response(data, status=code)
         if code == status.HTTP_201_CREATED:
             response["Location"] = self.reverse_detail(instance)
-        return stamp(response, etag=representation_etag(data, JSONRenderer.format),
-                     last_modified=latest_modified(instance))
+        return stamp(
+            response,
+            etag=representation_etag(data, JSONRenderer.format),
+            last_modified=latest_modified(instance),
+        )
 
     def reverse_detail(self, instance) -> str:
         lookup = getattr(instance, self.lookup_field)
-        return self.request.build_absolute_uri(
-            reverse(f"{self.basename}-detail", args=[lookup])
-        )
+        return self.request.build_absolute_uri(reverse(f"{self.basename}-detail", args=[lookup]))
 
     def filter_detail(self, instance):
         """The saved record re-read through the detail queryset (prefetches, visibility)."""
@@ -235,4 +247,3 @@ class WriteViewSet(ReadViewSet):
     publish = _workflow_action("publish", "Publish a submitted entry (editors)")
     reject = _workflow_action("reject", "Reject a submitted entry (editors)")
     withdraw = _workflow_action("withdraw", "Withdraw a published entry (editors)")
-

@@ -16,7 +16,7 @@ NOT_FILTERS = {"page", "ordering"}
 @dataclass
 class Chip:
     label: str  # "Result: Harm"
-    url: str    # the query string without this value
+    url: str  # the query string without this value
 
 
 def _clean(data: QueryDict) -> QueryDict:
@@ -61,13 +61,16 @@ def active_filters(filterset, request) -> dict:
         for value in data.getlist(name):
             rest = data.copy()
             rest.setlist(name, [v for v in data.getlist(name) if v != value])
-            chips.append(Chip(f"{field.label}: {_value_label(field, value)}",
-                              "?" + rest.urlencode()))
+            chips.append(
+                Chip(f"{field.label}: {_value_label(field, value)}", "?" + rest.urlencode())
+            )
     kept = QueryDict(mutable=True)
     for name in NOT_FILTERS - {"page"}:
         if name in data:
             kept.setlist(name, data.getlist(name))
-    filterset._active_filters = {"chips": chips, "count": len(chips),
-                                 "clear_url": "?" + kept.urlencode()}
+    filterset._active_filters = {
+        "chips": chips,
+        "count": len(chips),
+        "clear_url": "?" + kept.urlencode(),
+    }
     return filterset._active_filters
-

@@ -15,14 +15,17 @@ from therapies.models import Therapy
 
 class OutcomeFilterSet(RestrictedFilterSet):
     # Bounded so that an absurd id is a 400 rather than an integer overflow in the database.
-    study = django_filters.NumberFilter(field_name="study_id", label="Study id",
-                                        min_value=1, max_value=2**31 - 1)
-    measure = django_filters.MultipleChoiceFilter(choices=OutcomeMeasure.choices,
-                                                  label="Measure")
+    study = django_filters.NumberFilter(
+        field_name="study_id", label="Study id", min_value=1, max_value=2**31 - 1
+    )
+    measure = django_filters.MultipleChoiceFilter(choices=OutcomeMeasure.choices, label="Measure")
     is_primary = django_filters.BooleanFilter(label="Primary end point")
     therapy = django_filters.ModelMultipleChoiceFilter(
-        field_name="study__therapies__slug", to_field_name="slug",
-        queryset=Therapy.objects.published(), label="Therapy (slug) of the study", distinct=True,
+        field_name="study__therapies__slug",
+        to_field_name="slug",
+        queryset=Therapy.objects.published(),
+        label="Therapy (slug) of the study",
+        distinct=True,
     )
 
     class Meta:
@@ -33,7 +36,9 @@ class OutcomeFilterSet(RestrictedFilterSet):
 class StatementFilterSet(RestrictedFilterSet):
     q = django_filters.CharFilter(method="filter_q", label="Text")
     therapy = django_filters.ModelMultipleChoiceFilter(
-        field_name="therapy__slug", to_field_name="slug", queryset=Therapy.objects.published(),
+        field_name="therapy__slug",
+        to_field_name="slug",
+        queryset=Therapy.objects.published(),
         label="Therapy (slug)",
     )
 

@@ -40,14 +40,23 @@ class SubtypeSerializer(serializers.ModelSerializer):
     """A clinical or antibody-defined form of myositis."""
 
     synonyms = TermsField(read_only=True, help_text="Other names (searchable).")
-    study_count = ContextCountField("study_counts",
-                                    help_text="Studies you may see that cover it.")
+    study_count = ContextCountField("study_counts", help_text="Studies you may see that cover it.")
     page_url = serializers.SerializerMethodField(help_text="The subtype's page on the site.")
 
     class Meta:
         model = DiseaseSubtype
-        fields = ["code", "slug", "name", "abbreviation", "synonyms", "description", "order",
-                  "study_count", "modified", "page_url"]
+        fields = [
+            "code",
+            "slug",
+            "name",
+            "abbreviation",
+            "synonyms",
+            "description",
+            "order",
+            "study_count",
+            "modified",
+            "page_url",
+        ]
 
     def get_page_url(self, subtype) -> str:
         return page_url(self, subtype)
@@ -59,9 +68,10 @@ class DesignSerializer(serializers.Serializer):
     code = serializers.ChoiceField(choices=StudyDesign.choices, help_text="Stable code.")
     label = serializers.CharField()
     suggested_level = serializers.ChoiceField(
-        choices=EvidenceLevel.choices, allow_null=True,
+        choices=EvidenceLevel.choices,
+        allow_null=True,
         help_text="The level a study of this design starts at; null: not graded "
-                  "(guidelines and consensus statements are not primary evidence).",
+        "(guidelines and consensus statements are not primary evidence).",
     )
     randomised = serializers.BooleanField()
     study_count = serializers.IntegerField(help_text="Studies of this design you may see.")
@@ -71,20 +81,27 @@ class StudyCountsSerializer(serializers.Serializer):
     """How many studies the filters select, and how they divide up."""
 
     count = serializers.IntegerField(help_text="Studies selected by the filters.")
-    design = serializers.DictField(child=serializers.IntegerField(),
-                                   help_text="Studies per design code.")
-    result = serializers.DictField(child=serializers.IntegerField(),
-                                   help_text="Studies per result code.")
-    level = serializers.DictField(child=serializers.IntegerField(),
-                                  help_text="Studies per level of evidence ('none': not graded).")
-    age_group = serializers.DictField(child=serializers.IntegerField(),
-                                      help_text="Studies per age group ('' : not stated).")
-    therapy = serializers.DictField(child=serializers.IntegerField(),
-                                    help_text="Studies per therapy slug (a study may test "
-                                              "several).")
-    subtype = serializers.DictField(child=serializers.IntegerField(),
-                                    help_text="Studies per subtype code (a study may cover "
-                                              "several).")
+    design = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Studies per design code."
+    )
+    result = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Studies per result code."
+    )
+    level = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Studies per level of evidence ('none': not graded).",
+    )
+    age_group = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Studies per age group ('' : not stated)."
+    )
+    therapy = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Studies per therapy slug (a study may test several).",
+    )
+    subtype = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Studies per subtype code (a study may cover several).",
+    )
 
 
 class OutcomeSerializer(serializers.ModelSerializer):
@@ -96,8 +113,19 @@ class OutcomeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Outcome
-        fields = ["id", "study", "measure", "description", "timepoint", "responders", "n",
-                  "value", "is_primary", "display_value", "modified"]
+        fields = [
+            "id",
+            "study",
+            "measure",
+            "description",
+            "timepoint",
+            "responders",
+            "n",
+            "value",
+            "is_primary",
+            "display_value",
+            "modified",
+        ]
         extra_kwargs = {"study": {"help_text": "Id of the study."}}
 
 
@@ -114,13 +142,22 @@ class ProvenanceSerializer(serializers.ModelSerializer):
 
     verified_by = serializers.SerializerMethodField(
         help_text="Who verified the facts: the curator's login name for staff, "
-                  f"\"{PUBLIC_VERIFIER}\" for everyone else (staff names are not published); "
-                  "empty when not verified.")
+        f'"{PUBLIC_VERIFIER}" for everyone else (staff names are not published); '
+        "empty when not verified."
+    )
 
     class Meta:
         model = Provenance
-        fields = ["source", "url", "pmid", "facts", "note", "verified", "verified_by",
-                  "verified_at"]
+        fields = [
+            "source",
+            "url",
+            "pmid",
+            "facts",
+            "note",
+            "verified",
+            "verified_by",
+            "verified_at",
+        ]
 
     def get_verified_by(self, provenance) -> str:
         if not provenance.verified_by:
@@ -138,11 +175,18 @@ def _codes(choices) -> str:
 class ArmSerializer(serializers.ModelSerializer):
     """One arm of a study, the regimen as the record states it."""
 
-    therapy = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True,
-                                           help_text="Therapy slug; null for placebo or sham.")
-    role = serializers.ChoiceField(choices=ArmRole.choices, help_text=(
-        "What the therapy is in this study. Only a tested therapy is rated: "
-        + _codes(ArmRole)))
+    therapy = serializers.SlugRelatedField(
+        slug_field="slug",
+        read_only=True,
+        allow_null=True,
+        help_text="Therapy slug; null for placebo or sham.",
+    )
+    role = serializers.ChoiceField(
+        choices=ArmRole.choices,
+        help_text=(
+            "What the therapy is in this study. Only a tested therapy is rated: " + _codes(ArmRole)
+        ),
+    )
 
     class Meta:
         model = Arm
@@ -154,31 +198,43 @@ class StudySerializer(serializers.ModelSerializer):
     """One study reported by a reference: what was tested, in whom, how, what it found."""
 
     trial = serializers.SlugRelatedField(
-        slug_field="key", read_only=True, allow_null=True,
+        slug_field="key",
+        read_only=True,
+        allow_null=True,
         help_text="Key of the trial or cohort whose patients this publication reports "
-                  "(/api/v1/trials/); null when it stands alone. A trial's patients count once.")
+        "(/api/v1/trials/); null when it stands alone. A trial's patients count once.",
+    )
     publication_role = serializers.ChoiceField(
-        choices=PublicationRole.choices, read_only=True,
-        help_text="What the publication is to its trial: " + _codes(PublicationRole))
+        choices=PublicationRole.choices,
+        read_only=True,
+        help_text="What the publication is to its trial: " + _codes(PublicationRole),
+    )
     data_availability = serializers.ChoiceField(
-        choices=DataAvailability.choices, read_only=True,
-        help_text="The best record of the results a curator saw: " + _codes(DataAvailability))
+        choices=DataAvailability.choices,
+        read_only=True,
+        help_text="The best record of the results a curator saw: " + _codes(DataAvailability),
+    )
     has_result_data = serializers.BooleanField(
-        read_only=True, help_text="False: listed, but it sets no certainty, direction or level.")
+        read_only=True, help_text="False: listed, but it sets no certainty, direction or level."
+    )
     safety_signal = serializers.BooleanField(
-        read_only=True, help_text="The study reports the drug inducing or worsening myositis "
-                                  "(counted apart from efficacy).")
+        read_only=True,
+        help_text="The study reports the drug inducing or worsening myositis "
+        "(counted apart from efficacy).",
+    )
     arms = ArmSerializer(many=True, read_only=True)
     subtype_counts = serializers.SerializerMethodField(
-        help_text="Patients per subtype code, where the record reports the split.")
+        help_text="Patients per subtype code, where the record reports the split."
+    )
 
     reference = ReferenceSummarySerializer(read_only=True)
-    therapies = serializers.SlugRelatedField(many=True, read_only=True, slug_field="slug",
-                                             help_text=THERAPIES_HELP)
-    subtypes = serializers.SlugRelatedField(many=True, read_only=True, slug_field="code",
-                                            help_text=SUBTYPES_HELP)
-    level_reason = serializers.CharField(read_only=True,
-                                         help_text="Why the study has its level.")
+    therapies = serializers.SlugRelatedField(
+        many=True, read_only=True, slug_field="slug", help_text=THERAPIES_HELP
+    )
+    subtypes = serializers.SlugRelatedField(
+        many=True, read_only=True, slug_field="code", help_text=SUBTYPES_HELP
+    )
+    level_reason = serializers.CharField(read_only=True, help_text="Why the study has its level.")
     outcomes = NestedOutcomeSerializer(many=True, read_only=True)
     provenance = ProvenanceSerializer(many=True, read_only=True)
     page_url = serializers.SerializerMethodField(help_text="The study's page on the site.")
@@ -186,23 +242,56 @@ class StudySerializer(serializers.ModelSerializer):
     class Meta:
         model = Study
         fields = [
-            "id", "key", "label", "reference", "therapies", "subtypes", "design", "phase",
-            "blinding", "comparator", "sample_size", "age_group", "refractory",
-            "primary_endpoint", "primary_endpoint_met", "result", "level", "level_reason",
-            "level_override", "level_override_reason", "summary", "adverse_events",
-            "follow_up", "outcomes", "provenance", "verified", "status", "modified", "page_url",
-            "trial", "publication_role", "data_availability", "has_result_data",
-            "safety_signal", "arms", "subtype_counts",
+            "id",
+            "key",
+            "label",
+            "reference",
+            "therapies",
+            "subtypes",
+            "design",
+            "phase",
+            "blinding",
+            "comparator",
+            "sample_size",
+            "age_group",
+            "refractory",
+            "primary_endpoint",
+            "primary_endpoint_met",
+            "result",
+            "level",
+            "level_reason",
+            "level_override",
+            "level_override_reason",
+            "summary",
+            "adverse_events",
+            "follow_up",
+            "outcomes",
+            "provenance",
+            "verified",
+            "status",
+            "modified",
+            "page_url",
+            "trial",
+            "publication_role",
+            "data_availability",
+            "has_result_data",
+            "safety_signal",
+            "arms",
+            "subtype_counts",
         ]
         extra_kwargs = {
             "id": {"help_text": "Stable identifier of the study in this API and on the site."},
-            "sample_size": {"help_text": "Number of patients; null when the record does not "
-                                         "state it."},
-            "refractory": {"help_text": "Refractory population: true, false, or null (not "
-                                        "stated)."},
-            "level": {"help_text": "Level of evidence (Oxford CEBM 2011, 1 = strongest): the "
-                                   "curator's override if given, else suggested by the design; "
-                                   "null for guidelines (not graded)."},
+            "sample_size": {
+                "help_text": "Number of patients; null when the record does not state it."
+            },
+            "refractory": {
+                "help_text": "Refractory population: true, false, or null (not stated)."
+            },
+            "level": {
+                "help_text": "Level of evidence (Oxford CEBM 2011, 1 = strongest): the "
+                "curator's override if given, else suggested by the design; "
+                "null for guidelines (not graded)."
+            },
         }
 
     def get_page_url(self, study) -> str:
@@ -217,18 +306,32 @@ class TrialSerializer(serializers.ModelSerializer):
 
     kind = serializers.ChoiceField(choices=TrialKind.choices, help_text=_codes(TrialKind))
     registry_ids = serializers.ListField(
-        child=serializers.CharField(), read_only=True,
+        child=serializers.CharField(),
+        read_only=True,
         help_text="Registry identifiers a public record shows for this trial (ClinicalTrials.gov "
-                  "NCT + 8 digits, ISRCTN, EudraCT, UMIN, JPRN).")
+        "NCT + 8 digits, ISRCTN, EudraCT, UMIN, JPRN).",
+    )
     registry_urls = serializers.SerializerMethodField(
-        help_text="The registry page of each id, in the same order.")
+        help_text="The registry page of each id, in the same order."
+    )
     studies = serializers.SerializerMethodField(
-        help_text="Ids of its publications (studies) you may see.")
+        help_text="Ids of its publications (studies) you may see."
+    )
 
     class Meta:
         model = Trial
-        fields = ["key", "name", "kind", "registry_ids", "registry_urls", "registry_source_url",
-                  "note", "studies", "status", "modified"]
+        fields = [
+            "key",
+            "name",
+            "kind",
+            "registry_ids",
+            "registry_urls",
+            "registry_source_url",
+            "note",
+            "studies",
+            "status",
+            "modified",
+        ]
 
     def get_registry_urls(self, trial) -> list[str]:
         return [url for _, url in trial.registry_links]
@@ -255,7 +358,8 @@ class StudyWriteSerializer(serializers.ModelSerializer):
     ``full_clean``). Outcomes and provenance, when given, replace the study's rows in order."""
 
     key = serializers.SlugField(
-        max_length=80, required=False,
+        max_length=80,
+        required=False,
         help_text="Stable key; made from the reference number and label when left out.",
     )
     reference = serializers.PrimaryKeyRelatedField(
@@ -265,7 +369,9 @@ class StudyWriteSerializer(serializers.ModelSerializer):
         many=True, slug_field="slug", queryset=Therapy.objects.all(), help_text=THERAPIES_HELP
     )
     subtypes = serializers.SlugRelatedField(
-        many=True, slug_field="code", queryset=DiseaseSubtype.objects.all(),
+        many=True,
+        slug_field="code",
+        queryset=DiseaseSubtype.objects.all(),
         help_text=SUBTYPES_HELP,
     )
     outcomes = OutcomeWriteSerializer(many=True, required=False)
@@ -273,8 +379,15 @@ class StudyWriteSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Study
-        fields = ["key", "reference", "therapies", "subtypes", *STUDY_FIELDS, "outcomes",
-                  "provenance"]
+        fields = [
+            "key",
+            "reference",
+            "therapies",
+            "subtypes",
+            *STUDY_FIELDS,
+            "outcomes",
+            "provenance",
+        ]
         validators = []
 
     def validate_key(self, value):
@@ -303,25 +416,39 @@ class StudyWriteSerializer(serializers.ModelSerializer):
             return getattr(instance, name) if instance is not None else default
 
         fields = {name: validated.get(name, current(name, None)) for name in STUDY_FIELDS}
-        fields = {k: v for k, v in fields.items() if v is not None or k in {
-            "sample_size", "refractory", "primary_endpoint_met", "level_override"}}
+        fields = {
+            k: v
+            for k, v in fields.items()
+            if v is not None
+            or k in {"sample_size", "refractory", "primary_endpoint_met", "level_override"}
+        }
         reference = validated.get("reference") or instance.reference
         therapies = validated.get("therapies") or list(instance.therapies.all())
         subtypes = validated.get("subtypes") or list(instance.subtypes.all())
         outcomes = validated.get("outcomes")
         if outcomes is None and instance is not None:
-            outcomes = [{f: getattr(o, f) for f in OUTCOME_FIELDS}
-                        for o in instance.outcomes.order_by("order", "pk")]
+            outcomes = [
+                {f: getattr(o, f) for f in OUTCOME_FIELDS}
+                for o in instance.outcomes.order_by("order", "pk")
+            ]
         provenance = validated.get("provenance")
         if provenance is None and instance is not None:
-            provenance = [{f: getattr(p, f) for f in PROVENANCE_FIELDS}
-                          for p in instance.provenance.order_by("pk")]
-        key = instance.key if instance is not None else (
-            validated.get("key") or self._key(reference, fields.get("label", "")))
+            provenance = [
+                {f: getattr(p, f) for f in PROVENANCE_FIELDS}
+                for p in instance.provenance.order_by("pk")
+            ]
+        key = (
+            instance.key
+            if instance is not None
+            else (validated.get("key") or self._key(reference, fields.get("label", "")))
+        )
         return upsert_study(
-            key=key, reference=reference,
-            therapies=[t.slug for t in therapies], subtypes=[s.code for s in subtypes],
-            outcomes=outcomes or [], provenance=provenance or [],
+            key=key,
+            reference=reference,
+            therapies=[t.slug for t in therapies],
+            subtypes=[s.code for s in subtypes],
+            outcomes=outcomes or [],
+            provenance=provenance or [],
             status=current("status", Study._meta.get_field("status").default),
             # The trial and arms are curated in the admin: an update through the API keeps them.
             trial=instance.trial.key if instance is not None and instance.trial else None,
@@ -340,16 +467,26 @@ class StatementSerializer(serializers.ModelSerializer):
     support it (those you may see)."""
 
     therapy = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    studies = serializers.PrimaryKeyRelatedField(many=True, read_only=True,
-                                                 help_text="Ids of supporting studies.")
+    studies = serializers.PrimaryKeyRelatedField(
+        many=True, read_only=True, help_text="Ids of supporting studies."
+    )
     references = serializers.PrimaryKeyRelatedField(
         many=True, read_only=True, help_text="Ids of supporting references."
     )
 
     class Meta:
         model = Statement
-        fields = ["id", "key", "therapy", "text", "studies", "references", "order", "status",
-                  "modified"]
+        fields = [
+            "id",
+            "key",
+            "therapy",
+            "text",
+            "studies",
+            "references",
+            "order",
+            "status",
+            "modified",
+        ]
 
 
 class StatementWriteSerializer(serializers.ModelSerializer):
@@ -357,10 +494,13 @@ class StatementWriteSerializer(serializers.ModelSerializer):
 
     key = serializers.SlugField(max_length=80)
     therapy = serializers.SlugRelatedField(slug_field="slug", queryset=Therapy.objects.all())
-    studies = serializers.PrimaryKeyRelatedField(many=True, queryset=Study.objects.all(),
-                                                 required=False)
+    studies = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=Study.objects.all(), required=False
+    )
     references = serializers.PrimaryKeyRelatedField(
-        many=True, queryset=Reference.objects.filter(number__isnull=False), required=False,
+        many=True,
+        queryset=Reference.objects.filter(number__isnull=False),
+        required=False,
         help_text="Ids of supporting references (numbered references of the review).",
     )
 
@@ -387,11 +527,14 @@ class StatementWriteSerializer(serializers.ModelSerializer):
         studies, references = pick("studies"), pick("references")
         if not studies and not references:
             raise serializers.ValidationError(
-                {"non_field_errors": ["Link at least one study or reference."]})
+                {"non_field_errors": ["Link at least one study or reference."]}
+            )
         return upsert_statement(
             key=instance.key if instance else validated["key"],
-            therapy=pick("therapy").slug, text=pick("text"),
-            studies=[s.key for s in studies], references=[r.number for r in references],
+            therapy=pick("therapy").slug,
+            text=pick("text"),
+            studies=[s.key for s in studies],
+            references=[r.number for r in references],
             order=validated.get("order", instance.order if instance else 0),
             status=instance.status if instance else Statement._meta.get_field("status").default,
         )
@@ -407,13 +550,16 @@ class ResultCountsSerializer(serializers.Serializer):
     """How many studies found each result (codes of ResultDirection)."""
 
     def get_fields(self):
-        return {code: serializers.IntegerField(required=False, help_text=label)
-                for code, label in ResultDirection.choices}
+        return {
+            code: serializers.IntegerField(required=False, help_text=label)
+            for code, label in ResultDirection.choices
+        }
 
 
 class CertaintyReasonSerializer(serializers.Serializer):
-    code = serializers.ChoiceField(choices=CertaintyReason.choices,
-                                   help_text=_codes(CertaintyReason))
+    code = serializers.ChoiceField(
+        choices=CertaintyReason.choices, help_text=_codes(CertaintyReason)
+    )
     text = serializers.CharField(help_text="The reason in words, for the reader.")
 
 
@@ -423,53 +569,69 @@ class SynthesisFieldsSerializer(serializers.Serializer):
     certainty = serializers.ChoiceField(
         choices=Certainty.choices,
         help_text="Certainty of the body of evidence (GRADE approach; a curator's override "
-                  "where one is given): " + _codes(Certainty))
+        "where one is given): " + _codes(Certainty),
+    )
     suggested_certainty = serializers.ChoiceField(
-        choices=Certainty.choices, help_text="What the rules suggest, before any override.")
+        choices=Certainty.choices, help_text="What the rules suggest, before any override."
+    )
     certainty_overridden = serializers.BooleanField(help_text="A curator set the certainty.")
     certainty_reasons = CertaintyReasonSerializer(
-        many=True, help_text="Every reason: where the rating started, each step down, what "
-                             "was left out, and a curator's override with its reason.")
+        many=True,
+        help_text="Every reason: where the rating started, each step down, what "
+        "was left out, and a curator's override with its reason.",
+    )
     direction = serializers.ChoiceField(
         choices=Direction.choices,
         help_text="Direction of effect from the best design with result data (efficacy "
-                  "only; safety signals apart): " + _codes(Direction))
+        "only; safety signals apart): " + _codes(Direction),
+    )
     trials = serializers.IntegerField(
-        help_text="Trials or patient groups (publications of one trial count once).")
+        help_text="Trials or patient groups (publications of one trial count once)."
+    )
     patients = serializers.IntegerField(
-        allow_null=True, help_text="Patients, each trial counted once (its largest "
-                                   "publication, or its count of this subtype where reported); "
-                                   "null when no study gives a number.")
+        allow_null=True,
+        help_text="Patients, each trial counted once (its largest "
+        "publication, or its count of this subtype where reported); "
+        "null when no study gives a number.",
+    )
     patients_mixed_population = serializers.BooleanField(
         help_text="True when some of these patients come from studies of several subtypes "
-                  "whose split is not reported (their whole number is included).")
+        "whose split is not reported (their whole number is included)."
+    )
     safety_signals = serializers.IntegerField(
-        help_text="Studies reporting the drug inducing or worsening myositis.")
+        help_text="Studies reporting the drug inducing or worsening myositis."
+    )
     key_studies = serializers.ListField(
         child=serializers.IntegerField(),
         help_text="Ids of the studies the certainty and direction rest on (best design with "
-                  "result data, strongest first).")
+        "result data, strongest first).",
+    )
     studies_without_result_data = serializers.IntegerField(
-        help_text="Studies listed but not rated (title only, or no result seen).")
+        help_text="Studies listed but not rated (title only, or no result seen)."
+    )
 
 
 class MatrixCellSerializer(SynthesisFieldsSerializer):
     therapy = serializers.CharField(help_text="Therapy slug.")
     subtype = serializers.CharField(help_text="Subtype code.")
-    studies = serializers.IntegerField(help_text="Number of studies that tested the therapy "
-                                                 "in the subtype.")
+    studies = serializers.IntegerField(
+        help_text="Number of studies that tested the therapy in the subtype."
+    )
     studies_without_size = serializers.IntegerField(
         help_text="Trials whose publications do not state their size (not in `patients`)."
     )
     best_level = serializers.ChoiceField(
-        choices=EvidenceLevel.choices, allow_null=True,
-        help_text="Strongest level of evidence among the studies with result data (1 is best).")
+        choices=EvidenceLevel.choices,
+        allow_null=True,
+        help_text="Strongest level of evidence among the studies with result data (1 is best).",
+    )
     results = ResultCountsSerializer(help_text="Studies per result code.")
     dominant_result = serializers.ChoiceField(
-        choices=ResultDirection.choices, allow_null=True,
+        choices=ResultDirection.choices,
+        allow_null=True,
         help_text="Superseded by `direction` (kept for v1 clients): the most frequent study "
-                  "result; a tie goes to the more cautious one (harm, no benefit, mixed, "
-                  "benefit).",
+        "result; a tie goes to the more cautious one (harm, no benefit, mixed, "
+        "benefit).",
     )
 
 
@@ -489,15 +651,19 @@ class MatrixSerializer(serializers.Serializer):
     """The drug x subtype evidence matrix the home page shows, over the filtered studies."""
 
     evidence_cutoff = serializers.CharField(
-        allow_null=True, help_text="Where the evidence stops: the publication year of the newest "
-                                   "reference (ISO 8601 at the corpus's precision, e.g. "
-                                   "\"2016\"). Trials published later are not included.")
-    source_review_year = serializers.IntegerField(allow_null=True,
-                                                  help_text="The source review's year.")
+        allow_null=True,
+        help_text="Where the evidence stops: the publication year of the newest "
+        "reference (ISO 8601 at the corpus's precision, e.g. "
+        '"2016"). Trials published later are not included.',
+    )
+    source_review_year = serializers.IntegerField(
+        allow_null=True, help_text="The source review's year."
+    )
     therapies = MatrixAxisTherapySerializer(many=True, help_text="Rows, in display order.")
     subtypes = MatrixAxisSubtypeSerializer(many=True, help_text="Columns, in display order.")
-    cells = MatrixCellSerializer(many=True, help_text="Only pairs where a study tested the "
-                                                      "therapy.")
+    cells = MatrixCellSerializer(
+        many=True, help_text="Only pairs where a study tested the therapy."
+    )
 
 
 class ArmResultSerializer(serializers.Serializer):
@@ -515,8 +681,9 @@ class SummaryStudyResultSerializer(serializers.Serializer):
     n = serializers.IntegerField(allow_null=True)
     value = serializers.CharField()
     display_value = serializers.CharField()
-    arm_results = ArmResultSerializer(many=True, help_text="The result in each arm, where "
-                                                           "the record gives it.")
+    arm_results = ArmResultSerializer(
+        many=True, help_text="The result in each arm, where the record gives it."
+    )
 
 
 class SummaryOutcomeSerializer(SynthesisFieldsSerializer):
@@ -532,20 +699,26 @@ class SummarySerializer(SynthesisFieldsSerializer):
 
     therapy = serializers.CharField(help_text="Therapy slug.")
     subtype = serializers.CharField(help_text="Subtype code.")
-    evidence_cutoff = serializers.CharField(allow_null=True,
-                                            help_text="As in /matrix/: e.g. \"2016\".")
+    evidence_cutoff = serializers.CharField(
+        allow_null=True, help_text='As in /matrix/: e.g. "2016".'
+    )
     evidence_cutoff_text = serializers.CharField(help_text="The same, in a sentence.")
-    studies = serializers.ListField(child=serializers.IntegerField(),
-                                    help_text="Ids of the studies that tested the therapy.")
+    studies = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Ids of the studies that tested the therapy."
+    )
     studies_without_data = serializers.ListField(
-        child=serializers.IntegerField(), help_text="Those without result data (not rated).")
-    safety_studies = serializers.ListField(child=serializers.IntegerField(),
-                                           help_text="Ids of the safety-signal studies.")
+        child=serializers.IntegerField(), help_text="Those without result data (not rated)."
+    )
+    safety_studies = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Ids of the safety-signal studies."
+    )
     background_studies = serializers.ListField(
         child=serializers.IntegerField(),
-        help_text="Studies where the therapy was background therapy only (not rated).")
-    outcomes = SummaryOutcomeSerializer(many=True, help_text="Each measured outcome with "
-                                                             "its own certainty.")
+        help_text="Studies where the therapy was background therapy only (not rated).",
+    )
+    outcomes = SummaryOutcomeSerializer(
+        many=True, help_text="Each measured outcome with its own certainty."
+    )
 
 
 class SearchHitSerializer(serializers.Serializer):
@@ -570,13 +743,19 @@ class SearchResultSerializer(serializers.Serializer):
 
 
 class SearchQuerySerializer(serializers.Serializer):
-    q = serializers.RegexField(r"^[^\x00]*$", max_length=200, required=False,
-                               help_text="Words to find (drug, brand, subtype, author...). "
-                                         "Without q (or search) every group is empty.")
-    search = serializers.RegexField(r"^[^\x00]*$", max_length=200, required=False,
-                                    help_text="Same as q.")
-    limit = serializers.IntegerField(min_value=1, max_value=50, default=20,
-                                     help_text="Hits per kind (1-50).")
+    q = serializers.RegexField(
+        r"^[^\x00]*$",
+        max_length=200,
+        required=False,
+        help_text="Words to find (drug, brand, subtype, author...). "
+        "Without q (or search) every group is empty.",
+    )
+    search = serializers.RegexField(
+        r"^[^\x00]*$", max_length=200, required=False, help_text="Same as q."
+    )
+    limit = serializers.IntegerField(
+        min_value=1, max_value=50, default=20, help_text="Hits per kind (1-50)."
+    )
 
     def validate(self, attrs):
         attrs["q"] = attrs.get("q") or attrs.get("search") or ""

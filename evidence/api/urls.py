@@ -15,6 +15,9 @@ router.register("trials", views.TrialViewSet, basename="trial")
 
 urlpatterns = [
     *router.urls,
-    path("summary/<str:therapy>/<str:subtype>/", views.SummaryViewSet.as_view({"get": "list"}),
-         name="summary-detail"),
+    path(
+        "summary/<str:therapy>/<str:subtype>/",
+        views.SummaryViewSet.as_view({"get": "list"}),
+        name="summary-detail",
+    ),
 ]

@@ -68,8 +68,10 @@ class SubtypeViewSet(ReadViewSet):
         return DiseaseSubtype.objects.restrict(self.request.user).order_by("order", "name")
 
     def get_serializer_context(self):
-        return {**super().get_serializer_context(),
-                "study_counts": count_by(visible_studies(self.request), "subtypes")}
+        return {
+            **super().get_serializer_context(),
+            "study_counts": count_by(visible_studies(self.request), "subtypes"),
+        }
 
     def get_object(self):
         value = self.kwargs["slug"]
@@ -83,9 +85,11 @@ class SubtypeViewSet(ReadViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List study designs",
-                       description="Every design code with the level of evidence it suggests "
-                                   "and how many studies use it."),
+    list=extend_schema(
+        summary="List study designs",
+        description="Every design code with the level of evidence it suggests "
+        "and how many studies use it.",
+    ),
     retrieve=extend_schema(summary="One design (by code)"),
 )
 class DesignViewSet(ConditionalMixin, ReadViewSet):
@@ -101,8 +105,13 @@ class DesignViewSet(ConditionalMixin, ReadViewSet):
     def designs(self) -> list[dict]:
         counts = design_counts(visible_studies(self.request))
         return [
-            {"code": code, "label": label, "suggested_level": suggested_level(code),
-             "randomised": code in StudyDesign.randomised(), "study_count": counts.get(code, 0)}
+            {
+                "code": code,
+                "label": label,
+                "suggested_level": suggested_level(code),
+                "randomised": code in StudyDesign.randomised(),
+                "study_count": counts.get(code, 0),
+            }
             for code, label in StudyDesign.choices
         ]
 
@@ -111,8 +120,11 @@ class DesignViewSet(ConditionalMixin, ReadViewSet):
             rows = self.designs()
             if isinstance(request.accepted_renderer, ExportRenderer):
                 self.paginator.validate(request)
-                return streaming_response(rows_as_csv(rows, self.csv_columns),
-                                          request.accepted_renderer, "myoevidence-designs")
+                return streaming_response(
+                    rows_as_csv(rows, self.csv_columns),
+                    request.accepted_renderer,
+                    "myoevidence-designs",
+                )
             page = self.paginate_queryset(rows)
             return self.get_paginated_response(s.DesignSerializer(page, many=True).data)
 
@@ -134,7 +146,7 @@ class DesignViewSet(ConditionalMixin, ReadViewSet):
     list=extend_schema(
         summary="List studies",
         description="Filterable like the studies page. `?format=csv` returns every matching "
-                    "study, unpaginated, with exactly the columns of the site's CSV export.",
+        "study, unpaginated, with exactly the columns of the site's CSV export.",
     ),
     retrieve=extend_schema(summary="One study (by id)"),
 )
@@ -151,9 +163,12 @@ class StudyViewSet(WriteViewSet):
         # The site's own CSV writer, so the API's export matches the page's byte for byte.
         return studies_csv(records, base_url=self.request.build_absolute_uri("/")[:-1])
 
-    @extend_schema(summary="Count studies per design, result, level, age group, therapy and "
-                           "subtype (honours the filters)",
-                   responses=s.StudyCountsSerializer, filters=True)
+    @extend_schema(
+        summary="Count studies per design, result, level, age group, therapy and "
+        "subtype (honours the filters)",
+        responses=s.StudyCountsSerializer,
+        filters=True,
+    )
     @action(detail=False, methods=["get"], pagination_class=None)
     def counts(self, request, *args, **kwargs):
         queryset = self.filter_queryset(self.get_queryset())
@@ -170,14 +185,22 @@ class StudyViewSet(WriteViewSet):
             return {("none" if key is None else str(key)): n for key, n in rows}
 
         # Six aggregates over the filtered studies: kept together, once per generation.
-        facets = memoize("study-facets", queryset_key(base), lambda: {
-            "design": facet("design"), "result": facet("result"), "level": facet("level"),
-            "age_group": facet("age_group"), "therapy": facet("therapies__slug"),
-            "subtype": facet("subtypes__code"),
-        })
+        facets = memoize(
+            "study-facets",
+            queryset_key(base),
+            lambda: {
+                "design": facet("design"),
+                "result": facet("result"),
+                "level": facet("level"),
+                "age_group": facet("age_group"),
+                "therapy": facet("therapies__slug"),
+                "subtype": facet("subtypes__code"),
+            },
+        )
         data = {"count": count, **facets}
-        return stamp(Response(s.StudyCountsSerializer(data).data), etag=etag,
-                     last_modified=last_modified)
+        return stamp(
+            Response(s.StudyCountsSerializer(data).data), etag=etag, last_modified=last_modified
+        )
 
 
 @extend_schema_view(
@@ -188,8 +211,18 @@ class OutcomeViewSet(ReadViewSet):
     serializer_class = s.OutcomeSerializer
     filterset_class = OutcomeFilterSet
     export_name = "outcomes"
-    csv_columns = ("id", "study", "measure", "description", "timepoint", "responders", "n",
-                   "value", "is_primary", "display_value")
+    csv_columns = (
+        "id",
+        "study",
+        "measure",
+        "description",
+        "timepoint",
+        "responders",
+        "n",
+        "value",
+        "is_primary",
+        "display_value",
+    )
 
     def get_queryset(self):
         return Outcome.objects.filter(
@@ -210,29 +243,47 @@ class StatementViewSet(WriteViewSet):
 
     def get_queryset(self):
         user = self.request.user
-        return Statement.objects.restrict(user).select_related("therapy").prefetch_related(
-            Prefetch("studies", queryset=Study.objects.restrict(user).only("pk")),
-            Prefetch("references", queryset=Reference.objects.restrict(user).only("pk")),
-        ).order_by("therapy__name", "order", "pk")
+        return (
+            Statement.objects.restrict(user)
+            .select_related("therapy")
+            .prefetch_related(
+                Prefetch("studies", queryset=Study.objects.restrict(user).only("pk")),
+                Prefetch("references", queryset=Reference.objects.restrict(user).only("pk")),
+            )
+            .order_by("therapy__name", "order", "pk")
+        )
 
 
-@extend_schema_view(list=extend_schema(
-    summary="The drug x subtype evidence matrix",
-    description="Per therapy and subtype: studies, patients, best level of evidence and "
-                "result counts, over the studies the filters select (the same filters as "
-                "/studies/). `?format=csv` gives one row per cell.",
-    responses=s.MatrixSerializer,
-))
+@extend_schema_view(
+    list=extend_schema(
+        summary="The drug x subtype evidence matrix",
+        description="Per therapy and subtype: studies, patients, best level of evidence and "
+        "result counts, over the studies the filters select (the same filters as "
+        "/studies/). `?format=csv` gives one row per cell.",
+        responses=s.MatrixSerializer,
+    )
+)
 class MatrixViewSet(ConditionalMixin, ListViewSet):
     serializer_class = s.MatrixSerializer
     filterset_class = StudyFilterSet
     pagination_class = None
     export_name = "matrix"
-    csv_columns = ("therapy", "subtype", "studies", "patients", "studies_without_size",
-                   "best_level", "dominant_result", *(f"results.{code}" for code in
-                                                      s.ResultDirection.values),
-                   "certainty", "direction", "trials", "patients_mixed_population",
-                   "safety_signals", "key_studies")
+    csv_columns = (
+        "therapy",
+        "subtype",
+        "studies",
+        "patients",
+        "studies_without_size",
+        "best_level",
+        "dominant_result",
+        *(f"results.{code}" for code in s.ResultDirection.values),
+        "certainty",
+        "direction",
+        "trials",
+        "patients_mixed_population",
+        "safety_signals",
+        "key_studies",
+    )
 
     def get_queryset(self):
         return visible_studies(self.request)
@@ -243,8 +294,11 @@ class MatrixViewSet(ConditionalMixin, ListViewSet):
         def build():
             data = self.matrix_data(studies)
             if isinstance(request.accepted_renderer, ExportRenderer):
-                return streaming_response(rows_as_csv(data["cells"], self.csv_columns),
-                                          request.accepted_renderer, "myoevidence-matrix")
+                return streaming_response(
+                    rows_as_csv(data["cells"], self.csv_columns),
+                    request.accepted_renderer,
+                    "myoevidence-matrix",
+                )
             return Response(data)
 
         return self.conditional_response(request, studies, build)
@@ -254,39 +308,58 @@ class MatrixViewSet(ConditionalMixin, ListViewSet):
         cutoff = evidence_cutoff(self.request.user)
         subtype_order = {subtype.pk: i for i, subtype in enumerate(matrix.subtypes)}
         therapy_order = {therapy.pk: i for i, therapy in enumerate(matrix.therapies)}
-        cells = sorted(matrix.cells.values(), key=lambda c: (therapy_order[c.therapy.pk],
-                                                             subtype_order[c.subtype.pk]))
+        cells = sorted(
+            matrix.cells.values(),
+            key=lambda c: (therapy_order[c.therapy.pk], subtype_order[c.subtype.pk]),
+        )
         return {
-            "evidence_cutoff": cutoff.iso, "source_review_year": cutoff.review_year,
-            "therapies": [{"slug": t.slug, "name": t.name, "drug_class": t.drug_class.slug}
-                          for t in matrix.therapies],
+            "evidence_cutoff": cutoff.iso,
+            "source_review_year": cutoff.review_year,
+            "therapies": [
+                {"slug": t.slug, "name": t.name, "drug_class": t.drug_class.slug}
+                for t in matrix.therapies
+            ],
             "subtypes": [{"code": st.code, "name": st.name} for st in matrix.subtypes],
-            "cells": [{
-                "therapy": c.therapy.slug, "subtype": c.subtype.code, "studies": c.studies,
-                "patients": c.patients, "studies_without_size": c.studies_without_size,
-                "best_level": c.best_level, "results": dict(c.results),
-                "dominant_result": c.dominant_result, **synthesis_data(c.synthesis),
-            } for c in cells],
+            "cells": [
+                {
+                    "therapy": c.therapy.slug,
+                    "subtype": c.subtype.code,
+                    "studies": c.studies,
+                    "patients": c.patients,
+                    "studies_without_size": c.studies_without_size,
+                    "best_level": c.best_level,
+                    "results": dict(c.results),
+                    "dominant_result": c.dominant_result,
+                    **synthesis_data(c.synthesis),
+                }
+                for c in cells
+            ],
         }
 
 
 def synthesis_data(synthesis) -> dict:
     """The synthesis fields of the API (serializers.SynthesisFieldsSerializer)."""
     return {
-        "certainty": synthesis.certainty, "suggested_certainty": synthesis.suggested_certainty,
+        "certainty": synthesis.certainty,
+        "suggested_certainty": synthesis.suggested_certainty,
         "certainty_overridden": synthesis.overridden,
-        "certainty_reasons": synthesis.reason_dicts, "direction": synthesis.direction,
-        "trials": synthesis.trials, "patients": synthesis.patients,
+        "certainty_reasons": synthesis.reason_dicts,
+        "direction": synthesis.direction,
+        "trials": synthesis.trials,
+        "patients": synthesis.patients,
         "patients_mixed_population": synthesis.patients_mixed_population,
-        "safety_signals": synthesis.safety_signals, "key_studies": synthesis.key_studies,
+        "safety_signals": synthesis.safety_signals,
+        "key_studies": synthesis.key_studies,
         "studies_without_result_data": synthesis.studies_without_data,
     }
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List trials and cohorts",
-                       description="Each groups the publications of the same patients, whose "
-                                   "patients count once in the matrix and summaries."),
+    list=extend_schema(
+        summary="List trials and cohorts",
+        description="Each groups the publications of the same patients, whose "
+        "patients count once in the matrix and summaries.",
+    ),
     retrieve=extend_schema(summary="One trial (by key)"),
 )
 class TrialViewSet(ReadViewSet):
@@ -298,19 +371,26 @@ class TrialViewSet(ReadViewSet):
 
     def get_queryset(self):
         user = self.request.user
-        return Trial.objects.restrict(user).prefetch_related(
-            Prefetch("publications", queryset=Study.objects.restrict(user).only("pk",
-                                                                                  "trial_id"))
-        ).order_by("name", "key")
+        return (
+            Trial.objects.restrict(user)
+            .prefetch_related(
+                Prefetch(
+                    "publications", queryset=Study.objects.restrict(user).only("pk", "trial_id")
+                )
+            )
+            .order_by("name", "key")
+        )
 
 
-@extend_schema_view(list=extend_schema(
-    summary="Summary of findings: one therapy in one subtype",
-    description="Each measured outcome with its studies, trials, patients (deduplicated), "
-                "per-arm results and certainty with reasons; the key studies, the safety "
-                "signals and the evidence cut-off. The subtype by slug or code.",
-    responses=s.SummarySerializer,
-))
+@extend_schema_view(
+    list=extend_schema(
+        summary="Summary of findings: one therapy in one subtype",
+        description="Each measured outcome with its studies, trials, patients (deduplicated), "
+        "per-arm results and certainty with reasons; the key studies, the safety "
+        "signals and the evidence cut-off. The subtype by slug or code.",
+        responses=s.SummarySerializer,
+    )
+)
 class SummaryViewSet(ConditionalMixin, ListViewSet):
     serializer_class = s.SummarySerializer
     pagination_class = None
@@ -321,48 +401,71 @@ class SummaryViewSet(ConditionalMixin, ListViewSet):
         return visible_studies(self.request)
 
     def list(self, request, *args, **kwargs):
-        therapy = Therapy.objects.restrict(request.user).filter(
-            slug=kwargs["therapy"]).first()
-        subtype = (DiseaseSubtype.objects.filter(slug=kwargs["subtype"]).first()
-                   or DiseaseSubtype.objects.filter(code=kwargs["subtype"]).first())
+        therapy = Therapy.objects.restrict(request.user).filter(slug=kwargs["therapy"]).first()
+        subtype = (
+            DiseaseSubtype.objects.filter(slug=kwargs["subtype"]).first()
+            or DiseaseSubtype.objects.filter(code=kwargs["subtype"]).first()
+        )
         if therapy is None or subtype is None:
             raise Http404("No such therapy or subtype.")
         studies = self.get_queryset()
         return self.conditional_response(
-            request, studies, lambda: Response(self.summary_data(studies, therapy, subtype)))
+            request, studies, lambda: Response(self.summary_data(studies, therapy, subtype))
+        )
 
     def summary_data(self, studies, therapy, subtype) -> dict:
         summary = summary_of_findings(studies, therapy, subtype)
         cutoff = evidence_cutoff(self.request.user)
         return {
-            "therapy": therapy.slug, "subtype": subtype.code,
-            "evidence_cutoff": cutoff.iso, "evidence_cutoff_text": cutoff.sentence,
+            "therapy": therapy.slug,
+            "subtype": subtype.code,
+            "evidence_cutoff": cutoff.iso,
+            "evidence_cutoff_text": cutoff.sentence,
             **synthesis_data(summary.synthesis),
             "studies": summary.synthesis.study_ids,
             "studies_without_data": summary.without_data,
             "safety_studies": summary.synthesis.safety_studies,
             "background_studies": [row.pk for row in summary.background],
-            "outcomes": [{
-                "measure": finding.measure, "label": finding.label,
-                "studies": finding.synthesis.studies, **synthesis_data(finding.synthesis),
-                "results": [{
-                    "study": row["study"].pk, "description": row["outcome"].description,
-                    "timepoint": row["outcome"].timepoint,
-                    "responders": row["outcome"].responders, "n": row["outcome"].n,
-                    "value": row["outcome"].value,
-                    "display_value": row["outcome"].display_value,
-                    "arm_results": [{"arm": r.arm.label, "responders": r.responders,
-                                     "n": r.n, "value": r.value} for r in row["arm_results"]],
-                } for row in finding.rows],
-            } for finding in summary.outcomes],
+            "outcomes": [
+                {
+                    "measure": finding.measure,
+                    "label": finding.label,
+                    "studies": finding.synthesis.studies,
+                    **synthesis_data(finding.synthesis),
+                    "results": [
+                        {
+                            "study": row["study"].pk,
+                            "description": row["outcome"].description,
+                            "timepoint": row["outcome"].timepoint,
+                            "responders": row["outcome"].responders,
+                            "n": row["outcome"].n,
+                            "value": row["outcome"].value,
+                            "display_value": row["outcome"].display_value,
+                            "arm_results": [
+                                {
+                                    "arm": r.arm.label,
+                                    "responders": r.responders,
+                                    "n": r.n,
+                                    "value": r.value,
+                                }
+                                for r in row["arm_results"]
+                            ],
+                        }
+                        for row in finding.rows
+                    ],
+                }
+                for finding in summary.outcomes
+            ],
         }
 
 
-@extend_schema_view(list=extend_schema(
-    summary="Search therapies, subtypes, studies and references",
-    parameters=[s.SearchQuerySerializer],
-    responses=s.SearchResultSerializer,
-))
+@extend_schema_view(
+    list=extend_schema(
+        summary="Search therapies, subtypes, studies and references",
+        parameters=[s.SearchQuerySerializer],
+        responses=s.SearchResultSerializer,
+    )
+)
 class SearchViewSet(ListViewSet):
     serializer_class = s.SearchResultSerializer
     pagination_class = None
@@ -387,12 +490,14 @@ class SearchViewSet(ListViewSet):
     def hit(self, hit) -> dict:
         obj = hit.obj
         ident = {"therapy": lambda: obj.slug, "subtype": lambda: obj.slug}.get(
-            hit.kind, lambda: obj.pk)()
+            hit.kind, lambda: obj.pk
+        )()
         return {
-            "kind": hit.kind, "id": str(ident if hit.kind != "subtype" else obj.code),
-            "title": hit.title, "snippet": str(hit.snippet), "rank": float(hit.rank or 0),
+            "kind": hit.kind,
+            "id": str(ident if hit.kind != "subtype" else obj.code),
+            "title": hit.title,
+            "snippet": str(hit.snippet),
+            "rank": float(hit.rank or 0),
             "page_url": self.request.build_absolute_uri(hit.url),
-            "api_url": self.request.build_absolute_uri(reverse(f"{hit.kind}-detail",
-                                                               args=[ident])),
+            "api_url": self.request.build_absolute_uri(reverse(f"{hit.kind}-detail", args=[ident])),
         }
-

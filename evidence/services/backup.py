@@ -53,8 +53,17 @@ from therapies.models import DrugClass, Therapy, TherapyRationale
 
 STUDIES_FILE = "studies/corpus.json"
 # Everything export_corpus writes; --force replaces only these (and studies/*.json).
-WRITTEN = ("references.bib", STATUS_FILE, "subtypes.json", "therapies.json", "rationale.json",
-           "statements.json", "VERSION", TRIALS_FILE, OVERRIDES_FILE)
+WRITTEN = (
+    "references.bib",
+    STATUS_FILE,
+    "subtypes.json",
+    "therapies.json",
+    "rationale.json",
+    "statements.json",
+    "VERSION",
+    TRIALS_FILE,
+    OVERRIDES_FILE,
+)
 BIB_HEADER = (
     "% MyoEvidence corpus export (python manage.py export_corpus); restore with load_corpus.\n"
     "% Custom fields: reviewnumber (citation number in the review), kind, role, pmid, pmcid,\n"
@@ -91,9 +100,16 @@ def export_corpus(directory: Path, *, force: bool = False) -> ExportReport:
         _snapshot()
         files = {
             "references.bib": _references_bib(report),
-            STATUS_FILE: _json({"references": {
-                key: status for key, status in
-                Reference.objects.order_by("bibtex_key").values_list("bibtex_key", "status")}}),
+            STATUS_FILE: _json(
+                {
+                    "references": {
+                        key: status
+                        for key, status in Reference.objects.order_by("bibtex_key").values_list(
+                            "bibtex_key", "status"
+                        )
+                    }
+                }
+            ),
             "subtypes.json": _json({"subtypes": _subtypes(report)}),
             "therapies.json": _json(_therapies(report)),
             "rationale.json": _json({"rationale": _rationale(report)}),
@@ -118,8 +134,10 @@ def _prepare(directory: Path, *, force: bool) -> None:
         raise ExportError(f"{directory} exists and is not a directory.")
     if directory.is_dir() and any(directory.iterdir()):
         if not force:
-            raise ExportError(f"{directory} is not empty; choose a new directory, or use "
-                              "--force to replace the corpus files in it.")
+            raise ExportError(
+                f"{directory} is not empty; choose a new directory, or use "
+                "--force to replace the corpus files in it."
+            )
         for name in WRITTEN:
             (directory / name).unlink(missing_ok=True)
         for folder in ("studies", *EXTRA_FOLDERS):
@@ -153,31 +171,57 @@ def _reference_name(reference: Reference) -> int | str:
 
 
 def _references_bib(report: ExportReport) -> str:
-    references = Reference.objects.with_authors().order_by(F("number").asc(nulls_last=True),
-                                                           "bibtex_key")
+    references = Reference.objects.with_authors().order_by(
+        F("number").asc(nulls_last=True), "bibtex_key"
+    )
     entries = [bibtex_entry(reference) for reference in references]
     report.counts["references"] = len(entries)
     return BIB_HEADER + "".join(entries)
 
 
 def _subtypes(report: ExportReport) -> list[dict]:
-    rows = [{"code": s.code, "slug": s.slug, "name": s.name, "abbreviation": s.abbreviation,
-             "synonyms": s.synonyms, "description": s.description, "order": s.order,
-             "status": s.status}
-            for s in DiseaseSubtype.objects.order_by("order", "code")]
+    rows = [
+        {
+            "code": s.code,
+            "slug": s.slug,
+            "name": s.name,
+            "abbreviation": s.abbreviation,
+            "synonyms": s.synonyms,
+            "description": s.description,
+            "order": s.order,
+            "status": s.status,
+        }
+        for s in DiseaseSubtype.objects.order_by("order", "code")
+    ]
     report.counts["subtypes"] = len(rows)
     return rows
 
 
 def _therapies(report: ExportReport) -> dict:
-    classes = [{"slug": c.slug, "name": c.name, "mechanism": c.mechanism, "order": c.order,
-                "status": c.status}
-               for c in DrugClass.objects.order_by("order", "slug")]
+    classes = [
+        {
+            "slug": c.slug,
+            "name": c.name,
+            "mechanism": c.mechanism,
+            "order": c.order,
+            "status": c.status,
+        }
+        for c in DrugClass.objects.order_by("order", "slug")
+    ]
     therapies = [
-        {"slug": t.slug, "name": t.name, "drug_class": t.drug_class.slug,
-         "mechanism": t.mechanism, "synonyms": t.synonyms, "brand_names": t.brand_names,
-         "route": t.route, "position": t.position, "secondary_position": t.secondary_position,
-         "review_summary": t.review_summary, "status": t.status}
+        {
+            "slug": t.slug,
+            "name": t.name,
+            "drug_class": t.drug_class.slug,
+            "mechanism": t.mechanism,
+            "synonyms": t.synonyms,
+            "brand_names": t.brand_names,
+            "route": t.route,
+            "position": t.position,
+            "secondary_position": t.secondary_position,
+            "review_summary": t.review_summary,
+            "status": t.status,
+        }
         for t in Therapy.objects.select_related("drug_class").order_by("slug")
     ]
     report.counts.update({"drug classes": len(classes), "therapies": len(therapies)})
@@ -186,33 +230,54 @@ def _therapies(report: ExportReport) -> dict:
 
 def _rationale(report: ExportReport) -> list[dict]:
     links = TherapyRationale.objects.select_related("therapy", "reference").order_by(
-        "therapy__slug", F("reference__number").asc(nulls_last=True), "reference__bibtex_key")
-    rows = [{"reference": _reference_name(link.reference), "therapy": link.therapy.slug,
-             "pathway": link.pathway, "note": link.note} for link in links]
+        "therapy__slug", F("reference__number").asc(nulls_last=True), "reference__bibtex_key"
+    )
+    rows = [
+        {
+            "reference": _reference_name(link.reference),
+            "therapy": link.therapy.slug,
+            "pathway": link.pathway,
+            "note": link.note,
+        }
+        for link in links
+    ]
     report.counts["rationale links"] = len(rows)
     return rows
 
 
 def _studies(report: ExportReport) -> list[dict]:
-    studies = (Study.objects.select_related("reference", "trial")
-               .prefetch_related("therapies", "subtypes", "outcomes__arm_results__arm",
-                                 "provenance", "arms__therapy", "subtype_counts__subtype")
-               .order_by(F("reference__number").asc(nulls_last=True), "reference__bibtex_key",
-                         "key"))
+    studies = (
+        Study.objects.select_related("reference", "trial")
+        .prefetch_related(
+            "therapies",
+            "subtypes",
+            "outcomes__arm_results__arm",
+            "provenance",
+            "arms__therapy",
+            "subtype_counts__subtype",
+        )
+        .order_by(F("reference__number").asc(nulls_last=True), "reference__bibtex_key", "key")
+    )
     rows = []
     for study in studies:
-        row = {"key": study.key, "reference": _reference_name(study.reference),
-               "therapies": sorted(t.slug for t in study.therapies.all()),
-               "subtypes": sorted(s.code for s in study.subtypes.all())}
+        row = {
+            "key": study.key,
+            "reference": _reference_name(study.reference),
+            "therapies": sorted(t.slug for t in study.therapies.all()),
+            "subtypes": sorted(s.code for s in study.subtypes.all()),
+        }
         row.update({name: getattr(study, name) for name in STUDY_FIELDS})
         row.update(verified=study.verified, status=study.status)
         outcomes = sorted(study.outcomes.all(), key=lambda o: (o.order, o.pk))
         row["outcomes"] = [{name: getattr(o, name) for name in OUTCOME_FIELDS} for o in outcomes]
         _synthesis_fields(study, row, outcomes)
         row["provenance"] = [
-            {**{name: getattr(p, name) for name in PROVENANCE_FIELDS},
-             "verified": p.verified, "verified_by": p.verified_by,
-             "verified_at": p.verified_at.isoformat() if p.verified_at else None}
+            {
+                **{name: getattr(p, name) for name in PROVENANCE_FIELDS},
+                "verified": p.verified,
+                "verified_by": p.verified_by,
+                "verified_at": p.verified_at.isoformat() if p.verified_at else None,
+            }
             for p in sorted(study.provenance.all(), key=lambda p: p.pk)
         ]
         report.counts["outcomes"] += len(row["outcomes"])
@@ -226,48 +291,84 @@ def _synthesis_fields(study: Study, row: dict, outcomes: list[Outcome]) -> None:
     """The trial, arms, per-subtype counts and per-arm results of a study (issue 13)."""
     row["trial"] = study.trial.key if study.trial else None
     arms = sorted(study.arms.all(), key=lambda a: (a.order, a.pk))
-    row["arms"] = [{name: (getattr(a.therapy, "slug", None) if name == "therapy"
-                           else getattr(a, name)) for name in ARM_FIELDS} for a in arms]
-    row["subtype_counts"] = {c.subtype.code: c.n for c in
-                             sorted(study.subtype_counts.all(), key=lambda c: c.subtype.code)}
+    row["arms"] = [
+        {
+            name: (getattr(a.therapy, "slug", None) if name == "therapy" else getattr(a, name))
+            for name in ARM_FIELDS
+        }
+        for a in arms
+    ]
+    row["subtype_counts"] = {
+        c.subtype.code: c.n
+        for c in sorted(study.subtype_counts.all(), key=lambda c: c.subtype.code)
+    }
     for outcome, data in zip(outcomes, row["outcomes"], strict=True):
         results = sorted(outcome.arm_results.all(), key=lambda r: (r.arm.order, r.arm.pk))
         if results:
-            data["arm_results"] = [{"arm": r.arm.label, "responders": r.responders, "n": r.n,
-                                    "value": r.value} for r in results]
+            data["arm_results"] = [
+                {"arm": r.arm.label, "responders": r.responders, "n": r.n, "value": r.value}
+                for r in results
+            ]
 
 
 def _trials(report: ExportReport) -> list[dict]:
-    rows = [{"key": t.key, "name": t.name, "kind": t.kind, "registry_ids": t.registry_ids,
-             "registry_source_url": t.registry_source_url, "note": t.note, "status": t.status}
-            for t in Trial.objects.order_by("key")]
+    rows = [
+        {
+            "key": t.key,
+            "name": t.name,
+            "kind": t.kind,
+            "registry_ids": t.registry_ids,
+            "registry_source_url": t.registry_source_url,
+            "note": t.note,
+            "status": t.status,
+        }
+        for t in Trial.objects.order_by("key")
+    ]
     report.counts["trials"] = len(rows)
     return rows
 
 
 def _overrides(report: ExportReport) -> list[dict]:
-    rows = [{"therapy": o.therapy.slug, "subtype": o.subtype.code, "measure": o.measure,
-             "certainty": o.certainty, "reason": o.reason, "status": o.status}
-            for o in CertaintyOverride.objects.select_related("therapy", "subtype")
-            .order_by("therapy__slug", "subtype__code", "measure")]
+    rows = [
+        {
+            "therapy": o.therapy.slug,
+            "subtype": o.subtype.code,
+            "measure": o.measure,
+            "certainty": o.certainty,
+            "reason": o.reason,
+            "status": o.status,
+        }
+        for o in CertaintyOverride.objects.select_related("therapy", "subtype").order_by(
+            "therapy__slug", "subtype__code", "measure"
+        )
+    ]
     report.counts["certainty overrides"] = len(rows)
     return rows
 
 
 def _statements(report: ExportReport) -> list[dict]:
-    statements = (Statement.objects.select_related("therapy")
-                  .prefetch_related("studies", "references")
-                  .order_by("order", "therapy__slug", "key"))
+    statements = (
+        Statement.objects.select_related("therapy")
+        .prefetch_related("studies", "references")
+        .order_by("order", "therapy__slug", "key")
+    )
     rows = []
     for statement in statements:
-        references = sorted(statement.references.all(),
-                            key=lambda r: (r.number is None, r.number or 0, r.bibtex_key))
-        rows.append({
-            "key": statement.key, "therapy": statement.therapy.slug, "text": statement.text,
-            "studies": sorted(s.key for s in statement.studies.all()),
-            "references": [_reference_name(r) for r in references],
-            "order": statement.order, "status": statement.status,
-        })
+        references = sorted(
+            statement.references.all(),
+            key=lambda r: (r.number is None, r.number or 0, r.bibtex_key),
+        )
+        rows.append(
+            {
+                "key": statement.key,
+                "therapy": statement.therapy.slug,
+                "text": statement.text,
+                "studies": sorted(s.key for s in statement.studies.all()),
+                "references": [_reference_name(r) for r in references],
+                "order": statement.order,
+                "status": statement.status,
+            }
+        )
     report.counts["statements"] = len(rows)
     return rows
 
@@ -275,17 +376,36 @@ def _statements(report: ExportReport) -> list[dict]:
 def table_counts() -> dict[str, int]:
     """Rows per content table (many-to-many links included) and entries per review status:
     what a restore must reproduce."""
-    models = [Reference, Author, DrugClass, Therapy, TherapyRationale, DiseaseSubtype, Study,
-              Outcome, Provenance, Statement, Trial, Arm, StudySubtypeCount, OutcomeArmResult,
-              CertaintyOverride]
+    models = [
+        Reference,
+        Author,
+        DrugClass,
+        Therapy,
+        TherapyRationale,
+        DiseaseSubtype,
+        Study,
+        Outcome,
+        Provenance,
+        Statement,
+        Trial,
+        Arm,
+        StudySubtypeCount,
+        OutcomeArmResult,
+        CertaintyOverride,
+    ]
     counts = {model._meta.label: model._default_manager.count() for model in models}
-    for model, name in ((Study, "therapies"), (Study, "subtypes"), (Statement, "studies"),
-                        (Statement, "references")):
+    for model, name in (
+        (Study, "therapies"),
+        (Study, "subtypes"),
+        (Statement, "studies"),
+        (Statement, "references"),
+    ):
         through = getattr(model, name).through
         counts[through._meta.label] = through._default_manager.count()
     for model in (Reference, Therapy, Study, Statement, Trial, CertaintyOverride):
-        for status, count in model._default_manager.values_list("status").annotate(
-                n=Count("pk")).order_by("status"):
+        for status, count in (
+            model._default_manager.values_list("status").annotate(n=Count("pk")).order_by("status")
+        ):
             counts[f"{model._meta.label} {status}"] = count
     counts["verified studies"] = Study.objects.filter(verified=True).count()
     counts["verified provenance"] = Provenance.objects.filter(verified=True).count()

@@ -65,10 +65,17 @@ from therapies.services import set_rationale, upsert_drug_class, upsert_therapy
 # Optional: the review status of each reference, by BibTeX key (BibTeX has no field for it).
 STATUS_FILE = "reference_status.json"
 # Kinds of entry as the report counts them (plural) and names one (singular).
-KINDS = {"subtypes": "subtype", "drug classes": "drug class", "therapies": "therapy",
-         "references": "reference", "rationale links": "rationale link", "studies": "study",
-         "statements": "statement", "trials": "trial",
-         "certainty overrides": "certainty override"}
+KINDS = {
+    "subtypes": "subtype",
+    "drug classes": "drug class",
+    "therapies": "therapy",
+    "references": "reference",
+    "rationale links": "rationale link",
+    "studies": "study",
+    "statements": "statement",
+    "trials": "trial",
+    "certainty overrides": "certainty override",
+}
 # How many entries missing from the fixtures the report names, per kind (a benchmark database
 # holds thousands of synthetic studies).
 UNLISTED_NAMED = 20
@@ -115,9 +122,11 @@ class LoadReport:
     def lines(self) -> list[str]:
         lines = []
         for kind, counts in self.counts.items():
-            text = (f"{kind}: {counts.total()} in the fixtures: {counts['new']} new, "
-                    f"{counts['unchanged']} unchanged, {counts['updated']} updated, "
-                    f"{counts['kept']} kept because curated")
+            text = (
+                f"{kind}: {counts.total()} in the fixtures: {counts['new']} new, "
+                f"{counts['unchanged']} unchanged, {counts['updated']} updated, "
+                f"{counts['kept']} kept because curated"
+            )
             if counts["overwritten"]:
                 text += f", {counts['overwritten']} curated overwritten (--force)"
             if kind in self.unlisted:
@@ -125,15 +134,18 @@ class LoadReport:
             lines.append(text)
         # New entries are named when the fixtures added them to a corpus already loaded; on a
         # first load (or a restore) every entry is new, and the count says it.
-        lines += [f"new: {text}" for kind, names in self.new.items()
-                  if len(names) < self.counts[kind].total() for text in names]
+        lines += [
+            f"new: {text}"
+            for kind, names in self.new.items()
+            if len(names) < self.counts[kind].total()
+            for text in names
+        ]
         lines += [f"updated: {text}" for text in self.updated]
         lines += [f"kept: {text}" for text in self.kept]
         lines += [f"overwritten: {text}" for text in self.overwritten]
         for kind, (count, names) in self.unlisted.items():
             more = f", and {count - len(names)} more" if count > len(names) else ""
-            lines.append(f"not in the fixtures, left as they are: {kind} "
-                         f"{', '.join(names)}{more}")
+            lines.append(f"not in the fixtures, left as they are: {kind} {', '.join(names)}{more}")
         return lines
 
 
@@ -159,8 +171,16 @@ class _Load:
             self.problems.append(f"{where}: {exc}")
         return None
 
-    def entry(self, kind: str, name: str, where: str, existing: models.Model | None,
-              func: Callable[..., models.Model], /, **kwargs) -> models.Model | None:
+    def entry(
+        self,
+        kind: str,
+        name: str,
+        where: str,
+        existing: models.Model | None,
+        func: Callable[..., models.Model],
+        /,
+        **kwargs,
+    ) -> models.Model | None:
         """Write one entry of the fixtures through its service, unless a curator changed it
         since the loader last did and ``force`` is off. ``func`` returns the entry; its
         arguments are ``kwargs`` (hence the positional-only parameters before them).
@@ -204,8 +224,10 @@ class _Load:
         rest = model.objects.exclude(pk__in=self.seen[kind]).order_by(*names)
         count = rest.count()
         if count:
-            named = [" <- ".join(str(part) for part in row)
-                     for row in rest.values_list(*names)[:UNLISTED_NAMED]]
+            named = [
+                " <- ".join(str(part) for part in row)
+                for row in rest.values_list(*names)[:UNLISTED_NAMED]
+            ]
             self.report.unlisted[kind] = (count, named)
 
     def read_json(self, name: str) -> dict:
@@ -216,7 +238,8 @@ class _Load:
             self.problems.append(f"{path}: file is missing")
         except json.JSONDecodeError as exc:
             self.problems.append(
-                f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
+                f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+            )
         return {}
 
 
@@ -225,8 +248,9 @@ class _Load:
 EXTRA_LOADERS: list = []
 
 
-def load_corpus(directory: Path, *, status: str = ReviewStatus.PUBLISHED,
-                force: bool = False) -> LoadReport:
+def load_corpus(
+    directory: Path, *, status: str = ReviewStatus.PUBLISHED, force: bool = False
+) -> LoadReport:
     """Load every fixture in ``directory``, keeping curators' edits unless ``force``.
 
     Raises ``CorpusError`` (saving nothing) on any problem.
@@ -256,9 +280,14 @@ def load_corpus(directory: Path, *, status: str = ReviewStatus.PUBLISHED,
 def _load_subtypes(load: _Load) -> None:
     for index, row in enumerate(load.read_json("subtypes.json").get("subtypes", [])):
         code = row.get("code")
-        load.entry("subtypes", code, f"subtypes.json[{index}] ({code})",
-                   DiseaseSubtype.objects.filter(code=code).first(), upsert_subtype,
-                   **{"status": load.status, **row})
+        load.entry(
+            "subtypes",
+            code,
+            f"subtypes.json[{index}] ({code})",
+            DiseaseSubtype.objects.filter(code=code).first(),
+            upsert_subtype,
+            **{"status": load.status, **row},
+        )
     load.unlisted("subtypes", DiseaseSubtype, "code")
 
 
@@ -266,14 +295,24 @@ def _load_therapies(load: _Load) -> None:
     data = load.read_json("therapies.json")
     for index, row in enumerate(data.get("drug_classes", [])):
         slug = row.get("slug")
-        load.entry("drug classes", slug, f"therapies.json drug_classes[{index}] ({slug})",
-                   DrugClass.objects.filter(slug=slug).first(), upsert_drug_class,
-                   **{"status": load.status, **row})
+        load.entry(
+            "drug classes",
+            slug,
+            f"therapies.json drug_classes[{index}] ({slug})",
+            DrugClass.objects.filter(slug=slug).first(),
+            upsert_drug_class,
+            **{"status": load.status, **row},
+        )
     for index, row in enumerate(data.get("therapies", [])):
         slug = row.get("slug")
-        load.entry("therapies", slug, f"therapies.json therapies[{index}] ({slug})",
-                   Therapy.objects.filter(slug=slug).first(), upsert_therapy,
-                   **{"status": load.status, **row})
+        load.entry(
+            "therapies",
+            slug,
+            f"therapies.json therapies[{index}] ({slug})",
+            Therapy.objects.filter(slug=slug).first(),
+            upsert_therapy,
+            **{"status": load.status, **row},
+        )
     load.unlisted("drug classes", DrugClass, "slug")
     load.unlisted("therapies", Therapy, "slug")
 
@@ -292,13 +331,23 @@ def _load_references(load: _Load) -> None:
     except BibtexError as exc:
         load.problems.extend(f"references.bib: {p}" for p in exc.problems)
         return
-    statuses = (load.read_json(STATUS_FILE).get("references", {})
-                if (load.directory / STATUS_FILE).exists() else {})
+    statuses = (
+        load.read_json(STATUS_FILE).get("references", {})
+        if (load.directory / STATUS_FILE).exists()
+        else {}
+    )
     for entry in parsed:
         existing = find_existing(entry)
-        load.entry("references", entry.key, f"references.bib entry '{entry.key}' "
-                   f"(line {entry.line})", existing, _upsert_reference, parsed=entry,
-                   existing=existing, status=statuses.get(entry.key, load.status))
+        load.entry(
+            "references",
+            entry.key,
+            f"references.bib entry '{entry.key}' (line {entry.line})",
+            existing,
+            _upsert_reference,
+            parsed=entry,
+            existing=existing,
+            status=statuses.get(entry.key, load.status),
+        )
     load.unlisted("references", Reference, "bibtex_key")
 
 
@@ -306,16 +355,23 @@ def _load_rationale(load: _Load) -> None:
     if not (load.directory / "rationale.json").exists():
         return
     for index, row in enumerate(load.read_json("rationale.json").get("rationale", [])):
-        where = (f"rationale.json[{index}] "
-                 f"(reference {row.get('reference')} -> {row.get('therapy')})")
+        where = (
+            f"rationale.json[{index}] (reference {row.get('reference')} -> {row.get('therapy')})"
+        )
         therapy = load.run(where, Therapy.objects.get, slug=row.get("therapy"))
         reference = load.run(where, get_reference, row.get("reference"))
         if therapy and reference:
-            load.entry("rationale links", f"{therapy.slug} <- {reference.bibtex_key}", where,
-                       TherapyRationale.objects.filter(therapy=therapy,
-                                                       reference=reference).first(),
-                       set_rationale, therapy=therapy, reference=reference,
-                       pathway=row.get("pathway", ""), note=row.get("note", ""))
+            load.entry(
+                "rationale links",
+                f"{therapy.slug} <- {reference.bibtex_key}",
+                where,
+                TherapyRationale.objects.filter(therapy=therapy, reference=reference).first(),
+                set_rationale,
+                therapy=therapy,
+                reference=reference,
+                pathway=row.get("pathway", ""),
+                note=row.get("note", ""),
+            )
     load.unlisted("rationale links", TherapyRationale, "therapy__slug", "reference__bibtex_key")
 
 
@@ -337,9 +393,16 @@ def _load_studies(load: _Load) -> None:
             reference = load.run(where, get_reference, row.pop("reference", None))
             if reference is None:
                 continue
-            load.entry("studies", key, where, Study.objects.filter(key=key).first(),
-                       upsert_study, key=key, reference=reference,
-                       **{"status": load.status, **row})
+            load.entry(
+                "studies",
+                key,
+                where,
+                Study.objects.filter(key=key).first(),
+                upsert_study,
+                key=key,
+                reference=reference,
+                **{"status": load.status, **row},
+            )
     load.unlisted("studies", Study, "key")
 
 
@@ -348,9 +411,14 @@ def _load_statements(load: _Load) -> None:
         return
     for index, row in enumerate(load.read_json("statements.json").get("statements", [])):
         key = row.get("key")
-        load.entry("statements", key, f"statements.json[{index}] ({key})",
-                   Statement.objects.filter(key=key).first(), upsert_statement,
-                   **{"status": load.status, "order": index, **row})
+        load.entry(
+            "statements",
+            key,
+            f"statements.json[{index}] ({key})",
+            Statement.objects.filter(key=key).first(),
+            upsert_statement,
+            **{"status": load.status, "order": index, **row},
+        )
     load.unlisted("statements", Statement, "key")
 
 
@@ -367,9 +435,14 @@ def _load_trials(load: _Load) -> None:
         return
     for index, row in enumerate(load.read_json(TRIALS_FILE).get("trials", [])):
         key = row.get("key")
-        load.entry("trials", key, f"{TRIALS_FILE}[{index}] ({key})",
-                   Trial.objects.filter(key=key).first(), upsert_trial,
-                   **{"status": load.status, **row})
+        load.entry(
+            "trials",
+            key,
+            f"{TRIALS_FILE}[{index}] ({key})",
+            Trial.objects.filter(key=key).first(),
+            upsert_trial,
+            **{"status": load.status, **row},
+        )
     load.unlisted("trials", Trial, "key")
 
 
@@ -382,7 +455,15 @@ def _load_certainty_overrides(load: _Load) -> None:
     for index, row in enumerate(load.read_json(OVERRIDES_FILE).get("overrides", [])):
         name = f"{row.get('therapy')} x {row.get('subtype')}"
         existing = CertaintyOverride.objects.filter(
-            therapy__slug=row.get("therapy"), subtype__code=row.get("subtype"),
-            measure=row.get("measure", "")).first()
-        load.entry("certainty overrides", name, f"{OVERRIDES_FILE}[{index}] ({name})",
-                   existing, upsert_certainty_override, **{"status": load.status, **row})
+            therapy__slug=row.get("therapy"),
+            subtype__code=row.get("subtype"),
+            measure=row.get("measure", ""),
+        ).first()
+        load.entry(
+            "certainty overrides",
+            name,
+            f"{OVERRIDES_FILE}[{index}] ({name})",
+            existing,
+            upsert_certainty_override,
+            **{"status": load.status, **row},
+        )

@@ -40,8 +40,12 @@ _LOADERS = frozenset({LOADED, RESET, "", None})
 # Rows that belong to an entry, by the name of their foreign key to it: editing, adding or
 # deleting one is an edit of the entry (the admin shows them inline, the fixtures nest them).
 PARTS: dict[type[models.Model], tuple[tuple[type[models.Model], str], ...]] = {
-    Study: ((Outcome, "study"), (Provenance, "study"), (Arm, "study"),
-            (StudySubtypeCount, "study")),
+    Study: (
+        (Outcome, "study"),
+        (Provenance, "study"),
+        (Arm, "study"),
+        (StudySubtypeCount, "study"),
+    ),
     Reference: ((Author, "reference"),),
 }
 
@@ -102,16 +106,26 @@ def curated_change(instance: models.Model) -> Change | None:
     """Who last changed ``instance`` (or a row that is part of it), unless the loader did."""
     model = type(instance)
     histories = [model.history.filter(**{model._meta.pk.attname: instance.pk})]
-    histories += [part.history.filter(**{f"{fk}_id": instance.pk})
-                  for part, fk in PARTS.get(model, ())]
-    newest = [queryset.select_related("history_user").order_by("-history_date", "-history_id")
-              .first() for queryset in histories]
-    latest = max((record for record in newest if record is not None),
-                 key=lambda record: record.history_date, default=None)
-    if latest is None or (latest.history_user_id is None
-                          and latest.history_change_reason in _LOADERS):
+    histories += [
+        part.history.filter(**{f"{fk}_id": instance.pk}) for part, fk in PARTS.get(model, ())
+    ]
+    newest = [
+        queryset.select_related("history_user").order_by("-history_date", "-history_id").first()
+        for queryset in histories
+    ]
+    latest = max(
+        (record for record in newest if record is not None),
+        key=lambda record: record.history_date,
+        default=None,
+    )
+    if latest is None or (
+        latest.history_user_id is None and latest.history_change_reason in _LOADERS
+    ):
         return None
     user = latest.history_user
     when = timezone.localtime(latest.history_date).strftime("%Y-%m-%d %H:%M %Z")
-    return Change(who=user.get_username() if user else "", when=when,
-                  reason=latest.history_change_reason or "")
+    return Change(
+        who=user.get_username() if user else "",
+        when=when,
+        reason=latest.history_change_reason or "",
+    )

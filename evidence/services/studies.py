@@ -22,10 +22,26 @@ from references.models import Reference
 from therapies.models import Therapy
 
 STUDY_FIELDS = (
-    "label", "design", "phase", "blinding", "comparator", "sample_size", "age_group",
-    "refractory", "primary_endpoint", "primary_endpoint_met", "result", "summary",
-    "adverse_events", "follow_up", "level_override", "level_override_reason",
-    "publication_role", "data_availability", "has_result_data", "safety_signal",
+    "label",
+    "design",
+    "phase",
+    "blinding",
+    "comparator",
+    "sample_size",
+    "age_group",
+    "refractory",
+    "primary_endpoint",
+    "primary_endpoint_met",
+    "result",
+    "summary",
+    "adverse_events",
+    "follow_up",
+    "level_override",
+    "level_override_reason",
+    "publication_role",
+    "data_availability",
+    "has_result_data",
+    "safety_signal",
 )
 # Arms and per-subtype counts (issue 13); arm results are given inside each outcome row.
 ARM_FIELDS = ("label", "therapy", "role", "dose", "route", "schedule", "duration", "n")
@@ -87,16 +103,23 @@ def upsert_study(
     study = Study.objects.filter(key=key).first() or Study(key=key)
     values = {name: fields.get(name, _default(name)) for name in STUDY_FIELDS}
     values.update({name: fields[name] for name in OPTIONAL_STUDY_FIELDS if name in fields})
-    values.update(reference_id=reference.pk, status=status,
-                  trial_id=trial_obj.pk if trial_obj else None)
+    values.update(
+        reference_id=reference.pk, status=status, trial_id=trial_obj.pk if trial_obj else None
+    )
     save_changes(study, values)
     if set(study.therapies.all()) != set(therapy_objs):
         study.therapies.set(therapy_objs)
     if set(study.subtypes.all()) != set(subtype_objs):
         study.subtypes.set(subtype_objs)
     _sync_rows(study, Outcome, "outcomes", OUTCOME_FIELDS, outcomes, ordered=True)
-    _sync_rows(study, Provenance, "provenance", PROVENANCE_FIELDS, provenance or [],
-               optional=OPTIONAL_PROVENANCE_FIELDS)
+    _sync_rows(
+        study,
+        Provenance,
+        "provenance",
+        PROVENANCE_FIELDS,
+        provenance or [],
+        optional=OPTIONAL_PROVENANCE_FIELDS,
+    )
     # Given arms replace the study's arms and per-arm results (the fixtures, a backup); when a
     # caller gives none (the API's study form) what curators recorded is kept.
     if arms is not None:
@@ -115,16 +138,17 @@ def sync_arms(study: Study, arms: list[dict], arm_results: list[list[dict]]) -> 
         if unknown:
             raise StudyDataError(f"arms[{index}]: unknown field(s) {', '.join(sorted(unknown))}")
         slug = arm.get("therapy")
-        therapy = _resolve(Therapy, "slug", [slug], f"arms[{index}] therapy slug")[0] \
-            if slug else None
+        therapy = (
+            _resolve(Therapy, "slug", [slug], f"arms[{index}] therapy slug")[0] if slug else None
+        )
         given = {name: arm[name] for name in ARM_FIELDS if name != "therapy" and name in arm}
-        rows.append({**given,
-                     "therapy_id": therapy.pk if therapy else None})
+        rows.append({**given, "therapy_id": therapy.pk if therapy else None})
     labels = [row["label"] for row in rows]
     if len(set(labels)) != len(labels):
         raise StudyDataError("arms: two arms have the same label")
-    _sync_rows(study, Arm, "arms", (*ARM_FIELDS[:1], "therapy_id", *ARM_FIELDS[2:]), rows,
-               ordered=True)
+    _sync_rows(
+        study, Arm, "arms", (*ARM_FIELDS[:1], "therapy_id", *ARM_FIELDS[2:]), rows, ordered=True
+    )
     by_label = {arm.label: arm for arm in study.arms.all()}
     _sync_arm_results(study, by_label, arm_results)
 
@@ -134,14 +158,15 @@ def sync_subtype_counts(study: Study, subtype_counts: dict[str, int]) -> None:
     codes = set(study.subtypes.values_list("code", flat=True))
     outside = sorted(set(subtype_counts) - codes)
     if outside:
-        raise StudyDataError(f"subtype_counts: {', '.join(outside)} not among the study's "
-                             "subtypes")
-    subtype_ids = dict(DiseaseSubtype.objects.filter(code__in=list(subtype_counts))
-                       .values_list("code", "pk"))
+        raise StudyDataError(f"subtype_counts: {', '.join(outside)} not among the study's subtypes")
+    subtype_ids = dict(
+        DiseaseSubtype.objects.filter(code__in=list(subtype_counts)).values_list("code", "pk")
+    )
     current = {c.subtype_id: c for c in study.subtype_counts.all()}
     for code, n in sorted(subtype_counts.items()):
         count = current.pop(subtype_ids[code], None) or StudySubtypeCount(
-            study=study, subtype_id=subtype_ids[code])
+            study=study, subtype_id=subtype_ids[code]
+        )
         save_changes(count, {"n": n})
     for stale in current.values():
         stale.delete()
@@ -151,23 +176,30 @@ def _sync_arm_results(study: Study, by_label: dict, arm_results: list[list[dict]
     outcomes = list(study.outcomes.order_by("order", "pk"))
     for index, results in enumerate(arm_results):
         if results and index >= len(outcomes):
-            raise StudyDataError(f"outcomes[{index}]: arm results for an outcome that is not "
-                                 "there")
+            raise StudyDataError(f"outcomes[{index}]: arm results for an outcome that is not there")
     for index, outcome in enumerate(outcomes):
         results = arm_results[index] if index < len(arm_results) else []
         current = {r.arm_id: r for r in outcome.arm_results.all()}
         for result in results:
             unknown = set(result) - set(ARM_RESULT_FIELDS)
             if unknown:
-                raise StudyDataError(f"outcomes[{index}] arm_results: unknown field(s) "
-                                     f"{', '.join(sorted(unknown))}")
+                raise StudyDataError(
+                    f"outcomes[{index}] arm_results: unknown field(s) {', '.join(sorted(unknown))}"
+                )
             arm = by_label.get(result.get("arm"))
             if arm is None:
-                raise StudyDataError(f"outcomes[{index}] arm_results: no arm labelled "
-                                     f"{result.get('arm')!r}")
+                raise StudyDataError(
+                    f"outcomes[{index}] arm_results: no arm labelled {result.get('arm')!r}"
+                )
             row = current.pop(arm.pk, None) or OutcomeArmResult(outcome=outcome, arm=arm)
-            save_changes(row, {"responders": result.get("responders"), "n": result.get("n"),
-                               "value": result.get("value") or ""})
+            save_changes(
+                row,
+                {
+                    "responders": result.get("responders"),
+                    "n": result.get("n"),
+                    "value": result.get("value") or "",
+                },
+            )
         for stale in current.values():
             stale.delete()
 
@@ -185,63 +217,104 @@ def _field_value(model, name: str, value):
 def _default(name: str):
     if name in {"data_availability", "has_result_data", "safety_signal"}:
         return Study._meta.get_field(name).get_default()
-    return None if name in {"sample_size", "refractory", "primary_endpoint_met",
-                            "level_override"} else ""
+    return (
+        None
+        if name in {"sample_size", "refractory", "primary_endpoint_met", "level_override"}
+        else ""
+    )
 
 
 @transaction.atomic
-def upsert_trial(*, key: str, name: str, kind: str = "trial", registry_ids: list[str] | None = None,
-                 registry_source_url: str = "", note: str = "",
-                 status: str = ReviewStatus.DRAFT) -> Trial:
+def upsert_trial(
+    *,
+    key: str,
+    name: str,
+    kind: str = "trial",
+    registry_ids: list[str] | None = None,
+    registry_source_url: str = "",
+    note: str = "",
+    status: str = ReviewStatus.DRAFT,
+) -> Trial:
     """Create or update the trial ``key`` (registry ids are validated)."""
     trial = Trial.objects.filter(key=key).first() or Trial(key=key)
-    save_changes(trial, {"name": name, "kind": kind, "registry_ids": registry_ids or [],
-                         "registry_source_url": registry_source_url or "", "note": note or "",
-                         "status": status})
+    save_changes(
+        trial,
+        {
+            "name": name,
+            "kind": kind,
+            "registry_ids": registry_ids or [],
+            "registry_source_url": registry_source_url or "",
+            "note": note or "",
+            "status": status,
+        },
+    )
     return trial
 
 
 @transaction.atomic
-def upsert_certainty_override(*, therapy: str, subtype: str, certainty: str, reason: str,
-                              measure: str = "", status: str = ReviewStatus.DRAFT):
+def upsert_certainty_override(
+    *,
+    therapy: str,
+    subtype: str,
+    certainty: str,
+    reason: str,
+    measure: str = "",
+    status: str = ReviewStatus.DRAFT,
+):
     """A curator's certainty for a therapy x subtype cell (or one of its outcome measures)."""
     from evidence.models import CertaintyOverride
 
     therapy_obj = _resolve(Therapy, "slug", [therapy], "therapy slug")[0]
     subtype_obj = _resolve(DiseaseSubtype, "code", [subtype], "subtype code")[0]
     override = CertaintyOverride.objects.filter(
-        therapy=therapy_obj, subtype=subtype_obj, measure=measure or "").first() \
-        or CertaintyOverride(therapy=therapy_obj, subtype=subtype_obj, measure=measure or "")
+        therapy=therapy_obj, subtype=subtype_obj, measure=measure or ""
+    ).first() or CertaintyOverride(therapy=therapy_obj, subtype=subtype_obj, measure=measure or "")
     save_changes(override, {"certainty": certainty, "reason": reason, "status": status})
     return override
 
 
-def _sync_rows(study, model, related: str, names, rows: list[dict], ordered: bool = False,
-               optional: tuple[str, ...] = ()):
+def _sync_rows(
+    study,
+    model,
+    related: str,
+    names,
+    rows: list[dict],
+    ordered: bool = False,
+    optional: tuple[str, ...] = (),
+):
     current = list(getattr(study, related).order_by("pk"))
     for index, row in enumerate(rows):
         unknown = set(row) - set(names) - set(optional)
         if unknown:
             raise StudyDataError(
-                f"{related}[{index}]: unknown field(s) {', '.join(sorted(unknown))}")
-        values = {name: row.get(name, model._meta.get_field(name).get_default())
-                  for name in names}
-        values.update({name: _field_value(model, name, row[name])
-                       for name in optional if name in row})
-        values = {k: ("" if v is None and not model._meta.get_field(k).null else v)
-                  for k, v in values.items()}
+                f"{related}[{index}]: unknown field(s) {', '.join(sorted(unknown))}"
+            )
+        values = {name: row.get(name, model._meta.get_field(name).get_default()) for name in names}
+        values.update(
+            {name: _field_value(model, name, row[name]) for name in optional if name in row}
+        )
+        values = {
+            k: ("" if v is None and not model._meta.get_field(k).null else v)
+            for k, v in values.items()
+        }
         if ordered:
             values["order"] = index
         instance = current[index] if index < len(current) else model(study=study)
         save_changes(instance, values)
-    for extra in current[len(rows):]:
+    for extra in current[len(rows) :]:
         extra.delete()
 
 
 @transaction.atomic
 def upsert_statement(
-    *, key: str, therapy: str, text: str, studies: list[str], references: list[int | str],
-    order: int = 0, status: str = ReviewStatus.DRAFT,
+    *,
+    key: str,
+    therapy: str,
+    text: str,
+    studies: list[str],
+    references: list[int | str],
+    order: int = 0,
+    status: str = ReviewStatus.DRAFT,
 ) -> Statement:
     """A summary claim of the review about a therapy, with what supports it.
 
@@ -252,14 +325,15 @@ def upsert_statement(
     study_objs = _resolve(Study, "key", studies, "study key(s)") if studies else []
     numbers = [r for r in references if isinstance(r, int)]
     keys = [r for r in references if isinstance(r, str)]
-    reference_objs = (_resolve(Reference, "number", numbers, "reference number(s)") if numbers
-                      else []) + (_resolve(Reference, "bibtex_key", keys, "reference key(s)")
-                                  if keys else [])
+    reference_objs = (
+        _resolve(Reference, "number", numbers, "reference number(s)") if numbers else []
+    ) + (_resolve(Reference, "bibtex_key", keys, "reference key(s)") if keys else [])
     if not study_objs and not reference_objs:
         raise StudyDataError(f"statement {key}: link at least one study or reference")
     statement = Statement.objects.filter(key=key).first() or Statement(key=key)
-    save_changes(statement, {"therapy_id": therapy_obj.pk, "text": text, "order": order,
-                          "status": status})
+    save_changes(
+        statement, {"therapy_id": therapy_obj.pk, "text": text, "order": order, "status": status}
+    )
     if set(statement.studies.all()) != set(study_objs):
         statement.studies.set(study_objs)
     if set(statement.references.all()) != set(reference_objs):

@@ -39,8 +39,28 @@ PREFIX = "synthetic-"
 BATCH = 2000  # rows per INSERT; also the studies written per transaction
 Progress = Callable[[int, int], None]
 
-_SYLLABLES = ["ka", "lo", "ven", "mar", "ti", "sa", "ren", "do", "mi", "ber", "an", "tor",
-              "el", "vi", "ros", "ha", "nu", "gel", "pa", "quin"]
+_SYLLABLES = [
+    "ka",
+    "lo",
+    "ven",
+    "mar",
+    "ti",
+    "sa",
+    "ren",
+    "do",
+    "mi",
+    "ber",
+    "an",
+    "tor",
+    "el",
+    "vi",
+    "ros",
+    "ha",
+    "nu",
+    "gel",
+    "pa",
+    "quin",
+]
 
 
 class SyntheticError(ValueError):
@@ -53,8 +73,10 @@ def is_real(queryset: QuerySet, key_field: str) -> QuerySet:
 
 def holds_published_real_content() -> bool:
     """True when the database has published content that is not synthetic (a real corpus)."""
-    return (is_real(Study.objects.published(), "key").exists()
-            or is_real(Reference.objects.published(), "bibtex_key").exists())
+    return (
+        is_real(Study.objects.published(), "key").exists()
+        or is_real(Reference.objects.published(), "bibtex_key").exists()
+    )
 
 
 @dataclass
@@ -77,9 +99,22 @@ class Distributions:
     subtype_names: dict[int, str] = field(default_factory=dict)
 
 
-STUDY_SAMPLED = ("design", "phase", "blinding", "comparator", "sample_size", "age_group",
-                 "refractory", "primary_endpoint", "primary_endpoint_met", "result",
-                 "adverse_events", "follow_up", "level_override", "level_override_reason")
+STUDY_SAMPLED = (
+    "design",
+    "phase",
+    "blinding",
+    "comparator",
+    "sample_size",
+    "age_group",
+    "refractory",
+    "primary_endpoint",
+    "primary_endpoint_met",
+    "result",
+    "adverse_events",
+    "follow_up",
+    "level_override",
+    "level_override_reason",
+)
 
 
 def real_distributions() -> Distributions:
@@ -101,18 +136,35 @@ def real_distributions() -> Distributions:
     for study in studies:
         by_design[study.design].append({name: getattr(study, name) for name in STUDY_SAMPLED})
     return Distributions(
-        designs=[s.design for s in studies], by_design=dict(by_design),
+        designs=[s.design for s in studies],
+        by_design=dict(by_design),
         therapy_sets=[[t.pk for t in s.therapies.all()] for s in studies],
         subtype_sets=[[d.pk for d in s.subtypes.all()] for s in studies],
         outcome_counts=[len(s.outcomes.all()) for s in studies],
-        outcomes=[{"measure": o.measure, "timepoint": o.timepoint, "n": o.n,
-                   "is_primary": o.is_primary, "has_responders": o.responders is not None}
-                  for s in studies for o in s.outcomes.all()],
+        outcomes=[
+            {
+                "measure": o.measure,
+                "timepoint": o.timepoint,
+                "n": o.n,
+                "is_primary": o.is_primary,
+                "has_responders": o.responders is not None,
+            }
+            for s in studies
+            for o in s.outcomes.all()
+        ],
         provenance_counts=[len(s.provenance.all()) for s in studies],
         provenance_sources=[p.source for s in studies for p in s.provenance.all()],
         studies_per_reference=per_reference,
-        references=[{"year": r.year, "journal": r.journal, "kind": r.kind, "role": r.role,
-                     "authors_truncated": r.authors_truncated} for r in refs],
+        references=[
+            {
+                "year": r.year,
+                "journal": r.journal,
+                "kind": r.kind,
+                "role": r.role,
+                "authors_truncated": r.authors_truncated,
+            }
+            for r in refs
+        ],
         author_counts=[max(len(r.authors.all()), 1) for r in refs],
         corporate_rate=sum(a.is_corporate for a in authors) / max(len(authors), 1),
         therapy_names=dict(Therapy.objects.values_list("pk", "name")),
@@ -122,8 +174,12 @@ def real_distributions() -> Distributions:
 
 def _next_number(model, key_field: str) -> int:
     """1 + the highest number among earlier synthetic keys (synthetic-00000042)."""
-    last = (model.objects.filter(**{f"{key_field}__regex": rf"^{PREFIX}[0-9]{{8}}$"})
-            .order_by(f"-{key_field}").values_list(key_field, flat=True).first())
+    last = (
+        model.objects.filter(**{f"{key_field}__regex": rf"^{PREFIX}[0-9]{{8}}$"})
+        .order_by(f"-{key_field}")
+        .values_list(key_field, flat=True)
+        .first()
+    )
     return int(last.removeprefix(PREFIX)) + 1 if last else 1
 
 
@@ -141,11 +197,14 @@ class GenerateReport:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def lines(self) -> list[str]:
-        return [f"synthetic studies: {self.studies}", f"synthetic references: {self.references}",
-                f"authors: {self.authors}", f"outcomes: {self.outcomes}",
-                f"provenance records: {self.provenance}",
-                f"took {self.seconds:.1f} s ({self.studies / max(self.seconds, 1e-9):.0f} "
-                "studies/s)"]
+        return [
+            f"synthetic studies: {self.studies}",
+            f"synthetic references: {self.references}",
+            f"authors: {self.authors}",
+            f"outcomes: {self.outcomes}",
+            f"provenance records: {self.provenance}",
+            f"took {self.seconds:.1f} s ({self.studies / max(self.seconds, 1e-9):.0f} studies/s)",
+        ]
 
 
 class _Writer:
@@ -167,25 +226,46 @@ class _Writer:
         refs, authors = self._references(groups, therapy_sets, subtype_sets)
         owners = [ref for ref, size in zip(refs, groups, strict=True) for _ in range(size)]
         studies = Study.objects.bulk_create(
-            [self._study(ref, t, s) for ref, t, s in zip(owners, therapy_sets, subtype_sets,
-                                                           strict=True)],
-            batch_size=BATCH)
+            [
+                self._study(ref, t, s)
+                for ref, t, s in zip(owners, therapy_sets, subtype_sets, strict=True)
+            ],
+            batch_size=BATCH,
+        )
         therapy_link, subtype_link = Study.therapies.through, Study.subtypes.through
         therapy_link.objects.bulk_create(
-            [therapy_link(study_id=st.pk, therapy_id=t)
-             for st, ids in zip(studies, therapy_sets, strict=True) for t in ids],
-            batch_size=BATCH)
+            [
+                therapy_link(study_id=st.pk, therapy_id=t)
+                for st, ids in zip(studies, therapy_sets, strict=True)
+                for t in ids
+            ],
+            batch_size=BATCH,
+        )
         subtype_link.objects.bulk_create(
-            [subtype_link(study_id=st.pk, diseasesubtype_id=d)
-             for st, ids in zip(studies, subtype_sets, strict=True) for d in ids],
-            batch_size=BATCH)
+            [
+                subtype_link(study_id=st.pk, diseasesubtype_id=d)
+                for st, ids in zip(studies, subtype_sets, strict=True)
+                for d in ids
+            ],
+            batch_size=BATCH,
+        )
         outcomes = Outcome.objects.bulk_create(
-            [o for st in studies for o in self._outcomes(st)], batch_size=BATCH)
+            [o for st in studies for o in self._outcomes(st)], batch_size=BATCH
+        )
         provenance = Provenance.objects.bulk_create(
-            [Provenance(study_id=st.pk, source=rng.choice(dist.provenance_sources),
-                        note="Synthetic record for load testing.", facts=[])
-             for st in studies for _ in range(rng.choice(dist.provenance_counts))
-             if dist.provenance_sources], batch_size=BATCH)
+            [
+                Provenance(
+                    study_id=st.pk,
+                    source=rng.choice(dist.provenance_sources),
+                    note="Synthetic record for load testing.",
+                    facts=[],
+                )
+                for st in studies
+                for _ in range(rng.choice(dist.provenance_counts))
+                if dist.provenance_sources
+            ],
+            batch_size=BATCH,
+        )
         self.report.studies += len(studies)
         self.report.references += len(refs)
         self.report.authors += authors
@@ -207,26 +287,46 @@ class _Writer:
             drawn = rng.choice(dist.references)
             therapy = self._names(therapy_sets[first], dist.therapy_names)
             subtype = self._names(subtype_sets[first], dist.subtype_names).lower()
-            title = (f"{therapy} in {subtype}: experience from synthetic cohort {number}"
-                     if size > 1 else f"{therapy} in {subtype} (synthetic report {number})")
-            names = [self._author(position) for position in
-                     range(1, rng.choice(dist.author_counts) + 1)]
-            refs.append(Reference(
-                bibtex_key=f"{PREFIX}{number:08d}", title=title,
-                title_normalised=normalise_title(title)[:500], first_author=names[0][0],
-                year=drawn["year"], journal=drawn["journal"], kind=drawn["kind"],
-                role=drawn["role"], authors_truncated=drawn["authors_truncated"],
-                notes="Synthetic reference for load testing.", status=ReviewStatus.PUBLISHED,
-            ))
+            title = (
+                f"{therapy} in {subtype}: experience from synthetic cohort {number}"
+                if size > 1
+                else f"{therapy} in {subtype} (synthetic report {number})"
+            )
+            names = [
+                self._author(position) for position in range(1, rng.choice(dist.author_counts) + 1)
+            ]
+            refs.append(
+                Reference(
+                    bibtex_key=f"{PREFIX}{number:08d}",
+                    title=title,
+                    title_normalised=normalise_title(title)[:500],
+                    first_author=names[0][0],
+                    year=drawn["year"],
+                    journal=drawn["journal"],
+                    kind=drawn["kind"],
+                    role=drawn["role"],
+                    authors_truncated=drawn["authors_truncated"],
+                    notes="Synthetic reference for load testing.",
+                    status=ReviewStatus.PUBLISHED,
+                )
+            )
             author_rows.append(names)
             first += size
         refs = Reference.objects.bulk_create(refs, batch_size=BATCH)
         authors = Author.objects.bulk_create(
-            [Author(reference_id=ref.pk, position=position, family=family, given=given,
-                    is_corporate=corporate)
-             for ref, names in zip(refs, author_rows, strict=True)
-             for position, (family, given, corporate) in enumerate(names, start=1)],
-            batch_size=BATCH)
+            [
+                Author(
+                    reference_id=ref.pk,
+                    position=position,
+                    family=family,
+                    given=given,
+                    is_corporate=corporate,
+                )
+                for ref, names in zip(refs, author_rows, strict=True)
+                for position, (family, given, corporate) in enumerate(names, start=1)
+            ],
+            batch_size=BATCH,
+        )
         return refs, len(authors)
 
     def _author(self, position: int) -> tuple[str, str, bool]:
@@ -245,8 +345,11 @@ class _Writer:
         # (a case report keeps one patient, a trial its blinding), drawn field by field.
         design = rng.choice(dist.designs)
         same_design = dist.by_design[design]
-        values = {name: rng.choice(same_design)[name] for name in STUDY_SAMPLED
-                  if not name.startswith("level_override")}
+        values = {
+            name: rng.choice(same_design)[name]
+            for name in STUDY_SAMPLED
+            if not name.startswith("level_override")
+        }
         # An override only travels with its reason, and only where the real corpus has one.
         override = rng.choice(same_design)
         values["level_override"] = override["level_override"]
@@ -257,12 +360,14 @@ class _Writer:
         patients = values["sample_size"]
         who = f"{patients} patients" if patients else "Patients"
         return Study(
-            key=f"{PREFIX}{number:08d}", reference_id=ref.pk,
+            key=f"{PREFIX}{number:08d}",
+            reference_id=ref.pk,
             label=f"{therapy} in {subtype}: {design} (synthetic {number})",
             summary=f"{who} with {subtype} received {therapy} in a {design}; synthetic "
-                    f"record {number}, generated for load testing.",
+            f"record {number}, generated for load testing.",
             level=effective_level(values["design"], values["level_override"]),
-            status=ReviewStatus.PUBLISHED, **values,
+            status=ReviewStatus.PUBLISHED,
+            **values,
         )
 
     def _outcomes(self, study: Study) -> list[Outcome]:
@@ -272,16 +377,29 @@ class _Writer:
             drawn = rng.choice(dist.outcomes)
             n = study.sample_size or drawn["n"]
             responders = rng.randint(0, n) if n and drawn["has_responders"] else None
-            rows.append(Outcome(
-                study_id=study.pk, measure=drawn["measure"], timepoint=drawn["timepoint"],
-                n=n, responders=responders, is_primary=drawn["is_primary"], order=order,
-                value="" if responders is not None else "synthetic value",
-            ))
+            rows.append(
+                Outcome(
+                    study_id=study.pk,
+                    measure=drawn["measure"],
+                    timepoint=drawn["timepoint"],
+                    n=n,
+                    responders=responders,
+                    is_primary=drawn["is_primary"],
+                    order=order,
+                    value="" if responders is not None else "synthetic value",
+                )
+            )
         return rows
 
 
-def generate_synthetic(*, studies: int, force: bool = False, seed: int | None = None,
-                       workers: int = 1, progress: Progress | None = None) -> GenerateReport:
+def generate_synthetic(
+    *,
+    studies: int,
+    force: bool = False,
+    seed: int | None = None,
+    workers: int = 1,
+    progress: Progress | None = None,
+) -> GenerateReport:
     """Add ``studies`` synthetic published studies (with references, authors, outcomes...).
 
     Refuses (``SyntheticError``) a database holding published real content unless ``force``:
@@ -301,9 +419,15 @@ def generate_synthetic(*, studies: int, force: bool = False, seed: int | None = 
     # Each batch owns a block of numbers, so that batches need not know about each other
     # (a batch has at most as many references as studies).
     study_base, ref_base = _next_number(Study, "key"), _next_number(Reference, "bibtex_key")
-    jobs = [_Job(study_base + offset, ref_base + offset, min(BATCH, studies - offset),
-                 None if seed is None else seed * 1_000_003 + offset)
-            for offset in range(0, studies, BATCH)]
+    jobs = [
+        _Job(
+            study_base + offset,
+            ref_base + offset,
+            min(BATCH, studies - offset),
+            None if seed is None else seed * 1_000_003 + offset,
+        )
+        for offset in range(0, studies, BATCH)
+    ]
     global _DIST
     _DIST = real_distributions()
     report, started, done = GenerateReport(), time.monotonic(), 0
@@ -345,8 +469,9 @@ def _run(jobs: list[_Job], workers: int) -> Iterator[GenerateReport]:
         yield from map(_write, jobs)
         return
     connections.close_all()  # each worker opens its own connection
-    with multiprocessing.get_context("fork").Pool(workers, initializer=connections.close_all) \
-            as pool:
+    with multiprocessing.get_context("fork").Pool(
+        workers, initializer=connections.close_all
+    ) as pool:
         yield from pool.imap_unordered(_write, jobs)
 
 
@@ -370,8 +495,9 @@ def _delete_where(model, column: str, subquery: QuerySet) -> int:
     sql, params = subquery.query.sql_with_params()
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {quote(model._meta.db_table)} "
-                       f"WHERE {quote(column)} IN ({sql})", params)
+        cursor.execute(
+            f"DELETE FROM {quote(model._meta.db_table)} WHERE {quote(column)} IN ({sql})", params
+        )
         return cursor.rowcount
 
 
@@ -391,13 +517,14 @@ def clear_synthetic() -> ClearReport:
     deleted["studies"] = _delete_where(Study, "id", studies)
     # A real study or rationale citing a synthetic reference keeps it (and its authors).
     references = Reference.objects.filter(bibtex_key__startswith=PREFIX)
-    removable = (references.filter(studies__isnull=True, rationales__isnull=True)
-                 .order_by().values("pk"))
+    removable = (
+        references.filter(studies__isnull=True, rationales__isnull=True).order_by().values("pk")
+    )
     kept = references.count() - removable.count()
     deleted["authors"] = _delete_where(Author, "reference_id", removable)
-    deleted["reference-statement links"] = _delete_where(Statement.references.through,
-                                                         "reference_id", removable)
+    deleted["reference-statement links"] = _delete_where(
+        Statement.references.through, "reference_id", removable
+    )
     deleted["references"] = _delete_where(Reference, "id", removable)
     content_changed()
     return ClearReport(deleted=deleted, kept_references=kept)
-

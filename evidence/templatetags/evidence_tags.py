@@ -13,17 +13,24 @@ register = template.Library()
 def result_badge(code: str | None):
     if not code:
         return ""
-    return format_html('<span class="badge result-{}">{}</span>', code,
-                       ResultDirection(code).label.split(" (")[0])
+    return format_html(
+        '<span class="badge result-{}">{}</span>', code, ResultDirection(code).label.split(" (")[0]
+    )
 
 
 @register.simple_tag
 def level_badge(level: int | None):
     if level is None:
-        return format_html('<span class="badge level-none" title="{}">Not graded</span>',
-                           "Guidelines are not graded as primary evidence")
-    return format_html('<abbr class="badge level-{}" title="{}">Level {}</abbr>', level,
-                       LEVEL_MEANING[level], level)
+        return format_html(
+            '<span class="badge level-none" title="{}">Not graded</span>',
+            "Guidelines are not graded as primary evidence",
+        )
+    return format_html(
+        '<abbr class="badge level-{}" title="{}">Level {}</abbr>',
+        level,
+        LEVEL_MEANING[level],
+        level,
+    )
 
 
 @register.filter
@@ -45,8 +52,13 @@ def designslug(code: str) -> str:
 
 
 # GRADE's own notation (filled and empty circles) carries the certainty without colour.
-CERTAINTY_SYMBOLS = {"high": "⊕⊕⊕⊕", "moderate": "⊕⊕⊕◯", "low": "⊕⊕◯◯", "very_low": "⊕◯◯◯",
-                     "insufficient": "◯◯◯◯"}
+CERTAINTY_SYMBOLS = {
+    "high": "⊕⊕⊕⊕",
+    "moderate": "⊕⊕⊕◯",
+    "low": "⊕⊕◯◯",
+    "very_low": "⊕◯◯◯",
+    "insufficient": "◯◯◯◯",
+}
 
 
 @register.simple_tag
@@ -54,8 +66,12 @@ def certainty_badge(code: str | None):
     if not code:
         return ""
     label = Certainty(code).label.split(" (")[0]
-    return format_html('<span class="badge certainty certainty-{}"><span aria-hidden="true">{}'
-                       '</span> {}</span>', code, CERTAINTY_SYMBOLS[code], label)
+    return format_html(
+        '<span class="badge certainty certainty-{}"><span aria-hidden="true">{}</span> {}</span>',
+        code,
+        CERTAINTY_SYMBOLS[code],
+        label,
+    )
 
 
 @register.simple_tag

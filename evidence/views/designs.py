@@ -20,8 +20,14 @@ class DesignListView(TemplateView):
     def get_context_data(self, **kwargs):
         counts = design_counts(Study.objects.restrict(self.request.user))
         designs = [
-            {"code": code, "label": label, "slug": design_slug(code), "count": counts.get(code, 0),
-             "level": suggested_level(code), "description": DESIGN_DESCRIPTIONS[code]}
+            {
+                "code": code,
+                "label": label,
+                "slug": design_slug(code),
+                "count": counts.get(code, 0),
+                "level": suggested_level(code),
+                "description": DESIGN_DESCRIPTIONS[code],
+            }
             for code, label in StudyDesign.choices
         ]
         return super().get_context_data(designs=designs, level_meaning=LEVEL_MEANING, **kwargs)
@@ -38,6 +44,13 @@ class DesignDetailView(TemplateView):
         studies = Study.objects.restrict(self.request.user).filter(design=code)
         page = GenerationPaginator(studies, 50).get_page(self.request.GET.get("page"))
         return super().get_context_data(
-            code=code, label=StudyDesign(code).label, description=DESIGN_DESCRIPTIONS[code],
-            level=level, level_meaning=LEVEL_MEANING.get(level),
-            studies=study_rows(page.object_list), page_obj=page, paginator=page.paginator, **kwargs)
+            code=code,
+            label=StudyDesign(code).label,
+            description=DESIGN_DESCRIPTIONS[code],
+            level=level,
+            level_meaning=LEVEL_MEANING.get(level),
+            studies=study_rows(page.object_list),
+            page_obj=page,
+            paginator=page.paginator,
+            **kwargs,
+        )

@@ -18,11 +18,15 @@ class HomeView(TemplateView):
         counts = design_counts(studies)
         return super().get_context_data(
             matrix=evidence_matrix(studies, therapies=Therapy.objects.restrict(user)),
-            status=corpus_status(user), cutoff=evidence_cutoff(user),
+            status=corpus_status(user),
+            cutoff=evidence_cutoff(user),
             therapies=Therapy.objects.restrict(user).for_list(),
             subtypes=DiseaseSubtype.objects.restrict(user),
-            designs=[(code, label, design_slug(code), counts.get(code, 0))
-                     for code, label in StudyDesign.choices if counts.get(code)],
+            designs=[
+                (code, label, design_slug(code), counts.get(code, 0))
+                for code, label in StudyDesign.choices
+                if counts.get(code)
+            ],
             **kwargs,
         )
 
@@ -31,7 +35,14 @@ class AboutView(TemplateView):
     template_name = "evidence/about.html"
 
     def get_context_data(self, **kwargs):
-        levels = [(level, meaning, [StudyDesign(d).label for d, lv in SUGGESTED_LEVEL.items()
-                                    if lv == level]) for level, meaning in LEVEL_MEANING.items()]
-        return super().get_context_data(levels=levels, status=corpus_status(None),
-                                        cutoff=evidence_cutoff(None), **kwargs)
+        levels = [
+            (
+                level,
+                meaning,
+                [StudyDesign(d).label for d, lv in SUGGESTED_LEVEL.items() if lv == level],
+            )
+            for level, meaning in LEVEL_MEANING.items()
+        ]
+        return super().get_context_data(
+            levels=levels, status=corpus_status(None), cutoff=evidence_cutoff(None), **kwargs
+        )

@@ -38,8 +38,9 @@ class StudyCsvView(View):
         filterset = StudyFilterSet(request.GET, queryset=queryset, request=request)
         if not filterset.is_valid():
             return invalid_filter_response(filterset)
-        rows = studies_csv(filterset.qs.iterator(chunk_size=500),
-                           base_url=request.build_absolute_uri("/")[:-1])
+        rows = studies_csv(
+            filterset.qs.iterator(chunk_size=500), base_url=request.build_absolute_uri("/")[:-1]
+        )
         response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
         return attach(response, "myoevidence-studies.csv")
 
@@ -50,5 +51,8 @@ class StudyDetailView(DetailView):
 
     def get_queryset(self):
         user = self.request.user
-        return Study.objects.restrict(user).for_detail().prefetch_related(
-            Prefetch("statements", queryset=Statement.objects.restrict(user)))
+        return (
+            Study.objects.restrict(user)
+            .for_detail()
+            .prefetch_related(Prefetch("statements", queryset=Statement.objects.restrict(user)))
+        )

@@ -26,5 +26,4 @@ class SubtypeDetailView(DetailView):
 
     def get_context_data(self, **kwargs):
         studies = Study.objects.restrict(self.request.user)
-        return super().get_context_data(
-            ranking=subtype_ranking(studies, self.object), **kwargs)
+        return super().get_context_data(ranking=subtype_ranking(studies, self.object), **kwargs)

@@ -32,12 +32,16 @@ class TherapyDetailView(TemplateView):
     def get_context_data(self, **kwargs):
         user = self.request.user
         therapy = get_object_or_404(
-            Therapy.objects.restrict(user).select_related("drug_class"), slug=self.kwargs["slug"])
+            Therapy.objects.restrict(user).select_related("drug_class"), slug=self.kwargs["slug"]
+        )
         studies = Study.objects.restrict(user).filter(therapies=therapy)
         # The page is already about one therapy: no therapy or class filter.
-        filterset = CheckboxStudyFilterSet(self.request.GET or None, queryset=studies,
-                                           request=self.request,
-                                           exclude=("therapy", "drug_class"))
+        filterset = CheckboxStudyFilterSet(
+            self.request.GET or None,
+            queryset=studies,
+            request=self.request,
+            exclude=("therapy", "drug_class"),
+        )
         if filterset.is_bound and not filterset.is_valid():
             matching = studies.none()
         else:
@@ -45,33 +49,54 @@ class TherapyDetailView(TemplateView):
         # A field-wide corpus holds thousands of studies per drug: page the table, and draw the
         # chart from an aggregate of every matching study.
         page = GenerationPaginator(matching, self.paginate_by).get_page(
-            self.request.GET.get("page"))
+            self.request.GET.get("page")
+        )
         shown = study_rows(page.object_list)
         statements = Statement.objects.restrict(user).for_list().filter(therapy=therapy)
-        rationales = list(therapy.rationales.restrict(user).select_related("reference")
-                          .order_by("reference__number"))
+        rationales = list(
+            therapy.rationales.restrict(user)
+            .select_related("reference")
+            .order_by("reference__number")
+        )
         # References behind the studies on this page, and the mechanistic papers: by id (an OR
         # of two joins cannot use an index and took 70 ms at 100k studies).
-        references = (Reference.objects.restrict(user).with_authors()
-                      .filter(pk__in={s.reference_id for s in shown}
-                              | {r.reference_id for r in rationales})
-                      .order_by("number"))
+        references = (
+            Reference.objects.restrict(user)
+            .with_authors()
+            .filter(pk__in={s.reference_id for s in shown} | {r.reference_id for r in rationales})
+            .order_by("number")
+        )
         # The same synthesis as the matrix, for this therapy's row.
-        matrix = evidence_matrix(Study.objects.restrict(user).filter(therapies=therapy),
-                                 therapies=Therapy.objects.filter(pk=therapy.pk))
-        by_subtype = [cell for cell in (matrix.cells.get((therapy.pk, st.pk))
-                                        for st in matrix.subtypes) if cell]
+        matrix = evidence_matrix(
+            Study.objects.restrict(user).filter(therapies=therapy),
+            therapies=Therapy.objects.filter(pk=therapy.pk),
+        )
+        by_subtype = [
+            cell
+            for cell in (matrix.cells.get((therapy.pk, st.pk)) for st in matrix.subtypes)
+            if cell
+        ]
         safety_ids = {pk for cell in by_subtype for pk in cell.synthesis.safety_studies}
         return super().get_context_data(
-            by_subtype=by_subtype, cutoff=evidence_cutoff(user),
+            by_subtype=by_subtype,
+            cutoff=evidence_cutoff(user),
             safety_studies=study_rows(Study.objects.filter(pk__in=safety_ids))
-            if safety_ids else [],
-            therapy=therapy, filter=filterset, studies=shown, page_obj=page,
-            paginator=page.paginator, statements=statements,
-            references=references, rationales=rationales,
-            chart=evidence_chart(chart_points(matching, therapy=therapy),
-                                 title=f"Evidence for {therapy.name}"),
-            legend=legend(), **kwargs)
+            if safety_ids
+            else [],
+            therapy=therapy,
+            filter=filterset,
+            studies=shown,
+            page_obj=page,
+            paginator=page.paginator,
+            statements=statements,
+            references=references,
+            rationales=rationales,
+            chart=evidence_chart(
+                chart_points(matching, therapy=therapy), title=f"Evidence for {therapy.name}"
+            ),
+            legend=legend(),
+            **kwargs,
+        )
 
 
 class SummaryOfFindingsView(TemplateView):
@@ -82,10 +107,16 @@ class SummaryOfFindingsView(TemplateView):
 
     def get_context_data(self, **kwargs):
         user = self.request.user
-        therapy = get_object_or_404(Therapy.objects.restrict(user).select_related("drug_class"),
-                                    slug=self.kwargs["slug"])
+        therapy = get_object_or_404(
+            Therapy.objects.restrict(user).select_related("drug_class"), slug=self.kwargs["slug"]
+        )
         subtype = get_object_or_404(DiseaseSubtype, slug=self.kwargs["subtype"])
         summary = summary_of_findings(Study.objects.restrict(user), therapy, subtype)
         # The URL's own kwargs (slug, subtype) are replaced by the objects they name.
-        return {**super().get_context_data(**kwargs), "therapy": therapy, "subtype": subtype,
-                "summary": summary, "cutoff": evidence_cutoff(user)}
+        return {
+            **super().get_context_data(**kwargs),
+            "therapy": therapy,
+            "subtype": subtype,
+            "summary": summary,
+            "cutoff": evidence_cutoff(user),
+        }

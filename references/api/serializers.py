@@ -22,7 +22,7 @@ class ReferenceSerializer(serializers.ModelSerializer):
 
     authors = serializers.SerializerMethodField(
         help_text="Authors in order, as display names (Vancouver order: 'Oddis CV'); a group "
-                  "keeps its name.",
+        "keeps its name.",
     )
     author_details = serializers.SerializerMethodField(
         help_text="The same authors with family and given names apart.",
@@ -35,9 +35,29 @@ class ReferenceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Reference
         fields = [
-            "id", "number", "authors", "author_details", "authors_truncated", "year", "title",
-            "journal", "volume", "issue", "pages", "publisher", "doi", "pmid", "pmcid", "kind",
-            "role", "url", "bibtex_key", "citation", "status", "modified", "page_url",
+            "id",
+            "number",
+            "authors",
+            "author_details",
+            "authors_truncated",
+            "year",
+            "title",
+            "journal",
+            "volume",
+            "issue",
+            "pages",
+            "publisher",
+            "doi",
+            "pmid",
+            "pmcid",
+            "kind",
+            "role",
+            "url",
+            "bibtex_key",
+            "citation",
+            "status",
+            "modified",
+            "page_url",
         ]
         extra_kwargs = {
             "id": {"help_text": "Stable identifier of the record in this API."},
@@ -71,19 +91,36 @@ class ReferenceWriteSerializer(serializers.ModelSerializer):
     """A reference as curators send it; saved by ``references.services.upsert_reference``
     (``full_clean`` included: a duplicate DOI, PMID or number is a 400)."""
 
-    author_details = AuthorSerializer(many=True, required=False,
-                                      help_text="Authors in order.")
+    author_details = AuthorSerializer(many=True, required=False, help_text="Authors in order.")
 
     class Meta:
         model = Reference
         fields = [
-            "number", "author_details", "authors_truncated", "year", "title", "journal",
-            "volume", "issue", "pages", "publisher", "doi", "pmid", "pmcid", "kind", "role",
-            "url", "bibtex_key", "notes",
+            "number",
+            "author_details",
+            "authors_truncated",
+            "year",
+            "title",
+            "journal",
+            "volume",
+            "issue",
+            "pages",
+            "publisher",
+            "doi",
+            "pmid",
+            "pmcid",
+            "kind",
+            "role",
+            "url",
+            "bibtex_key",
+            "notes",
         ]
-        extra_kwargs = {"bibtex_key": {"required": False,
-                                       "help_text": "Made from author, year and title if "
-                                                    "left out."}}
+        extra_kwargs = {
+            "bibtex_key": {
+                "required": False,
+                "help_text": "Made from author, year and title if left out.",
+            }
+        }
         # Conditional unique constraints are checked by the model's full_clean in the service.
         validators = []
 
@@ -99,12 +136,19 @@ class ReferenceWriteSerializer(serializers.ModelSerializer):
             return [ParsedAuthor(**a) for a in validated["author_details"]]
         if self.instance is None:
             return []
-        return [ParsedAuthor(family=a.family, given=a.given, is_corporate=a.is_corporate)
-                for a in self.instance.ordered_authors]
+        return [
+            ParsedAuthor(family=a.family, given=a.given, is_corporate=a.is_corporate)
+            for a in self.instance.ordered_authors
+        ]
 
     def _key(self, values: dict, authors: list[ParsedAuthor]) -> str:
-        stem = slugify(f"{authors[0].family if authors else 'anon'}{values.get('year') or ''}"
-                       f"-{(values.get('title') or '').split(' ')[0]}")[:90] or "reference"
+        stem = (
+            slugify(
+                f"{authors[0].family if authors else 'anon'}{values.get('year') or ''}"
+                f"-{(values.get('title') or '').split(' ')[0]}"
+            )[:90]
+            or "reference"
+        )
         key, n = stem, 1
         while Reference.objects.filter(bibtex_key=key).exists():
             n += 1
@@ -115,12 +159,27 @@ class ReferenceWriteSerializer(serializers.ModelSerializer):
         values, authors = self._values(validated), self._authors(validated)
         if not values.get("bibtex_key"):
             values["bibtex_key"] = self._key(values, authors)
-        for name in ("journal", "volume", "issue", "pages", "publisher", "doi", "pmid",
-                     "pmcid", "url", "role", "notes"):
+        for name in (
+            "journal",
+            "volume",
+            "issue",
+            "pages",
+            "publisher",
+            "doi",
+            "pmid",
+            "pmcid",
+            "url",
+            "role",
+            "notes",
+        ):
             values[name] = values.get(name) or ""
         parsed = ParsedReference(
-            key=values.pop("bibtex_key"), entry_type="", line=0, authors=authors,
-            identifier_sources=list(existing.identifier_sources or []), **values,
+            key=values.pop("bibtex_key"),
+            entry_type="",
+            line=0,
+            authors=authors,
+            identifier_sources=list(existing.identifier_sources or []),
+            **values,
         )
         return upsert_reference(parsed=parsed, existing=existing).reference
 
@@ -132,4 +191,3 @@ class ReferenceWriteSerializer(serializers.ModelSerializer):
 
     def to_representation(self, instance):
         return ReferenceSerializer(instance, context=self.context).data
-

@@ -15,9 +15,11 @@ CITATION_RENDERERS = (BibTeXRenderer, RISRenderer, CSLJSONRenderer)
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List references",
-                       description="The bibliography, filterable like the references page. "
-                                   "`?format=bibtex|ris|csljson|csv` exports every match."),
+    list=extend_schema(
+        summary="List references",
+        description="The bibliography, filterable like the references page. "
+        "`?format=bibtex|ris|csljson|csv` exports every match.",
+    ),
     retrieve=extend_schema(summary="One reference (by id)"),
 )
 class ReferenceViewSet(WriteViewSet):
@@ -28,8 +30,24 @@ class ReferenceViewSet(WriteViewSet):
     detail_export_renderers = CITATION_RENDERERS
     detail_actions = ("retrieve", "by_number")
     export_name = "references"
-    csv_columns = ("id", "number", "authors", "year", "title", "journal", "volume", "issue",
-                   "pages", "doi", "pmid", "pmcid", "kind", "role", "url", "citation")
+    csv_columns = (
+        "id",
+        "number",
+        "authors",
+        "year",
+        "title",
+        "journal",
+        "volume",
+        "issue",
+        "pages",
+        "doi",
+        "pmid",
+        "pmcid",
+        "kind",
+        "role",
+        "url",
+        "citation",
+    )
 
     def get_queryset(self):
         return Reference.objects.restrict(self.request.user).for_list()
@@ -39,8 +57,11 @@ class ReferenceViewSet(WriteViewSet):
             return super().get_object()
         number = self.kwargs["number"]
         queryset = self.get_queryset()
-        instance = get_object_or_404(queryset, number=int(number)) if number.isdigit() \
-            and len(number) < 6 else get_object_or_404(queryset.none())
+        instance = (
+            get_object_or_404(queryset, number=int(number))
+            if number.isdigit() and len(number) < 6
+            else get_object_or_404(queryset.none())
+        )
         self.check_object_permissions(self.request, instance)
         return instance
 
@@ -52,10 +73,22 @@ class ReferenceViewSet(WriteViewSet):
 
     @extend_schema(
         summary="One reference (by its number in the review)",
-        parameters=[OpenApiParameter("number", int, OpenApiParameter.PATH,
-                                     description="Citation number in the source review.")],
+        parameters=[
+            OpenApiParameter(
+                "number",
+                int,
+                OpenApiParameter.PATH,
+                description="Citation number in the source review.",
+            )
+        ],
     )
-    @action(detail=False, methods=["get"], url_path=r"number/(?P<number>[^/]+)",
-            url_name="by-number", filterset_class=None, pagination_class=None)
+    @action(
+        detail=False,
+        methods=["get"],
+        url_path=r"number/(?P<number>[^/]+)",
+        url_name="by-number",
+        filterset_class=None,
+        pagination_class=None,
+    )
     def by_number(self, request, *args, **kwargs):
         return self.retrieve(request, *args, **kwargs)

@@ -22,8 +22,15 @@ class ReleaseSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Release
-        fields = ["version", "created_at", "evidence_cutoff", "counts", "notes", "citation",
-                  "artefacts"]
+        fields = [
+            "version",
+            "created_at",
+            "evidence_cutoff",
+            "counts",
+            "notes",
+            "citation",
+            "artefacts",
+        ]
 
 
 class ChangeSerializer(serializers.Serializer):

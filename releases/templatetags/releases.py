@@ -16,17 +16,23 @@ register = template.Library()
 
 # The published content whose changes a release freezes (a withdrawal is not seen here: its
 # row is no longer published; the next release's changelog lists it).
-PUBLISHED_MODELS = (Study, Reference, Therapy, Statement, Trial, CertaintyOverride,
-                    DiseaseSubtype)
+PUBLISHED_MODELS = (Study, Reference, Therapy, Statement, Trial, CertaintyOverride, DiseaseSubtype)
 
 
 def _latest_release() -> tuple[str, object, bool] | None:
     """(version, time, published changes since?) of the latest release, in one query."""
-    since = {f"changed_{model._meta.model_name}": Exists(
-        model.objects.published().filter(modified__gt=OuterRef("created_at")))
-        for model in PUBLISHED_MODELS}
-    row = (Release.objects.order_by("-created_at").annotate(**since)
-           .values_list("version", "created_at", *since).first())
+    since = {
+        f"changed_{model._meta.model_name}": Exists(
+            model.objects.published().filter(modified__gt=OuterRef("created_at"))
+        )
+        for model in PUBLISHED_MODELS
+    }
+    row = (
+        Release.objects.order_by("-created_at")
+        .annotate(**since)
+        .values_list("version", "created_at", *since)
+        .first()
+    )
     return (row[0], row[1], any(row[2:])) if row else None
 
 
@@ -42,9 +48,14 @@ def release_footer():
     if found is None:
         return {"release": None}
     version, created_at, changed = found
-    return {"release": {"version": version, "created_at": created_at,
-                        "url": reverse("releases:release_detail", args=[version])},
-            "changed_since": changed}
+    return {
+        "release": {
+            "version": version,
+            "created_at": created_at,
+            "url": reverse("releases:release_detail", args=[version]),
+        },
+        "changed_since": changed,
+    }
 
 
 @register.simple_tag(takes_context=True)
@@ -60,10 +71,19 @@ def feed_links(context):
     if match.view_name == "evidence:home":
         feeds.append((reverse("releases:feed_all"), "MyoEvidence: published changes"))
     elif match.view_name == "therapies:therapy_detail" and "slug" in match.kwargs:
-        feeds.append((reverse("releases:feed_therapy", args=[match.kwargs["slug"]]),
-                      "Published changes for this therapy"))
+        feeds.append(
+            (
+                reverse("releases:feed_therapy", args=[match.kwargs["slug"]]),
+                "Published changes for this therapy",
+            )
+        )
     elif match.view_name == "evidence:subtype_detail" and "slug" in match.kwargs:
-        feeds.append((reverse("releases:feed_subtype", args=[match.kwargs["slug"]]),
-                      "Published changes for this subtype"))
+        feeds.append(
+            (
+                reverse("releases:feed_subtype", args=[match.kwargs["slug"]]),
+                "Published changes for this subtype",
+            )
+        )
     return format_html_join(
-        "", '<link rel="alternate" type="application/atom+xml" href="{}" title="{}">', feeds)
+        "", '<link rel="alternate" type="application/atom+xml" href="{}" title="{}">', feeds
+    )

@@ -51,10 +51,22 @@ def test_keyboard_reaches_the_skip_link_first(page, site_url):
     assert page.evaluate("document.activeElement.className") == "skip-link"
 
 
-PAGES = ["/", "/about/", "/therapies/", "/therapies/rituximab/", "/subtypes/",
-         "/subtypes/dermatomyositis/", "/designs/", "/designs/case-report/", "/studies/",
-         "/studies/?level=9", "/references/", "/references/1/", "/search/?q=rituximab",
-         "/no-such-page/"]
+PAGES = [
+    "/",
+    "/about/",
+    "/therapies/",
+    "/therapies/rituximab/",
+    "/subtypes/",
+    "/subtypes/dermatomyositis/",
+    "/designs/",
+    "/designs/case-report/",
+    "/studies/",
+    "/studies/?level=9",
+    "/references/",
+    "/references/1/",
+    "/search/?q=rituximab",
+    "/no-such-page/",
+]
 
 
 def page_url(study_id):
@@ -69,23 +81,38 @@ def test_no_serious_accessibility_violations(page, site_url, axe_source, path):
     page.add_script_tag(content=axe_source)
     result = page.evaluate(
         "async () => await axe.run(document, {runOnly: {type: 'tag', values: "
-        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}})")
+        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}})"
+    )
     serious = [
         f"{v['id']} ({v['impact']}): {v['help']} -> {[n['html'][:120] for n in v['nodes'][:3]]}"
-        for v in result["violations"] if v["impact"] in ("serious", "critical")
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
     ]
     assert serious == [], "\n".join(serious)
 
 
-@pytest.mark.parametrize("path", ["/", "/therapies/", "/therapies/rituximab/", "/subtypes/",
-                                  "/designs/", "/studies/", "/references/", "/references/1/",
-                                  "/about/", "/search/?q=ivig"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/therapies/",
+        "/therapies/rituximab/",
+        "/subtypes/",
+        "/designs/",
+        "/studies/",
+        "/references/",
+        "/references/1/",
+        "/about/",
+        "/search/?q=ivig",
+    ],
+)
 def test_pages_fit_a_phone_screen(browser, site_url, path):
     """Responsive: nothing pushes the page sideways at 390 px (wide tables scroll in place)."""
     context = browser.new_context(viewport={"width": 390, "height": 800})
     page = context.new_page()
     page.goto(site_url + path)
     width, viewport = page.evaluate(
-        "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
     context.close()
     assert width <= viewport, f"{path} is {width}px wide on a {viewport}px screen"

@@ -11,11 +11,17 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
 WIDTHS = {"laptop": (1366, 900), "phone": (390, 844)}
 PAGES = {
-    "home": "/", "therapy": "/therapies/rituximab/",
-    "summary": "/therapies/rituximab/dermatomyositis/", "subtype": "/subtypes/dermatomyositis/",
-    "design": "/designs/case-report/", "study-list": "/studies/", "study": "STUDY",
-    "reference-list": "/references/", "reference": "/references/1/",
-    "search": "/search/?q=swallowing", "about": "/about/",
+    "home": "/",
+    "therapy": "/therapies/rituximab/",
+    "summary": "/therapies/rituximab/dermatomyositis/",
+    "subtype": "/subtypes/dermatomyositis/",
+    "design": "/designs/case-report/",
+    "study-list": "/studies/",
+    "study": "STUDY",
+    "reference-list": "/references/",
+    "reference": "/references/1/",
+    "search": "/search/?q=swallowing",
+    "about": "/about/",
 }
 SHOTS = Path("/tmp/shots")
 
@@ -25,8 +31,14 @@ def open_page(browser, site_url, path, size):
     context = browser.new_context(viewport={"width": width, "height": height}, bypass_csp=False)
     page = context.new_page()
     csp = []
-    page.on("console", lambda m: csp.append(m.text) if "Content Security Policy" in m.text
-            or "Content-Security-Policy" in m.text else None)
+    page.on(
+        "console",
+        lambda m: (
+            csp.append(m.text)
+            if "Content Security Policy" in m.text or "Content-Security-Policy" in m.text
+            else None
+        ),
+    )
     if path == "STUDY":
         path = Study.objects.get(key="ref01-rim-trial").get_absolute_url()
     response = page.goto(site_url + path)
@@ -40,7 +52,8 @@ def test_page_fits_and_keeps_its_key_columns_in_view(browser, site_url, kind, si
     context, page, csp = open_page(browser, site_url, PAGES[kind], size)
     try:
         width, inner = page.evaluate(
-            "() => [document.scrollingElement.scrollWidth, window.innerWidth]")
+            "() => [document.scrollingElement.scrollWidth, window.innerWidth]"
+        )
         assert width <= inner, f"{kind} is {width}px wide at {inner}px"
         # The key columns of a study table (Result, Level) end inside the window.
         for header in page.locator("table.studies thead th").all():
@@ -49,13 +62,16 @@ def test_page_fits_and_keeps_its_key_columns_in_view(browser, site_url, kind, si
                 assert box["x"] + box["width"] <= inner, f"{kind}: {header.inner_text()} cut off"
         if size == "laptop":
             # At 1366 px no study table needs a sideways scroll of its own.
-            wide = page.evaluate("() => [...document.querySelectorAll('table.studies')]"
-                                 ".filter(t => t.parentElement.scrollWidth >"
-                                 " t.parentElement.clientWidth).length")
+            wide = page.evaluate(
+                "() => [...document.querySelectorAll('table.studies')]"
+                ".filter(t => t.parentElement.scrollWidth >"
+                " t.parentElement.clientWidth).length"
+            )
             assert wide == 0, f"{kind}: a study table scrolls sideways at 1366 px"
         if kind == "home" and size == "phone":
-            sticky = page.evaluate("() => getComputedStyle("
-                                   "document.querySelector('.matrix th[scope=row]')).position")
+            sticky = page.evaluate(
+                "() => getComputedStyle(document.querySelector('.matrix th[scope=row]')).position"
+            )
             assert sticky == "sticky"
         if kind in ("study-list", "therapy") and size == "phone":
             # Filters are behind a closed disclosure: the results come first.
@@ -63,8 +79,10 @@ def test_page_fits_and_keeps_its_key_columns_in_view(browser, site_url, kind, si
             assert not page.locator("form.filters button[type=submit]").is_visible()
         if kind == "therapy":
             # Axis text of the chart at 11 px or more, as drawn.
-            sizes = page.evaluate("() => [...document.querySelectorAll('.chart svg text')]"
-                                  ".map(t => t.getBoundingClientRect().height)")
+            sizes = page.evaluate(
+                "() => [...document.querySelectorAll('.chart svg text')]"
+                ".map(t => t.getBoundingClientRect().height)"
+            )
             assert sizes and min(sizes) >= 11, sizes
         assert csp == []
     finally:
@@ -81,9 +99,13 @@ def test_no_serious_accessibility_violation(browser, site_url, axe_source, kind,
         cdp.send("Runtime.evaluate", {"expression": axe_source})
         result = page.evaluate(
             "async () => await axe.run(document, {runOnly: {type: 'tag', values: "
-            "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}})")
-        serious = [f"{v['id']}: {v['help']} -> {[n['html'][:100] for n in v['nodes'][:2]]}"
-                   for v in result["violations"] if v["impact"] in ("serious", "critical")]
+            "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}})"
+        )
+        serious = [
+            f"{v['id']}: {v['help']} -> {[n['html'][:100] for n in v['nodes'][:2]]}"
+            for v in result["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
         assert serious == [], "\n".join(serious)
     finally:
         context.close()
@@ -113,8 +135,10 @@ def admin_page(browser, site_url, login, form, size):
     return context, page, csp
 
 
-ADMIN_FORMS = {"reference": "/admin/references/reference/{ref}/change/",
-               "study": "/admin/evidence/study/{study}/change/"}
+ADMIN_FORMS = {
+    "reference": "/admin/references/reference/{ref}/change/",
+    "study": "/admin/evidence/study/{study}/change/",
+}
 
 
 @pytest.fixture
@@ -129,12 +153,15 @@ def curator_login():
     from django.db import connection
 
     if connection.vendor != "sqlite":
-        pytest.skip("admin logins through the live server share the test transaction only on "
-                    "SQLite (the same pages are checked there)")
+        pytest.skip(
+            "admin logins through the live server share the test transaction only on "
+            "SQLite (the same pages are checked there)"
+        )
     reset()
     user, _ = get_user_model().objects.get_or_create(
-        username="layout", defaults={"email": "layout@example.org", "is_staff": True,
-                                     "is_superuser": True})
+        username="layout",
+        defaults={"email": "layout@example.org", "is_staff": True, "is_superuser": True},
+    )
     user.set_password("Layout-pw-2026!")
     user.save()
     return "layout", "Layout-pw-2026!"
@@ -146,7 +173,8 @@ def test_admin_change_forms_fit_and_keep_the_csp(browser, site_url, curator_logi
     context, page, csp = admin_page(browser, site_url, curator_login, form, size)
     try:
         width, inner = page.evaluate(
-            "() => [document.scrollingElement.scrollWidth, window.innerWidth]")
+            "() => [document.scrollingElement.scrollWidth, window.innerWidth]"
+        )
         assert width <= inner, f"admin {form} form is {width}px wide at {inner}px"
         assert csp == []
         if form == "study":
@@ -159,19 +187,27 @@ def test_admin_change_forms_fit_and_keep_the_csp(browser, site_url, curator_logi
         context.close()
 
 
-@pytest.mark.xfail(reason="Django admin markup: tabular inline inputs have column headers but "
-                          "no labels, select2 autocompletes lack names (issue 17, not done)",
-                   strict=False)
+@pytest.mark.xfail(
+    reason="Django admin markup: tabular inline inputs have column headers but "
+    "no labels, select2 autocompletes lack names (issue 17, not done)",
+    strict=False,
+)
 @pytest.mark.parametrize("form", ADMIN_FORMS)
 def test_admin_change_forms_have_no_serious_accessibility_violation(
-        browser, site_url, axe_source, curator_login, form):
+    browser, site_url, axe_source, curator_login, form
+):
     context, page, _ = admin_page(browser, site_url, curator_login, form, "laptop")
     try:
         context.new_cdp_session(page).send("Runtime.evaluate", {"expression": axe_source})
-        result = page.evaluate("async () => await axe.run(document, {runOnly: {type: 'tag', "
-                               "values: ['wcag2a', 'wcag2aa']}})")
-        serious = [f"{v['id']}: {[n['html'][:100] for n in v['nodes'][:2]]}"
-                   for v in result["violations"] if v["impact"] in ("serious", "critical")]
+        result = page.evaluate(
+            "async () => await axe.run(document, {runOnly: {type: 'tag', "
+            "values: ['wcag2a', 'wcag2aa']}})"
+        )
+        serious = [
+            f"{v['id']}: {[n['html'][:100] for n in v['nodes'][:2]]}"
+            for v in result["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
         assert serious == [], "\n".join(serious)
     finally:
         context.close()

@@ -22,8 +22,6 @@ pytestmark = pytest.mark.django_db
 QUEUE = "/admin/review-queue/"
 
 
-
-
 @pytest.fixture
 def curator():
     return staff("curator", CURATORS)
@@ -62,11 +60,14 @@ def waiting(curator):
     for obj in (reference, study):
         type(obj).objects.filter(pk=obj.pk).update(status=ReviewStatus.DRAFT)
         obj.refresh_from_db()
-    return (submitted(reference, curator, ago=timedelta(days=3)),
-            submitted(study, curator, ago=timedelta(hours=1)))
+    return (
+        submitted(reference, curator, ago=timedelta(days=3)),
+        submitted(study, curator, ago=timedelta(hours=1)),
+    )
 
 
 # -- the review queue --------------------------------------------------------------------------
+
 
 def test_the_queue_lists_what_waits_oldest_first(client, editor, waiting):
     reference, study = waiting
@@ -94,6 +95,7 @@ def test_the_admin_index_links_the_queue(client, editor):
 
 # -- the review page ---------------------------------------------------------------------------
 
+
 def test_an_editor_publishes_from_the_review_page_with_a_comment(client, editor, waiting):
     reference, _ = waiting
     client.force_login(editor)
@@ -105,12 +107,22 @@ def test_an_editor_publishes_from_the_review_page_with_a_comment(client, editor,
     reference.refresh_from_db()
     assert reference.status == ReviewStatus.SUBMITTED
     version = re.search(r'name="version" value="([^"]*)"', page).group(1)
-    done = client.post(url, {"action": "publish", "comment": "Checked", "next": QUEUE,
-                             "version": html.unescape(version)})
+    done = client.post(
+        url,
+        {
+            "action": "publish",
+            "comment": "Checked",
+            "next": QUEUE,
+            "version": html.unescape(version),
+        },
+    )
     assert done.status_code == 302 and done["Location"] == QUEUE
     reference.refresh_from_db()
     assert (reference.status, reference.reviewed_by, reference.review_comment) == (
-        ReviewStatus.PUBLISHED, editor, "Checked")
+        ReviewStatus.PUBLISHED,
+        editor,
+        "Checked",
+    )
 
 
 def test_a_curator_cannot_publish_from_the_review_page(client, curator, waiting):
@@ -126,8 +138,11 @@ def test_a_curator_cannot_publish_from_the_review_page(client, curator, waiting)
 
 def test_the_review_page_shows_changes_since_publication(client, editor):
     # A reference no published study or statement shows, so that it can be withdrawn.
-    reference = Reference.objects.filter(status="published", studies__isnull=True,
-                                         statements__isnull=True).order_by("number").first()
+    reference = (
+        Reference.objects.filter(status="published", studies__isnull=True, statements__isnull=True)
+        .order_by("number")
+        .first()
+    )
     workflow.withdraw(reference, user=editor, comment="Fix the pages")
     reference.pages = "1-99"
     reference.save()
@@ -138,6 +153,7 @@ def test_the_review_page_shows_changes_since_publication(client, editor):
 
 
 # -- bulk actions ------------------------------------------------------------------------------
+
 
 def test_bulk_publish_asks_for_a_comment_first(client, editor, waiting):
     reference, _ = waiting
@@ -150,8 +166,7 @@ def test_bulk_publish_asks_for_a_comment_first(client, editor, waiting):
     assert reference.status == ReviewStatus.SUBMITTED
     client.post(url, {**data, "apply": "yes", "comment": "Batch review"})
     reference.refresh_from_db()
-    assert (reference.status, reference.review_comment) == (ReviewStatus.PUBLISHED,
-                                                            "Batch review")
+    assert (reference.status, reference.review_comment) == (ReviewStatus.PUBLISHED, "Batch review")
 
 
 def test_curators_submit_in_bulk_and_are_not_offered_publishing(client, curator):
@@ -161,11 +176,13 @@ def test_curators_submit_in_bulk_and_are_not_offered_publishing(client, curator)
     url = reverse("admin:therapies_therapy_changelist")
     assert "publish_selected" not in client.get(url).content.decode()
     client.post(url, {"action": "submit_selected", "_selected_action": [t.pk for t in drafts]})
-    assert set(Therapy.objects.filter(pk__in=[t.pk for t in drafts])
-               .values_list("status", flat=True)) == {ReviewStatus.SUBMITTED}
+    assert set(
+        Therapy.objects.filter(pk__in=[t.pk for t in drafts]).values_list("status", flat=True)
+    ) == {ReviewStatus.SUBMITTED}
 
 
 # -- history, comparison and revert ------------------------------------------------------------
+
 
 @pytest.fixture
 def edited_reference(client, curator):
@@ -177,14 +194,26 @@ def edited_reference(client, curator):
     url = reverse("admin:references_reference_change", args=[reference.pk])
     form = client.get(url).context["adminform"].form
     author = reference.authors.get()
-    data = {**post_data(form), "title": "Second title",
-            "authors-TOTAL_FORMS": "2", "authors-INITIAL_FORMS": "1",
-            "authors-MIN_NUM_FORMS": "0", "authors-MAX_NUM_FORMS": "1000",
-            "authors-0-id": str(author.pk), "authors-0-reference": str(reference.pk),
-            "authors-0-position": "1", "authors-0-family": "Sklodowska", "authors-0-given": "M",
-            "authors-1-position": "2", "authors-1-family": "Langevin", "authors-1-given": "P",
-            "studies-TOTAL_FORMS": "0", "studies-INITIAL_FORMS": "0",
-            "studies-MIN_NUM_FORMS": "0", "studies-MAX_NUM_FORMS": "0"}
+    data = {
+        **post_data(form),
+        "title": "Second title",
+        "authors-TOTAL_FORMS": "2",
+        "authors-INITIAL_FORMS": "1",
+        "authors-MIN_NUM_FORMS": "0",
+        "authors-MAX_NUM_FORMS": "1000",
+        "authors-0-id": str(author.pk),
+        "authors-0-reference": str(reference.pk),
+        "authors-0-position": "1",
+        "authors-0-family": "Sklodowska",
+        "authors-0-given": "M",
+        "authors-1-position": "2",
+        "authors-1-family": "Langevin",
+        "authors-1-given": "P",
+        "studies-TOTAL_FORMS": "0",
+        "studies-INITIAL_FORMS": "0",
+        "studies-MIN_NUM_FORMS": "0",
+        "studies-MAX_NUM_FORMS": "0",
+    }
     response = client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     reference.refresh_from_db()
@@ -193,17 +222,20 @@ def edited_reference(client, curator):
 
 
 def test_the_history_says_who_changed_what(client, curator, edited_reference):
-    page = client.get(reverse("admin:references_reference_history",
-                              args=[edited_reference.pk])).content.decode()
+    page = client.get(
+        reverse("admin:references_reference_history", args=[edited_reference.pk])
+    ).content.decode()
     assert "curator" in page
     assert "First title" in page and "Second title" in page  # the diff of the change
 
 
-def test_a_version_is_compared_with_the_current_entry_and_reverted(client, curator,
-                                                                    edited_reference):
+def test_a_version_is_compared_with_the_current_entry_and_reverted(
+    client, curator, edited_reference
+):
     first = edited_reference.history.earliest()
-    url = reverse("admin:references_reference_simple_history",
-                  args=[edited_reference.pk, first.history_id])
+    url = reverse(
+        "admin:references_reference_simple_history", args=[edited_reference.pk, first.history_id]
+    )
     page = client.get(url)
     text = page.content.decode()
     assert "compared with the current entry" in text
@@ -226,8 +258,9 @@ def test_reverting_keeps_the_review_status(client, editor, edited_reference):
     workflow.publish(edited_reference, user=editor, comment="Fine")
     first = edited_reference.history.earliest()  # a draft version
     client.force_login(editor)
-    url = reverse("admin:references_reference_simple_history",
-                  args=[edited_reference.pk, first.history_id])
+    url = reverse(
+        "admin:references_reference_simple_history", args=[edited_reference.pk, first.history_id]
+    )
     client.post(url, post_data(client.get(url).context["adminform"].form))
     edited_reference.refresh_from_db()
     assert edited_reference.title == "First title"
@@ -242,8 +275,9 @@ def test_a_curator_cannot_revert_a_published_entry(client, curator):
     reference.save()
     first = reference.history.earliest()
     client.force_login(curator)
-    url = reverse("admin:references_reference_simple_history",
-                  args=[reference.pk, first.history_id])
+    url = reverse(
+        "admin:references_reference_simple_history", args=[reference.pk, first.history_id]
+    )
     page = client.get(url)
     assert page.status_code == 200 and 'value="Revert"' not in page.content.decode()
     assert client.post(url, post_data(page.context["adminform"].form)).status_code == 403

@@ -28,8 +28,12 @@ def form_data(response) -> dict:
     forms = [response.context["adminform"].form]
     for inline in response.context["inline_admin_formsets"]:
         management = inline.formset.management_form
-        data.update({f"{management.prefix}-{name}": str(management[name].value())
-                     for name in management.fields})
+        data.update(
+            {
+                f"{management.prefix}-{name}": str(management[name].value())
+                for name in management.fields
+            }
+        )
         forms.extend(inline.formset.forms)
     for form in forms:
         for name in form.fields:
@@ -77,8 +81,7 @@ def test_the_change_form_carries_the_time_it_was_opened(alice, study):
     response = alice.get(change_url(study))
     assert f'<input type="hidden" name="{OPENED_FIELD}"'.encode() in response.content
     study.refresh_from_db()
-    assert response.context["adminform"].form[OPENED_FIELD].value() == \
-        study.modified.isoformat()
+    assert response.context["adminform"].form[OPENED_FIELD].value() == study.modified.isoformat()
 
 
 def test_a_save_over_someone_elses_change_is_refused_and_keeps_the_input(alice, bob, study):
@@ -144,11 +147,14 @@ def test_saves_without_a_concurrent_change_go_through(alice, study):
     assert study.summary == "Second edit."
 
 
-@pytest.mark.parametrize("get_obj, field, value", [
-    (lambda: DiseaseSubtype.objects.get(code="dm"), "description", "Edited."),
-    (lambda: Therapy.objects.get(slug="rituximab"), "review_summary", "Edited."),
-    (lambda: Reference.objects.get(number=2), "notes", "Edited."),
-])
+@pytest.mark.parametrize(
+    "get_obj, field, value",
+    [
+        (lambda: DiseaseSubtype.objects.get(code="dm"), "description", "Edited."),
+        (lambda: Therapy.objects.get(slug="rituximab"), "review_summary", "Edited."),
+        (lambda: Reference.objects.get(number=2), "notes", "Edited."),
+    ],
+)
 def test_every_content_admin_checks(bob, get_obj, field, value):
     obj = get_obj()
     url = change_url(obj)
@@ -211,8 +217,9 @@ def test_an_outcome_changed_through_the_api_also_refuses_the_study_form(alice, s
     url = change_url(study)
     alices = form_data(alice.get(url))
     outcome = outcome_of(study)
-    Outcome.objects.filter(pk=outcome.pk).update(timepoint="API", modified=outcome.modified
-                                                 .replace(year=2031))
+    Outcome.objects.filter(pk=outcome.pk).update(
+        timepoint="API", modified=outcome.modified.replace(year=2031)
+    )
     response = alice.post(url, alices)
     assert response.status_code == 200
     assert "Outcome '" in " ".join(response.context["adminform"].form.non_field_errors())

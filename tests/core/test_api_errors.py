@@ -35,6 +35,7 @@ def post_json(client, url, body: str | bytes):
 
 # -- what DRF never sees --------------------------------------------------------------------------
 
+
 def test_an_unhandled_exception_is_a_json_500_with_the_request_id_and_no_details():
     client = Client(raise_request_exception=False)
     with mock.patch("therapies.api.views.TherapyViewSet.list", side_effect=RuntimeError("secret")):
@@ -72,16 +73,18 @@ def test_django_s_own_refusal_of_a_large_body_is_a_json_413(curator_api, setting
 def test_a_suspicious_operation_is_a_json_400(settings):
     from django.core.exceptions import SuspiciousOperation
 
-    with mock.patch("therapies.api.views.TherapyViewSet.list",
-                    side_effect=SuspiciousOperation("/etc/passwd")):
+    with mock.patch(
+        "therapies.api.views.TherapyViewSet.list", side_effect=SuspiciousOperation("/etc/passwd")
+    ):
         response = Client().get("/api/v1/therapies/")
     assert_json_error(response, 400, "refused as malformed")
     assert "passwd" not in response.content.decode()
 
 
 def test_a_bad_host_is_a_json_400_under_the_api_and_html_elsewhere():
-    assert_json_error(Client().get("/api/v1/therapies/", HTTP_HOST="evil.example"), 400,
-                      "Bad request")
+    assert_json_error(
+        Client().get("/api/v1/therapies/", HTTP_HOST="evil.example"), 400, "Bad request"
+    )
     page = Client().get("/", HTTP_HOST="evil.example")
     assert page.status_code == 400 and not page["Content-Type"].startswith("application/json")
 
@@ -124,11 +127,20 @@ def test_an_html_404_under_the_api_becomes_json(rf):
 # -- NUL characters and lone surrogates ----------------------------------------------------------
 
 NUL_URLS = [
-    "/api/v1/studies/?q=%00", "/api/v1/studies/?therapy=rituximab%00",
-    "/api/v1/studies/?ordering=%00", "/api/v1/studies/?page=%00", "/api/v1/studies/?%00=1",
-    "/api/v1/references/?year_min=%00", "/api/v1/search/?q=ab%00cd", "/api/v1/matrix/?subtype=%00",
-    "/api/v1/therapies/%00/", "/api/v1/therapies/ritux%00imab/", "/api/v1/studies/1%00/",
-    "/api/v1/references/number/%00/", "/api/v1/subtypes/dm%00/", "/api/v1/designs/%00/",
+    "/api/v1/studies/?q=%00",
+    "/api/v1/studies/?therapy=rituximab%00",
+    "/api/v1/studies/?ordering=%00",
+    "/api/v1/studies/?page=%00",
+    "/api/v1/studies/?%00=1",
+    "/api/v1/references/?year_min=%00",
+    "/api/v1/search/?q=ab%00cd",
+    "/api/v1/matrix/?subtype=%00",
+    "/api/v1/therapies/%00/",
+    "/api/v1/therapies/ritux%00imab/",
+    "/api/v1/studies/1%00/",
+    "/api/v1/references/number/%00/",
+    "/api/v1/subtypes/dm%00/",
+    "/api/v1/designs/%00/",
 ]
 
 
@@ -137,16 +149,30 @@ def test_a_nul_in_the_address_is_a_json_400_that_says_so(url):
     assert_json_error(Client().get(url), 400, "NUL character")
 
 
-@pytest.mark.parametrize("url", ["/studies/?q=%00", "/therapies/%00/", "/designs/%00/",
-                                 "/references/?q=a%00", "/search/?q=%00"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/studies/?q=%00",
+        "/therapies/%00/",
+        "/designs/%00/",
+        "/references/?q=a%00",
+        "/search/?q=%00",
+    ],
+)
 def test_a_nul_in_a_page_address_is_a_400_page(url):
     response = Client().get(url)
     assert response.status_code == 400
     assert "NUL character" in response.content.decode()
 
 
-@pytest.mark.parametrize("url", ["/api/v1/studies/?q=%ed%a0%80", "/api/v1/therapies/%ed%a0%80/",
-                                 "/api/v1/studies/?therapy=%ed%b0%80x"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/studies/?q=%ed%a0%80",
+        "/api/v1/therapies/%ed%a0%80/",
+        "/api/v1/studies/?therapy=%ed%b0%80x",
+    ],
+)
 def test_a_lone_surrogate_in_the_address_is_never_a_server_error(url):
     # Django replaces bytes that are not UTF-8: no surrogate reaches a query.
     response = Client().get(url)
@@ -154,15 +180,18 @@ def test_a_lone_surrogate_in_the_address_is_never_a_server_error(url):
     assert response["Content-Type"].startswith("application/json")
 
 
-@pytest.mark.parametrize("body, phrase", [
-    ('{"label": "a\\u0000b"}', "NUL character"),
-    ('{"label": "a\\ud800b"}', "lone surrogate"),
-    ('{"label": "ok", "outcomes": [{"measure": "\\udfff"}]}', "$.outcomes[0].measure"),
-    ('{"la\\u0000bel": "x"}', "field name"),
-    ('{"extra": {"deep": ["\\u0000"]}}', "$.extra.deep[0]"),
-    (b'{"label": "\xed\xa0\x80"}', "JSON parse error"),  # a surrogate encoded as bytes
-    (b'{"label": "\xff"}', "JSON parse error"),
-])
+@pytest.mark.parametrize(
+    "body, phrase",
+    [
+        ('{"label": "a\\u0000b"}', "NUL character"),
+        ('{"label": "a\\ud800b"}', "lone surrogate"),
+        ('{"label": "ok", "outcomes": [{"measure": "\\udfff"}]}', "$.outcomes[0].measure"),
+        ('{"la\\u0000bel": "x"}', "field name"),
+        ('{"extra": {"deep": ["\\u0000"]}}', "$.extra.deep[0]"),
+        (b'{"label": "\xed\xa0\x80"}', "JSON parse error"),  # a surrogate encoded as bytes
+        (b'{"label": "\xff"}', "JSON parse error"),
+    ],
+)
 def test_nul_and_lone_surrogates_in_a_json_body_are_a_400(curator_api, body, phrase):
     for url in ["/api/v1/studies/", "/api/v1/references/"]:
         response = curator_api.generic("POST", url, body, content_type="application/json")
@@ -178,8 +207,11 @@ def test_nesting_just_past_the_bound_is_a_400_and_within_it_is_read(curator_api)
     from core.api.parsers import MAX_DEPTH
 
     too_deep = '{"label": ' + "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1) + "}"
-    assert_json_error(post_json(curator_api, "/api/v1/studies/", too_deep), 400,
-                      f"nested more than {MAX_DEPTH} levels deep (at $.label")
+    assert_json_error(
+        post_json(curator_api, "/api/v1/studies/", too_deep),
+        400,
+        f"nested more than {MAX_DEPTH} levels deep (at $.label",
+    )
     fine = post_json(curator_api, "/api/v1/studies/", '{"label": [[[]]]}')
     assert fine.status_code == 400 and "nested" not in fine.content.decode()  # a field error
 
@@ -192,18 +224,26 @@ def test_a_nul_in_an_admin_form_post_is_a_400(admin_client):
 
 # -- the admin with odd parameters (PostgreSQL refuses NUL in text) -------------------------------
 
-@pytest.mark.parametrize("url", [
-    "/admin/evidence/study/?sample_size__gt=abc", "/admin/evidence/study/?o=999",
-    "/admin/evidence/study/?o=abc.-x", "/admin/evidence/study/?q=%00",
-    "/admin/evidence/study/?q=%ed%a0%80", "/admin/evidence/study/?design__exact=%00",
-    "/admin/references/reference/?q=%00", "/admin/references/reference/?year__gte=%ff",
-    "/admin/therapies/therapy/?q=" + "%25_" * 2000,
-    "/admin/autocomplete/?app_label=evidence&model_name=study&field_name=therapies&term=%00",
-    "/admin/autocomplete/?app_label=evidence&model_name=study&field_name=therapies&term=%ed%a0%80",
-    "/admin/autocomplete/?app_label=evidence&model_name=study&field_name=nope&term=a",
-    "/admin/autocomplete/?app_label=%00&model_name=study&field_name=therapies",
-    "/admin/autocomplete/?app_label=evidence&model_name=study&field_name=therapies&page=abc",
-])
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/evidence/study/?sample_size__gt=abc",
+        "/admin/evidence/study/?o=999",
+        "/admin/evidence/study/?o=abc.-x",
+        "/admin/evidence/study/?q=%00",
+        "/admin/evidence/study/?q=%ed%a0%80",
+        "/admin/evidence/study/?design__exact=%00",
+        "/admin/references/reference/?q=%00",
+        "/admin/references/reference/?year__gte=%ff",
+        "/admin/therapies/therapy/?q=" + "%25_" * 2000,
+        "/admin/autocomplete/?app_label=evidence&model_name=study&field_name=therapies&term=%00",
+        "/admin/autocomplete/?app_label=evidence&model_name=study&field_name=therapies&term=%ed%a0%80",
+        "/admin/autocomplete/?app_label=evidence&model_name=study&field_name=nope&term=a",
+        "/admin/autocomplete/?app_label=%00&model_name=study&field_name=therapies",
+        "/admin/autocomplete/?app_label=evidence&model_name=study&field_name=therapies&page=abc",
+    ],
+)
 def test_odd_admin_urls_are_never_a_server_error(admin_client, url):
     response = admin_client.get(url)
     assert response.status_code < 500, (url, response.status_code)

@@ -11,11 +11,19 @@ from evidence.models import Study
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_throttle")]
 
 
-@pytest.mark.parametrize("url", [
-    "/api/v1/studies/", "/api/v1/studies/?therapy=rituximab", "/api/v1/references/?format=bibtex",
-    "/api/v1/matrix/", "/api/v1/designs/", "/api/v1/studies/counts/",
-    "/api/v1/therapies/rituximab/", "/api/v1/references/number/1/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/studies/",
+        "/api/v1/studies/?therapy=rituximab",
+        "/api/v1/references/?format=bibtex",
+        "/api/v1/matrix/",
+        "/api/v1/designs/",
+        "/api/v1/studies/counts/",
+        "/api/v1/therapies/rituximab/",
+        "/api/v1/references/number/1/",
+    ],
+)
 def test_reads_carry_an_etag_and_answer_304_when_unchanged(url):
     client = client_for()
     first = client.get(url)
@@ -58,8 +66,10 @@ def test_detail_etag_is_strong_and_list_etag_weak():
 
 
 def test_anonymous_clients_are_throttled_with_retry_after(settings):
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
-        "anon": "3/minute", "user": "1000/minute"}}
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": "3/minute", "user": "1000/minute"},
+    }
     client = client_for()
     for _ in range(3):
         assert client.get("/api/v1/designs/").status_code == 200
@@ -77,8 +87,10 @@ def test_anonymous_clients_are_throttled_with_retry_after(settings):
 def test_authenticated_clients_have_their_own_budget(settings):
     from core.api.testing import make_user
 
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
-        "anon": "1/minute", "user": "5/minute"}}
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": "1/minute", "user": "5/minute"},
+    }
     client_for().get("/api/v1/designs/")
     assert client_for().get("/api/v1/designs/").status_code == 429
     curator = client_for(make_user("cu", "Curators"))
@@ -95,8 +107,18 @@ def test_unknown_api_paths_are_json_404s():
 
 def test_api_root_lists_the_endpoints():
     data = client_for().get("/api/v1/").json()
-    assert {"therapies", "drug-classes", "subtypes", "designs", "studies", "outcomes",
-            "references", "statements", "matrix", "search"} <= set(data)
+    assert {
+        "therapies",
+        "drug-classes",
+        "subtypes",
+        "designs",
+        "studies",
+        "outcomes",
+        "references",
+        "statements",
+        "matrix",
+        "search",
+    } <= set(data)
 
 
 def test_schema_and_offline_docs():
@@ -106,17 +128,27 @@ def test_schema_and_offline_docs():
     spec = schema.json()
     assert spec["openapi"].startswith("3.")
     paths = spec["paths"]
-    for path in ("/api/v1/studies/", "/api/v1/studies/{id}/", "/api/v1/references/",
-                 "/api/v1/references/number/{number}/", "/api/v1/matrix/", "/api/v1/search/",
-                 "/api/v1/studies/{id}/publish/"):
+    for path in (
+        "/api/v1/studies/",
+        "/api/v1/studies/{id}/",
+        "/api/v1/references/",
+        "/api/v1/references/number/{number}/",
+        "/api/v1/matrix/",
+        "/api/v1/search/",
+        "/api/v1/studies/{id}/publish/",
+    ):
         assert path in paths
     results = spec["components"]["schemas"]["ResultDirectionEnum"]
-    assert set(results["enum"]) == {"benefit", "no_significant_benefit", "mixed", "harm",
-                                    "not_applicable"}
+    assert set(results["enum"]) == {
+        "benefit",
+        "no_significant_benefit",
+        "mixed",
+        "harm",
+        "not_applicable",
+    }
     assert "`harm`" in results["description"]
     formats = {p["name"]: p for p in paths["/api/v1/references/"]["get"]["parameters"]}
-    assert set(formats["format"]["schema"]["enum"]) == {"json", "csv", "bibtex", "ris",
-                                                         "csljson"}
+    assert set(formats["format"]["schema"]["enum"]) == {"json", "csv", "bibtex", "ris", "csljson"}
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     html = content(docs).decode()
@@ -127,7 +159,15 @@ def test_schema_and_offline_docs():
 def test_every_documented_field_has_a_description_or_enum():
     spec = client_for().get("/api/schema/", {"format": "json"}).json()
     study = spec["components"]["schemas"]["Study"]["properties"]
-    for name in ("design", "result", "level", "age_group", "sample_size", "refractory",
-                 "therapies", "subtypes"):
+    for name in (
+        "design",
+        "result",
+        "level",
+        "age_group",
+        "sample_size",
+        "refractory",
+        "therapies",
+        "subtypes",
+    ):
         field = study[name]
         assert field.get("description") or "$ref" in str(field) or field.get("allOf"), name

@@ -32,9 +32,14 @@ def if_match(client, url: str) -> dict:
 def new_study(**changes):
     reference = Reference.objects.get(number=1)
     data = {
-        "reference": reference.pk, "label": "API test study", "therapies": ["rituximab"],
-        "subtypes": ["dm", "pm"], "design": "case_series", "result": "benefit",
-        "summary": "Six patients improved.", "sample_size": 6,
+        "reference": reference.pk,
+        "label": "API test study",
+        "therapies": ["rituximab"],
+        "subtypes": ["dm", "pm"],
+        "design": "case_series",
+        "result": "benefit",
+        "summary": "Six patients improved.",
+        "sample_size": 6,
         "outcomes": [{"measure": "mmt8", "responders": 4, "n": 6, "is_primary": True}],
     }
     data.update(changes)
@@ -45,8 +50,9 @@ def test_anonymous_writes_are_401_and_plain_users_403():
     response = client_for().post(STUDIES, new_study(), format="json")
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith("Token")
-    assert client_for(make_user("reader")).post(STUDIES, new_study(),
-                                                format="json").status_code == 403
+    assert (
+        client_for(make_user("reader")).post(STUDIES, new_study(), format="json").status_code == 403
+    )
 
 
 def test_a_curator_creates_a_draft_study(curator):
@@ -63,16 +69,19 @@ def test_a_curator_creates_a_draft_study(curator):
     assert curator.get(f"{STUDIES}{data['id']}/").status_code == 200
 
 
-@pytest.mark.parametrize("changes, field", [
-    ({"therapies": ["snake-oil"]}, "therapies"),
-    ({"subtypes": []}, "subtypes"),
-    ({"design": "anecdote"}, "design"),
-    ({"reference": 10**9}, "reference"),
-    ({"level_override": 1}, "level_override_reason"),
-    ({"outcomes": [{"measure": "mmt8", "responders": 7, "n": 6}]}, "non_field_errors"),
-    ({"sample_size": -3}, "sample_size"),
-    ({"label": ""}, "label"),
-])
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"therapies": ["snake-oil"]}, "therapies"),
+        ({"subtypes": []}, "subtypes"),
+        ({"design": "anecdote"}, "design"),
+        ({"reference": 10**9}, "reference"),
+        ({"level_override": 1}, "level_override_reason"),
+        ({"outcomes": [{"measure": "mmt8", "responders": 7, "n": 6}]}, "non_field_errors"),
+        ({"sample_size": -3}, "sample_size"),
+        ({"label": ""}, "label"),
+    ],
+)
 def test_invalid_studies_are_400_with_field_messages(curator, changes, field):
     response = curator.post(STUDIES, new_study(**changes), format="json")
     assert response.status_code == 400, response.content
@@ -81,21 +90,36 @@ def test_invalid_studies_are_400_with_field_messages(curator, changes, field):
 
 def test_a_duplicate_doi_is_400_not_500(curator):
     existing = Reference.objects.exclude(doi="").first()
-    response = curator.post("/api/v1/references/", {
-        "title": "A copy", "year": 2020, "doi": existing.doi.upper(),
-        "author_details": [{"family": "Doe", "given": "J"}],
-    }, format="json")
+    response = curator.post(
+        "/api/v1/references/",
+        {
+            "title": "A copy",
+            "year": 2020,
+            "doi": existing.doi.upper(),
+            "author_details": [{"family": "Doe", "given": "J"}],
+        },
+        format="json",
+    )
     assert response.status_code == 400
     assert "DOI" in str(response.json())
 
 
 def test_a_curator_creates_a_reference_with_authors(curator):
-    response = curator.post("/api/v1/references/", {
-        "title": "Tofacitinib in refractory dermatomyositis", "year": 2021,
-        "journal": "Arthritis Rheumatol", "doi": "10.1002/art.99999", "pmid": "99999999",
-        "author_details": [{"family": "Paik", "given": "JJ"}, {"family": "Christopher-Stine",
-                                                               "given": "L"}],
-    }, format="json")
+    response = curator.post(
+        "/api/v1/references/",
+        {
+            "title": "Tofacitinib in refractory dermatomyositis",
+            "year": 2021,
+            "journal": "Arthritis Rheumatol",
+            "doi": "10.1002/art.99999",
+            "pmid": "99999999",
+            "author_details": [
+                {"family": "Paik", "given": "JJ"},
+                {"family": "Christopher-Stine", "given": "L"},
+            ],
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.json()
     data = response.json()
     assert data["authors"] == ["Paik JJ", "Christopher-Stine L"]
@@ -112,21 +136,22 @@ def test_if_match_refuses_a_stale_update_with_412(curator):
     assert stale.status_code == 412
     assert "changed" in stale.json()["detail"]
     assert Study.objects.get(pk=created.json()["id"]).summary == "Edited by A."
-    fresh = curator.patch(url, {"summary": "Edited by B."}, format="json",
-                          HTTP_IF_MATCH=first["ETag"])
+    fresh = curator.patch(
+        url, {"summary": "Edited by B."}, format="json", HTTP_IF_MATCH=first["ETag"]
+    )
     assert fresh.status_code == 200
 
 
 def test_patch_keeps_what_it_does_not_mention(curator):
     created = curator.post(STUDIES, new_study(), format="json").json()
     url = f"{STUDIES}{created['id']}/"
-    data = curator.patch(url, {"sample_size": 8}, format="json",
-                         **if_match(curator, url)).json()
+    data = curator.patch(url, {"sample_size": 8}, format="json", **if_match(curator, url)).json()
     assert data["sample_size"] == 8
     assert data["outcomes"] == created["outcomes"]
     assert set(data["subtypes"]) == {"dm", "pm"} and data["summary"] == created["summary"]
-    full = curator.put(url, new_study(label="Renamed", outcomes=[]), format="json",
-                       **if_match(curator, url)).json()
+    full = curator.put(
+        url, new_study(label="Renamed", outcomes=[]), format="json", **if_match(curator, url)
+    ).json()
     assert full["label"] == "Renamed" and full["outcomes"] == []
     assert full["key"] == created["key"]
 
@@ -134,23 +159,39 @@ def test_patch_keeps_what_it_does_not_mention(curator):
 def test_the_workflow_through_the_api(curator, editor):
     study_id = curator.post(STUDIES, new_study(), format="json").json()["id"]
     url = f"{STUDIES}{study_id}/"
-    assert curator.post(f"{url}publish/", {"comment": "ok"}, format="json",
-                        **if_match(curator, url)).status_code == 403
-    assert editor.post(f"{url}publish/", {"comment": "ok"}, format="json",
-                       **if_match(editor, url)).status_code == 409  # a draft: not submitted
+    assert (
+        curator.post(
+            f"{url}publish/", {"comment": "ok"}, format="json", **if_match(curator, url)
+        ).status_code
+        == 403
+    )
+    assert (
+        editor.post(
+            f"{url}publish/", {"comment": "ok"}, format="json", **if_match(editor, url)
+        ).status_code
+        == 409
+    )  # a draft: not submitted
     submitted = curator.post(f"{url}submit/", {}, format="json", **if_match(curator, url))
     assert submitted.status_code == 200 and submitted.json()["status"] == "submitted"
-    assert editor.post(f"{url}publish/", {}, format="json",
-                       **if_match(editor, url)).status_code == 400  # no comment
-    published = editor.post(f"{url}publish/", {"comment": "Checked against PubMed."},
-                            format="json", **if_match(editor, url))
+    assert (
+        editor.post(f"{url}publish/", {}, format="json", **if_match(editor, url)).status_code == 400
+    )  # no comment
+    published = editor.post(
+        f"{url}publish/",
+        {"comment": "Checked against PubMed."},
+        format="json",
+        **if_match(editor, url),
+    )
     assert published.status_code == 200 and published.json()["status"] == "published"
     assert client_for().get(url).status_code == 200
     # Curators may not change a published entry; editors withdraw it.
-    assert curator.patch(url, {"summary": "x"}, format="json",
-                         **if_match(curator, url)).status_code == 403
-    withdrawn = editor.post(f"{url}withdraw/", {"comment": "Duplicate."}, format="json",
-                            **if_match(editor, url))
+    assert (
+        curator.patch(url, {"summary": "x"}, format="json", **if_match(curator, url)).status_code
+        == 403
+    )
+    withdrawn = editor.post(
+        f"{url}withdraw/", {"comment": "Duplicate."}, format="json", **if_match(editor, url)
+    )
     assert withdrawn.json()["status"] == "withdrawn"
     assert client_for().get(url).status_code == 404
 
@@ -159,16 +200,18 @@ def test_an_editor_cannot_publish_their_own_submission(editor):
     study_id = editor.post(STUDIES, new_study(), format="json").json()["id"]
     url = f"{STUDIES}{study_id}/"
     editor.post(f"{url}submit/", {}, format="json", **if_match(editor, url))
-    response = editor.post(f"{url}publish/", {"comment": "mine"}, format="json",
-                           **if_match(editor, url))
+    response = editor.post(
+        f"{url}publish/", {"comment": "mine"}, format="json", **if_match(editor, url)
+    )
     assert response.status_code == 409 and "another editor" in response.json()["detail"]
 
 
 def test_workflow_actions_honour_if_match(curator):
     created = curator.post(STUDIES, new_study(), format="json")
     url = f"{STUDIES}{created.json()['id']}/"
-    changed = curator.patch(url, {"summary": "Changed."}, format="json",
-                            HTTP_IF_MATCH=created["ETag"])
+    changed = curator.patch(
+        url, {"summary": "Changed."}, format="json", HTTP_IF_MATCH=created["ETag"]
+    )
     assert changed.status_code == 200
     response = curator.post(f"{url}submit/", {}, format="json", HTTP_IF_MATCH=created["ETag"])
     assert response.status_code == 412
@@ -180,26 +223,45 @@ def test_delete_is_not_offered(editor):
 
 
 def test_therapies_and_statements_are_writable(curator):
-    therapy = curator.post("/api/v1/therapies/", {
-        "slug": "tofacitinib", "name": "Tofacitinib", "drug_class": "anti-cd20",
-        "position": "investigational", "synonyms": ["tofa"], "brand_names": ["Xeljanz"],
-    }, format="json")
+    therapy = curator.post(
+        "/api/v1/therapies/",
+        {
+            "slug": "tofacitinib",
+            "name": "Tofacitinib",
+            "drug_class": "anti-cd20",
+            "position": "investigational",
+            "synonyms": ["tofa"],
+            "brand_names": ["Xeljanz"],
+        },
+        format="json",
+    )
     assert therapy.status_code == 201, therapy.json()
     assert therapy.json()["brand_names"] == ["Xeljanz"]
     url = "/api/v1/therapies/tofacitinib/"
     changed = curator.patch(url, {"route": "oral"}, format="json", **if_match(curator, url))
     assert changed.json()["route"] == "oral" and changed.json()["synonyms"] == ["tofa"]
-    assert curator.patch(url, {"slug": "tofa"}, format="json",
-                         **if_match(curator, url)).status_code == 400
+    assert (
+        curator.patch(url, {"slug": "tofa"}, format="json", **if_match(curator, url)).status_code
+        == 400
+    )
     study = Study.objects.published().filter(therapies__slug="rituximab").first()
-    statement = curator.post("/api/v1/statements/", {
-        "key": "api-test-statement", "therapy": "rituximab", "text": "A claim.",
-        "studies": [study.pk],
-    }, format="json")
+    statement = curator.post(
+        "/api/v1/statements/",
+        {
+            "key": "api-test-statement",
+            "therapy": "rituximab",
+            "text": "A claim.",
+            "studies": [study.pk],
+        },
+        format="json",
+    )
     assert statement.status_code == 201, statement.json()
     assert statement.json()["studies"] == [study.pk]
-    empty = curator.post("/api/v1/statements/", {"key": "empty", "therapy": "rituximab",
-                                                 "text": "Unsupported."}, format="json")
+    empty = curator.post(
+        "/api/v1/statements/",
+        {"key": "empty", "therapy": "rituximab", "text": "Unsupported."},
+        format="json",
+    )
     assert empty.status_code == 400
 
 
@@ -210,8 +272,7 @@ def test_malformed_json_is_400_and_other_media_415(curator):
     assert response.status_code == 415
 
 
-def test_publishing_a_study_of_an_unpublished_reference_is_refused_with_its_name(curator,
-                                                                                  editor):
+def test_publishing_a_study_of_an_unpublished_reference_is_refused_with_its_name(curator, editor):
     from core.choices import ReviewStatus
 
     study = curator.post(STUDIES, new_study(), format="json").json()
@@ -219,8 +280,9 @@ def test_publishing_a_study_of_an_unpublished_reference_is_refused_with_its_name
     Reference.objects.filter(pk=reference.pk).update(status=ReviewStatus.DRAFT)
     url = f"{STUDIES}{study['id']}/"
     curator.post(f"{url}submit/", {}, format="json", **if_match(curator, url))
-    refused = editor.post(f"{url}publish/", {"comment": "Checked."}, format="json",
-                          **if_match(editor, url))
+    refused = editor.post(
+        f"{url}publish/", {"comment": "Checked."}, format="json", **if_match(editor, url)
+    )
     assert refused.status_code == 409
     assert "publish them first" in refused.json()["detail"]
     assert str(reference)[:40] in refused.json()["detail"]

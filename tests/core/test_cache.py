@@ -37,8 +37,10 @@ def read(client, url, **headers):
 
 # -- serving from the cache -------------------------------------------------------------------
 
+
 def test_an_anonymous_page_is_served_from_the_cache_without_any_query(
-        client, django_assert_num_queries):
+    client, django_assert_num_queries
+):
     first = read(client, "/therapies/")
     assert first[HEADER] == "miss"
     with django_assert_num_queries(0):
@@ -52,22 +54,31 @@ def test_a_hit_carries_the_security_headers_of_a_fresh_page(client):
     first = read(client, "/therapies/rituximab/")
     second = read(client, "/therapies/rituximab/")
     assert (first[HEADER], second[HEADER]) == ("miss", "hit")
-    for name in ("Content-Security-Policy", "Permissions-Policy", "X-Content-Type-Options",
-                 "Referrer-Policy", "X-Frame-Options", "Content-Type"):
+    for name in (
+        "Content-Security-Policy",
+        "Permissions-Policy",
+        "X-Content-Type-Options",
+        "Referrer-Policy",
+        "X-Frame-Options",
+        "Content-Type",
+    ):
         assert second.get(name) and second.get(name) == first.get(name), name
     assert second["X-Request-ID"] != first["X-Request-ID"]  # per request, never stored
 
 
 # -- this process's copies of pages ----------------------------------------------------------
 
+
 def test_a_hit_reads_only_the_generation_when_the_process_holds_the_page(client, monkeypatch):
     read(client, "/therapies/")  # miss: rendered, stored in both places
     reads = []
     real_get, real_get_many = cache.get, cache.get_many
-    monkeypatch.setattr(cache, "get", lambda key, *a, **k: reads.append(key) or
-                        real_get(key, *a, **k))
-    monkeypatch.setattr(cache, "get_many", lambda keys, *a, **k: reads.extend(keys) or
-                        real_get_many(keys, *a, **k))
+    monkeypatch.setattr(
+        cache, "get", lambda key, *a, **k: reads.append(key) or real_get(key, *a, **k)
+    )
+    monkeypatch.setattr(
+        cache, "get_many", lambda keys, *a, **k: reads.extend(keys) or real_get_many(keys, *a, **k)
+    )
     assert read(client, "/therapies/")[HEADER] == "hit"
     assert reads == [page_cache.GENERATION_KEY]
 
@@ -106,6 +117,7 @@ def test_the_cache_can_be_turned_off(client, settings):
 
 
 # -- what is never cached ---------------------------------------------------------------------
+
 
 def test_signed_in_staff_are_never_served_the_anonymous_page(client, admin_client):
     anonymous = read(client, "/therapies/")
@@ -160,12 +172,14 @@ def test_api_responses_vary_by_accept_and_keep_answering_if_none_match(client):
     assert read(client, "/api/v1/therapies/", Accept="application/json")[HEADER] == "hit"
     assert read(client, "/api/v1/therapies/", Accept="*/*")[HEADER] == "miss"
     etag = json_first["ETag"]
-    again = client.get("/api/v1/therapies/", headers={"Accept": "application/json",
-                                                      "If-None-Match": etag})
+    again = client.get(
+        "/api/v1/therapies/", headers={"Accept": "application/json", "If-None-Match": etag}
+    )
     assert again.status_code == 304
 
 
 # -- invalidation -----------------------------------------------------------------------------
+
 
 def test_a_content_change_is_on_the_next_page_at_once(client, django_capture_on_commit_callbacks):
     read(client, "/therapies/")
@@ -199,7 +213,8 @@ def content_rows():
 
 @pytest.mark.parametrize("model,get", content_rows(), ids=lambda v: getattr(v, "__name__", ""))
 def test_saving_or_deleting_any_content_model_bumps_the_generation(
-        model, get, django_capture_on_commit_callbacks):
+    model, get, django_capture_on_commit_callbacks
+):
     before = page_cache.generation()
     with django_capture_on_commit_callbacks(execute=True):
         get().save()
@@ -276,11 +291,13 @@ def test_history_tables_do_not_count_as_content():
 
 # -- a cache outage ---------------------------------------------------------------------------
 
-UNREACHABLE_REDIS = {"default": {
-    "BACKEND": "django.core.cache.backends.redis.RedisCache",
-    "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
-    "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-}}
+UNREACHABLE_REDIS = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+        "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+    }
+}
 
 
 def test_pages_are_served_uncached_when_the_cache_is_down(client):
@@ -300,6 +317,7 @@ def test_a_write_succeeds_when_the_cache_is_down(django_capture_on_commit_callba
 
 
 # -- configuration ----------------------------------------------------------------------------
+
 
 def test_cache_url_chooses_the_backend():
     from config.settings import cache_from_url

@@ -75,15 +75,22 @@ def free_port() -> int:
 
 
 def get(port: int, path: str, headers: dict | None = None) -> tuple[int, dict, str]:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
-                                     headers={"Host": HOST, **(headers or {})})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", headers={"Host": HOST, **(headers or {})}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.status, dict(response.headers), response.read().decode()
 
 
 def run(code: str, env: dict) -> None:
-    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
 
 
@@ -96,15 +103,18 @@ def shared_env(tmp_path):
             "--port 6379 --save '' --appendonly no"
         )
     prefix = f"test-instances-{uuid.uuid4().hex[:12]}"
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("DJANGO_", "DATABASE_", "CACHE_", "MYOEVIDENCE_"))}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "DATABASE_", "CACHE_", "MYOEVIDENCE_"))
+    }
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
         # Development mode (the settings default to production, which needs a secret key).
         DJANGO_DEBUG="true",
         # A throwaway file: durability is irrelevant, so no fsync (keeps the test to seconds).
         DATABASE_URL=f"sqlite:///{tmp_path / 'instances.db'}"
-                     "?init_command=PRAGMA%20synchronous%3DOFF",
+        "?init_command=PRAGMA%20synchronous%3DOFF",
         CACHE_URL=f"redis://{REDIS[0]}:{REDIS[1]}/0",
         CACHE_KEY_PREFIX=prefix,
         MYOEVIDENCE_PAGE_CACHE_SECONDS="300",
@@ -125,9 +135,22 @@ def two_instances(shared_env):
     ports = [free_port(), free_port()]
     servers = [
         subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}",
-             "--workers", "1", "--log-level", "warning"],
-            cwd=PROJECT, env=shared_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "1",
+                "--log-level",
+                "warning",
+            ],
+            cwd=PROJECT,
+            env=shared_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         for port in ports
     ]
@@ -141,8 +164,10 @@ def two_instances(shared_env):
                 except OSError:
                     pass
                 if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"instance on port {port} did not start: "
-                                f"{server.stderr.read().decode()[-2000:]}")
+                    pytest.fail(
+                        f"instance on port {port} did not start: "
+                        f"{server.stderr.read().decode()[-2000:]}"
+                    )
                 time.sleep(0.1)
         yield ports
     finally:
@@ -176,8 +201,7 @@ def test_a_change_made_elsewhere_reaches_every_instance_at_once(shared_env, two_
     assert headers["X-Page-Cache"] == "hit"
 
 
-def test_aggregates_computed_on_one_instance_are_fresh_on_every_instance(shared_env,
-                                                                         two_instances):
+def test_aggregates_computed_on_one_instance_are_fresh_on_every_instance(shared_env, two_instances):
     import json
 
     import redis
@@ -194,8 +218,9 @@ def test_aggregates_computed_on_one_instance_are_fresh_on_every_instance(shared_
 
     assert study_count(first) == 0
     assert study_count(second) == 0
-    stored = list(redis.Redis(*REDIS).scan_iter(
-        match=f"{shared_env['CACHE_KEY_PREFIX']}:*data:count-by:*"))
+    stored = list(
+        redis.Redis(*REDIS).scan_iter(match=f"{shared_env['CACHE_KEY_PREFIX']}:*data:count-by:*")
+    )
     assert stored, "the instances did not keep the count in the shared data cache"
 
     run(ADD_STUDY, shared_env)  # a third process adds a study of the therapy

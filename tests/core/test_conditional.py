@@ -68,8 +68,9 @@ def test_a_list_etag_changes_with_related_rows(study, change, url):
 
 
 @pytest.mark.parametrize("change", RELATED_CHANGES)
-def test_a_related_change_bumps_the_generation_on_commit(study, change,
-                                                         django_capture_on_commit_callbacks):
+def test_a_related_change_bumps_the_generation_on_commit(
+    study, change, django_capture_on_commit_callbacks
+):
     before = page_cache.generation()
     with django_capture_on_commit_callbacks(execute=True):
         change(study)
@@ -103,9 +104,11 @@ def test_a_write_without_if_match_is_428_with_an_explanation(curator, study):
 
     Study.objects.filter(pk=study.pk).update(status=ReviewStatus.DRAFT)
     url = f"{STUDIES}{study.pk}/"
-    for response in (curator.patch(url, {"summary": "Blind."}, format="json"),
-                     curator.put(url, {"summary": "Blind."}, format="json"),
-                     curator.post(f"{url}submit/", {}, format="json")):
+    for response in (
+        curator.patch(url, {"summary": "Blind."}, format="json"),
+        curator.put(url, {"summary": "Blind."}, format="json"),
+        curator.post(f"{url}submit/", {}, format="json"),
+    ):
         assert response.status_code == 428
         assert response["Content-Type"].startswith("application/json")
         detail = response.json()["detail"]
@@ -114,7 +117,7 @@ def test_a_write_without_if_match_is_428_with_an_explanation(curator, study):
     assert study.summary != "Blind." and study.status == ReviewStatus.DRAFT
 
 
-@pytest.mark.parametrize("header", ["abc", "W/abc", '"unterminated', "garbage, \"x\"", "**"])
+@pytest.mark.parametrize("header", ["abc", "W/abc", '"unterminated', 'garbage, "x"', "**"])
 def test_a_malformed_if_match_is_400_never_ignored(curator, study, header):
     from core.choices import ReviewStatus
 
@@ -132,8 +135,10 @@ def test_if_match_star_and_the_current_etag_are_accepted(curator, study):
 
     Study.objects.filter(pk=study.pk).update(status=ReviewStatus.DRAFT)
     url = f"{STUDIES}{study.pk}/"
-    assert curator.patch(url, {"summary": "Starred."}, format="json",
-                         HTTP_IF_MATCH="*").status_code == 200
+    assert (
+        curator.patch(url, {"summary": "Starred."}, format="json", HTTP_IF_MATCH="*").status_code
+        == 200
+    )
     etag = curator.get(url)["ETag"]
     response = curator.patch(url, {"summary": "Matched."}, format="json", HTTP_IF_MATCH=etag)
     assert response.status_code == 200
@@ -149,8 +154,9 @@ def test_a_write_based_on_a_copy_before_a_related_change_is_412(curator, study):
     url = f"{STUDIES}{study.pk}/"
     etag = curator.get(url)["ETag"]
     edit_an_outcome(study)
-    response = curator.patch(url, {"summary": "Based on an old copy."}, format="json",
-                             HTTP_IF_MATCH=etag)
+    response = curator.patch(
+        url, {"summary": "Based on an old copy."}, format="json", HTTP_IF_MATCH=etag
+    )
     assert response.status_code == 412
     study.refresh_from_db()
     assert study.summary != "Based on an old copy."

@@ -24,8 +24,13 @@ def rows(response) -> list[dict]:
 @pytest.fixture
 def hostile_study():
     study = Study.objects.published().get(key="ref01-rim-trial")
-    Study.objects.filter(pk=study.pk).update(label=FORMULA, summary="@SUM(1+1)*cmd|' /C calc'!A0",
-                                             comparator="-2+3", follow_up="+1", sample_size=12)
+    Study.objects.filter(pk=study.pk).update(
+        label=FORMULA,
+        summary="@SUM(1+1)*cmd|' /C calc'!A0",
+        comparator="-2+3",
+        follow_up="+1",
+        sample_size=12,
+    )
     Reference.objects.filter(pk=study.reference_id).update(title="\t=1+1", journal="\r=cmd")
     return study
 
@@ -55,18 +60,36 @@ def test_the_generic_api_csv_neutralises_formulas(client):
 
 
 def test_the_admin_action_neutralises_formulas(client, curator, hostile_study):
-    response = client.post(reverse("admin:evidence_study_changelist"),
-                           {"action": "export_csv", "_selected_action": [hostile_study.pk]})
+    response = client.post(
+        reverse("admin:evidence_study_changelist"),
+        {"action": "export_csv", "_selected_action": [hostile_study.pk]},
+    )
     [row] = rows(response)
     assert row["label"] == "'" + FORMULA and row["comparator"] == "'-2+3"
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("-3", "-3"), ("-0.25", "-0.25"), (-7, "-7"),  # plain negative numbers stay numbers
-    ("-3e2", "'-3e2"), ("-A1", "'-A1"), ("- 3", "'- 3"), ("-3\n=1", "'-3\n=1"),
-    ("=1", "'=1"), ("+1", "'+1"), ("@x", "'@x"), ("\tx", "'\tx"), ("\rx", "'\rx"),
-    ("a=1", "a=1"), ("", ""), (None, ""), (True, "yes"), (["=a", "b"], "'=a; b"),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("-3", "-3"),
+        ("-0.25", "-0.25"),
+        (-7, "-7"),  # plain negative numbers stay numbers
+        ("-3e2", "'-3e2"),
+        ("-A1", "'-A1"),
+        ("- 3", "'- 3"),
+        ("-3\n=1", "'-3\n=1"),
+        ("=1", "'=1"),
+        ("+1", "'+1"),
+        ("@x", "'@x"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("a=1", "a=1"),
+        ("", ""),
+        (None, ""),
+        (True, "yes"),
+        (["=a", "b"], "'=a; b"),
+    ],
+)
 def test_safe_cell(value, expected):
     assert safe_cell(value) == expected
 
@@ -83,5 +106,6 @@ def test_a_non_ascii_download_name_gets_rfc_6266_filename_star():
     from core.http import attachment_header
 
     assert attachment_header("Müller.bib") == (
-        "attachment; filename=\"Muller.bib\"; filename*=UTF-8''M%C3%BCller.bib")
+        "attachment; filename=\"Muller.bib\"; filename*=UTF-8''M%C3%BCller.bib"
+    )
     assert attachment_header("../../etc/passwd") == 'attachment; filename="etc-passwd"'

@@ -89,14 +89,16 @@ def test_queryset_keys_follow_the_sql_and_the_readers_visibility(admin_user):
     staff = Study.objects.restrict(admin_user)
     assert data_cache.queryset_key(public) == data_cache.queryset_key(Study.objects.published())
     assert data_cache.queryset_key(public) != data_cache.queryset_key(staff)
-    assert data_cache.queryset_key(public.filter(design="rct_parallel")) != \
-        data_cache.queryset_key(public.filter(design="case_report"))
+    assert data_cache.queryset_key(public.filter(design="rct_parallel")) != data_cache.queryset_key(
+        public.filter(design="case_report")
+    )
     assert data_cache.queryset_key(Study.objects.none()) is None
 
 
 def test_count_by_counts_links_once_per_generation(django_assert_num_queries):
-    expected = {t.pk: Study.objects.published().filter(therapies=t).count()
-                for t in Therapy.objects.all()}
+    expected = {
+        t.pk: Study.objects.published().filter(therapies=t).count() for t in Therapy.objects.all()
+    }
     counts = data_cache.count_by(Study.objects.published(), "therapies")
     assert {pk: counts.get(pk, 0) for pk in expected} == expected
     with django_assert_num_queries(0):
@@ -105,9 +107,18 @@ def test_count_by_counts_links_once_per_generation(django_assert_num_queries):
 
 # -- pages and API: fewer queries when warm, fresh at once after a change -------------------
 
-WARM_PAGES = ["/", "/therapies/", "/therapies/rituximab/", "/subtypes/",
-              "/studies/?subtype=dm", "/search/?q=rituximab", "/api/v1/studies/",
-              "/api/v1/therapies/", "/api/v1/subtypes/", "/api/v1/studies/counts/"]
+WARM_PAGES = [
+    "/",
+    "/therapies/",
+    "/therapies/rituximab/",
+    "/subtypes/",
+    "/studies/?subtype=dm",
+    "/search/?q=rituximab",
+    "/api/v1/studies/",
+    "/api/v1/therapies/",
+    "/api/v1/subtypes/",
+    "/api/v1/studies/counts/",
+]
 
 
 @pytest.mark.parametrize("url", WARM_PAGES)
@@ -128,11 +139,18 @@ def change(django_capture_on_commit_callbacks, edit):
 
 
 def test_a_new_study_shows_at_once_in_counts_matrix_chart_and_search(
-        client, django_capture_on_commit_callbacks):
+    client, django_capture_on_commit_callbacks
+):
     rituximab = Therapy.objects.get(slug="rituximab")
-    before = {url: client.get(url) for url in
-              ("/therapies/", "/api/v1/therapies/rituximab/", "/therapies/rituximab/",
-               "/search/?q=zanubrutinib")}
+    before = {
+        url: client.get(url)
+        for url in (
+            "/therapies/",
+            "/api/v1/therapies/rituximab/",
+            "/therapies/rituximab/",
+            "/search/?q=zanubrutinib",
+        )
+    }
     count = Study.objects.published().filter(therapies=rituximab).count()
     assert before["/api/v1/therapies/rituximab/"].json()["study_count"] == count
     assert b"Zanubrutinib then rituximab" not in before["/search/?q=zanubrutinib"].content
@@ -149,8 +167,9 @@ def test_a_new_study_shows_at_once_in_counts_matrix_chart_and_search(
     assert b"Zanubrutinib then rituximab" in client.get("/search/?q=zanubrutinib").content
 
 
-def test_staff_and_public_counts_are_kept_apart(client, admin_client,
-                                                django_capture_on_commit_callbacks):
+def test_staff_and_public_counts_are_kept_apart(
+    client, admin_client, django_capture_on_commit_callbacks
+):
     rituximab = Therapy.objects.get(slug="rituximab")
 
     def draft():

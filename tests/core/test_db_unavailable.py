@@ -23,19 +23,32 @@ from core.middleware_db import DatabaseUnavailableMiddleware, database_unavailab
 
 pytestmark = pytest.mark.django_db
 
-DOWN = OperationalError("server closed the connection unexpectedly\n\tThis probably means the "
-                        "server terminated abnormally")
+DOWN = OperationalError(
+    "server closed the connection unexpectedly\n\tThis probably means the "
+    "server terminated abnormally"
+)
 
 
 @contextmanager
 def database_down(error=DOWN):
-    with mock.patch.object(connection, "cursor", side_effect=error), \
-            mock.patch.object(connection, "chunked_cursor", side_effect=error):
+    with (
+        mock.patch.object(connection, "cursor", side_effect=error),
+        mock.patch.object(connection, "chunked_cursor", side_effect=error),
+    ):
         yield
 
 
-@pytest.mark.parametrize("url", ["/", "/studies/", "/therapies/rituximab/", "/references/1/",
-                                 "/search/?q=rituximab", "/studies/?design=rct_parallel"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/",
+        "/studies/",
+        "/therapies/rituximab/",
+        "/references/1/",
+        "/search/?q=rituximab",
+        "/studies/?design=rct_parallel",
+    ],
+)
 def test_pages_answer_503_with_retry_after(client, url, settings):
     settings.MYOEVIDENCE_RETRY_AFTER_SECONDS = 7
     with database_down():
@@ -56,7 +69,8 @@ def test_the_api_answers_503_in_json(client):
     assert response["Content-Type"] == "application/json"
     assert response.json() == {
         "detail": "The database is temporarily unavailable. Retry in 10 seconds.",
-        "retry_after": 10}
+        "retry_after": 10,
+    }
     assert response["Retry-After"] == "10"
 
 
@@ -92,8 +106,10 @@ def test_one_log_line_per_refused_request_not_a_traceback(client, caplog):
     records = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(records) == 1
     assert records[0].name == "core.middleware_db"
-    assert "answered 503 to GET /studies/ (OperationalError: server closed the connection " \
-           "unexpectedly)" in records[0].getMessage()
+    assert (
+        "answered 503 to GET /studies/ (OperationalError: server closed the connection "
+        "unexpectedly)" in records[0].getMessage()
+    )
     assert records[0].exc_info is None
 
 
@@ -110,8 +126,9 @@ class FailingMiddleware:
 def test_a_failure_in_another_middleware_is_a_503_too(settings):
     # Django turns that exception into a 500 itself; the test client would re-raise it.
     client = Client(raise_request_exception=False)
-    with override_settings(MIDDLEWARE=[*settings.MIDDLEWARE,
-                                       "tests.core.test_db_unavailable.FailingMiddleware"]):
+    with override_settings(
+        MIDDLEWARE=[*settings.MIDDLEWARE, "tests.core.test_db_unavailable.FailingMiddleware"]
+    ):
         response = client.get("/about/")
     assert response.status_code == 503
     assert response["Retry-After"] == "10"
@@ -131,26 +148,32 @@ def driver_error(name: str, pgcode: str | None) -> Exception:
     return error
 
 
-@pytest.mark.parametrize("pgcode, unavailable", [
-    (None, True),  # no SQLSTATE: the connection itself failed
-    ("57P01", True),  # terminating connection due to administrator command
-    ("57P03", True),  # the database system is starting up
-    ("08006", True),  # connection failure
-    ("53300", True),  # too many connections
-    ("42P01", False),  # undefined table: a bug
-    ("22P02", False),  # invalid text representation: a bug
-])
+@pytest.mark.parametrize(
+    "pgcode, unavailable",
+    [
+        (None, True),  # no SQLSTATE: the connection itself failed
+        ("57P01", True),  # terminating connection due to administrator command
+        ("57P03", True),  # the database system is starting up
+        ("08006", True),  # connection failure
+        ("53300", True),  # too many connections
+        ("42P01", False),  # undefined table: a bug
+        ("22P02", False),  # invalid text representation: a bug
+    ],
+)
 def test_which_postgresql_errors_mean_unavailable(pgcode, unavailable):
     error = OperationalError("x")
     error.__cause__ = driver_error("OperationalError", pgcode)
     assert database_unavailable(error) is unavailable
 
 
-@pytest.mark.parametrize("error_class, unavailable", [
-    (DatabaseError, True),  # "error with status PGRES_TUPLES_OK and no message from the libpq"
-    (ProgrammingError, False),  # "can't adapt type": a bug, though it has no SQLSTATE either
-    (IntegrityError, False),
-])
+@pytest.mark.parametrize(
+    "error_class, unavailable",
+    [
+        (DatabaseError, True),  # "error with status PGRES_TUPLES_OK and no message from the libpq"
+        (ProgrammingError, False),  # "can't adapt type": a bug, though it has no SQLSTATE either
+        (IntegrityError, False),
+    ],
+)
 def test_a_postgresql_error_without_sqlstate(error_class, unavailable):
     error = error_class("x")
     error.__cause__ = driver_error(error_class.__name__, None)
@@ -166,12 +189,15 @@ def test_psycopgs_own_errors_count_too():
     assert not database_unavailable(ValueError("not a database error"))
 
 
-@pytest.mark.parametrize("message, unavailable", [
-    ("database is locked", True),
-    ("unable to open database file", True),
-    ("LIKE or GLOB pattern too complex", False),
-    ("no such table: evidence_study", False),
-])
+@pytest.mark.parametrize(
+    "message, unavailable",
+    [
+        ("database is locked", True),
+        ("unable to open database file", True),
+        ("LIKE or GLOB pattern too complex", False),
+        ("no such table: evidence_study", False),
+    ],
+)
 def test_which_sqlite_errors_mean_unavailable(message, unavailable):
     assert database_unavailable(OperationalError(message)) is unavailable
 

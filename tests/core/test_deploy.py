@@ -25,13 +25,23 @@ HOST = "myoevidence.example.org"
 
 
 def production_env(**extra) -> dict[str, str]:
-    env = {**os.environ, "DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-           "DJANGO_ALLOWED_HOSTS": HOST, "DJANGO_SETTINGS_MODULE": "config.settings",
-           "DATABASE_URL": _database_url}
+    env = {
+        **os.environ,
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": HOST,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": _database_url,
+    }
     # The browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process; a deployment does not.
-    for name in ("DJANGO_SECURE_SSL_REDIRECT", "DJANGO_SECURE_COOKIES", "DJANGO_LOG_FORMAT",
-                 "DJANGO_SECURE_HSTS_SECONDS", "DJANGO_SECURE_PROXY_SSL_HEADER",
-                 "DJANGO_ALLOW_ASYNC_UNSAFE"):
+    for name in (
+        "DJANGO_SECURE_SSL_REDIRECT",
+        "DJANGO_SECURE_COOKIES",
+        "DJANGO_LOG_FORMAT",
+        "DJANGO_SECURE_HSTS_SECONDS",
+        "DJANGO_SECURE_PROXY_SSL_HEADER",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+    ):
         env.pop(name, None)
     env.update(extra)
     return env
@@ -49,8 +59,10 @@ def migrated_database(django_db_setup, django_db_blocker, tmp_path_factory):
 
     params = connection.settings_dict
     if connection.vendor == "postgresql":
-        _database_url = (f"postgres://{params['USER']}:{params['PASSWORD']}@{params['HOST']}:"
-                         f"{params['PORT'] or 5432}/{params['NAME']}")
+        _database_url = (
+            f"postgres://{params['USER']}:{params['PASSWORD']}@{params['HOST']}:"
+            f"{params['PORT'] or 5432}/{params['NAME']}"
+        )
     else:
         _database_url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'deploy.sqlite3'}"
         result = manage("migrate", "--noinput", "-v0", timeout=300)
@@ -60,9 +72,14 @@ def migrated_database(django_db_setup, django_db_blocker, tmp_path_factory):
 
 
 def manage(*args, env=None, timeout=120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=settings.BASE_DIR,
-                          env=env or production_env(), capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=settings.BASE_DIR,
+        env=env or production_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 SHOW = """
@@ -83,9 +100,14 @@ print(json.dumps({name: getattr(s, name, None) for name in (
 
 
 def production_settings(**extra) -> dict:
-    result = subprocess.run([sys.executable, "-c", SHOW], cwd=settings.BASE_DIR,
-                            env=production_env(**extra), capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", SHOW],
+        cwd=settings.BASE_DIR,
+        env=production_env(**extra),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -97,9 +119,13 @@ def test_the_deployment_checks_pass_in_production_mode():
 
 
 def test_the_deployment_checks_have_teeth():
-    result = manage("check", "--deploy", "--fail-level", "WARNING",
-                    env=production_env(DJANGO_SECRET_KEY="short",
-                                       DJANGO_SECURE_SSL_REDIRECT="false"))
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        env=production_env(DJANGO_SECRET_KEY="short", DJANGO_SECURE_SSL_REDIRECT="false"),
+    )
     assert result.returncode != 0
     assert "security.W009" in result.stderr and "security.W008" in result.stderr
 
@@ -111,10 +137,13 @@ def unset(*names: str, **extra) -> dict[str, str]:
     return env
 
 
-@pytest.mark.parametrize("variable, what", [
-    ("DJANGO_SECRET_KEY", "a long random secret key"),
-    ("DJANGO_ALLOWED_HOSTS", "the site's host names"),
-])
+@pytest.mark.parametrize(
+    "variable, what",
+    [
+        ("DJANGO_SECRET_KEY", "a long random secret key"),
+        ("DJANGO_ALLOWED_HOSTS", "the site's host names"),
+    ],
+)
 @pytest.mark.parametrize("debug", ["false", None])  # said, or left to the default
 def test_production_refuses_to_start_without_a_required_variable(variable, what, debug):
     env = unset(variable, *(["DJANGO_DEBUG"] if debug is None else []))
@@ -122,7 +151,8 @@ def test_production_refuses_to_start_without_a_required_variable(variable, what,
     assert result.returncode != 0
     assert result.stderr.strip() == (
         f"Refusing to start: {variable} is not set: production mode (the default, DJANGO_DEBUG "
-        f"unset or false) needs {what}{result.stderr.strip().split(what, 1)[1]}")
+        f"unset or false) needs {what}{result.stderr.strip().split(what, 1)[1]}"
+    )
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert "set DJANGO_DEBUG=true instead." in result.stderr
 
@@ -137,8 +167,14 @@ def test_debug_is_off_unless_asked_for():
     values = production_settings()  # DJANGO_DEBUG=false
     assert values["DEBUG"] is False
     env_without_debug = unset("DJANGO_DEBUG")
-    result = subprocess.run([sys.executable, "-c", SHOW], cwd=settings.BASE_DIR,
-                            env=env_without_debug, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", SHOW],
+        cwd=settings.BASE_DIR,
+        env=env_without_debug,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1])["DEBUG"] is False
     assert production_settings(DJANGO_DEBUG="true")["DEBUG"] is True
@@ -170,9 +206,12 @@ def test_production_settings_are_hardened():
 
 
 def test_a_plain_http_benchmark_can_turn_the_redirect_and_secure_cookies_off():
-    values = production_settings(DJANGO_SECURE_SSL_REDIRECT="false",
-                                 DJANGO_SECURE_COOKIES="false", DJANGO_LOG_FORMAT="plain",
-                                 DJANGO_SECURE_PROXY_SSL_HEADER="")
+    values = production_settings(
+        DJANGO_SECURE_SSL_REDIRECT="false",
+        DJANGO_SECURE_COOKIES="false",
+        DJANGO_LOG_FORMAT="plain",
+        DJANGO_SECURE_PROXY_SSL_HEADER="",
+    )
     assert values["SECURE_SSL_REDIRECT"] is False
     assert values["SESSION_COOKIE_SECURE"] is False
     assert values["SECURE_PROXY_SSL_HEADER"] is None
@@ -181,11 +220,17 @@ def test_a_plain_http_benchmark_can_turn_the_redirect_and_secure_cookies_off():
 
 # -- static files -------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def collected(tmp_path_factory):
     root = tmp_path_factory.mktemp("static")
-    result = manage("collectstatic", "--noinput", "-v0",
-                    env=production_env(DJANGO_STATIC_ROOT=str(root)), timeout=300)
+    result = manage(
+        "collectstatic",
+        "--noinput",
+        "-v0",
+        env=production_env(DJANGO_STATIC_ROOT=str(root)),
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     return root
 
@@ -200,8 +245,10 @@ def test_collectstatic_writes_hashed_and_compressed_files(collected):
 
 
 def test_pages_render_with_debug_off_from_the_collected_files(collected):
-    storages = {**settings.STORAGES, "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}}
+    storages = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
     with override_settings(DEBUG=False, STATIC_ROOT=collected, STORAGES=storages):
         client = Client(raise_request_exception=False)  # a new one: whitenoise reads the root
         home = client.get("/")
@@ -212,14 +259,20 @@ def test_pages_render_with_debug_off_from_the_collected_files(collected):
         assert sheet.status_code == 200
         assert sheet["Content-Encoding"] == "gzip"
         assert "immutable" in sheet["Cache-Control"]
-        for url, status in [("/studies/", 200), ("/therapies/rituximab/", 200),
-                            ("/admin/login/", 200), ("/api/docs/", 200), ("/api/redoc/", 200),
-                            ("/no-such-page/", 404)]:
+        for url, status in [
+            ("/studies/", 200),
+            ("/therapies/rituximab/", 200),
+            ("/admin/login/", 200),
+            ("/api/docs/", 200),
+            ("/api/redoc/", 200),
+            ("/no-such-page/", 404),
+        ]:
             assert client.get(url).status_code == status, url
         assert "/static/admin/css/base." in client.get("/admin/login/").content.decode()
 
 
 # -- gunicorn -------------------------------------------------------------------------------------
+
 
 def gunicorn_config(**env):
     from gunicorn.config import Config
@@ -247,8 +300,12 @@ def test_gunicorn_settings_come_from_the_environment():
     assert default.workers == os.cpu_count() * 2 + 1
     assert default.worker_class_str == "gthread" and default.threads == 4
     assert default.graceful_timeout == 30 and default.timeout == 60
-    custom = gunicorn_config(GUNICORN_BIND="0.0.0.0:9000", GUNICORN_WORKERS="3",
-                             GUNICORN_THREADS="1", GUNICORN_TIMEOUT="20")
+    custom = gunicorn_config(
+        GUNICORN_BIND="0.0.0.0:9000",
+        GUNICORN_WORKERS="3",
+        GUNICORN_THREADS="1",
+        GUNICORN_TIMEOUT="20",
+    )
     assert custom.bind == ["0.0.0.0:9000"] and custom.workers == 3
     assert custom.worker_class_str == "sync" and custom.timeout == 20
 
@@ -270,9 +327,14 @@ def test_gunicorn_writes_its_access_log_as_json(monkeypatch):
         sent = 42
         headers = [("Content-Type", "text/html"), ("X-Request-ID", "abc123")]
 
-    environ = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "6.6.6.6, 203.0.113.7",
-               "REQUEST_METHOD": "GET", "PATH_INFO": "/studies/",
-               "QUERY_STRING": "q=\"x\"", "HTTP_USER_AGENT": 'curl "quoted"'}
+    environ = {
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_X_FORWARDED_FOR": "6.6.6.6, 203.0.113.7",
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/studies/",
+        "QUERY_STRING": 'q="x"',
+        "HTTP_USER_AGENT": 'curl "quoted"',
+    }
     logger.access(Response(), None, environ, timedelta(milliseconds=12.5))
     entry = json.loads(stream.getvalue().strip())
     assert entry["status"] == 503 and entry["request_id"] == "abc123"
@@ -280,4 +342,3 @@ def test_gunicorn_writes_its_access_log_as_json(monkeypatch):
     assert entry["duration_ms"] == 12.5 and entry["user_agent"] == 'curl "quoted"'
     # The same reading of X-Forwarded-For as the app's (core.security.client_ip).
     assert entry["client_ip"] == "203.0.113.7" and entry["remote_addr"] == "127.0.0.1"
-

@@ -49,6 +49,7 @@ def refused(path) -> str:
 
 # -- imports ------------------------------------------------------------------------------------
 
+
 def test_a_100_mb_file_is_refused_by_its_size_without_being_read(tmp_path):
     path = tmp_path / "huge.bib"
     with path.open("wb") as handle:  # sparse: 100 MB long, nothing written
@@ -66,23 +67,33 @@ def test_an_oversized_upload_in_the_admin_is_refused_on_the_form(admin_client, s
     assert "the import limit is 1,000 bytes" in response.content.decode()
 
 
-@pytest.mark.parametrize("data, expected", [
-    (random.Random(8).randbytes(200_000), "is not a text file"),
-    (bytes(range(0x80, 0x100)) * 100, "is not UTF-8 text"),
-    (b"\xff\xfe" + b"\x00\xd8" * 10, "starts like UTF-16 text but is not"),
-])
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        (random.Random(8).randbytes(200_000), "is not a text file"),
+        (bytes(range(0x80, 0x100)) * 100, "is not UTF-8 text"),
+        (b"\xff\xfe" + b"\x00\xd8" * 10, "starts like UTF-16 text but is not"),
+    ],
+)
 def test_binary_garbage_is_refused(tmp_path, data, expected):
     path = tmp_path / "garbage.bib"
     path.write_bytes(data)
     assert expected in refused(path)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("@article{deep, title = {" + "{" * 50_000 + "x" + "}" * 50_000 + "}, year = 2002}\n",
-     "entry 'deep' (line 1): braces are nested too deeply to read"),
-    ("@article{open, title = {" + "{" * 50_000 + "x, year = 2002}\n",
-     "entry 'open' starting on line 1: the file ends before the entry closes"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "@article{deep, title = {" + "{" * 50_000 + "x" + "}" * 50_000 + "}, year = 2002}\n",
+            "entry 'deep' (line 1): braces are nested too deeply to read",
+        ),
+        (
+            "@article{open, title = {" + "{" * 50_000 + "x, year = 2002}\n",
+            "entry 'open' starting on line 1: the file ends before the entry closes",
+        ),
+    ],
+)
 def test_deeply_nested_braces_are_refused(tmp_path, text, expected):
     path = tmp_path / "deep.bib"
     path.write_text(text)
@@ -106,28 +117,39 @@ def test_ten_thousand_authors_are_refused_quickly(tmp_path):
     names = " and ".join(f"Person{i}, A" for i in range(10_000))
     path = tmp_path / "crowd.bib"
     path.write_text(f"@article{{crowd, title = {{Big}}, year = 2001, author = {{{names}}}}}")
-    assert (f"entry 'crowd' (line 1): has 10,000 authors; at most {MAX_AUTHORS:,} are "
-            "accepted") in refused(path)
+    assert (
+        f"entry 'crowd' (line 1): has 10,000 authors; at most {MAX_AUTHORS:,} are accepted"
+    ) in refused(path)
     assert not Reference.objects.filter(bibtex_key="crowd").exists()
 
 
 def test_a_file_with_too_many_entries_is_refused(tmp_path, settings):
     settings.MYOEVIDENCE_IMPORT_MAX_ENTRIES = 10
     path = tmp_path / "many.bib"
-    path.write_text("\n".join(f"@misc{{m{i}, title = {{Item {i}}}, year = 2001}}"
-                              for i in range(11)))
+    path.write_text(
+        "\n".join(f"@misc{{m{i}, title = {{Item {i}}}, year = 2001}}" for i in range(11))
+    )
     assert "The file has 11 entries; at most 10 are imported at once" in refused(path)
 
 
-ENTRY = ("@article{{{key},\n  author = {{M{{\\\"u}}ller, Jürgen and Ødegård, Å}},\n"
-         "  title = {{Café au lait: myositis treated with “IVIg” – a case}},\n"
-         "  journal = {{Neuromuscul Disord}},\n  year = 2019\n}}\n")
+ENTRY = (
+    '@article{{{key},\n  author = {{M{{\\"u}}ller, Jürgen and Ødegård, Å}},\n'
+    "  title = {{Café au lait: myositis treated with “IVIg” – a case}},\n"
+    "  journal = {{Neuromuscul Disord}},\n  year = 2019\n}}\n"
+)
 
 
-@pytest.mark.parametrize("encoding, newline", [
-    ("utf-8", "\r\n"), ("utf-8-sig", "\n"), ("utf-8-sig", "\r\n"),
-    ("utf-16", "\n"), ("utf-16-le", "\r\n"), ("utf-16-be", "\n"),
-])
+@pytest.mark.parametrize(
+    "encoding, newline",
+    [
+        ("utf-8", "\r\n"),
+        ("utf-8-sig", "\n"),
+        ("utf-8-sig", "\r\n"),
+        ("utf-16", "\n"),
+        ("utf-16-le", "\r\n"),
+        ("utf-16-be", "\n"),
+    ],
+)
 def test_crlf_bom_and_utf16_files_import_correctly(tmp_path, encoding, newline):
     key = f"enc-{encoding}-{len(newline)}"
     text = ENTRY.format(key=key).replace("\n", newline)
@@ -140,7 +162,9 @@ def test_crlf_bom_and_utf16_files_import_correctly(tmp_path, encoding, newline):
     reference = Reference.objects.get(bibtex_key=key)
     assert reference.title == "Café au lait: myositis treated with “IVIg” – a case"
     assert [(a.family, a.given) for a in reference.ordered_authors] == [
-        ("Müller", "Jürgen"), ("Ødegård", "Å")]
+        ("Müller", "Jürgen"),
+        ("Ødegård", "Å"),
+    ]
     assert "\r" not in reference.journal
 
 
@@ -152,8 +176,13 @@ def test_hostile_files_never_print_a_traceback(tmp_path):
 
     path = tmp_path / "deep.bib"
     path.write_text("@article{deep, title = {" + "{" * 50_000 + "x" + "}" * 50_000 + "}}")
-    result = subprocess.run([sys.executable, "manage.py", "import_bibtex", str(path)],
-                            cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "import_bibtex", str(path)],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode != 0
     assert "braces are nested too deeply" in result.stderr
     assert "Traceback" not in result.stderr
@@ -188,21 +217,38 @@ def poison(obj) -> None:
 
 @pytest.fixture
 def poisoned():
-    study = Study.objects.published().filter(outcomes__isnull=False, provenance__isnull=False,
-                                             statements__isnull=False).order_by("pk").first()
+    study = (
+        Study.objects.published()
+        .filter(outcomes__isnull=False, provenance__isnull=False, statements__isnull=False)
+        .order_by("pk")
+        .first()
+    )
     reference = study.reference
     therapy = study.therapies.order_by("pk").first()
     subtype = study.subtypes.order_by("pk").first()
-    for obj in [reference, *reference.authors.all(), therapy, therapy.drug_class, subtype, study,
-                *study.outcomes.all(), *study.provenance.all(), *study.statements.all(),
-                *TherapyRationale.objects.filter(therapy=therapy)]:
+    for obj in [
+        reference,
+        *reference.authors.all(),
+        therapy,
+        therapy.drug_class,
+        subtype,
+        study,
+        *study.outcomes.all(),
+        *study.provenance.all(),
+        *study.statements.all(),
+        *TherapyRationale.objects.filter(therapy=therapy),
+    ]:
         poison(obj)
     rationale = TherapyRationale.objects.order_by("pk").first()
     poison(rationale)
     poison(rationale.therapy)
-    return {"study": Study.objects.get(pk=study.pk), "reference": reference,
-            "therapy": Therapy.objects.get(pk=therapy.pk), "subtype": subtype,
-            "rationale_therapy": Therapy.objects.get(pk=rationale.therapy_id)}
+    return {
+        "study": Study.objects.get(pk=study.pk),
+        "reference": reference,
+        "therapy": Therapy.objects.get(pk=therapy.pk),
+        "subtype": subtype,
+        "rationale_therapy": Therapy.objects.get(pk=rationale.therapy_id),
+    }
 
 
 def assert_escaped(response, url):
@@ -220,12 +266,22 @@ def test_markup_in_every_text_field_is_escaped_on_every_page(client, poisoned):
     assert Statement.objects.filter(text__contains="<script>").exists()
     assert DrugClass.objects.filter(mechanism__contains="<script>").exists()
     pages = [
-        "/", "/about/", "/therapies/", therapy.get_absolute_url(),
-        poisoned["rationale_therapy"].get_absolute_url(), "/subtypes/",
-        subtype.get_absolute_url(), "/designs/", f"/designs/{study.design.replace('_', '-')}/",
-        "/studies/", study.get_absolute_url(), f"/studies/?therapy={therapy.slug}",
-        "/references/", poisoned["reference"].get_absolute_url(),
-        "/search/?q=script", "/search/?q=" + quote('<script>alert("xss")</script>'),
+        "/",
+        "/about/",
+        "/therapies/",
+        therapy.get_absolute_url(),
+        poisoned["rationale_therapy"].get_absolute_url(),
+        "/subtypes/",
+        subtype.get_absolute_url(),
+        "/designs/",
+        f"/designs/{study.design.replace('_', '-')}/",
+        "/studies/",
+        study.get_absolute_url(),
+        f"/studies/?therapy={therapy.slug}",
+        "/references/",
+        poisoned["reference"].get_absolute_url(),
+        "/search/?q=script",
+        "/search/?q=" + quote('<script>alert("xss")</script>'),
         "/studies/?q=" + quote('"><script>alert(1)</script>'),
         "/references/?q=" + quote("<script>alert(1)</script>"),
         "/" + quote('<script>alert("xss")</script>') + "/",
@@ -235,17 +291,31 @@ def test_markup_in_every_text_field_is_escaped_on_every_page(client, poisoned):
         response = client.get(url)
         assert response.status_code in (200, 404), url
         assert_escaped(response, url)
-        shown.update(re.findall(r"&lt;script&gt;alert\(&quot;xss:([a-z]+)\d+\.",
-                                response.content.decode()))
+        shown.update(
+            re.findall(r"&lt;script&gt;alert\(&quot;xss:([a-z]+)\d+\.", response.content.decode())
+        )
     # The payloads did reach the pages (escaped) from every kind of record.
-    assert shown >= {"reference", "author", "therapy", "drugclass", "diseasesubtype", "study",
-                     "outcome", "provenance", "statement", "therapyrationale"}
+    assert shown >= {
+        "reference",
+        "author",
+        "therapy",
+        "drugclass",
+        "diseasesubtype",
+        "study",
+        "outcome",
+        "provenance",
+        "statement",
+        "therapyrationale",
+    }
 
 
 def test_exports_with_markup_are_not_served_as_html(client, poisoned):
     reference = poisoned["reference"]
-    for url in ["/studies/export.csv", "/references/export/bibtex/",
-                f"/references/{reference.number or f'id-{reference.pk}'}/cite/ris/"]:
+    for url in [
+        "/studies/export.csv",
+        "/references/export/bibtex/",
+        f"/references/{reference.number or f'id-{reference.pk}'}/cite/ris/",
+    ]:
         response = client.get(url)
         assert response.status_code == 200, url
         assert not response["Content-Type"].startswith("text/html"), url
@@ -254,11 +324,13 @@ def test_exports_with_markup_are_not_served_as_html(client, poisoned):
 
 def test_markup_is_escaped_in_the_admin_too(admin_client, poisoned):
     study, reference = poisoned["study"], poisoned["reference"]
-    for url in [reverse("admin:evidence_study_change", args=[study.pk]),
-                reverse("admin:evidence_study_changelist"),
-                reverse("admin:references_reference_change", args=[reference.pk]),
-                reverse("admin:evidence_study_history", args=[study.pk]),
-                reverse("admin:evidence_study_review", args=[study.pk])]:
+    for url in [
+        reverse("admin:evidence_study_change", args=[study.pk]),
+        reverse("admin:evidence_study_changelist"),
+        reverse("admin:references_reference_change", args=[reference.pk]),
+        reverse("admin:evidence_study_history", args=[study.pk]),
+        reverse("admin:evidence_study_review", args=[study.pk]),
+    ]:
         response = admin_client.get(url)
         assert response.status_code == 200, url
         assert_escaped(response, url)
@@ -266,9 +338,18 @@ def test_markup_is_escaped_in_the_admin_too(admin_client, poisoned):
 
 # -- odd requests to the pages --------------------------------------------------------------------
 
-PAGES = ["/", "/studies/", "/references/", "/therapies/rituximab/", "/search/",
-         "/subtypes/dermatomyositis/", "/designs/", "/about/", "/studies/export.csv",
-         "/references/export/bibtex/"]
+PAGES = [
+    "/",
+    "/studies/",
+    "/references/",
+    "/therapies/rituximab/",
+    "/search/",
+    "/subtypes/dermatomyositis/",
+    "/designs/",
+    "/about/",
+    "/studies/export.csv",
+    "/references/export/bibtex/",
+]
 
 
 def body(response) -> bytes:
@@ -292,18 +373,25 @@ def test_a_query_string_just_under_the_limit_is_answered_without_error(client, p
     assert time.monotonic() - started < BOUND
 
 
-@pytest.mark.parametrize("url", [
-    "/search/?q=%ff%fe%fd", "/studies/?q=%c0%af&design=%ed%a0%80", "/references/?year=%80",
-    "/studies/%ff/", "/therapies/%c0%af/", "/references/%ed%a0%80/", "/%e2%82/",
-    "/studies/?" + "&".join(f"p{i}=1" for i in range(5000)),  # over Django's 1,000 fields
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/search/?q=%ff%fe%fd",
+        "/studies/?q=%c0%af&design=%ed%a0%80",
+        "/references/?year=%80",
+        "/studies/%ff/",
+        "/therapies/%c0%af/",
+        "/references/%ed%a0%80/",
+        "/%e2%82/",
+        "/studies/?" + "&".join(f"p{i}=1" for i in range(5000)),  # over Django's 1,000 fields
+    ],
+)
 def test_broken_percent_encoding_and_too_many_fields_are_4xx(client, url):
     response = client.get(url)
     assert 200 <= response.status_code < 500, url
 
 
-@pytest.mark.parametrize("method", ["head", "options", "post", "put", "patch", "delete",
-                                    "trace"])
+@pytest.mark.parametrize("method", ["head", "options", "post", "put", "patch", "delete", "trace"])
 @pytest.mark.parametrize("page", PAGES)
 def test_any_method_on_a_page_is_never_a_server_error(page, method):
     client = Client(enforce_csrf_checks=True)  # as a browser without a token would be

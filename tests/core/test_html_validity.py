@@ -13,12 +13,19 @@ from evidence.models import Study
 pytestmark = pytest.mark.django_db
 
 PAGES = {
-    "home": "/", "therapy-list": "/therapies/", "therapy": "/therapies/rituximab/",
-    "summary": "/therapies/rituximab/dermatomyositis/", "subtype-list": "/subtypes/",
-    "subtype": "/subtypes/dermatomyositis/", "design-list": "/designs/",
-    "design": "/designs/case-report/", "study-list": "/studies/?result=benefit",
-    "reference-list": "/references/", "reference": "/references/1/",
-    "search": "/search/?q=swallowing", "about": "/about/",
+    "home": "/",
+    "therapy-list": "/therapies/",
+    "therapy": "/therapies/rituximab/",
+    "summary": "/therapies/rituximab/dermatomyositis/",
+    "subtype-list": "/subtypes/",
+    "subtype": "/subtypes/dermatomyositis/",
+    "design-list": "/designs/",
+    "design": "/designs/case-report/",
+    "study-list": "/studies/?result=benefit",
+    "reference-list": "/references/",
+    "reference": "/references/1/",
+    "search": "/search/?q=swallowing",
+    "about": "/about/",
 }
 
 
@@ -36,6 +43,10 @@ def test_nu_checker_finds_no_error_on_any_page_type(client, tmp_path):
         response = client.get(path)
         assert response.status_code == 200, path
         (tmp_path / f"{name}.html").write_bytes(response.content)
-    result = subprocess.run([command, "--root", str(tmp_path), "--format", "text"],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [command, "--root", str(tmp_path), "--format", "text"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr

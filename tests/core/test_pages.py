@@ -26,8 +26,16 @@ def test_reference_pages(client):
 
 
 def test_admin_registers_every_model(admin_client):
-    for url in ["references/reference", "references/author", "therapies/therapy",
-                "therapies/drugclass", "therapies/therapyrationale", "evidence/study",
-                "evidence/outcome", "evidence/provenance", "evidence/statement",
-                "evidence/diseasesubtype"]:
+    for url in [
+        "references/reference",
+        "references/author",
+        "therapies/therapy",
+        "therapies/drugclass",
+        "therapies/therapyrationale",
+        "evidence/study",
+        "evidence/outcome",
+        "evidence/provenance",
+        "evidence/statement",
+        "evidence/diseasesubtype",
+    ]:
         assert admin_client.get(f"/admin/{url}/").status_code == 200, url

@@ -26,16 +26,31 @@ from core.security import client_ip
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["/", "/about/", "/therapies/", "/therapies/rituximab/", "/subtypes/", "/designs/",
-         "/studies/", "/studies/?design=rct_parallel", "/references/", "/references/1/",
-         "/search/?q=rituximab", "/no-such-page/"]
+PAGES = [
+    "/",
+    "/about/",
+    "/therapies/",
+    "/therapies/rituximab/",
+    "/subtypes/",
+    "/designs/",
+    "/studies/",
+    "/studies/?design=rct_parallel",
+    "/references/",
+    "/references/1/",
+    "/search/?q=rituximab",
+    "/no-such-page/",
+]
 
 
 # -- headers --------------------------------------------------------------------------------------
 
+
 def csp(response) -> dict[str, list[str]]:
-    return {part.split()[0]: part.split()[1:]
-            for part in response["Content-Security-Policy"].split(";") if part.strip()}
+    return {
+        part.split()[0]: part.split()[1:]
+        for part in response["Content-Security-Policy"].split(";")
+        if part.strip()
+    }
 
 
 @pytest.mark.parametrize("url", [*PAGES, "/api/v1/studies/", "/admin/login/"])
@@ -76,8 +91,13 @@ def test_our_templates_have_no_inline_script_or_style():
     offenders = []
     for path in Path(settings.BASE_DIR, "templates").rglob("*.html"):
         text = path.read_text()
-        for pattern in (r"<script(?![^>]*\bsrc=)[^>]*>", r"<style\b", r"\sstyle=",
-                        r"\son[a-z]+\s*=", r"javascript:"):
+        for pattern in (
+            r"<script(?![^>]*\bsrc=)[^>]*>",
+            r"<style\b",
+            r"\sstyle=",
+            r"\son[a-z]+\s*=",
+            r"javascript:",
+        ):
             if re.search(pattern, text, re.I):
                 offenders.append(f"{path.name}: {pattern}")
     assert offenders == []
@@ -89,17 +109,20 @@ def test_rendered_pages_have_no_script_or_inline_style(client, url):
     assert "<script" not in html and " style=" not in html and "<style" not in html
 
 
-@override_settings(SECURE_SSL_REDIRECT=True, SECURE_HSTS_SECONDS=31536000,
-                   SECURE_HSTS_INCLUDE_SUBDOMAINS=True, SECURE_HSTS_PRELOAD=True,
-                   SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"))
+@override_settings(
+    SECURE_SSL_REDIRECT=True,
+    SECURE_HSTS_SECONDS=31536000,
+    SECURE_HSTS_INCLUDE_SUBDOMAINS=True,
+    SECURE_HSTS_PRELOAD=True,
+    SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"),
+)
 def test_https_is_enforced_behind_the_proxy(client):
     plain = client.get("/studies/?design=rct_parallel")
     assert plain.status_code == 301
     assert plain["Location"] == "https://testserver/studies/?design=rct_parallel"
     secure = client.get("/studies/", HTTP_X_FORWARDED_PROTO="https")
     assert secure.status_code == 200
-    assert secure["Strict-Transport-Security"] == \
-        "max-age=31536000; includeSubDomains; preload"
+    assert secure["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
     # Load balancers probe gunicorn directly, over plain HTTP.
     assert client.get("/healthz").status_code == 200
 
@@ -111,14 +134,17 @@ def test_cookies_are_secure_and_http_only(client, admin_user, no_lockout):
     assert csrf["secure"] and csrf["httponly"] and csrf["samesite"] == "Lax"
     admin_user.set_password("correct horse battery")
     admin_user.save()
-    response = client.post("/admin/login/?next=/admin/", {
-        "username": admin_user.username, "password": "correct horse battery"})
+    response = client.post(
+        "/admin/login/?next=/admin/",
+        {"username": admin_user.username, "password": "correct horse battery"},
+    )
     assert response.status_code == 302
     session = response.cookies[settings.SESSION_COOKIE_NAME]
     assert session["secure"] and session["httponly"]
 
 
 # -- admin login lockout -----------------------------------------------------------------------
+
 
 @pytest.fixture
 def editor():
@@ -127,9 +153,12 @@ def editor():
 
 def login(username, password, ip="203.0.113.7", client=None, **extra):
     client = client or Client()
-    return client.post("/admin/login/?next=/admin/", {"username": username,
-                                                       "password": password},
-                       REMOTE_ADDR=ip, **extra)
+    return client.post(
+        "/admin/login/?next=/admin/",
+        {"username": username, "password": password},
+        REMOTE_ADDR=ip,
+        **extra,
+    )
 
 
 def test_the_admin_login_locks_after_repeated_failures(editor, settings):
@@ -162,7 +191,8 @@ def test_the_cool_off_lets_the_user_back_in(editor, settings):
     login("rita", "guess")
     assert login("rita", "guess").status_code == 429
     AccessAttempt.objects.update(
-        attempt_time=timezone.now() - timedelta(hours=settings.AXES_COOLOFF_TIME, minutes=1))
+        attempt_time=timezone.now() - timedelta(hours=settings.AXES_COOLOFF_TIME, minutes=1)
+    )
     assert login("rita", "the right one").status_code == 302
 
 
@@ -210,11 +240,15 @@ def test_client_ip_ignores_an_entry_that_is_not_an_address(rf, settings):
 
 @pytest.mark.usefixtures("fresh_throttle")
 def test_anonymous_api_clients_cannot_dodge_the_rate_limit_with_forwarded_for(settings):
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
-        "anon": "2/minute", "user": "1000/minute"}}
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": "2/minute", "user": "1000/minute"},
+    }
     client = Client()
-    statuses = [client.get("/api/v1/designs/", HTTP_X_FORWARDED_FOR=f"10.0.0.{i}").status_code
-                for i in range(4)]
+    statuses = [
+        client.get("/api/v1/designs/", HTTP_X_FORWARDED_FOR=f"10.0.0.{i}").status_code
+        for i in range(4)
+    ]
     assert statuses == [200, 200, 429, 429]
 
 
@@ -224,13 +258,16 @@ def test_behind_a_proxy_each_client_has_its_own_api_rate_limit(settings):
     keyed on the address the proxy appended, whatever the client wrote before it. The proxy
     count is changed here only (MYOEVIDENCE_PROXY_COUNT): the throttles follow it."""
     settings.MYOEVIDENCE_PROXY_COUNT = 1
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
-        "anon": "2/minute", "user": "1000/minute"}}
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": "2/minute", "user": "1000/minute"},
+    }
     client = Client()
 
     def get(forwarded_for):
-        return client.get("/api/v1/designs/", REMOTE_ADDR="127.0.0.1",
-                          HTTP_X_FORWARDED_FOR=forwarded_for).status_code
+        return client.get(
+            "/api/v1/designs/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=forwarded_for
+        ).status_code
 
     first = [get(f"10.9.9.{i}, 203.0.113.7") for i in range(3)]  # forged entries vary
     second = [get("198.51.100.9") for _ in range(3)]
@@ -244,6 +281,7 @@ def test_force_login_is_not_affected(admin_client):
 
 # -- request ids and JSON logs ---------------------------------------------------------------------
 
+
 def test_a_sane_request_id_from_the_proxy_is_kept_and_others_replaced(client):
     assert client.get("/about/", HTTP_X_REQUEST_ID="abc-123.4")["X-Request-ID"] == "abc-123.4"
     replaced = client.get("/about/", HTTP_X_REQUEST_ID="<script>" + "x" * 300)
@@ -251,8 +289,7 @@ def test_a_sane_request_id_from_the_proxy_is_kept_and_others_replaced(client):
 
 
 def test_log_lines_are_json_with_the_request_id():
-    record = logging.LogRecord("core.test", logging.ERROR, __file__, 1, "Broke %s", ("it",),
-                               None)
+    record = logging.LogRecord("core.test", logging.ERROR, __file__, 1, "Broke %s", ("it",), None)
     record.request_id = "req-1"
     record.status_code = 503
     try:
@@ -271,10 +308,12 @@ def test_log_lines_are_json_with_the_request_id():
 
 def test_log_lines_of_a_request_name_the_real_client(rf, settings):
     settings.MYOEVIDENCE_PROXY_COUNT = 1
-    record = logging.LogRecord("django.request", logging.WARNING, __file__, 1, "Not Found", (),
-                               None)
-    record.request = rf.get("/x/", REMOTE_ADDR="127.0.0.1",
-                            HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.7")
+    record = logging.LogRecord(
+        "django.request", logging.WARNING, __file__, 1, "Not Found", (), None
+    )
+    record.request = rf.get(
+        "/x/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.7"
+    )
     entry = json.loads(JSONFormatter().format(record))
     assert entry["client_ip"] == "203.0.113.7" and entry["path"] == "/x/"
 
@@ -298,6 +337,7 @@ def test_records_logged_during_a_request_carry_its_id(client):
 
 
 # -- error pages with DEBUG off -----------------------------------------------------------------
+
 
 def test_the_404_page_is_ours(client):
     response = client.get("/no-such-page/")

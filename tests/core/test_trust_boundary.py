@@ -32,8 +32,12 @@ MARK = "Zebramab"  # a name that appears nowhere in the real corpus
 
 @pytest.fixture
 def draft_therapy():
-    return Therapy.objects.create(name=MARK, slug="zebramab", position="investigational",
-                                  drug_class=DrugClass.objects.get(slug="anti-cd20"))
+    return Therapy.objects.create(
+        name=MARK,
+        slug="zebramab",
+        position="investigational",
+        drug_class=DrugClass.objects.get(slug="anti-cd20"),
+    )
 
 
 @pytest.fixture
@@ -49,20 +53,22 @@ def page(client, url) -> str:
 
 # -- 1. one visibility layer ---------------------------------------------------------------------
 
+
 def test_a_draft_statement_linked_to_a_published_study_stays_off_its_page(client, rim):
-    statement = Statement.objects.create(therapy=rim.therapies.first(), key="draft-claim",
-                                         text=f"{MARK} claim not yet reviewed")
+    statement = Statement.objects.create(
+        therapy=rim.therapies.first(), key="draft-claim", text=f"{MARK} claim not yet reviewed"
+    )
     statement.studies.add(rim)  # allowed: the statement is a draft
     assert MARK not in page(client, rim.get_absolute_url())
     client.force_login(staff("cur", CURATORS))
     assert MARK in page(client, rim.get_absolute_url())
 
 
-def test_a_rationale_to_a_draft_therapy_does_not_show_its_name_on_a_reference(client,
-                                                                               draft_therapy):
+def test_a_rationale_to_a_draft_therapy_does_not_show_its_name_on_a_reference(
+    client, draft_therapy
+):
     reference = Reference.objects.get(number=9)
-    TherapyRationale.objects.create(therapy=draft_therapy, reference=reference,
-                                    pathway="CD20")
+    TherapyRationale.objects.create(therapy=draft_therapy, reference=reference, pathway="CD20")
     url = reverse("references:reference_detail", args=[9])
     assert MARK not in page(client, url)
     client.force_login(staff("cur", CURATORS))
@@ -71,9 +77,16 @@ def test_a_rationale_to_a_draft_therapy_does_not_show_its_name_on_a_reference(cl
 
 def test_reference_lists_filtered_by_therapy_or_subtype_ignore_draft_studies(client):
     reference = Reference.objects.get(number=9)  # a published reference with no study
-    upsert_study(key="draft-on-ref9", reference=reference, therapies=["rituximab"],
-                 subtypes=["ibm"], label="Draft study", design="case_report",
-                 result="benefit", summary="Not reviewed.")
+    upsert_study(
+        key="draft-on-ref9",
+        reference=reference,
+        therapies=["rituximab"],
+        subtypes=["ibm"],
+        label="Draft study",
+        design="case_report",
+        result="benefit",
+        summary="Not reviewed.",
+    )
     for query in ("therapy=rituximab", "subtype=ibm"):
         listing = page(client, f"/references/?{query}")
         assert reverse("references:reference_detail", args=[9]) not in listing
@@ -83,7 +96,8 @@ def test_reference_lists_filtered_by_therapy_or_subtype_ignore_draft_studies(cli
         assert reference.bibtex_key.encode() not in bib
     client.force_login(staff("cur", CURATORS))
     assert reverse("references:reference_detail", args=[9]) in page(
-        client, "/references/?therapy=rituximab")
+        client, "/references/?therapy=rituximab"
+    )
 
 
 def test_draft_therapy_names_are_not_in_filter_forms_or_the_api_schema(client, draft_therapy):
@@ -96,8 +110,9 @@ def test_draft_therapy_names_are_not_in_filter_forms_or_the_api_schema(client, d
 
 
 def test_draft_subtypes_and_drug_classes_are_not_public(client):
-    subtype = DiseaseSubtype.objects.create(code="zeb", slug="zebra-myositis",
-                                            name=f"{MARK} myositis")
+    subtype = DiseaseSubtype.objects.create(
+        code="zeb", slug="zebra-myositis", name=f"{MARK} myositis"
+    )
     DrugClass.objects.create(name=f"{MARK} class", slug="zebra-class")
     assert MARK not in page(client, "/subtypes/")
     assert client.get(subtype.get_absolute_url()).status_code == 404
@@ -118,17 +133,25 @@ def test_staff_status_alone_does_not_show_drafts(client, rim):
 
 # -- 2. the invariant on every write -------------------------------------------------------------
 
-def test_linking_a_draft_therapy_to_a_published_study_is_refused_everywhere(client,
-                                                                             draft_therapy, rim):
+
+def test_linking_a_draft_therapy_to_a_published_study_is_refused_everywhere(
+    client, draft_therapy, rim
+):
     editor = staff("ed", EDITORS)
     client.force_login(editor)
     url = reverse("admin:evidence_study_change", args=[rim.pk])
     form = client.get(url).context["adminform"].form
     data = {k: v for k, v in form.initial.items() if v is not None}
-    data.update({"therapies": [t.pk for t in rim.therapies.all()] + [draft_therapy.pk],
-                 "subtypes": [s.pk for s in rim.subtypes.all()],
-                 "outcomes-TOTAL_FORMS": 0, "outcomes-INITIAL_FORMS": 0,
-                 "provenance-TOTAL_FORMS": 0, "provenance-INITIAL_FORMS": 0})
+    data.update(
+        {
+            "therapies": [t.pk for t in rim.therapies.all()] + [draft_therapy.pk],
+            "subtypes": [s.pk for s in rim.subtypes.all()],
+            "outcomes-TOTAL_FORMS": 0,
+            "outcomes-INITIAL_FORMS": 0,
+            "provenance-TOTAL_FORMS": 0,
+            "provenance-INITIAL_FORMS": 0,
+        }
+    )
     response = client.post(url, data)
     assert response.status_code == 200
     assert "may show only published entries" in response.content.decode()
@@ -141,9 +164,12 @@ def test_linking_a_draft_therapy_to_a_published_study_is_refused_everywhere(clie
     # And the API answers 409 naming it.
     api = client_for(make_user("apied", EDITORS))
     etag = api.get(f"/api/v1/studies/{rim.pk}/")["ETag"]
-    response = api.patch(f"/api/v1/studies/{rim.pk}/",
-                         {"therapies": ["rituximab", "zebramab"]}, format="json",
-                         HTTP_IF_MATCH=etag)
+    response = api.patch(
+        f"/api/v1/studies/{rim.pk}/",
+        {"therapies": ["rituximab", "zebramab"]},
+        format="json",
+        HTTP_IF_MATCH=etag,
+    )
     assert response.status_code == 409 and MARK in response.json()["detail"]
     assert set(rim.therapies.values_list("slug", flat=True)) == {"rituximab"}
 
@@ -151,8 +177,10 @@ def test_linking_a_draft_therapy_to_a_published_study_is_refused_everywhere(clie
 def test_a_published_entry_cannot_be_set_back_to_draft_while_published_entries_show_it(rim):
     reference = rim.reference
     reference.status = ReviewStatus.DRAFT
-    with pytest.raises(InvariantError, match="Published entries show this reference"), \
-            transaction.atomic():
+    with (
+        pytest.raises(InvariantError, match="Published entries show this reference"),
+        transaction.atomic(),
+    ):
         reference.save()
 
 
@@ -161,17 +189,26 @@ def test_the_loader_path_refuses_a_published_study_of_a_draft_reference():
     Reference.objects.filter(pk=reference.pk).update(status=ReviewStatus.DRAFT)
     reference.refresh_from_db()
     with pytest.raises(InvariantError, match="not published yet"), transaction.atomic():
-        upsert_study(key="published-on-draft", reference=reference, therapies=["rituximab"],
-                     subtypes=["dm"], label="x", design="case_report", result="benefit",
-                     summary="x", status=ReviewStatus.PUBLISHED)
+        upsert_study(
+            key="published-on-draft",
+            reference=reference,
+            therapies=["rituximab"],
+            subtypes=["dm"],
+            label="x",
+            design="case_report",
+            result="benefit",
+            summary="x",
+            status=ReviewStatus.PUBLISHED,
+        )
     assert not Study.objects.filter(key="published-on-draft").exists()
 
 
 def test_deleting_a_published_entry_that_published_entries_show_is_protected(client, rim):
     client.force_login(User.objects.create_superuser("root", password="x"))
     therapy = Therapy.objects.get(slug="rituximab")
-    response = client.post(reverse("admin:therapies_therapy_delete", args=[therapy.pk]),
-                           {"post": "yes"})
+    response = client.post(
+        reverse("admin:therapies_therapy_delete", args=[therapy.pk]), {"post": "yes"}
+    )
     assert response.status_code == 200 and "protected" in response.content.decode()
     assert Therapy.objects.filter(pk=therapy.pk).exists()
 
@@ -184,11 +221,14 @@ def client_anonymous():
 
 # -- 3. every content model under the workflow -------------------------------------------------
 
+
 def test_a_curator_submits_a_new_subtype_and_another_editor_publishes_it(client):
     curator = staff("cur", CURATORS)
     client.force_login(curator)
-    response = client.post(reverse("admin:evidence_diseasesubtype_add"), {
-        "code": "zeb", "slug": "zebra-myositis", "name": f"{MARK} myositis", "order": 5})
+    response = client.post(
+        reverse("admin:evidence_diseasesubtype_add"),
+        {"code": "zeb", "slug": "zebra-myositis", "name": f"{MARK} myositis", "order": 5},
+    )
     assert response.status_code == 302, response.context["adminform"].form.errors
     subtype = DiseaseSubtype.objects.get(code="zeb")
     assert subtype.status == ReviewStatus.DRAFT
@@ -201,9 +241,11 @@ def test_a_curator_submits_a_new_subtype_and_another_editor_publishes_it(client)
 
 # -- 4. four eyes --------------------------------------------------------------------------------
 
+
 def _submitted_reference(curator) -> Reference:
-    reference = Reference.objects.create(title="A four-eyes test", year=2026, bibtex_key="eyes",
-                                         journal="J Test")
+    reference = Reference.objects.create(
+        title="A four-eyes test", year=2026, bibtex_key="eyes", journal="J Test"
+    )
     workflow.submit(reference, user=curator)
     return reference
 
@@ -215,12 +257,20 @@ def test_an_editor_who_changed_a_submitted_entry_cannot_publish_it(client):
     url = reverse("admin:references_reference_change", args=[reference.pk])
     form = client.get(url).context["adminform"].form
     data = {k: v for k, v in form.initial.items() if v is not None}
-    data.update({"title": "A four-eyes test, rewritten by the editor", "authors-TOTAL_FORMS": 0,
-                 "authors-INITIAL_FORMS": 0, "studies-TOTAL_FORMS": 0,
-                 "studies-INITIAL_FORMS": 0})
+    data.update(
+        {
+            "title": "A four-eyes test, rewritten by the editor",
+            "authors-TOTAL_FORMS": 0,
+            "authors-INITIAL_FORMS": 0,
+            "studies-TOTAL_FORMS": 0,
+            "studies-INITIAL_FORMS": 0,
+        }
+    )
     response = client.post(url, data)
-    assert response.status_code == 302, (response.context["adminform"].form.errors,
-                                         response.context["errors"])
+    assert response.status_code == 302, (
+        response.context["adminform"].form.errors,
+        response.context["errors"],
+    )
     reference.refresh_from_db()
     assert reference.status == ReviewStatus.SUBMITTED and reference.submitted_by == curator
     assert "publish" not in workflow.allowed_actions(reference, editor)
@@ -235,8 +285,7 @@ def test_a_publish_decided_on_a_copy_that_changed_since_is_refused(client):
     reference = _submitted_reference(curator)
     client.force_login(editor)
     url = reverse("admin:references_reference_review", args=[reference.pk])
-    version = unescape(re.search(r'name="version" value="([^"]*)"',
-                                 page(client, url)).group(1))
+    version = unescape(re.search(r'name="version" value="([^"]*)"', page(client, url)).group(1))
     # The curator changes the entry after the editor opened the review page.
     reference.title = "Changed while under review"
     reference._history_user = curator

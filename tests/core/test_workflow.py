@@ -17,8 +17,6 @@ pytestmark = pytest.mark.django_db
 DRAFT, SUBMITTED, PUBLISHED = ReviewStatus.DRAFT, ReviewStatus.SUBMITTED, ReviewStatus.PUBLISHED
 
 
-
-
 @pytest.fixture
 def curator():
     return staff("curator", CURATORS)
@@ -41,8 +39,14 @@ def draft():
 def test_the_groups_have_their_model_permissions():
     curators = {p.codename for p in Group.objects.get(name=CURATORS).permissions.all()}
     editors = {p.codename for p in Group.objects.get(name=EDITORS).permissions.all()}
-    assert {"add_reference", "change_reference", "view_reference", "change_study",
-            "add_statement", "view_therapy"} <= curators
+    assert {
+        "add_reference",
+        "change_reference",
+        "view_reference",
+        "change_study",
+        "add_statement",
+        "view_therapy",
+    } <= curators
     assert "delete_reference" not in curators and "delete_study" not in curators
     # Rows that are part of an entry: removing one is editing the entry.
     assert {"delete_author", "delete_outcome", "delete_provenance"} <= curators
@@ -78,7 +82,9 @@ def test_an_editor_publishes_with_a_comment_and_it_is_recorded(curator, editor, 
     assert draft.review_comment == "Checked against PubMed."
     record = draft.history.first()
     assert (record.history_user, record.history_change_reason) == (
-        editor, "Published: Checked against PubMed.")
+        editor,
+        "Published: Checked against PubMed.",
+    )
 
 
 def test_nobody_publishes_their_own_submission_except_a_superuser(editor, draft):
@@ -105,8 +111,11 @@ def test_reject_then_resubmit(curator, editor, draft):
 
 def test_withdraw_needs_an_editor_and_a_comment(curator, editor):
     # A reference that no published study or statement shows (those are refused, see below).
-    reference = Reference.objects.filter(status=PUBLISHED, studies__isnull=True,
-                                         statements__isnull=True).order_by("number").first()
+    reference = (
+        Reference.objects.filter(status=PUBLISHED, studies__isnull=True, statements__isnull=True)
+        .order_by("number")
+        .first()
+    )
     with pytest.raises(WorkflowError, match="Only editors"):
         workflow.withdraw(reference, user=curator, comment="x")
     with pytest.raises(WorkflowError, match="Give a comment"):
@@ -117,12 +126,22 @@ def test_withdraw_needs_an_editor_and_a_comment(curator, editor):
     assert workflow.allowed_actions(reference, curator) == ["submit"]
 
 
-@pytest.mark.parametrize("action, status, message", [
-    ("publish", DRAFT, "Only a submitted entry can be published; this reference is a draft."),
-    ("withdraw", SUBMITTED, "Only a published entry can be withdrawn; this reference is "
-                            "submitted for review."),
-    ("reject", PUBLISHED, "Only a submitted entry can be rejected; this reference is published."),
-])
+@pytest.mark.parametrize(
+    "action, status, message",
+    [
+        ("publish", DRAFT, "Only a submitted entry can be published; this reference is a draft."),
+        (
+            "withdraw",
+            SUBMITTED,
+            "Only a published entry can be withdrawn; this reference is submitted for review.",
+        ),
+        (
+            "reject",
+            PUBLISHED,
+            "Only a submitted entry can be rejected; this reference is published.",
+        ),
+    ],
+)
 def test_transitions_from_the_wrong_status_say_why(editor, draft, action, status, message):
     Reference.objects.filter(pk=draft.pk).update(status=status)
     with pytest.raises(WorkflowError) as info:
@@ -211,6 +230,7 @@ def test_staff_see_drafts_on_the_pages(client, drafts, curator):
 
 # -- what readers see of one entry through another --------------------------------------------
 
+
 def _submitted_draft(obj, curator):
     type(obj).objects.filter(pk=obj.pk).update(status=DRAFT)
     obj.refresh_from_db()
@@ -232,7 +252,7 @@ def test_a_study_is_published_only_after_its_reference_and_therapies(curator, ed
     with pytest.raises(WorkflowError, match="publish them first") as refused:
         workflow.publish(study, user=editor, comment="Checked")
     message = str(refused.value)
-    assert "the reference" in message and "the therapy \"Rituximab\"" in message
+    assert "the reference" in message and 'the therapy "Rituximab"' in message
     study.refresh_from_db()
     assert study.status == SUBMITTED  # nothing changed
     workflow.publish(reference, user=editor, comment="Checked")

@@ -14,8 +14,6 @@ from evidence.models import DiseaseSubtype, Outcome, Provenance, Statement, Stud
 pytestmark = pytest.mark.django_db
 
 
-
-
 def draft_study() -> Study:
     study = Study.objects.filter(provenance__isnull=False).order_by("pk").first()
     Study.objects.filter(pk=study.pk).update(status=ReviewStatus.DRAFT)
@@ -35,16 +33,23 @@ def test_every_page_opens(client, request, role):
         "evidence_diseasesubtype": DiseaseSubtype.objects.first().pk,
     }
     for name, pk in pages.items():
-        for url in [reverse(f"admin:{name}_changelist"), reverse(f"admin:{name}_add"),
-                    reverse(f"admin:{name}_change", args=[pk]),
-                    reverse(f"admin:{name}_history", args=[pk])]:
+        for url in [
+            reverse(f"admin:{name}_changelist"),
+            reverse(f"admin:{name}_add"),
+            reverse(f"admin:{name}_change", args=[pk]),
+            reverse(f"admin:{name}_history", args=[pk]),
+        ]:
             assert client.get(url).status_code == 200, url
-    assert client.get(reverse("admin:evidence_study_changelist"),
-                      {"q": "rituximab", "design__exact": "rct_placebo_phase"}).status_code == 200
+    assert (
+        client.get(
+            reverse("admin:evidence_study_changelist"),
+            {"q": "rituximab", "design__exact": "rct_placebo_phase"},
+        ).status_code
+        == 200
+    )
 
 
-def test_the_study_changelist_query_count_is_pinned(client, editor,
-                                                    django_assert_max_num_queries):
+def test_the_study_changelist_query_count_is_pinned(client, editor, django_assert_max_num_queries):
     with django_assert_max_num_queries(25):
         assert client.get(reverse("admin:evidence_study_changelist")).status_code == 200
 
@@ -72,8 +77,9 @@ def change_form_data(client, url: str) -> dict:
     for name in form.fields:
         value = form[name].value()
         # An unticked box is left out of a post; a "No" chosen in a yes/no/unknown list is not.
-        if value is None or (value is False
-                             and isinstance(form.fields[name].widget, forms.CheckboxInput)):
+        if value is None or (
+            value is False and isinstance(form.fields[name].widget, forms.CheckboxInput)
+        ):
             continue
         data[name] = [str(v) for v in value] if isinstance(value, list) else str(value)
     for formset in response.context["inline_admin_formsets"]:
@@ -88,8 +94,9 @@ def change_form_data(client, url: str) -> dict:
                 if value is True:
                     value = "on"
                 # Checkbox groups (provenance facts) post one value per ticked box.
-                data[f"{row.prefix}-{name}"] = ([str(v) for v in value]
-                                                if isinstance(value, list) else str(value))
+                data[f"{row.prefix}-{name}"] = (
+                    [str(v) for v in value] if isinstance(value, list) else str(value)
+                )
     return data
 
 
@@ -101,8 +108,9 @@ def test_an_override_without_a_reason_is_refused_on_the_form(client, curator):
     response = client.post(url, data)
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
-    assert errors["level_override_reason"] == ["Give the reason for overriding the suggested "
-                                               "level."]
+    assert errors["level_override_reason"] == [
+        "Give the reason for overriding the suggested level."
+    ]
     data["level_override_reason"] = "Small sample; imprecise."
     assert client.post(url, data).status_code == 302
     study.refresh_from_db()
@@ -125,9 +133,11 @@ def test_ticking_provenance_verified_records_who_and_when(client, curator):
 
 def test_export_selected_studies_as_csv(client, curator):
     study = Study.objects.get(key="ref01-rim-trial")
-    Study.objects.filter(pk=study.pk).update(label="=HYPERLINK(\"http://evil\")")
-    response = client.post(reverse("admin:evidence_study_changelist"),
-                           {"action": "export_csv", "_selected_action": [study.pk]})
+    Study.objects.filter(pk=study.pk).update(label='=HYPERLINK("http://evil")')
+    response = client.post(
+        reverse("admin:evidence_study_changelist"),
+        {"action": "export_csv", "_selected_action": [study.pk]},
+    )
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert len(rows) == 1
@@ -140,8 +150,10 @@ def test_export_selected_studies_as_csv(client, curator):
 def test_mark_verified_marks_the_study_and_its_provenance(client, curator):
     study = draft_study()
     Provenance.objects.filter(study=study).update(verified=False, verified_by="")
-    client.post(reverse("admin:evidence_study_changelist"),
-                {"action": "mark_verified", "_selected_action": [study.pk]})
+    client.post(
+        reverse("admin:evidence_study_changelist"),
+        {"action": "mark_verified", "_selected_action": [study.pk]},
+    )
     study.refresh_from_db()
     assert study.verified
     assert set(study.provenance.values_list("verified", "verified_by")) == {(True, "curator")}
@@ -149,12 +161,16 @@ def test_mark_verified_marks_the_study_and_its_provenance(client, curator):
 
 
 def test_a_curator_cannot_mark_a_published_study_verified(client, curator):
-    study = Study.objects.filter(verified=False).order_by("pk").first() or \
-        Study.objects.order_by("pk").first()
+    study = (
+        Study.objects.filter(verified=False).order_by("pk").first()
+        or Study.objects.order_by("pk").first()
+    )
     Study.objects.filter(pk=study.pk).update(verified=False)
-    response = client.post(reverse("admin:evidence_study_changelist"),
-                           {"action": "mark_verified", "_selected_action": [study.pk]},
-                           follow=True)
+    response = client.post(
+        reverse("admin:evidence_study_changelist"),
+        {"action": "mark_verified", "_selected_action": [study.pk]},
+        follow=True,
+    )
     assert "only editors change those" in response.content.decode()
     study.refresh_from_db()
     assert not study.verified
@@ -162,8 +178,10 @@ def test_a_curator_cannot_mark_a_published_study_verified(client, curator):
 
 def test_a_curator_cannot_add_an_outcome_to_a_published_study(client, curator):
     study = Study.objects.order_by("pk").first()
-    response = client.post(reverse("admin:evidence_outcome_add"),
-                           {"study": study.pk, "measure": "ck", "value": "x", "order": "0"})
+    response = client.post(
+        reverse("admin:evidence_outcome_add"),
+        {"study": study.pk, "measure": "ck", "value": "x", "order": "0"},
+    )
     assert response.status_code == 200
     assert "only an editor can change it" in response.content.decode()
     assert not study.outcomes.filter(value="x").exists()
@@ -179,9 +197,11 @@ def test_a_curator_cannot_verify_a_study_they_wrote(client, curator):
     study.summary += " Edited by the curator."
     study._history_user = curator
     study.save()
-    response = client.post(reverse("admin:evidence_study_changelist"),
-                           {"action": "mark_verified", "_selected_action": [study.pk]},
-                           follow=True)
+    response = client.post(
+        reverse("admin:evidence_study_changelist"),
+        {"action": "mark_verified", "_selected_action": [study.pk]},
+        follow=True,
+    )
     text = " ".join(str(m) for m in response.context["messages"])
     assert "you wrote or changed" in text and str(study) in text
     study.refresh_from_db()

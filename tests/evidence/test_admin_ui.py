@@ -33,13 +33,19 @@ def test_study_change_form_has_no_json_box_for_facts(admin_client):
     study = Study.objects.filter(provenance__isnull=False).first()
     page = admin_client.get(f"/admin/evidence/study/{study.pk}/change/").content.decode()
     assert 'name="provenance-0-facts" value="outcomes"' in page or re.search(
-        r'<input type="checkbox" name="provenance-0-facts"', page)
+        r'<input type="checkbox" name="provenance-0-facts"', page
+    )
     assert not re.search(r'<textarea[^>]*name="provenance-0-facts"', page)
 
 
-@pytest.mark.parametrize("path", ["/admin/evidence/study/{pk}/history/",
-                                  "/admin/evidence/study/{pk}/change/",
-                                  "/admin/references/reference/{ref}/history/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/evidence/study/{pk}/history/",
+        "/admin/evidence/study/{pk}/change/",
+        "/admin/references/reference/{ref}/history/",
+    ],
+)
 def test_admin_history_has_no_inline_style_and_no_none(admin_client, path):
     study = Study.objects.get(key="ref01-rim-trial")
     study.summary = study.summary + " Edited."

@@ -19,11 +19,25 @@ RCT = sorted(StudyDesign.randomised())
 def test_study_representation_has_the_documented_fields():
     study = Study.objects.published().filter(outcomes__isnull=False).first()
     data = client_for().get(f"{STUDIES}{study.pk}/").json()
-    assert {"id", "reference", "therapies", "subtypes", "design", "sample_size", "age_group",
-            "refractory", "result", "level", "summary", "outcomes", "provenance"} <= set(data)
+    assert {
+        "id",
+        "reference",
+        "therapies",
+        "subtypes",
+        "design",
+        "sample_size",
+        "age_group",
+        "refractory",
+        "result",
+        "level",
+        "summary",
+        "outcomes",
+        "provenance",
+    } <= set(data)
     assert set(data["reference"]) == {"id", "number", "title", "year", "pmid", "doi"}
-    assert data["therapies"] == sorted(t.slug for t in study.therapies.all()) or \
-        set(data["therapies"]) == {t.slug for t in study.therapies.all()}
+    assert data["therapies"] == sorted(t.slug for t in study.therapies.all()) or set(
+        data["therapies"]
+    ) == {t.slug for t in study.therapies.all()}
     assert set(data["subtypes"]) == {s.code for s in study.subtypes.all()}
     assert len(data["outcomes"]) == study.outcomes.count()
 
@@ -31,8 +45,11 @@ def test_study_representation_has_the_documented_fields():
 def test_all_rcts_of_rituximab_in_dm():
     params = {"therapy": "rituximab", "subtype": "dm", "design": RCT}
     data = client_for().get(STUDIES, params).json()
-    expected = Study.objects.published().filter(
-        therapies__slug="rituximab", subtypes__code="dm", design__in=RCT).distinct()
+    expected = (
+        Study.objects.published()
+        .filter(therapies__slug="rituximab", subtypes__code="dm", design__in=RCT)
+        .distinct()
+    )
     assert {r["id"] for r in data["results"]} == set(expected.values_list("pk", flat=True))
     assert data["count"] == expected.count() > 0
     assert all(r["design"] in RCT for r in data["results"])
@@ -41,31 +58,54 @@ def test_all_rcts_of_rituximab_in_dm():
 def test_subtype_filter_takes_the_slug_too():
     client = client_for()
     subtype = DiseaseSubtype.objects.get(code="dm")
-    assert client.get(STUDIES, {"subtype": "dm"}).json()["count"] == \
-        client.get(STUDIES, {"subtype": subtype.slug}).json()["count"]
+    assert (
+        client.get(STUDIES, {"subtype": "dm"}).json()["count"]
+        == client.get(STUDIES, {"subtype": subtype.slug}).json()["count"]
+    )
 
 
 def test_year_level_and_size_filters_and_ordering():
     client = client_for()
-    data = client.get(STUDIES, {"year_min": 2010, "year_max": 2020, "level": [2, 3],
-                                "ordering": "-size", "page_size": 100}).json()
-    assert data["count"] == Study.objects.published().filter(
-        reference__year__range=(2010, 2020), level__in=[2, 3]).count()
+    data = client.get(
+        STUDIES,
+        {
+            "year_min": 2010,
+            "year_max": 2020,
+            "level": [2, 3],
+            "ordering": "-size",
+            "page_size": 100,
+        },
+    ).json()
+    assert (
+        data["count"]
+        == Study.objects.published()
+        .filter(reference__year__range=(2010, 2020), level__in=[2, 3])
+        .count()
+    )
     sizes = [r["sample_size"] for r in data["results"] if r["sample_size"] is not None]
     assert sizes == sorted(sizes, reverse=True)
 
 
 def test_search_is_the_filtersets_q():
     client = client_for()
-    assert client.get(STUDIES, {"search": "RIM"}).json() == \
-        client.get(STUDIES, {"q": "RIM"}).json()
+    assert client.get(STUDIES, {"search": "RIM"}).json() == client.get(STUDIES, {"q": "RIM"}).json()
 
 
-@pytest.mark.parametrize("params", [
-    {"design": "bogus"}, {"therapy": "not-a-drug"}, {"level": "9"}, {"year_min": "abc"},
-    {"ordering": "shoe_size"}, {"page": "0"}, {"page": "x"},
-    {"page_size": "0"}, {"page_size": "501"}, {"q": "nul\x00byte"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"design": "bogus"},
+        {"therapy": "not-a-drug"},
+        {"level": "9"},
+        {"year_min": "abc"},
+        {"ordering": "shoe_size"},
+        {"page": "0"},
+        {"page": "x"},
+        {"page_size": "0"},
+        {"page_size": "501"},
+        {"q": "nul\x00byte"},
+    ],
+)
 def test_bad_parameters_are_400(params):
     response = client_for().get(STUDIES, params)
     assert response.status_code == 400, response.content
@@ -127,8 +167,11 @@ def test_matrix_matches_the_selector():
 def test_matrix_csv_has_a_row_per_cell():
     client = client_for()
     cells = client.get("/api/v1/matrix/").json()["cells"]
-    rows = list(csv.DictReader(io.StringIO(
-        content(client.get("/api/v1/matrix/", {"format": "csv"})).decode())))
+    rows = list(
+        csv.DictReader(
+            io.StringIO(content(client.get("/api/v1/matrix/", {"format": "csv"})).decode())
+        )
+    )
     assert len(rows) == len(cells) > 0
     assert rows[0]["therapy"] == cells[0]["therapy"]
 
@@ -156,14 +199,18 @@ def test_designs_list_every_code_with_its_level_and_count():
 
 def test_outcomes_and_statements():
     client = client_for()
-    assert client.get("/api/v1/outcomes/").json()["count"] == Outcome.objects.filter(
-        study__status="published").count()
+    assert (
+        client.get("/api/v1/outcomes/").json()["count"]
+        == Outcome.objects.filter(study__status="published").count()
+    )
     study = Outcome.objects.first().study
     data = client.get("/api/v1/outcomes/", {"study": study.pk}).json()
     assert {o["study"] for o in data["results"]} == {study.pk}
     statements = client.get("/api/v1/statements/", {"therapy": "rituximab"}).json()
-    assert statements["count"] == Statement.objects.published().filter(
-        therapy__slug="rituximab").count()
+    assert (
+        statements["count"]
+        == Statement.objects.published().filter(therapy__slug="rituximab").count()
+    )
 
 
 def test_search_groups_hits_with_links():
@@ -184,6 +231,10 @@ def test_drafts_are_hidden_from_anonymous_clients():
     assert client.get(f"{STUDIES}{study.pk}/").status_code == 404
     ids = {r["id"] for r in client.get(STUDIES, {"page_size": 500}).json()["results"]}
     assert study.pk not in ids
-    csv_ids = {row["id"] for row in csv.DictReader(io.StringIO(
-        content(client.get(STUDIES, {"format": "csv"})).decode()))}
+    csv_ids = {
+        row["id"]
+        for row in csv.DictReader(
+            io.StringIO(content(client.get(STUDIES, {"format": "csv"})).decode())
+        )
+    }
     assert str(study.pk) not in csv_ids

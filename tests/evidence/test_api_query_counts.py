@@ -53,18 +53,31 @@ def add_studies(n: int) -> None:
     reference = Reference.objects.get(number=1)
     therapies = list(Therapy.objects.all()[:3])
     subtypes = list(DiseaseSubtype.objects.all()[:3])
-    studies = Study.objects.bulk_create([
-        Study(key=f"bulk-{i}", reference=reference, label=f"Bulk study {i}", design="case_series",
-              result="benefit", summary="Made for the query-count test.", status="published",
-              sample_size=i, level=4)
-        for i in range(n)
-    ])
-    Study.therapies.through.objects.bulk_create([
-        Study.therapies.through(study=s, therapy=t) for s in studies for t in therapies])
-    Study.subtypes.through.objects.bulk_create([
-        Study.subtypes.through(study=s, diseasesubtype=d) for s in studies for d in subtypes])
-    Outcome.objects.bulk_create([Outcome(study=s, measure="mmt8", responders=1, n=2)
-                                 for s in studies])
+    studies = Study.objects.bulk_create(
+        [
+            Study(
+                key=f"bulk-{i}",
+                reference=reference,
+                label=f"Bulk study {i}",
+                design="case_series",
+                result="benefit",
+                summary="Made for the query-count test.",
+                status="published",
+                sample_size=i,
+                level=4,
+            )
+            for i in range(n)
+        ]
+    )
+    Study.therapies.through.objects.bulk_create(
+        [Study.therapies.through(study=s, therapy=t) for s in studies for t in therapies]
+    )
+    Study.subtypes.through.objects.bulk_create(
+        [Study.subtypes.through(study=s, diseasesubtype=d) for s in studies for d in subtypes]
+    )
+    Outcome.objects.bulk_create(
+        [Outcome(study=s, measure="mmt8", responders=1, n=2) for s in studies]
+    )
     Provenance.objects.bulk_create([Provenance(study=s, source="abstract") for s in studies])
 
 

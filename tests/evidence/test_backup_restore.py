@@ -46,33 +46,54 @@ print(json.dumps(table_counts()))
 @pytest.fixture
 def curated():
     """The corpus after some curation: what the fixtures alone would not restore."""
-    study = (Study.objects.filter(provenance__isnull=False, statements__isnull=True)
-             .order_by("pk").first())
+    study = (
+        Study.objects.filter(provenance__isnull=False, statements__isnull=True)
+        .order_by("pk")
+        .first()
+    )
     Study.objects.filter(pk=study.pk).update(status=ReviewStatus.DRAFT, verified=True)
     Provenance.objects.filter(pk=study.provenance.order_by("pk").first().pk).update(
-        verified=True, verified_by="curator", verified_at=datetime(2026, 5, 4, 3, 2, 1, 123456,
-                                                                   tzinfo=UTC))
+        verified=True,
+        verified_by="curator",
+        verified_at=datetime(2026, 5, 4, 3, 2, 1, 123456, tzinfo=UTC),
+    )
     # Entries that no published entry shows (a published entry shows only published ones).
     Reference.objects.filter(number=9).update(status=ReviewStatus.WITHDRAWN)
     Therapy.objects.filter(slug="tacrolimus").update(status=ReviewStatus.SUBMITTED)
     statement = Statement.objects.order_by("pk").first()
     Statement.objects.filter(pk=statement.pk).update(status=ReviewStatus.REJECTED, order=99)
     DrugClass.objects.filter(slug="anti-cd20").update(
-        mechanism="Depletes B cells — “quoted”, {braced} & 100% <b>markup</b>, ü.")
-    added = upsert_reference(parsed=ParsedReference(
-        key="newcase2026", entry_type="article", line=1,
-        title="A new case of anti-SRP myopathy treated with rituximab", year=2026,
-        journal="Neuromuscul Disord", authors=[ParsedAuthor("Müller", "A"),
-                                                ParsedAuthor("Muscle Study Group",
-                                                             is_corporate=True)],
-    ), status=ReviewStatus.DRAFT).reference
-    upsert_study(key="newcase2026-rtx", reference=added, therapies=["rituximab"],
-                 subtypes=["anti-srp"], label="New case 2026", design="case_report",
-                 result="benefit", summary="One patient improved.", status=ReviewStatus.DRAFT,
-                 outcomes=[{"measure": "ck", "value": "normal at 6 months"}],
-                 provenance=[{"source": "abstract", "note": "seen"}])
-    set_rationale(therapy=Therapy.objects.get(slug="rituximab"), reference=added,
-                  pathway="CD20")
+        mechanism="Depletes B cells — “quoted”, {braced} & 100% <b>markup</b>, ü."
+    )
+    added = upsert_reference(
+        parsed=ParsedReference(
+            key="newcase2026",
+            entry_type="article",
+            line=1,
+            title="A new case of anti-SRP myopathy treated with rituximab",
+            year=2026,
+            journal="Neuromuscul Disord",
+            authors=[
+                ParsedAuthor("Müller", "A"),
+                ParsedAuthor("Muscle Study Group", is_corporate=True),
+            ],
+        ),
+        status=ReviewStatus.DRAFT,
+    ).reference
+    upsert_study(
+        key="newcase2026-rtx",
+        reference=added,
+        therapies=["rituximab"],
+        subtypes=["anti-srp"],
+        label="New case 2026",
+        design="case_report",
+        result="benefit",
+        summary="One patient improved.",
+        status=ReviewStatus.DRAFT,
+        outcomes=[{"measure": "ck", "value": "normal at 6 months"}],
+        provenance=[{"source": "abstract", "note": "seen"}],
+    )
+    set_rationale(therapy=Therapy.objects.get(slug="rituximab"), reference=added, pathway="CD20")
     return added
 
 
@@ -81,8 +102,11 @@ def export(directory: Path) -> None:
 
 
 def tree(directory: Path) -> dict[str, bytes]:
-    return {str(path.relative_to(directory)): path.read_bytes()
-            for path in sorted(directory.rglob("*")) if path.is_file()}
+    return {
+        str(path.relative_to(directory)): path.read_bytes()
+        for path in sorted(directory.rglob("*"))
+        if path.is_file()
+    }
 
 
 @pytest.fixture
@@ -95,8 +119,13 @@ def empty_database_url(tmp_path):
 
     params = connection.settings_dict
     name = f"{params['NAME']}_restore"[:63]
-    admin = psycopg2.connect(dbname="postgres", user=params["USER"], host=params["HOST"],
-                             port=params["PORT"] or 5432, password=params["PASSWORD"] or None)
+    admin = psycopg2.connect(
+        dbname="postgres",
+        user=params["USER"],
+        host=params["HOST"],
+        port=params["PORT"] or 5432,
+        password=params["PASSWORD"] or None,
+    )
     admin.autocommit = True
     with admin.cursor() as cursor:
         cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
@@ -108,17 +137,26 @@ def empty_database_url(tmp_path):
     admin.close()
 
 
-def test_export_then_restore_into_an_empty_database_is_identical(curated, tmp_path,
-                                                                   empty_database_url):
+def test_export_then_restore_into_an_empty_database_is_identical(
+    curated, tmp_path, empty_database_url
+):
     first, second = tmp_path / "first", tmp_path / "second"
     export(first)
     expected = table_counts()
 
-    env = {**os.environ, "DATABASE_URL": empty_database_url,
-           "DJANGO_SETTINGS_MODULE": "config.settings"}
-    result = subprocess.run([sys.executable, "-c", RESTORE, str(first), str(second)],
-                            cwd=settings.BASE_DIR, env=env, capture_output=True, text=True,
-                            timeout=600)
+    env = {
+        **os.environ,
+        "DATABASE_URL": empty_database_url,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", RESTORE, str(first), str(second)],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     restored = json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -143,8 +181,12 @@ def test_the_export_holds_statuses_verification_and_unnumbered_references(curate
     bib = (tmp_path / "references.bib").read_text()
     assert "@article{newcase2026," in bib and "{Muscle Study Group}" in bib
     rationale = json.loads((tmp_path / "rationale.json").read_text())["rationale"]
-    assert {"reference": "newcase2026", "therapy": "rituximab", "pathway": "CD20",
-            "note": ""} in rationale
+    assert {
+        "reference": "newcase2026",
+        "therapy": "rituximab",
+        "pathway": "CD20",
+        "note": "",
+    } in rationale
 
 
 def test_reloading_the_export_over_its_own_data_changes_nothing(curated, tmp_path):
@@ -156,8 +198,11 @@ def test_reloading_the_export_over_its_own_data_changes_nothing(curated, tmp_pat
 
 def test_loading_the_fixtures_keeps_a_curators_verification():
     """The fixtures carry no verified flags: loading them must not clear the curators'."""
-    study = (Study.objects.filter(provenance__isnull=False, statements__isnull=True)
-             .order_by("pk").first())
+    study = (
+        Study.objects.filter(provenance__isnull=False, statements__isnull=True)
+        .order_by("pk")
+        .first()
+    )
     Study.objects.filter(pk=study.pk).update(verified=True)
     study.provenance.update(verified=True, verified_by="curator")
     call_command("load_corpus", verbosity=0)

@@ -127,8 +127,10 @@ def test_strict_fails_only_on_the_record_urls_curators_have_not_replaced_yet(rep
 
     known = KNOWN_UNREPLACED_RECORD_URLS
     assert f"Data-quality problems: {known}" in report
-    assert f"[record-url] record URLs on bare IP addresses, downloads or document-sharing/shop " \
-           f"sites: {known}" in report
+    assert (
+        f"[record-url] record URLs on bare IP addresses, downloads or document-sharing/shop "
+        f"sites: {known}" in report
+    )
     with pytest.raises(CommandError, match=f"{known} data-quality problem"):
         run("--strict")
 

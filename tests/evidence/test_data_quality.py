@@ -58,8 +58,10 @@ def test_record_url_rule_flags_ip_addresses_downloads_and_sharing_sites():
     from evidence.links import is_canonical, unfollowable_reason
 
     assert unfollowable_reason("http://47.251.13.51:8081/20506493") == "a bare IP address"
-    assert unfollowable_reason("https://abcdocz.com/doc/139764") == \
-        "a document-sharing, download or shop site"
+    assert (
+        unfollowable_reason("https://abcdocz.com/doc/139764")
+        == "a document-sharing, download or shop site"
+    )
     assert unfollowable_reason("https://dmice.ohsu.edu/x/rheumatolgy.zip") == "a file download"
     assert unfollowable_reason("https://pubmed.ncbi.nlm.nih.gov/23124935/") == ""
     assert unfollowable_reason("https://ard.bmj.com/content/73/1/256") == ""
@@ -70,8 +72,10 @@ def test_record_url_rule_flags_ip_addresses_downloads_and_sharing_sites():
 def test_a_study_with_a_provenance_url_on_an_ip_address_is_caught():
     study = Study.objects.get(key="ref02-aza-prednisone-trial")
     study.provenance.create(source="abstract", url="http://10.1.2.3/record/1")
-    assert "study ref02-aza-prednisone-trial: provenance URL http://10.1.2.3/record/1 is a " \
-           "bare IP address" in quality.unfollowable_record_urls()
+    assert (
+        "study ref02-aza-prednisone-trial: provenance URL http://10.1.2.3/record/1 is a "
+        "bare IP address" in quality.unfollowable_record_urls()
+    )
 
 
 def test_find_problems_reports_each_problem_with_its_rule():

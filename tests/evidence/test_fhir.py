@@ -34,13 +34,17 @@ def test_full_export_every_resource_validates_as_r5(client):
         kinds.add(resource["resourceType"])
     assert kinds == {"Citation", "Evidence", "EvidenceVariable"}
     published_refs = Reference.objects.published().count()
-    assert sum(1 for e in data["entry"] if e["resource"]["resourceType"] == "Citation") \
+    assert (
+        sum(1 for e in data["entry"] if e["resource"]["resourceType"] == "Citation")
         == published_refs
+    )
     # Arms' responders/n are exported as statistics, and rated cells as certainty.
-    evidences = [e["resource"] for e in data["entry"]
-                 if e["resource"]["resourceType"] == "Evidence"]
-    assert any(s.get("numberOfEvents") is not None for ev in evidences
-               for s in ev.get("statistic", []))
+    evidences = [
+        e["resource"] for e in data["entry"] if e["resource"]["resourceType"] == "Evidence"
+    ]
+    assert any(
+        s.get("numberOfEvents") is not None for ev in evidences for s in ev.get("statistic", [])
+    )
     assert any(ev.get("certainty") for ev in evidences)
 
 
@@ -56,22 +60,31 @@ def test_citation_identifiers_use_standard_systems(client):
 
 
 def test_arm_counts_and_registry_links_in_evidence(client):
-    result = OutcomeArmResult.objects.filter(
-        responders__isnull=False, n__isnull=False,
-        outcome__study__status=ReviewStatus.PUBLISHED).select_related("outcome").first()
+    result = (
+        OutcomeArmResult.objects.filter(
+            responders__isnull=False, n__isnull=False, outcome__study__status=ReviewStatus.PUBLISHED
+        )
+        .select_related("outcome")
+        .first()
+    )
     assert result is not None
     data = json.loads(client.get(f"/api/fhir/Evidence/outcome-{result.outcome_id}").content)
     get_fhir_model_class("Evidence").model_validate(data)
-    assert {"numberOfEvents": result.responders,
-            "participants": result.n} in [
-        {"numberOfEvents": s.get("numberOfEvents"),
-         "participants": s.get("sampleSize", {}).get("numberOfParticipants")}
-        for s in data["statistic"]]
+    assert {"numberOfEvents": result.responders, "participants": result.n} in [
+        {
+            "numberOfEvents": s.get("numberOfEvents"),
+            "participants": s.get("sampleSize", {}).get("numberOfParticipants"),
+        }
+        for s in data["statistic"]
+    ]
     roles = [v["variableRole"]["coding"][0]["code"] for v in data["variableDefinition"]]
     assert "population" in roles and "exposure" in roles and "measuredVariable" in roles
-    trial = Trial.objects.published().exclude(registry_ids=[]).filter(
-        publications__status=ReviewStatus.PUBLISHED, publications__outcomes__isnull=False
-    ).first()
+    trial = (
+        Trial.objects.published()
+        .exclude(registry_ids=[])
+        .filter(publications__status=ReviewStatus.PUBLISHED, publications__outcomes__isnull=False)
+        .first()
+    )
     outcome = trial.publications.filter(outcomes__isnull=False).first().outcomes.first()
     data = json.loads(client.get(f"/api/fhir/Evidence/outcome-{outcome.pk}").content)
     urls = [r["document"]["url"] for r in data["relatedArtifact"]]
@@ -103,13 +116,17 @@ def test_therapy_and_subtype_bundles(client):
         ids = {e["resource"]["id"] for e in data["entry"]}
         assert f"outcome-{study.outcomes.first().pk}" in ids
         assert f"ref-{study.reference_id}" in ids
-    for url in ("/api/fhir/Bundle/therapy-no-such", "/api/fhir/Bundle/bogus",
-                "/api/fhir/EvidenceVariable/outcome-nothing"):
+    for url in (
+        "/api/fhir/Bundle/therapy-no-such",
+        "/api/fhir/Bundle/bogus",
+        "/api/fhir/EvidenceVariable/outcome-nothing",
+    ):
         response = client.get(url)
         assert response.status_code == 404
         assert response["Content-Type"].startswith("application/fhir+json")
         outcome = get_fhir_model_class("OperationOutcome").model_validate(
-            json.loads(response.content))
+            json.loads(response.content)
+        )
         assert outcome.issue[0].code == "not-found"
 
 

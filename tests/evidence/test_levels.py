@@ -55,8 +55,15 @@ def test_saved_study_stores_the_effective_level_and_explains_it():
 
 @pytest.mark.django_db
 def test_override_without_reason_is_refused_by_form_validation_and_database():
-    study = Study(key="x", reference=Reference.objects.get(number=1), label="x",
-                  design="case_report", result="benefit", summary="s", level_override=5)
+    study = Study(
+        key="x",
+        reference=Reference.objects.get(number=1),
+        label="x",
+        design="case_report",
+        result="benefit",
+        summary="s",
+        level_override=5,
+    )
     with pytest.raises(ValidationError) as info:
         study.full_clean()
     assert "Give the reason" in str(info.value)

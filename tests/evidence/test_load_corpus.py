@@ -99,8 +99,11 @@ def load(*args) -> str:
 
 
 def kept_line(kind: str, name: str, who: str) -> re.Pattern:
-    return re.compile(rf"^kept: {kind} {re.escape(name)} \(changed by {who} on "
-                      r"\d{4}-\d\d-\d\d \d\d:\d\d UTC(: .+)?\)$", re.MULTILINE)
+    return re.compile(
+        rf"^kept: {kind} {re.escape(name)} \(changed by {who} on "
+        r"\d{4}-\d\d-\d\d \d\d:\d\d UTC(: .+)?\)$",
+        re.MULTILINE,
+    )
 
 
 def history_counts() -> dict[str, int]:
@@ -153,9 +156,12 @@ def test_a_reference_edited_through_the_api_is_kept_and_named(fresh_throttle):  
     api = client_for(make_user("alice", "Editors"))
     reference = Reference.objects.get(number=1)
     etag = api.get(f"/api/v1/references/{reference.pk}/")["ETag"]
-    response = api.patch(f"/api/v1/references/{reference.pk}/",
-                         {"title": "A title corrected by Alice"}, format="json",
-                         HTTP_IF_MATCH=etag)
+    response = api.patch(
+        f"/api/v1/references/{reference.pk}/",
+        {"title": "A title corrected by Alice"},
+        format="json",
+        HTTP_IF_MATCH=etag,
+    )
     assert response.status_code == 200, response.content
 
     out = load()
@@ -168,12 +174,18 @@ def test_a_reference_edited_through_the_api_is_kept_and_named(fresh_throttle):  
 def test_an_author_changed_through_the_api_keeps_the_reference(fresh_throttle):  # noqa: F811
     api = client_for(make_user("alice", "Editors"))
     reference = Reference.objects.get(number=1)
-    authors = [{"family": a.family, "given": a.given, "is_corporate": a.is_corporate}
-               for a in reference.ordered_authors]
+    authors = [
+        {"family": a.family, "given": a.given, "is_corporate": a.is_corporate}
+        for a in reference.ordered_authors
+    ]
     authors[0]["given"] = "Zed"
     etag = api.get(f"/api/v1/references/{reference.pk}/")["ETag"]
-    response = api.patch(f"/api/v1/references/{reference.pk}/", {"author_details": authors},
-                         format="json", HTTP_IF_MATCH=etag)
+    response = api.patch(
+        f"/api/v1/references/{reference.pk}/",
+        {"author_details": authors},
+        format="json",
+        HTTP_IF_MATCH=etag,
+    )
     assert response.status_code == 200, response.content
     assert not Reference.history.filter(id=reference.pk, history_user__isnull=False).exists()
 
@@ -227,7 +239,8 @@ def change_fixture_study(corpus, key: str, **fields) -> None:
 
 
 def test_a_changed_fixture_updates_what_nobody_edited_and_keeps_what_they_did(
-        client, editor, corpus):
+    client, editor, corpus
+):
     study = edit_in_admin(client, "ref01-rim-trial")
     change_fixture_study(corpus, "ref01-rim-trial", summary="New fixture summary (RIM).")
     change_fixture_study(corpus, "ref02-aza-prednisone-trial", summary="New fixture summary.")
@@ -254,8 +267,9 @@ def test_force_resets_curated_entries_and_names_them(client, editor):
 
     study.refresh_from_db()
     assert study.summary == fixture_summary
-    assert re.search(r"^overwritten: study ref01-rim-trial \(changed by editor on ", out,
-                     re.MULTILINE), out
+    assert re.search(
+        r"^overwritten: study ref01-rim-trial \(changed by editor on ", out, re.MULTILINE
+    ), out
     assert "1 curated overwritten (--force)" in out
     assert study.history.latest().history_change_reason == RESET
     # The history still has the editor's version, and the entry follows the fixtures again.
@@ -269,8 +283,13 @@ def test_force_resets_curated_entries_and_names_them(client, editor):
 def test_a_study_added_to_the_fixtures_is_created_and_named(corpus):
     path = corpus / "studies" / "refs_01_15.json"
     data = json.loads(path.read_text())
-    data["studies"].append({**data["studies"][0], "key": "ref01-rim-trial-extension",
-                            "label": "RIM trial, open extension"})
+    data["studies"].append(
+        {
+            **data["studies"][0],
+            "key": "ref01-rim-trial-extension",
+            "label": "RIM trial, open extension",
+        }
+    )
     path.write_text(json.dumps(data))
 
     out = load(str(corpus))
@@ -300,8 +319,7 @@ def test_entries_missing_from_the_fixtures_are_never_deleted_only_reported(corpu
     assert "studies: 42 in the fixtures" in out and "; 1 in the database only" in out
 
 
-def test_a_broken_fixture_for_a_curated_entry_still_refuses_the_whole_load(
-        client, editor, corpus):
+def test_a_broken_fixture_for_a_curated_entry_still_refuses_the_whole_load(client, editor, corpus):
     edit_in_admin(client, "ref01-rim-trial")
     change_fixture_study(corpus, "ref01-rim-trial", sample_size=-1)
     change_fixture_study(corpus, "ref02-aza-prednisone-trial", summary="Would be new.")

@@ -35,8 +35,10 @@ BUDGETS = {
 # Every page's footer names the latest data release and whether published changes exist
 # since: one query (memoized per content generation outside the tests; releases app).
 RELEASE_FOOTER = 1
-BUDGETS = {page: budget + (RELEASE_FOOTER if "export" not in page else 0)
-           for page, budget in BUDGETS.items()}
+BUDGETS = {
+    page: budget + (RELEASE_FOOTER if "export" not in page else 0)
+    for page, budget in BUDGETS.items()
+}
 
 
 def fetch(client, url):
@@ -60,8 +62,9 @@ def keep_published(count: int) -> None:
 
 
 @pytest.mark.parametrize("url,budget", BUDGETS.items())
-def test_query_budget_is_independent_of_corpus_size(client, django_assert_max_num_queries,
-                                                    url, budget):
+def test_query_budget_is_independent_of_corpus_size(
+    client, django_assert_max_num_queries, url, budget
+):
     keep_published(10)
     with django_assert_max_num_queries(budget):
         fetch(client, url)

@@ -12,15 +12,17 @@ from therapies.models import Therapy
 pytestmark = pytest.mark.django_db
 
 postgres_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="stored search vectors exist on PostgreSQL only")
+    connection.vendor != "postgresql", reason="stored search vectors exist on PostgreSQL only"
+)
 
 
 def search_vector(model):
     """The weighted vector of ``SEARCH_FIELDS``, computed from the row's current text."""
     from django.contrib.postgres.search import SearchVector
 
-    vectors = [SearchVector(name, weight=weight, config="english")
-               for name, weight in SEARCH_FIELDS[model]]
+    vectors = [
+        SearchVector(name, weight=weight, config="english") for name, weight in SEARCH_FIELDS[model]
+    ]
     combined = vectors[0]
     for vector in vectors[1:]:
         combined = combined + vector
@@ -29,14 +31,16 @@ def search_vector(model):
 
 def stored(model, pk) -> str:
     with connection.cursor() as cursor:
-        cursor.execute(f'SELECT search_vector::text FROM "{model._meta.db_table}" WHERE id = %s',
-                       [pk])
+        cursor.execute(
+            f'SELECT search_vector::text FROM "{model._meta.db_table}" WHERE id = %s', [pk]
+        )
         return cursor.fetchone()[0]
 
 
 @postgres_only
-@pytest.mark.parametrize("model", [Therapy, DiseaseSubtype, Study, Reference, Statement, Trial,
-                                   Outcome])
+@pytest.mark.parametrize(
+    "model", [Therapy, DiseaseSubtype, Study, Reference, Statement, Trial, Outcome]
+)
 def test_stored_vectors_equal_the_vectors_of_the_current_text(model):
     # The migration's trigger and evidence.search.SEARCH_FIELDS must name the same fields with
     # the same weights; a difference would make search miss (or rank by) text it should not.
@@ -66,8 +70,9 @@ def test_trigger_follows_save_update_and_bulk_create():
 
 
 @postgres_only
-@pytest.mark.parametrize("model", [Therapy, DiseaseSubtype, Study, Reference, Statement, Trial,
-                                   Outcome])
+@pytest.mark.parametrize(
+    "model", [Therapy, DiseaseSubtype, Study, Reference, Statement, Trial, Outcome]
+)
 def test_search_filters_on_the_gin_index_of_the_stored_column(model):
     from django.contrib.postgres.search import SearchQuery, SearchRank
     from django.db.models import F
@@ -75,8 +80,12 @@ def test_search_filters_on_the_gin_index_of_the_stored_column(model):
     from evidence.search import StoredVector
 
     query = SearchQuery("rituximab", search_type="websearch", config="english")
-    queryset = (model.objects.alias(search=StoredVector()).filter(search=query)
-                .annotate(rank=SearchRank(F("search"), query)).order_by("-rank", "pk"))
+    queryset = (
+        model.objects.alias(search=StoredVector())
+        .filter(search=query)
+        .annotate(rank=SearchRank(F("search"), query))
+        .order_by("-rank", "pk")
+    )
     with connection.cursor() as cursor:
         # The real corpus is small enough for a sequential scan to win; forbid it to see
         # whether the index can serve the query at all.
@@ -112,7 +121,10 @@ def test_search_fields_name_real_text_columns():
         for name, weight in fields:
             # JSON: a trial's list of registry ids, searched as its text.
             assert model._meta.get_field(name).get_internal_type() in (
-                "CharField", "TextField", "JSONField")
+                "CharField",
+                "TextField",
+                "JSONField",
+            )
             assert weight in "ABCD"
 
 

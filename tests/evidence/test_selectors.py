@@ -16,14 +16,23 @@ def test_study_rows_say_what_the_studies_say_in_the_same_order(django_assert_num
         rows = study_rows(Study.objects.published())
     assert [row.pk for row in rows] == [study.pk for study in expected]
     for row, study in zip(rows, expected, strict=True):
-        assert (row.label, row.design, row.sample_size, row.result, row.level) == \
-            (study.label, study.design, study.sample_size, study.result, study.level)
-        assert (row.reference_id, row.first_author, row.reference_number, row.year) == \
-            (study.reference_id, study.reference.first_author, study.reference.number,
-             study.reference.year)
+        assert (row.label, row.design, row.sample_size, row.result, row.level) == (
+            study.label,
+            study.design,
+            study.sample_size,
+            study.result,
+            study.level,
+        )
+        assert (row.reference_id, row.first_author, row.reference_number, row.year) == (
+            study.reference_id,
+            study.reference.first_author,
+            study.reference.number,
+            study.reference.year,
+        )
         assert list(row.therapies) == [t.name for t in study.therapies.all()]
-        assert [(s.name, s.short) for s in row.subtypes] == \
-            [(s.name, s.abbreviation or s.code) for s in study.subtypes.all()]
+        assert [(s.name, s.short) for s in row.subtypes] == [
+            (s.name, s.abbreviation or s.code) for s in study.subtypes.all()
+        ]
         assert row.get_absolute_url() == study.get_absolute_url()
         assert row.get_design_display() == study.get_design_display()
     assert any(len(row.therapies) > 1 for row in rows)  # combinations are kept whole
@@ -50,24 +59,42 @@ def test_matrix_cells_match_a_count_of_each_cell(django_assert_max_num_queries):
         matrix = evidence_matrix(published)
     assert matrix.cells
     for (therapy_id, subtype_id), cell in matrix.cells.items():
-        in_cell = published.filter(subtypes=subtype_id).filter(
-            Q(arms__therapy=therapy_id, arms__role="tested")
-            | Q(arms__isnull=True, therapies=therapy_id)).distinct()
+        in_cell = (
+            published.filter(subtypes=subtype_id)
+            .filter(
+                Q(arms__therapy=therapy_id, arms__role="tested")
+                | Q(arms__isnull=True, therapies=therapy_id)
+            )
+            .distinct()
+        )
         assert cell.studies == in_cell.count()
         assert cell.results == Counter(in_cell.values_list("result", flat=True))
+
         def n_of(study, subtype_id=subtype_id):
             split = study.subtype_counts.filter(subtype=subtype_id).first()
             return split.n if split else (study.sample_size or 0)
 
         assert (cell.patients or 0) <= sum(n_of(s) for s in in_cell)
-        rated_levels = [s.level for s in in_cell if s.level is not None and s.has_data
-                        and s.result not in ("not_applicable",)
-                        and not (s.safety_signal and s.result == "harm")
-                        and s.design not in ("guideline", "systematic_review", "mechanistic")]
+        rated_levels = [
+            s.level
+            for s in in_cell
+            if s.level is not None
+            and s.has_data
+            and s.result not in ("not_applicable",)
+            and not (s.safety_signal and s.result == "harm")
+            and s.design not in ("guideline", "systematic_review", "mechanistic")
+        ]
         assert cell.best_level == (min(rated_levels) if rated_levels else None)
     # Every pair with a tested therapy has its cell; a background therapy makes none.
-    pairs = {(t, s) for t, s in published.filter(arms__role="tested", subtypes__isnull=False)
-             .values_list("arms__therapy", "subtypes")}
-    pairs |= set(published.filter(arms__isnull=True, therapies__isnull=False,
-                                  subtypes__isnull=False).values_list("therapies", "subtypes"))
+    pairs = {
+        (t, s)
+        for t, s in published.filter(arms__role="tested", subtypes__isnull=False).values_list(
+            "arms__therapy", "subtypes"
+        )
+    }
+    pairs |= set(
+        published.filter(
+            arms__isnull=True, therapies__isnull=False, subtypes__isnull=False
+        ).values_list("therapies", "subtypes")
+    )
     assert set(matrix.cells) == pairs

@@ -14,9 +14,16 @@ DRUG, OTHER, DM, PM = 1, 2, 10, 11
 
 
 def fact(pk, **kw) -> StudyFacts:
-    defaults = {"design": "rct_parallel", "blinding": "double", "result": "benefit",
-                "level": 2, "sample_size": 300, "subtypes": frozenset({DM}),
-                "tested": frozenset({DRUG}), "measures": frozenset({"mmt8"})}
+    defaults = {
+        "design": "rct_parallel",
+        "blinding": "double",
+        "result": "benefit",
+        "level": 2,
+        "sample_size": 300,
+        "subtypes": frozenset({DM}),
+        "tested": frozenset({DRUG}),
+        "measures": frozenset({"mmt8"}),
+    }
     return StudyFacts(pk=pk, **{**defaults, **kw})
 
 
@@ -36,8 +43,9 @@ def test_publications_of_one_trial_count_its_patients_once():
 
 
 def test_the_subtype_split_is_used_where_reported_and_mixed_flagged_where_not():
-    split = fact(1, trial="t", subtypes=frozenset({DM, PM}), subtype_counts={DM: 76, PM: 76},
-                 sample_size=200)
+    split = fact(
+        1, trial="t", subtypes=frozenset({DM, PM}), subtype_counts={DM: 76, PM: 76}, sample_size=200
+    )
     assert patients([split], DM) == (76, False, 1, 0)
     mixed = fact(2, subtypes=frozenset({DM, PM}), sample_size=39)
     assert patients([mixed], DM) == (39, True, 1, 0)
@@ -93,8 +101,10 @@ def test_glucocorticoids_in_pm_get_nothing_from_the_azathioprine_trial():
 
 def test_harm_reports_are_safety_signals_never_the_direction():
     trial = fact(1, result="benefit")
-    reports = [fact(n, design="case_report", result="harm", safety_signal=True, level=4,
-                    sample_size=1) for n in (2, 3, 4)]
+    reports = [
+        fact(n, design="case_report", result="harm", safety_signal=True, level=4, sample_size=1)
+        for n in (2, 3, 4)
+    ]
     s = synthesise([trial, *reports], therapy=DRUG, subtype=DM)
     assert s.direction == Direction.BENEFIT
     assert s.safety_signals == 3 and s.safety_studies == [2, 3, 4]
@@ -117,7 +127,10 @@ def test_tnf_inhibitor_case_reports_do_not_make_etanercept_in_dm_harm():
     # The harm reports' patients are not counted as efficacy evidence: the pilot RCT (16) and
     # the retrospective cohort of 8 (DM and PM, no split: a mixed population).
     assert (cell.synthesis.trials, cell.patients, cell.synthesis.patients_mixed_population) == (
-        2, 24, True)
+        2,
+        24,
+        True,
+    )
 
 
 @pytest.mark.django_db
@@ -160,16 +173,24 @@ def test_a_title_only_abstract_does_not_set_infliximabs_best_level_in_dm():
 
 
 def test_disagreement_at_the_same_certainty_is_conflicting():
-    s = synthesise([fact(1, result="benefit"), fact(2, result="no_significant_benefit")],
-                   therapy=DRUG, subtype=DM)
+    s = synthesise(
+        [fact(1, result="benefit"), fact(2, result="no_significant_benefit")],
+        therapy=DRUG,
+        subtype=DM,
+    )
     assert s.direction == Direction.CONFLICTING
     assert CertaintyReason.INCONSISTENCY in codes(s)
 
 
 def test_weaker_designs_do_not_overrule_the_best_one():
-    s = synthesise([fact(1, result="no_significant_benefit"),
-                    fact(2, design="case_series", result="benefit", level=4)],
-                   therapy=DRUG, subtype=DM)
+    s = synthesise(
+        [
+            fact(1, result="no_significant_benefit"),
+            fact(2, design="case_series", result="benefit", level=4),
+        ],
+        therapy=DRUG,
+        subtype=DM,
+    )
     assert s.direction == Direction.NO_BENEFIT
     assert CertaintyReason.LOWER_TIER in codes(s)
     assert CertaintyReason.INCONSISTENCY not in codes(s)
@@ -188,23 +209,27 @@ def test_ivig_in_dm_is_conflicting_in_the_corpus():
 # --- the certainty suggestion ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("design, expected, start", [
-    ("rct_parallel", Certainty.HIGH, CertaintyReason.START_RANDOMISED),
-    ("rct_crossover", Certainty.HIGH, CertaintyReason.START_RANDOMISED),
-    ("rct_placebo_phase", Certainty.HIGH, CertaintyReason.START_RANDOMISED),
-    ("prospective_cohort", Certainty.LOW, CertaintyReason.START_OBSERVATIONAL),
-    ("retrospective_cohort", Certainty.LOW, CertaintyReason.START_OBSERVATIONAL),
-    ("nonrandomised_controlled", Certainty.LOW, CertaintyReason.START_OBSERVATIONAL),
-    ("open_label_single_arm", Certainty.LOW, CertaintyReason.START_OBSERVATIONAL),
-    ("case_control", Certainty.LOW, CertaintyReason.START_OBSERVATIONAL),
-    ("case_series", Certainty.VERY_LOW, CertaintyReason.START_CASE_REPORTS),
-    ("case_report", Certainty.VERY_LOW, CertaintyReason.START_CASE_REPORTS),
-])
+@pytest.mark.parametrize(
+    "design, expected, start",
+    [
+        ("rct_parallel", Certainty.HIGH, CertaintyReason.START_RANDOMISED),
+        ("rct_crossover", Certainty.HIGH, CertaintyReason.START_RANDOMISED),
+        ("rct_placebo_phase", Certainty.HIGH, CertaintyReason.START_RANDOMISED),
+        ("prospective_cohort", Certainty.LOW, CertaintyReason.START_OBSERVATIONAL),
+        ("retrospective_cohort", Certainty.LOW, CertaintyReason.START_OBSERVATIONAL),
+        ("nonrandomised_controlled", Certainty.LOW, CertaintyReason.START_OBSERVATIONAL),
+        ("open_label_single_arm", Certainty.LOW, CertaintyReason.START_OBSERVATIONAL),
+        ("case_control", Certainty.LOW, CertaintyReason.START_OBSERVATIONAL),
+        ("case_series", Certainty.VERY_LOW, CertaintyReason.START_CASE_REPORTS),
+        ("case_report", Certainty.VERY_LOW, CertaintyReason.START_CASE_REPORTS),
+    ],
+)
 def test_where_each_design_starts(design, expected, start):
     # Blinded, 300 patients of one subtype, not refractory, a clinical outcome; case reports
     # are rated down for publication bias, which cannot go below very low.
-    s = synthesise([fact(1, design=design, result="no_significant_benefit")],
-                   therapy=DRUG, subtype=DM)
+    s = synthesise(
+        [fact(1, design=design, result="no_significant_benefit")], therapy=DRUG, subtype=DM
+    )
     assert s.certainty == expected
     assert codes(s) == [start]
 
@@ -217,16 +242,19 @@ def test_guidelines_reviews_and_laboratory_studies_are_not_rated(design):
     assert s.trials == 0 and s.patients is None
 
 
-@pytest.mark.parametrize("change, reason, expected", [
-    ({"blinding": "open"}, CertaintyReason.RISK_OF_BIAS, Certainty.MODERATE),
-    ({"blinding": ""}, CertaintyReason.RISK_OF_BIAS, Certainty.MODERATE),
-    ({"refractory": True}, CertaintyReason.INDIRECTNESS, Certainty.MODERATE),
-    ({"subtypes": frozenset({DM, PM})}, CertaintyReason.INDIRECTNESS, Certainty.MODERATE),
-    ({"measures": frozenset({"ck"})}, CertaintyReason.INDIRECTNESS, Certainty.MODERATE),
-    ({"sample_size": 80}, CertaintyReason.IMPRECISION, Certainty.MODERATE),
-    ({"sample_size": 30}, CertaintyReason.IMPRECISION, Certainty.LOW),
-    ({"sample_size": None}, CertaintyReason.IMPRECISION, Certainty.LOW),
-])
+@pytest.mark.parametrize(
+    "change, reason, expected",
+    [
+        ({"blinding": "open"}, CertaintyReason.RISK_OF_BIAS, Certainty.MODERATE),
+        ({"blinding": ""}, CertaintyReason.RISK_OF_BIAS, Certainty.MODERATE),
+        ({"refractory": True}, CertaintyReason.INDIRECTNESS, Certainty.MODERATE),
+        ({"subtypes": frozenset({DM, PM})}, CertaintyReason.INDIRECTNESS, Certainty.MODERATE),
+        ({"measures": frozenset({"ck"})}, CertaintyReason.INDIRECTNESS, Certainty.MODERATE),
+        ({"sample_size": 80}, CertaintyReason.IMPRECISION, Certainty.MODERATE),
+        ({"sample_size": 30}, CertaintyReason.IMPRECISION, Certainty.LOW),
+        ({"sample_size": None}, CertaintyReason.IMPRECISION, Certainty.LOW),
+    ],
+)
 def test_each_rating_down_rule(change, reason, expected):
     s = synthesise([fact(1, **change)], therapy=DRUG, subtype=DM)
     assert codes(s) == [CertaintyReason.START_RANDOMISED, reason]
@@ -245,16 +273,22 @@ def test_publication_bias_only_case_reports_all_positive():
     s = synthesise(reports, therapy=DRUG, subtype=DM)
     assert CertaintyReason.PUBLICATION_BIAS in codes(s)
     assert "Already at very low" in s.reasons[-1].text
-    mixed = synthesise([*reports, fact(3, design="case_report", level=4, sample_size=200,
-                                       result="no_significant_benefit")],
-                       therapy=DRUG, subtype=DM)
+    mixed = synthesise(
+        [
+            *reports,
+            fact(
+                3, design="case_report", level=4, sample_size=200, result="no_significant_benefit"
+            ),
+        ],
+        therapy=DRUG,
+        subtype=DM,
+    )
     assert CertaintyReason.PUBLICATION_BIAS not in codes(mixed)
 
 
 def test_a_surrogate_outcome_is_indirect_when_rated_per_outcome():
     both = fact(1, measures=frozenset({"ck", "mmt8"}))
-    assert codes(synthesise([both], therapy=DRUG, subtype=DM)) == [
-        CertaintyReason.START_RANDOMISED]
+    assert codes(synthesise([both], therapy=DRUG, subtype=DM)) == [CertaintyReason.START_RANDOMISED]
     per_ck = synthesise([both], therapy=DRUG, subtype=DM, measure="ck")
     assert CertaintyReason.INDIRECTNESS in codes(per_ck)
 
@@ -268,9 +302,12 @@ def test_never_rated_up_automatically():
 def test_rituximab_in_dm_rests_on_the_rim_trial_with_its_reasons():
     cell = rituximab_dm()
     assert cell.certainty == Certainty.LOW
-    assert codes(cell.synthesis) == [CertaintyReason.START_RANDOMISED,
-                                     CertaintyReason.LOWER_TIER, CertaintyReason.INDIRECTNESS,
-                                     CertaintyReason.IMPRECISION]
+    assert codes(cell.synthesis) == [
+        CertaintyReason.START_RANDOMISED,
+        CertaintyReason.LOWER_TIER,
+        CertaintyReason.INDIRECTNESS,
+        CertaintyReason.IMPRECISION,
+    ]
     assert cell.synthesis.key_studies == [Study.objects.get(key="ref01-rim-trial").pk]
 
 
@@ -278,8 +315,12 @@ def test_rituximab_in_dm_rests_on_the_rim_trial_with_its_reasons():
 
 
 def test_an_override_replaces_the_suggestion_and_shows_its_reason():
-    s = synthesise([fact(1, sample_size=30)], therapy=DRUG, subtype=DM,
-                   override=Override(certainty=Certainty.MODERATE, reason="Because."))
+    s = synthesise(
+        [fact(1, sample_size=30)],
+        therapy=DRUG,
+        subtype=DM,
+        override=Override(certainty=Certainty.MODERATE, reason="Because."),
+    )
     assert s.certainty == Certainty.MODERATE and s.suggested_certainty == Certainty.LOW
     assert s.overridden and s.reasons[0].code == CertaintyReason.OVERRIDE
     assert s.reasons[0].text.endswith("Because.") and "suggested: low" in s.reasons[0].text
@@ -313,11 +354,13 @@ def test_an_override_needs_a_reason():
 
     therapy, subtype = Therapy.objects.get(slug="ivig"), DiseaseSubtype.objects.get(code="dm")
     with pytest.raises(ValidationError, match="reason"):
-        CertaintyOverride(therapy=therapy, subtype=subtype, certainty="low",
-                          reason="  ").full_clean()
+        CertaintyOverride(
+            therapy=therapy, subtype=subtype, certainty="low", reason="  "
+        ).full_clean()
     with pytest.raises(IntegrityError), transaction.atomic():
-        CertaintyOverride.objects.create(therapy=therapy, subtype=subtype, certainty="low",
-                                         reason="")
+        CertaintyOverride.objects.create(
+            therapy=therapy, subtype=subtype, certainty="low", reason=""
+        )
 
 
 # --- the cut-off -----------------------------------------------------------------------------
@@ -326,9 +369,13 @@ def test_an_override_needs_a_reason():
 @pytest.mark.django_db
 def test_the_cutoff_is_the_newest_reference_and_the_review_year():
     cutoff = evidence_cutoff()
-    newest = max(Reference.objects.exclude(role="source_review")
-                 .exclude(year=None).values_list("year", flat=True))
+    newest = max(
+        Reference.objects.exclude(role="source_review")
+        .exclude(year=None)
+        .values_list("year", flat=True)
+    )
     assert cutoff.newest_year == newest and cutoff.review_year == 2017
     assert cutoff.iso == str(newest)
-    assert cutoff.sentence.startswith(f"Evidence up to {newest}; trials published later are "
-                                      "not included.")
+    assert cutoff.sentence.startswith(
+        f"Evidence up to {newest}; trials published later are not included."
+    )

@@ -15,12 +15,14 @@ pytestmark = pytest.mark.django_db
 def test_the_synthesis_admin_pages_open(client, curator):
     trial = Trial.objects.get(key="rim")
     override = CertaintyOverride.objects.first()
-    for url in (reverse("admin:evidence_trial_changelist"),
-                reverse("admin:evidence_trial_change", args=[trial.pk]),
-                reverse("admin:evidence_trial_add"),
-                reverse("admin:evidence_certaintyoverride_changelist"),
-                reverse("admin:evidence_certaintyoverride_change", args=[override.pk]),
-                reverse("admin:evidence_certaintyoverride_add")):
+    for url in (
+        reverse("admin:evidence_trial_changelist"),
+        reverse("admin:evidence_trial_change", args=[trial.pk]),
+        reverse("admin:evidence_trial_add"),
+        reverse("admin:evidence_certaintyoverride_changelist"),
+        reverse("admin:evidence_certaintyoverride_change", args=[override.pk]),
+        reverse("admin:evidence_certaintyoverride_add"),
+    ):
         assert client.get(url).status_code == 200, url
 
 
@@ -40,51 +42,83 @@ def test_the_study_form_edits_arms_and_subtype_counts(client, curator):
 
 
 def test_an_override_without_a_reason_is_refused_in_the_admin(client, curator):
-    response = client.post(reverse("admin:evidence_certaintyoverride_add"), {
-        "therapy": Study.objects.get(key="ref31-msg-etanercept-pilot-rct").therapies.get().pk,
-        "subtype": Study.objects.get(key="ref31-msg-etanercept-pilot-rct").subtypes.get().pk,
-        "measure": "", "certainty": "moderate", "reason": ""})
+    response = client.post(
+        reverse("admin:evidence_certaintyoverride_add"),
+        {
+            "therapy": Study.objects.get(key="ref31-msg-etanercept-pilot-rct").therapies.get().pk,
+            "subtype": Study.objects.get(key="ref31-msg-etanercept-pilot-rct").subtypes.get().pk,
+            "measure": "",
+            "certainty": "moderate",
+            "reason": "",
+        },
+    )
     assert response.status_code == 200
     assert "reason" in response.context["adminform"].form.errors
 
 
-@pytest.mark.parametrize("ids, message", [
-    (["NCT0010618"], "Not a registry id we know: NCT0010618"),
-    (["nct00106184"], "Not a registry id we know"),
-    (["NCT00106184", "NCT00106184"], "listed twice"),
-    ("NCT00106184", "must be a list"),
-])
+@pytest.mark.parametrize(
+    "ids, message",
+    [
+        (["NCT0010618"], "Not a registry id we know: NCT0010618"),
+        (["nct00106184"], "Not a registry id we know"),
+        (["NCT00106184", "NCT00106184"], "listed twice"),
+        ("NCT00106184", "must be a list"),
+    ],
+)
 def test_registry_ids_are_validated(ids, message):
     with pytest.raises(ValidationError, match=message):
         validate_registry_ids(ids)
     with pytest.raises(ValidationError):
-        upsert_trial(key="bad", name="Bad",
-                     registry_ids=ids if isinstance(ids, list) else [ids[:5]])
+        upsert_trial(
+            key="bad", name="Bad", registry_ids=ids if isinstance(ids, list) else [ids[:5]]
+        )
 
 
 def study_args(**changes):
     study = Study.objects.get(key="ref02-aza-prednisone-trial")
-    args = {"key": study.key, "reference": study.reference, "label": study.label,
-            "therapies": ["azathioprine", "glucocorticoids"], "subtypes": ["pm"],
-            "design": study.design, "result": study.result, "summary": study.summary,
-            "status": study.status,
-            "arms": [{"label": "azathioprine", "therapy": "azathioprine", "role": "tested"}]}
+    args = {
+        "key": study.key,
+        "reference": study.reference,
+        "label": study.label,
+        "therapies": ["azathioprine", "glucocorticoids"],
+        "subtypes": ["pm"],
+        "design": study.design,
+        "result": study.result,
+        "summary": study.summary,
+        "status": study.status,
+        "arms": [{"label": "azathioprine", "therapy": "azathioprine", "role": "tested"}],
+    }
     return {**args, **changes}
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"arms": [{"label": "x", "therapy": "no-such-drug", "role": "tested"}]},
-     "unknown arms\\[0\\] therapy slug"),
-    ({"arms": [{"label": "a", "therapy": "azathioprine"}, {"label": "a", "therapy": None,
-                                                          "role": "comparator"}]},
-     "two arms have the same label"),
-    ({"arms": [{"label": "a", "therapy": "azathioprine", "colour": "red"}]},
-     "arms\\[0\\]: unknown field"),
-    ({"subtype_counts": {"dm": 3}}, "dm not among the study's subtypes"),
-    ({"trial": "no-such-trial"}, "unknown trial key"),
-    ({"outcomes": [{"measure": "ck", "arm_results": [{"arm": "nobody", "n": 1}]}]},
-     "no arm labelled 'nobody'"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (
+            {"arms": [{"label": "x", "therapy": "no-such-drug", "role": "tested"}]},
+            "unknown arms\\[0\\] therapy slug",
+        ),
+        (
+            {
+                "arms": [
+                    {"label": "a", "therapy": "azathioprine"},
+                    {"label": "a", "therapy": None, "role": "comparator"},
+                ]
+            },
+            "two arms have the same label",
+        ),
+        (
+            {"arms": [{"label": "a", "therapy": "azathioprine", "colour": "red"}]},
+            "arms\\[0\\]: unknown field",
+        ),
+        ({"subtype_counts": {"dm": 3}}, "dm not among the study's subtypes"),
+        ({"trial": "no-such-trial"}, "unknown trial key"),
+        (
+            {"outcomes": [{"measure": "ck", "arm_results": [{"arm": "nobody", "n": 1}]}]},
+            "no arm labelled 'nobody'",
+        ),
+    ],
+)
 def test_bad_synthesis_data_is_refused_with_a_clear_message(changes, message):
     with pytest.raises(StudyDataError, match=message):
         upsert_study(**study_args(**changes))

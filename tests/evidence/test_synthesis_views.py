@@ -40,7 +40,7 @@ def test_summary_of_findings_page(client):
 def test_summary_page_shows_safety_signals_apart(client):
     plain = text(body(client.get("/therapies/etanercept/dermatomyositis/")))
     assert "Direction of effect Benefit" in plain and "Safety signals 2" in plain
-    section = plain[plain.index("Safety signals Reports of"):]
+    section = plain[plain.index("Safety signals Reports of") :]
     assert "Iannone" in section or "etanercept" in section.lower()
 
 
@@ -63,15 +63,24 @@ def test_the_summary_page_prints():
 
 def test_matrix_legend_explains_certainty_direction_and_safety(client):
     plain = text(body(client.get("/")))
-    for words in ("⊕⊕⊕⊕ High", "⊕◯◯◯ Very low", "Conflicting the best studies disagree",
-                  "Safety signal reports of the drug inducing or worsening myositis"):
+    for words in (
+        "⊕⊕⊕⊕ High",
+        "⊕◯◯◯ Very low",
+        "Conflicting the best studies disagree",
+        "Safety signal reports of the drug inducing or worsening myositis",
+    ):
         assert words in plain
 
 
 def test_about_page_explains_the_method_and_cutoff(client):
     plain = text(body(client.get("/about/")))
-    for words in ("How the synthesis works", "What counts as tested", "Counting patients once",
-                  "mixed population", "Evidence up to 2015"):
+    for words in (
+        "How the synthesis works",
+        "What counts as tested",
+        "Counting patients once",
+        "mixed population",
+        "Evidence up to 2015",
+    ):
         assert words in plain
 
 
@@ -109,9 +118,11 @@ def test_trials_api():
     rim = client.get("/api/v1/trials/rim/").json()
     assert rim["registry_ids"] == ["NCT00106184"]
     assert rim["registry_urls"] == ["https://clinicaltrials.gov/study/NCT00106184"]
-    assert rim["studies"] == sorted(Study.objects.filter(
-        key__in=["ref01-rim-trial", "ref19-rim-predictors-of-response"]).values_list(
-        "pk", flat=True))
+    assert rim["studies"] == sorted(
+        Study.objects.filter(
+            key__in=["ref01-rim-trial", "ref19-rim-predictors-of-response"]
+        ).values_list("pk", flat=True)
+    )
     assert client.get("/api/v1/trials/").json()["count"] >= 1
 
 
@@ -120,8 +131,11 @@ def test_study_api_has_trial_and_arms():
     data = client_for().get(f"/api/v1/studies/{study.pk}/").json()
     assert data["trial"] is None
     arms = {(a["therapy"], a["role"]) for a in data["arms"]}
-    assert arms == {("azathioprine", "tested"), (None, "comparator"),
-                    ("glucocorticoids", "background")}
+    assert arms == {
+        ("azathioprine", "tested"),
+        (None, "comparator"),
+        ("glucocorticoids", "background"),
+    }
     assert {"dose", "route", "schedule", "n"} <= set(data["arms"][0])
     assert data["subtype_counts"] == {"pm": 16}
 
@@ -146,10 +160,20 @@ def test_api_schema_describes_the_new_codes():
     assert "/api/v1/summary/{therapy}/{subtype}/" in spec["paths"]
     assert "/api/v1/trials/" in spec["paths"]
     schemas = spec["components"]["schemas"]
-    assert set(schemas["CertaintyEnum"]["enum"]) == {"high", "moderate", "low", "very_low",
-                                                     "insufficient"}
-    assert set(schemas["DirectionEnum"]["enum"]) == {"benefit", "no_benefit", "conflicting",
-                                                     "harm", "uncertain"}
+    assert set(schemas["CertaintyEnum"]["enum"]) == {
+        "high",
+        "moderate",
+        "low",
+        "very_low",
+        "insufficient",
+    }
+    assert set(schemas["DirectionEnum"]["enum"]) == {
+        "benefit",
+        "no_benefit",
+        "conflicting",
+        "harm",
+        "uncertain",
+    }
     cell = schemas["MatrixCell"]["properties"]
     assert "`very_low`" in cell["certainty"]["description"]
     assert "`conflicting`" in cell["direction"]["description"]
@@ -162,8 +186,11 @@ def test_study_csv_has_the_synthesis_columns(client):
 
     from core.api.testing import content
 
-    rows = list(csv.DictReader(io.StringIO(content(client.get(
-        "/studies/export.csv?therapy=azathioprine")).decode())))
+    rows = list(
+        csv.DictReader(
+            io.StringIO(content(client.get("/studies/export.csv?therapy=azathioprine")).decode())
+        )
+    )
     aza = next(r for r in rows if r["label"].startswith("Azathioprine"))
     assert aza["tested"] == "azathioprine" and aza["background"] == "glucocorticoids"
     assert "prednisone (all patients) (background, 60 mg per day" in aza["arms"]

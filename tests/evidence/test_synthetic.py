@@ -15,8 +15,18 @@ pytestmark = pytest.mark.django_db
 
 
 def generate(n: int, *args: str) -> None:
-    call_command("generate_synthetic", "--studies", str(n), "--force", "--seed", "1",
-                 "--workers", "1", *args, verbosity=0)
+    call_command(
+        "generate_synthetic",
+        "--studies",
+        str(n),
+        "--force",
+        "--seed",
+        "1",
+        "--workers",
+        "1",
+        *args,
+        verbosity=0,
+    )
 
 
 def real_counts() -> dict[str, int]:
@@ -73,13 +83,15 @@ def test_values_come_from_the_real_corpus():
     synthetic = Study.objects.filter(key__startswith=PREFIX)
     real_designs = set(dist.designs)
     assert set(synthetic.values_list("design", flat=True)) <= real_designs
-    real_therapies = set(Study.objects.exclude(key__startswith=PREFIX)
-                         .values_list("therapies", flat=True))
+    real_therapies = set(
+        Study.objects.exclude(key__startswith=PREFIX).values_list("therapies", flat=True)
+    )
     assert set(synthetic.values_list("therapies", flat=True)) <= real_therapies
     # The most common real design is the most common synthetic one (300 draws are plenty).
     top_real = max(real_designs, key=dist.designs.count)
-    top_synthetic = (synthetic.values("design").annotate(n=Count("pk")).order_by("-n")
-                     .first()["design"])
+    top_synthetic = (
+        synthetic.values("design").annotate(n=Count("pk")).order_by("-n").first()["design"]
+    )
     assert top_synthetic == top_real
 
 

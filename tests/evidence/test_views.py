@@ -56,7 +56,7 @@ def test_every_link_on_home_resolves(client):
 def test_therapy_list_groups_by_class_and_says_when_no_study(client):
     html = body(client.get(reverse("therapies:therapy_list")))
     assert "Anti-CD20 (B-cell depletion)" in html
-    fingolimod = html[html.index("Fingolimod"):][:600]
+    fingolimod = html[html.index("Fingolimod") :][:600]
     assert "no study in this corpus" in fingolimod
 
 
@@ -84,14 +84,18 @@ def test_therapy_without_study_says_so(client):
 
 def test_subtype_detail_ranks_by_certainty_of_benefit_saying_why(client):
     html = body(client.get("/subtypes/polymyositis/"))
-    rows = re.findall(r'<tr><th scope="row"><a href="/therapies/([^/]+)/polymyositis/">.*?'
-                      r'certainty-(\w+)".*?direction-(\w+)"', html, re.S)
+    rows = re.findall(
+        r'<tr><th scope="row"><a href="/therapies/([^/]+)/polymyositis/">.*?'
+        r'certainty-(\w+)".*?direction-(\w+)"',
+        html,
+        re.S,
+    )
     assert rows
     rank = {"high": 4, "moderate": 3, "low": 2, "very_low": 1, "insufficient": 0}
     of_benefit = [rank[c] if d == "benefit" else 0 for _, c, d in rows]
     benefit_rows = [i for i, (_, _, d) in enumerate(rows) if d == "benefit"]
     # Benefit first, by certainty; then the rest.
-    assert of_benefit[:len(benefit_rows)] == sorted(of_benefit[:len(benefit_rows)], reverse=True)
+    assert of_benefit[: len(benefit_rows)] == sorted(of_benefit[: len(benefit_rows)], reverse=True)
     assert benefit_rows == list(range(len(benefit_rows)))
     # Glucocorticoids were background in the azathioprine trial: not ranked for PM.
     assert "glucocorticoids" not in [slug for slug, _, _ in rows]
@@ -106,28 +110,42 @@ def test_design_pages(client):
     assert client.get("/designs/no-such-design/").status_code == 404
 
 
-@pytest.mark.parametrize("query,condition", [
-    ("therapy=rituximab", Q(therapies__slug="rituximab")),
-    ("subtype=dm", Q(subtypes__code="dm")),
-    ("subtype=dermatomyositis", Q(subtypes__code="dm")),
-    ("design=case_report", Q(design="case_report")),
-    ("result=harm", Q(result="harm")),
-    ("level=2", Q(level=2)),
-    ("year_min=2010&year_max=2012", Q(reference__year__gte=2010, reference__year__lte=2012)),
-    ("refractory=true", Q(refractory=True)),
-    ("age_group=juvenile", Q(age_group="juvenile")),
-    ("drug_class=tnf-inhibitor", Q(therapies__drug_class__slug="tnf-inhibitor")),
-    ("therapy=rituximab&subtype=dm&design=rct_placebo_phase",
-     Q(therapies__slug="rituximab") & Q(subtypes__code="dm") & Q(design="rct_placebo_phase")),
-])
+@pytest.mark.parametrize(
+    "query,condition",
+    [
+        ("therapy=rituximab", Q(therapies__slug="rituximab")),
+        ("subtype=dm", Q(subtypes__code="dm")),
+        ("subtype=dermatomyositis", Q(subtypes__code="dm")),
+        ("design=case_report", Q(design="case_report")),
+        ("result=harm", Q(result="harm")),
+        ("level=2", Q(level=2)),
+        ("year_min=2010&year_max=2012", Q(reference__year__gte=2010, reference__year__lte=2012)),
+        ("refractory=true", Q(refractory=True)),
+        ("age_group=juvenile", Q(age_group="juvenile")),
+        ("drug_class=tnf-inhibitor", Q(therapies__drug_class__slug="tnf-inhibitor")),
+        (
+            "therapy=rituximab&subtype=dm&design=rct_placebo_phase",
+            Q(therapies__slug="rituximab") & Q(subtypes__code="dm") & Q(design="rct_placebo_phase"),
+        ),
+    ],
+)
 def test_study_list_filters(client, query, condition):
     expected = Study.objects.published().filter(condition).distinct().count()
     assert expected > 0, "the corpus should exercise this filter"
     assert shown_count(body(client.get(f"/studies/?{query}"))) == expected
 
 
-@pytest.mark.parametrize("query", ["level=9", "year_min=abc", "therapy=nope", "subtype=zzz",
-                                   "ordering=evil", "design=" + "x" * 5000])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "level=9",
+        "year_min=abc",
+        "therapy=nope",
+        "subtype=zzz",
+        "ordering=evil",
+        "design=" + "x" * 5000,
+    ],
+)
 def test_bad_filters_show_form_errors_not_server_errors(client, query):
     response = client.get(f"/studies/?{query}")
     assert response.status_code == 200
@@ -212,7 +230,7 @@ def test_subtype_list_counts(client):
     html = body(client.get("/subtypes/"))
     dm = DiseaseSubtype.objects.get(code="dm")
     n = Study.objects.published().filter(subtypes=dm).count()
-    row = html[html.index("/subtypes/dermatomyositis/"):][:400]
+    row = html[html.index("/subtypes/dermatomyositis/") :][:400]
     assert f'<td class="num">{n}</td>' in row
 
 
@@ -225,7 +243,7 @@ def test_therapy_page_pages_its_studies_and_charts_all_of_them(client):
     html = body(client.get("/therapies/rituximab/"))
     assert f"Studies of Rituximab ({total})" in html
     assert html.count('<td><a href="/studies/') == 50  # one page of the table
-    assert f"<desc id=\"chart-desc\">{total} studies from" in html  # the chart sees them all
+    assert f'<desc id="chart-desc">{total} studies from' in html  # the chart sees them all
     second = body(client.get("/therapies/rituximab/?page=2"))
     assert 'rel="prev"' in second
 
@@ -239,14 +257,13 @@ def verified_study():
 
     study = Study.objects.published().filter(provenance__isnull=False).order_by("pk").first()
     Provenance.objects.filter(study=study).update(
-        verified=True, verified_by="mallory", verified_at=datetime(2026, 11, 30, 9, tzinfo=UTC))
+        verified=True, verified_by="mallory", verified_at=datetime(2026, 11, 30, 9, tzinfo=UTC)
+    )
     return study
 
 
-@pytest.mark.parametrize("role, shows_name", [(None, False), ("curator", True),
-                                              ("editor", True)])
-def test_verified_by_names_staff_only_to_staff(request, client, verified_study, role,
-                                               shows_name):
+@pytest.mark.parametrize("role, shows_name", [(None, False), ("curator", True), ("editor", True)])
+def test_verified_by_names_staff_only_to_staff(request, client, verified_study, role, shows_name):
     """Issue 12: the public sees "verified by a second curator on <date>", never a staff
     login name; curators and editors see who it was."""
     if role:

@@ -46,14 +46,14 @@ def _parse(number: int, text: str) -> SourceReference:
     ref = SourceReference(number=number)
     year = YEAR.search(text)
     ref.year = int(year["year"])
-    names, rest = text[: year.start()].strip(), text[year.end():].strip()
+    names, rest = text[: year.start()].strip(), text[year.end() :].strip()
     # Some entries continue the author list after the year with a study group, e.g.
     # "(2014) RIM Study Group, Oddis CV. Predictors ...".
     group = re.match(r"^([^.]*Study Group[^.]*)\. ", rest)
     more_names = []
     if group:
         more_names = [n.strip() for n in group[1].split(",")]
-        rest = rest[group.end():]
+        rest = rest[group.end() :]
     ref.title, tail = _split_title(rest)
     parts = TAIL.match(tail)
     ref.journal, ref.volume = parts["journal"], parts["volume"]
@@ -65,9 +65,9 @@ def _parse(number: int, text: str) -> SourceReference:
 def _split_title(rest: str) -> tuple[str, str]:
     """The title ends at the last '. ' or '? ' after which a journal citation follows."""
     for index in range(len(rest) - 2, 0, -1):
-        if rest[index] in ".?" and rest[index + 1] == " " and TAIL.match(rest[index + 2:]):
+        if rest[index] in ".?" and rest[index + 1] == " " and TAIL.match(rest[index + 2 :]):
             title = rest[: index + 1]
-            return (title[:-1] if title.endswith(".") else title), rest[index + 2:]
+            return (title[:-1] if title.endswith(".") else title), rest[index + 2 :]
     raise ValueError(f"no journal citation in: {rest}")
 
 

@@ -17,8 +17,6 @@ pytestmark = pytest.mark.django_db
 HOSTILE = "<script>alert('x')</script> Rituximab & friends"
 
 
-
-
 def draft_reference(**fields) -> Reference:
     values = {"title": "A draft reference", "bibtex_key": "draft2024", "year": 2024}
     values.update(fields)
@@ -75,15 +73,35 @@ def test_the_change_page_shows_the_studies_the_reference_reports(client, curator
 
 def form_data(reference=None, **fields) -> dict:
     data = {
-        "number": "", "bibtex_key": "new2024", "kind": "journal_article", "role": "",
-        "title": "A new trial of something", "authors_truncated": "", "journal": "J Test",
-        "year": "2024", "volume": "", "issue": "", "pages": "", "publisher": "", "doi": "",
-        "pmid": "", "pmcid": "", "url": "", "identifier_sources": "[]", "notes": "",
-        "authors-TOTAL_FORMS": "1", "authors-INITIAL_FORMS": "0",
-        "authors-MIN_NUM_FORMS": "0", "authors-MAX_NUM_FORMS": "1000",
-        "authors-0-position": "1", "authors-0-family": "Bohr", "authors-0-given": "N",
-        "studies-TOTAL_FORMS": "0", "studies-INITIAL_FORMS": "0",
-        "studies-MIN_NUM_FORMS": "0", "studies-MAX_NUM_FORMS": "0",
+        "number": "",
+        "bibtex_key": "new2024",
+        "kind": "journal_article",
+        "role": "",
+        "title": "A new trial of something",
+        "authors_truncated": "",
+        "journal": "J Test",
+        "year": "2024",
+        "volume": "",
+        "issue": "",
+        "pages": "",
+        "publisher": "",
+        "doi": "",
+        "pmid": "",
+        "pmcid": "",
+        "url": "",
+        "identifier_sources": "[]",
+        "notes": "",
+        "authors-TOTAL_FORMS": "1",
+        "authors-INITIAL_FORMS": "0",
+        "authors-MIN_NUM_FORMS": "0",
+        "authors-MAX_NUM_FORMS": "1000",
+        "authors-0-position": "1",
+        "authors-0-family": "Bohr",
+        "authors-0-given": "N",
+        "studies-TOTAL_FORMS": "0",
+        "studies-INITIAL_FORMS": "0",
+        "studies-MIN_NUM_FORMS": "0",
+        "studies-MAX_NUM_FORMS": "0",
     }
     data.update(fields)
     return data
@@ -98,14 +116,16 @@ def test_a_curator_adds_a_draft_reference_with_its_authors(client, curator):
     assert reference.history.first().history_user == curator
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("doi", "10.1002/ART.37754", "Another reference already has this DOI"),
-    ("pmid", "23124935", "Another reference already has this PMID"),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("doi", "10.1002/ART.37754", "Another reference already has this DOI"),
+        ("pmid", "23124935", "Another reference already has this PMID"),
+    ],
+)
 def test_a_duplicate_identifier_is_refused_with_a_link(client, curator, field, value, message):
     existing = Reference.objects.get(number=1)
-    response = client.post(reverse("admin:references_reference_add"),
-                           form_data(**{field: value}))
+    response = client.post(reverse("admin:references_reference_add"), form_data(**{field: value}))
     text = response.content.decode()
     assert response.status_code == 200 and message in text
     assert f'href="{reverse("admin:references_reference_change", args=[existing.pk])}"' in text
@@ -128,19 +148,23 @@ def test_markup_in_a_title_is_stored_as_text_and_escaped_where_shown(client, edi
     reference = draft_reference(title=HOSTILE)
     admin_pages = [
         client.get(reverse("admin:references_reference_changelist")).content.decode(),
-        client.get(reverse("admin:references_reference_change",
-                           args=[reference.pk])).content.decode(),
-        client.get(reverse("admin:references_reference_history",
-                           args=[reference.pk])).content.decode(),
-        client.get(reverse("admin:references_reference_review",
-                           args=[reference.pk])).content.decode(),
+        client.get(
+            reverse("admin:references_reference_change", args=[reference.pk])
+        ).content.decode(),
+        client.get(
+            reverse("admin:references_reference_history", args=[reference.pk])
+        ).content.decode(),
+        client.get(
+            reverse("admin:references_reference_review", args=[reference.pk])
+        ).content.decode(),
     ]
     for page in admin_pages:
         assert "<script>alert" not in page
         assert "&lt;script&gt;alert(" in page
     # A duplicate warning quotes the title inside its link: still escaped.
-    page = client.post(reverse("admin:references_reference_add"),
-                       form_data(title=HOSTILE, year="2024")).content.decode()
+    page = client.post(
+        reverse("admin:references_reference_add"), form_data(title=HOSTILE, year="2024")
+    ).content.decode()
     assert "A reference with the same title and year exists" in page
     assert "<script>alert" not in page
     workflow.submit(reference, user=staff("someone", CURATORS))
@@ -205,8 +229,9 @@ GOOD = b"""@article{fresh2024,
 
 
 def upload(client, content: bytes, name: str = "refs.bib"):
-    return client.post(reverse("admin:references_reference_import"),
-                       {"file": SimpleUploadedFile(name, content)})
+    return client.post(
+        reverse("admin:references_reference_import"), {"file": SimpleUploadedFile(name, content)}
+    )
 
 
 def test_upload_shows_a_preview_then_imports_on_confirmation(client, curator):
@@ -218,8 +243,9 @@ def test_upload_shows_a_preview_then_imports_on_confirmation(client, curator):
     assert "matched by DOI" in text and "unchanged" in text
     assert Reference.objects.count() == before
     digest = client.session[IMPORT_SESSION_KEY]["digest"]
-    done = client.post(reverse("admin:references_reference_import"),
-                       {"confirm": "1", "digest": digest})
+    done = client.post(
+        reverse("admin:references_reference_import"), {"confirm": "1", "digest": digest}
+    )
     assert done.status_code == 200
     assert "Imported refs.bib" in done.content.decode()
     fresh = Reference.objects.get(bibtex_key="fresh2024")
@@ -231,8 +257,11 @@ def test_upload_shows_a_preview_then_imports_on_confirmation(client, curator):
 
 def test_a_stale_preview_is_not_imported(client, curator):
     upload(client, GOOD)
-    response = client.post(reverse("admin:references_reference_import"),
-                           {"confirm": "1", "digest": "0" * 64}, follow=True)
+    response = client.post(
+        reverse("admin:references_reference_import"),
+        {"confirm": "1", "digest": "0" * 64},
+        follow=True,
+    )
     assert "no longer current" in response.content.decode()
     assert not Reference.objects.filter(bibtex_key="fresh2024").exists()
 

@@ -18,8 +18,22 @@ LIST = "/api/v1/references/"
 
 def test_reference_representation_has_the_documented_fields():
     data = client_for().get("/api/v1/references/number/1/").json()
-    assert {"number", "authors", "year", "title", "journal", "volume", "issue", "pages",
-            "doi", "pmid", "pmcid", "kind", "url", "citation"} <= set(data)
+    assert {
+        "number",
+        "authors",
+        "year",
+        "title",
+        "journal",
+        "volume",
+        "issue",
+        "pages",
+        "doi",
+        "pmid",
+        "pmcid",
+        "kind",
+        "url",
+        "citation",
+    } <= set(data)
     reference = Reference.objects.get(number=1)
     assert data["number"] == 1 and data["title"] == reference.title
     assert data["authors"] == [a.display_name for a in reference.ordered_authors]
@@ -62,10 +76,15 @@ def test_bibtex_export_holds_every_filtered_reference():
 def test_bibtex_of_every_reference_on_abatacept():
     response = client_for().get(LIST, {"therapy": "abatacept", "format": "bibtex"})
     entries = bibtexparser.parse_string(content(response).decode()).entries
-    expected = set(Reference.objects.published().filter(
-        studies__therapies__slug="abatacept").values_list("bibtex_key", flat=True)) | set(
-        Reference.objects.published().filter(rationales__therapy__slug="abatacept")
-        .values_list("bibtex_key", flat=True))
+    expected = set(
+        Reference.objects.published()
+        .filter(studies__therapies__slug="abatacept")
+        .values_list("bibtex_key", flat=True)
+    ) | set(
+        Reference.objects.published()
+        .filter(rationales__therapy__slug="abatacept")
+        .values_list("bibtex_key", flat=True)
+    )
     assert {e.key for e in entries} == expected != set()
 
 
@@ -81,8 +100,7 @@ def test_ris_export_parses_and_matches_the_list_count():
 def test_csljson_export_is_a_json_array_of_the_listed_references():
     client = client_for()
     count = client.get(LIST, {"kind": "journal_article"}).json()["count"]
-    items = json.loads(content(client.get(LIST, {"kind": "journal_article",
-                                                 "format": "csljson"})))
+    items = json.loads(content(client.get(LIST, {"kind": "journal_article", "format": "csljson"})))
     assert len(items) == count > 0
     assert all(item["type"] == "article-journal" and item["title"] for item in items)
 
@@ -90,18 +108,20 @@ def test_csljson_export_is_a_json_array_of_the_listed_references():
 def test_csv_export_rows_match_the_list():
     client = client_for()
     listed = client.get(LIST, {"page_size": 500}).json()
-    rows = list(csv.DictReader(io.StringIO(content(client.get(LIST, {"format": "csv"}))
-                                           .decode())))
+    rows = list(csv.DictReader(io.StringIO(content(client.get(LIST, {"format": "csv"})).decode())))
     assert len(rows) == listed["count"]
     assert [r["title"] for r in rows] == [r["title"] for r in listed["results"]]
 
 
-@pytest.mark.parametrize("accept, prefix", [
-    ("application/x-bibtex", b"@"),
-    ("application/x-research-info-systems", b"TY  - "),
-    ("application/vnd.citationstyles.csl+json", b"["),
-    ("text/csv", b"id,number"),
-])
+@pytest.mark.parametrize(
+    "accept, prefix",
+    [
+        ("application/x-bibtex", b"@"),
+        ("application/x-research-info-systems", b"TY  - "),
+        ("application/vnd.citationstyles.csl+json", b"["),
+        ("text/csv", b"id,number"),
+    ],
+)
 def test_formats_are_negotiated_by_accept_header(accept, prefix):
     response = client_for().get(LIST, HTTP_ACCEPT=accept)
     assert response.status_code == 200
@@ -131,8 +151,10 @@ def test_search_alias_and_ordering():
     by_q = client.get(LIST, {"q": "rituximab"}).json()
     by_search = client.get(LIST, {"search": "rituximab"}).json()
     assert by_q["count"] == by_search["count"] > 0
-    years = [r["year"] for r in client.get(LIST, {"ordering": "-year",
-                                                  "page_size": 100}).json()["results"]]
+    years = [
+        r["year"]
+        for r in client.get(LIST, {"ordering": "-year", "page_size": 100}).json()["results"]
+    ]
     assert years == sorted(years, reverse=True)
 
 

@@ -41,8 +41,10 @@ def test_reference_fields_match_the_source(source, number):
     assert ref.volume == expected.volume
     assert ref.issue == expected.issue
     assert _dash(ref.pages) == expected.pages
-    got = [(a.family, a.given.replace(".", "") if not a.is_corporate else "")
-           for a in ref.ordered_authors]
+    got = [
+        (a.family, a.given.replace(".", "") if not a.is_corporate else "")
+        for a in ref.ordered_authors
+    ]
     want = [(family, given.replace(".", "")) for family, given in expected.authors]
     assert got == want
     assert ref.authors_truncated == expected.truncated

@@ -13,8 +13,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def reference():
-    found = Reference.objects.published().exclude(pmid="").exclude(doi="").exclude(
-        pmcid="").first()
+    found = Reference.objects.published().exclude(pmid="").exclude(doi="").exclude(pmcid="").first()
     assert found is not None, "the corpus has a reference with PMID, PMCID and DOI"
     return found
 
@@ -26,8 +25,9 @@ def export(client, fmt, reference):
 
 
 def test_bibtex_keeps_identifiers(client, reference):
-    entries = {e.key: e for e in bibtexparser.parse_string(
-        export(client, "bibtex", reference)).entries}
+    entries = {
+        e.key: e for e in bibtexparser.parse_string(export(client, "bibtex", reference)).entries
+    }
     fields = {f.key: f.value for f in entries[reference.bibtex_key].fields}
     assert fields["doi"] == reference.doi
     assert fields["pmid"] == reference.pmid
@@ -45,5 +45,8 @@ def test_ris_keeps_identifiers(client, reference):
 def test_csljson_keeps_identifiers(client, reference):
     items = json.loads(export(client, "csljson", reference))
     item = next(i for i in items if i["id"] == reference.bibtex_key)
-    assert (item["DOI"], item["PMID"], item["PMCID"]) == (reference.doi, reference.pmid,
-                                                          reference.pmcid)
+    assert (item["DOI"], item["PMID"], item["PMCID"]) == (
+        reference.doi,
+        reference.pmid,
+        reference.pmcid,
+    )

@@ -22,9 +22,13 @@ def body(response) -> str:
 def reference():
     """Reference 1 with hostile values stored past validation (as an old row could be)."""
     Reference.objects.filter(number=1).update(
-        title=BIBTEX_BREAKOUT + " " + RIS_BREAKOUT, journal="J }, author = {Mallory",
-        pages="1}, note = {x", doi="10.1000/x},note={y", url="https://ex.org/a}b\\",
-        notes="line one\r\n@comment{x}\n}", identifier_sources=["https://ex.org/}{"],
+        title=BIBTEX_BREAKOUT + " " + RIS_BREAKOUT,
+        journal="J }, author = {Mallory",
+        pages="1}, note = {x",
+        doi="10.1000/x},note={y",
+        url="https://ex.org/a}b\\",
+        notes="line one\r\n@comment{x}\n}",
+        identifier_sources=["https://ex.org/}{"],
         bibtex_key="ref1,\n  title = {Forged}",
     )
     return Reference.objects.get(number=1)
@@ -38,14 +42,31 @@ def test_the_bibtex_export_is_one_entry_with_its_own_fields(client, reference):
     assert [b for b in library.blocks if b is not entry] == []
     assert "evil" not in [e.key for e in library.entries] and "," not in entry.key
     assert set(entry.fields_dict) <= {
-        "author", "title", "journal", "publisher", "year", "volume", "number", "pages", "doi",
-        "pmid", "pmcid", "url", "reviewnumber", "kind", "role", "idsources", "annote"}
+        "author",
+        "title",
+        "journal",
+        "publisher",
+        "year",
+        "volume",
+        "number",
+        "pages",
+        "doi",
+        "pmid",
+        "pmcid",
+        "url",
+        "reviewnumber",
+        "kind",
+        "role",
+        "idsources",
+        "annote",
+    }
     assert entry["doi"] == "10.1000/x,note=y"  # braces that could end the field are dropped
     assert entry["url"] == "https://ex.org/a%7Db%5C"
     assert "Forged" in entry["title"] and "Mallory" in entry["journal"]
     # No line of the export starts a new entry except the entry itself.
     assert [line for line in text.splitlines() if line.lstrip().startswith("@")] == [
-        text.splitlines()[0]]
+        text.splitlines()[0]
+    ]
 
 
 def test_a_bibtex_export_imports_back_as_the_same_title(client, reference, tmp_path):
@@ -64,8 +85,7 @@ def test_the_ris_export_is_one_record_with_the_right_fields(client, reference):
     assert record["title"] == " ".join((BIBTEX_BREAKOUT + " " + RIS_BREAKOUT).split())
     assert record["notes"] == ["line one @comment{x} }"]
     assert record["doi"] == reference.doi
-    assert record["authors"] == [
-        f"{a.family}, {a.given}" for a in reference.ordered_authors]
+    assert record["authors"] == [f"{a.family}, {a.given}" for a in reference.ordered_authors]
     assert sum(line.startswith("TY  - ") for line in text.splitlines()) == 1
     assert sum(line.startswith("ER  -") for line in text.splitlines()) == 1
 
@@ -80,15 +100,22 @@ def test_the_list_export_keeps_one_record_per_reference(client, reference):
 
 # -- input ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("field, value, message", [
-    ("bibtex_key", "a,b", "A BibTeX key is letters, digits"),
-    ("bibtex_key", "x}\n@misc{y", "A BibTeX key is letters, digits"),
-    ("url", "javascript:alert(1)", "Only http:// and https:// addresses"),
-    ("url", "ftp://example.org/file", "Only http:// and https:// addresses"),
-    ("identifier_sources", ["https://ok.org", "javascript:alert(1)"],
-     "'javascript:alert(1)' is not an http:// or https:// address"),
-    ("identifier_sources", "https://ok.org", "Give a list"),
-])
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("bibtex_key", "a,b", "A BibTeX key is letters, digits"),
+        ("bibtex_key", "x}\n@misc{y", "A BibTeX key is letters, digits"),
+        ("url", "javascript:alert(1)", "Only http:// and https:// addresses"),
+        ("url", "ftp://example.org/file", "Only http:// and https:// addresses"),
+        (
+            "identifier_sources",
+            ["https://ok.org", "javascript:alert(1)"],
+            "'javascript:alert(1)' is not an http:// or https:// address",
+        ),
+        ("identifier_sources", "https://ok.org", "Give a list"),
+    ],
+)
 def test_the_model_refuses_unsafe_keys_and_urls(field, value, message):
     reference = Reference.objects.get(number=1)
     setattr(reference, field, value)
@@ -98,17 +125,22 @@ def test_the_model_refuses_unsafe_keys_and_urls(field, value, message):
 
 
 def test_the_api_refuses_a_url_that_is_not_http(client, editor):
-    response = client.post("/api/v1/references/", {"title": "T", "url": "ftp://example.org/x",
-                                                    "bibtex_key": "ok2020"},
-                           content_type="application/json")
+    response = client.post(
+        "/api/v1/references/",
+        {"title": "T", "url": "ftp://example.org/x", "bibtex_key": "ok2020"},
+        content_type="application/json",
+    )
     assert response.status_code == 400
     assert "Only http:// and https:// addresses are accepted." in str(response.json())
     assert not Reference.objects.filter(bibtex_key="ok2020").exists()
 
 
 def test_the_api_refuses_an_unsafe_key(client, editor):
-    response = client.post("/api/v1/references/", {"title": "T", "bibtex_key": "a b,c"},
-                           content_type="application/json")
+    response = client.post(
+        "/api/v1/references/",
+        {"title": "T", "bibtex_key": "a b,c"},
+        content_type="application/json",
+    )
     assert response.status_code == 400
     assert "BibTeX key is letters" in str(response.json())
 

@@ -22,8 +22,11 @@ EXAMPLES = settings.BASE_DIR.parent / "shared" / "testdata" / "biblatex-examples
 
 
 def snapshot():
-    return (sorted(Reference.objects.values_list("pk", "title", "doi", "number", "status")),
-            sorted(Author.objects.values_list("pk", "family")), Reference.history.count())
+    return (
+        sorted(Reference.objects.values_list("pk", "title", "doi", "number", "status")),
+        sorted(Author.objects.values_list("pk", "family")),
+        Reference.history.count(),
+    )
 
 
 def write(tmp_path: Path, text: str, name: str = "refs.bib") -> Path:
@@ -41,6 +44,7 @@ def run(path, *args) -> str:
 
 
 # -- the biblatex examples ---------------------------------------------------------------------
+
 
 @pytest.fixture(scope="class")
 def examples(django_db_setup, django_db_blocker):
@@ -68,14 +72,21 @@ class TestBiblatexExamples:
     def test_latex_accents_become_unicode_names(self, examples):
         imported = examples[0]
         assert [(a.family, a.given) for a in imported["aksin"].ordered_authors] == [
-            ("Aksın", "Özge"), ("Türkmen", "Hayati"), ("Artok", "Levent"),
-            ("Çetinkaya", "Bekir"), ("Ni", "Chaoying"), ("Büyükgüngör", "Orhan"),
+            ("Aksın", "Özge"),
+            ("Türkmen", "Hayati"),
+            ("Artok", "Levent"),
+            ("Çetinkaya", "Bekir"),
+            ("Ni", "Chaoying"),
+            ("Büyükgüngör", "Orhan"),
             ("Özkal", "Erhan"),
         ]
         assert imported["malinowski"].first_author == "Malinowski"
         assert imported["malinowski"].authors.get().given == "Bronisław"
         assert [a.family for a in imported["vazques-de-parga"].ordered_authors] == [
-            "Vázques de Parga", "Lacarra", "Uría Ríu"]
+            "Vázques de Parga",
+            "Lacarra",
+            "Uría Ríu",
+        ]
         assert imported["angenendt"].journal == "Revue d'Histoire Ecclésiastique"
 
     def test_string_macros_are_expanded_including_concatenation(self, examples):
@@ -83,13 +94,14 @@ class TestBiblatexExamples:
         assert imported["aksin"].journal == "J. Organomet. Chem."  # journaltitle = jomch
         assert imported["herrmann"].journal == "Angew. Chem. Int. Ed."
         # publisher = dtv # { and Walter de Gruyter}
-        assert imported["nietzsche:ksa"].publisher == \
-            "Deutscher Taschenbuch-Verlag and Walter de Gruyter"
+        assert (
+            imported["nietzsche:ksa"].publisher
+            == "Deutscher Taschenbuch-Verlag and Walter de Gruyter"
+        )
 
     def test_the_exotic_doi_is_kept_exactly(self, examples):
         sigfridsson = examples[0]["sigfridsson"]
-        assert sigfridsson.doi == \
-            "10.1002/(SICI)1096-987X(199803)19:4<377::AID-JCC1>3.0.CO;2-P"
+        assert sigfridsson.doi == "10.1002/(SICI)1096-987X(199803)19:4<377::AID-JCC1>3.0.CO;2-P"
         assert sigfridsson.journal == "Journal of Computational Chemistry"
         assert sigfridsson.year == 1998
 
@@ -108,8 +120,10 @@ class TestBiblatexExamples:
         assert imported["knuth:ct:b"].title == "TeX: The Program"
         assert imported["kastenholz"].title.startswith("Computation of methodology-independent")
         chapter = imported["westfahl:space"]
-        assert chapter.title == ("The True Frontier: Confronting and Avoiding the Realities of "
-                                 "Space in American Science Fiction Films")
+        assert chapter.title == (
+            "The True Frontier: Confronting and Avoiding the Realities of "
+            "Space in American Science Fiction Films"
+        )
         assert chapter.journal == "Space and Beyond"  # the crossref'd collection's title
         assert chapter.year == 2000  # inherited too
 
@@ -122,14 +136,20 @@ class TestBiblatexExamples:
     def test_same_title_and_year_entries_stay_separate_and_are_reported(self, examples):
         imported, output = examples
         assert {"baez/article", "baez/online"} <= set(imported)
-        assert "baez/online (line 1386): same title and year as entry 'baez/article' " \
-               "(line 68)" in output
+        assert (
+            "baez/online (line 1386): same title and year as entry 'baez/article' "
+            "(line 68)" in output
+        )
 
 
 EXPECTED_KINDS = {
-    "aksin": ReferenceKind.JOURNAL_ARTICLE, "moraux": ReferenceKind.CONFERENCE_PAPER,
-    "geer": ReferenceKind.THESIS, "chiu": ReferenceKind.REPORT, "ctan": ReferenceKind.ONLINE,
-    "aristotle:rhetoric": ReferenceKind.BOOK, "westfahl:space": ReferenceKind.BOOK_CHAPTER,
+    "aksin": ReferenceKind.JOURNAL_ARTICLE,
+    "moraux": ReferenceKind.CONFERENCE_PAPER,
+    "geer": ReferenceKind.THESIS,
+    "chiu": ReferenceKind.REPORT,
+    "ctan": ReferenceKind.ONLINE,
+    "aristotle:rhetoric": ReferenceKind.BOOK,
+    "westfahl:space": ReferenceKind.BOOK_CHAPTER,
     "almendro": ReferenceKind.OTHER,
 }
 
@@ -142,6 +162,7 @@ def test_long_imports_show_progress(tmp_path, capsys):
 
 
 # -- matching stored references -----------------------------------------------------------------
+
 
 def test_matches_by_doi_then_pmid_then_title_and_update_only_what_the_entry_gives(tmp_path):
     ref1, ref2, ref3 = (Reference.objects.get(number=n) for n in (1, 2, 3))
@@ -167,8 +188,10 @@ def test_matches_by_doi_then_pmid_then_title_and_update_only_what_the_entry_give
 """
     assert ref2.pmid, "reference 2 needs a PMID for this test"
     output = run(write(tmp_path, bib))
-    assert "updated   zotero1 (line 1): matched reference [1] by DOI; changed: pages; keeps " \
-           "its key 'oddis2013rituximab'" in output
+    assert (
+        "updated   zotero1 (line 1): matched reference [1] by DOI; changed: pages; keeps "
+        "its key 'oddis2013rituximab'" in output
+    )
     assert "matched reference [2] by PMID; changed: title" in output
     assert "matched reference [3] by title and year" in output
     assert "created   brandnew" in output
@@ -194,8 +217,9 @@ def test_a_new_entry_whose_key_is_taken_gets_a_free_one(tmp_path):
     output = run(write(tmp_path, "@article{oddis2013rituximab, title = {Unrelated}, year = 1999}"))
     assert "saved as 'oddis2013rituximab-2'" in output
     assert Reference.objects.get(bibtex_key="oddis2013rituximab-2").title == "Unrelated"
-    assert "unchanged" in run(write(tmp_path, "@article{oddis2013rituximab, title = {Unrelated},"
-                                              " year = 1999}"))
+    assert "unchanged" in run(
+        write(tmp_path, "@article{oddis2013rituximab, title = {Unrelated}, year = 1999}")
+    )
 
 
 def test_a_curator_cannot_change_a_published_reference_by_import():
@@ -210,8 +234,11 @@ def test_a_curator_cannot_change_a_published_reference_by_import():
 
 def test_the_user_is_recorded_in_the_history(tmp_path):
     User.objects.create_user("importer")
-    run(write(tmp_path, "@article{hist, title = {T}, year = 2001, author = {Doe, J}}"),
-        "--user", "importer")
+    run(
+        write(tmp_path, "@article{hist, title = {T}, year = 2001, author = {Doe, J}}"),
+        "--user",
+        "importer",
+    )
     reference = Reference.objects.get(bibtex_key="hist")
     assert reference.history.get().history_user.username == "importer"
     assert reference.authors.get().history.get().history_user.username == "importer"
@@ -225,25 +252,48 @@ GOOD_THEN_BAD = """@article{good, title = {Fine}, year = 2001}
 """
 
 
-@pytest.mark.parametrize("bad, expected", [
-    ("@article{broken,\n  title = {{Unclosed,\n  year = 2002,\n}\n",
-     "entry 'broken' starting on line 3: the file ends before the entry closes (unbalanced "
-     "braces"),
-    ("@article{untitled,\n  author = {Doe, J},\n  year = 2002,\n}\n",
-     "entry 'untitled' (line 3): has no title"),
-    ("@article{badyear,\n  title = {T},\n  year = {20x2},\n}\n",
-     "entry 'badyear' (line 3): year '20x2' is not a year such as 2013"),
-    ("@article{short,\n  title = {T}},\n  year = 2002,\n}\n",
-     "line 4: text after entry 'short' (line 3) looks like more of its fields"),
-    ("@article{macro, title = {T}, journal = undefinedjournal, year = 2002}\n",
-     "field 'journal' uses @string 'undefinedjournal', which the file does not define"),
-    ("@article{long, title = {" + "x" * 20 + "}, journal = {" + "j" * 300 + "}, year = 2002}\n",
-     "entry 'long' (line 3): journal: Ensure this value has at most 255 characters"),
-    ("@article{url, title = {T}, url = {javascript:alert(1)}, year = 2002}\n",
-     "entry 'url' (line 3): url: Enter a valid URL."),
-    ("@article{deep, title = {" + "{" * 2000 + "x" + "}" * 2000 + "}, year = 2002}\n",
-     "entry 'deep' (line 3): braces are nested too deeply to read"),
-])
+@pytest.mark.parametrize(
+    "bad, expected",
+    [
+        (
+            "@article{broken,\n  title = {{Unclosed,\n  year = 2002,\n}\n",
+            "entry 'broken' starting on line 3: the file ends before the entry closes (unbalanced "
+            "braces",
+        ),
+        (
+            "@article{untitled,\n  author = {Doe, J},\n  year = 2002,\n}\n",
+            "entry 'untitled' (line 3): has no title",
+        ),
+        (
+            "@article{badyear,\n  title = {T},\n  year = {20x2},\n}\n",
+            "entry 'badyear' (line 3): year '20x2' is not a year such as 2013",
+        ),
+        (
+            "@article{short,\n  title = {T}},\n  year = 2002,\n}\n",
+            "line 4: text after entry 'short' (line 3) looks like more of its fields",
+        ),
+        (
+            "@article{macro, title = {T}, journal = undefinedjournal, year = 2002}\n",
+            "field 'journal' uses @string 'undefinedjournal', which the file does not define",
+        ),
+        (
+            "@article{long, title = {"
+            + "x" * 20
+            + "}, journal = {"
+            + "j" * 300
+            + "}, year = 2002}\n",
+            "entry 'long' (line 3): journal: Ensure this value has at most 255 characters",
+        ),
+        (
+            "@article{url, title = {T}, url = {javascript:alert(1)}, year = 2002}\n",
+            "entry 'url' (line 3): url: Enter a valid URL.",
+        ),
+        (
+            "@article{deep, title = {" + "{" * 2000 + "x" + "}" * 2000 + "}, year = 2002}\n",
+            "entry 'deep' (line 3): braces are nested too deeply to read",
+        ),
+    ],
+)
 def test_a_bad_entry_refuses_the_whole_file(tmp_path, bad, expected):
     path = write(tmp_path, "@article{good, title = {Fine}, year = 2001}\n\n" + bad)
     before = snapshot()
@@ -264,12 +314,15 @@ def test_every_problem_is_listed_at_once(tmp_path):
     assert "entry 'b' (line 2): year 'soon'" in str(info.value)
 
 
-@pytest.mark.parametrize("content, expected", [
-    (b"", "has no BibTeX entries"),
-    (b"just some prose, not a bibliography", "has no BibTeX entries"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00binary", "is not a text file"),
-    ("@article{x, title = {Caf\xe9}}".encode("latin-1"), "is not UTF-8 text"),
-])
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (b"", "has no BibTeX entries"),
+        (b"just some prose, not a bibliography", "has no BibTeX entries"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00binary", "is not a text file"),
+        ("@article{x, title = {Caf\xe9}}".encode("latin-1"), "is not UTF-8 text"),
+    ],
+)
 def test_files_that_are_not_bibtex_are_refused(tmp_path, content, expected):
     path = tmp_path / "odd.bib"
     path.write_bytes(content)
@@ -296,7 +349,10 @@ def test_the_command_exits_non_zero_without_a_traceback(tmp_path):
     path = write(tmp_path, "@article{untitled, year = 2001}")
     result = subprocess.run(
         [sys.executable, "manage.py", "import_bibtex", str(path), "--dry-run"],
-        cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=60,
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0
     assert "entry 'untitled' (line 1): has no title" in result.stderr
@@ -304,6 +360,7 @@ def test_the_command_exits_non_zero_without_a_traceback(tmp_path):
 
 
 # -- dry run and hostile content -----------------------------------------------------------------
+
 
 def test_a_dry_run_reports_but_saves_nothing(tmp_path):
     before = snapshot()
@@ -313,8 +370,10 @@ def test_a_dry_run_reports_but_saves_nothing(tmp_path):
 
 
 def test_markup_is_stored_as_plain_text(tmp_path):
-    bib = ("@article{evil, title = {<script>alert(1)</script> \\& <b>bold</b>}, "
-           "author = {{<img src=x onerror=alert(1)>} and O'Brien, D}, year = 2001}")
+    bib = (
+        "@article{evil, title = {<script>alert(1)</script> \\& <b>bold</b>}, "
+        "author = {{<img src=x onerror=alert(1)>} and O'Brien, D}, year = 2001}"
+    )
     run(write(tmp_path, bib))
     reference = Reference.objects.get(bibtex_key="evil")
     assert reference.title == "<script>alert(1)</script> & <b>bold</b>"
@@ -322,6 +381,7 @@ def test_markup_is_stored_as_plain_text(tmp_path):
 
 
 # -- robustness: linear time on any input, macros built from macros ---------------------------
+
 
 def test_adversarial_files_up_to_the_size_limit_are_answered_quickly():
     """Each file is at the 5 MB limit (or just under the parser's cost bounds); each must be
@@ -346,8 +406,11 @@ def test_adversarial_files_up_to_the_size_limit_are_answered_quickly():
         "'@' runs": head + "@" * size,
         "'@' lines": head + "@\n" * (under // 1),
         "unterminated quote": '@article{q, title = "' + "a" * size,
-        "nested braces": "@article{d, title = {" + "{" * (under // 2) + "x" + "}" * (under // 2)
-                         + "}}",
+        "nested braces": "@article{d, title = {"
+        + "{" * (under // 2)
+        + "x"
+        + "}" * (under // 2)
+        + "}}",
         "unclosed entry": "@article{u, title = {" + "x" * size,
         "LaTeX specials": "@article{l, title = {" + "~" * (size // 2) + "}}",
         "macros": "@article{m, title = " + " # ".join(["jan"] * (under // 2)) + "}",
@@ -380,14 +443,18 @@ def test_macros_built_from_macros_are_expanded(tmp_path):
 
 
 def test_a_javascript_url_in_idsources_is_refused_naming_the_entry(tmp_path):
-    bib = ("@article{fine, title = {Fine}, year = 2001}\n"
-           "@article{sly, title = {Sly}, year = 2002,\n"
-           "  idsources = {https://pubmed.ncbi.nlm.nih.gov/1/ javascript:alert(1)}}\n")
+    bib = (
+        "@article{fine, title = {Fine}, year = 2001}\n"
+        "@article{sly, title = {Sly}, year = 2002,\n"
+        "  idsources = {https://pubmed.ncbi.nlm.nih.gov/1/ javascript:alert(1)}}\n"
+    )
     before = snapshot()
     with pytest.raises(CommandError) as info:
         run(write(tmp_path, bib))
-    assert ("entry 'sly' (line 2): idsources: 'javascript:alert(1)' is not an http:// or "
-            "https:// address") in str(info.value)
+    assert (
+        "entry 'sly' (line 2): idsources: 'javascript:alert(1)' is not an http:// or "
+        "https:// address"
+    ) in str(info.value)
     assert snapshot() == before
 
 

@@ -36,17 +36,26 @@ def authors(reference) -> list[tuple[str, str, bool]]:
 
 
 def snapshot():
-    return (sorted(Reference.objects.values_list("pk", "title", "doi", "status")),
-            Author.objects.count(), Reference.history.count())
+    return (
+        sorted(Reference.objects.values_list("pk", "title", "doi", "status")),
+        Author.objects.count(),
+        Reference.history.count(),
+    )
 
 
 # -- format detection -------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("name", "fmt"), [
-    ("rispy-example_pubmed.txt", MEDLINE), ("rispy-example_wos.ris", WOS),
-    ("rispy-example_full.ris", RIS), ("rispy-example_endnote.ris", RIS),
-    ("rispy-example_utf_chars.ris", RIS),
-])
+
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [
+        ("rispy-example_pubmed.txt", MEDLINE),
+        ("rispy-example_wos.ris", WOS),
+        ("rispy-example_full.ris", RIS),
+        ("rispy-example_endnote.ris", RIS),
+        ("rispy-example_utf_chars.ris", RIS),
+    ],
+)
 def test_the_format_is_detected_from_the_content(name, fmt):
     assert detect_format(read(name), name) == fmt
     assert detect_format(read(name), "export.txt") == fmt
@@ -54,15 +63,26 @@ def test_the_format_is_detected_from_the_content(name, fmt):
 
 # -- PubMed / MEDLINE (.nbib) -------------------------------------------------------------------
 
+
 def test_pubmed_export_every_record():
     report, refs = imported("rispy-example_pubmed.txt")
     assert report.format == MEDLINE and len(refs) == 10
     assert [r.pmid for r in refs] == [
-        "30922926", "37068225", "36448670", "26754250", "21251189", "35962036", "37464026",
-        "33990610", "35444275", "36122246"]
+        "30922926",
+        "37068225",
+        "36448670",
+        "26754250",
+        "21251189",
+        "35962036",
+        "37464026",
+        "33990610",
+        "35444275",
+        "36122246",
+    ]
     assert [r.year for r in refs] == [2020, 2023, 2022, 2016, 2011, 2022, 2023, 2021, 2022, 2022]
-    assert all(r.status == ReviewStatus.DRAFT and r.kind == ReferenceKind.JOURNAL_ARTICLE
-               for r in refs)
+    assert all(
+        r.status == ReviewStatus.DRAFT and r.kind == ReferenceKind.JOURNAL_ARTICLE for r in refs
+    )
     assert [len(r.ordered_authors) for r in refs] == [3, 11, 9, 4, 16, 5, 6, 6, 11, 17]
 
 
@@ -71,10 +91,17 @@ def test_pubmed_record_fields():
     first = refs[0]
     # PubMed's closing full stop is dropped ("...prehistoric genomics." in the file).
     assert first.title == "Time lapse: A glimpse into prehistoric genomics"
-    assert authors(first) == [("Griffin", "Darren K", False), ("Larkin", "Denis M", False),
-                              ("O'Connor", "Rebecca E", False)]
-    assert (first.journal, first.volume, first.issue, first.pages) == \
-        ("Eur J Med Genet", "63", "2", "103640")
+    assert authors(first) == [
+        ("Griffin", "Darren K", False),
+        ("Larkin", "Denis M", False),
+        ("O'Connor", "Rebecca E", False),
+    ]
+    assert (first.journal, first.volume, first.issue, first.pages) == (
+        "Eur J Med Genet",
+        "63",
+        "2",
+        "103640",
+    )
     assert (first.doi, first.pmcid) == ("10.1016/j.ejmg.2019.03.004", "PMC7026692")
     second = refs[1]
     assert second.title == "Symbiosis between Cretaceous dinosaurs and feather-feeding beetles"
@@ -91,17 +118,28 @@ def test_pubmed_record_fields():
 
 # -- RIS ------------------------------------------------------------------------------------------
 
+
 def test_ris_full_example():
     fmt, parsed = parse_references(read("rispy-example_full.ris"), name="full.ris")
     assert fmt == RIS
     one, two = parsed.references
     assert (one.key, one.line, two.key, two.line) == ("marx2014title", 2, "marxus2006title", 27)
-    assert (one.title, one.year, one.journal, one.volume, one.issue, one.pages) == \
-        ("Title of reference", 2014, "Lorem", "9", "3", "e0815")
+    assert (one.title, one.year, one.journal, one.volume, one.issue, one.pages) == (
+        "Title of reference",
+        2014,
+        "Lorem",
+        "9",
+        "3",
+        "e0815",
+    )
     assert [(a.family, a.given) for a in one.authors] == [("Marx", "Karl"), ("Lindgren", "Astrid")]
     assert (one.publisher, one.url) == ("Fun Factory", "http://example_url.com")
-    assert (two.title, two.year, two.pages, two.publisher) == \
-        ("The title of the reference", 2006, "e0815341", "Dark Factory")
+    assert (two.title, two.year, two.pages, two.publisher) == (
+        "The title of the reference",
+        2006,
+        "e0815341",
+        "Dark Factory",
+    )
     assert two.authors[0].family == "Marxus"
     assert one.doi == "" and one.pmid == "" and "doi" not in one.present
 
@@ -112,8 +150,10 @@ def test_ris_full_example_is_refused_for_its_urls():
     before = snapshot()
     with pytest.raises(ImportRefused) as exc:
         import_references(text=read("rispy-example_full.ris"))
-    assert exc.value.problems == ["entry 'marx2014title' (line 2): url: Enter a valid URL.",
-                                  "entry 'marxus2006title' (line 27): url: Enter a valid URL."]
+    assert exc.value.problems == [
+        "entry 'marx2014title' (line 2): url: Enter a valid URL.",
+        "entry 'marxus2006title' (line 27): url: Enter a valid URL.",
+    ]
     assert snapshot() == before
 
 
@@ -123,16 +163,25 @@ def test_ris_endnote_example():
     assert ref.journal == "Journal of Reference Management"
     assert (ref.year, ref.volume, ref.issue, ref.pages) == (2024, "1", "42", "1–2")
     assert ref.doi == "10.1234/endnote.joke.2024"
-    assert authors(ref) == [("Smith", "A. Nonymous", False), ("Doe", "J.", False),
-                            ("End", "N. Ote", False), ("Ref", "E. Rence", False)]
+    assert authors(ref) == [
+        ("Smith", "A. Nonymous", False),
+        ("Doe", "J.", False),
+        ("End", "N. Ote", False),
+        ("Ref", "E. Rence", False),
+    ]
 
 
 def test_ris_non_ascii_example():
     _report, (ref,) = imported("rispy-example_utf_chars.ris")
     # Its only title is ST (short title), in Cyrillic; VO is its volume.
     assert ref.title.startswith("Состояние рецепторного аппарата эндометрия")
-    assert (ref.journal, ref.year, ref.volume, ref.issue, ref.pages) == \
-        ("Gynecology, Obstetrics and Perinatology", 2009, "8", "3", "52–57")
+    assert (ref.journal, ref.year, ref.volume, ref.issue, ref.pages) == (
+        "Gynecology, Obstetrics and Perinatology",
+        2009,
+        "8",
+        "3",
+        "52–57",
+    )
     assert authors(ref)[0] == ("Dobrokhotova", "Yu E.", False)
     assert len(authors(ref)) == 5
 
@@ -140,18 +189,30 @@ def test_ris_non_ascii_example():
 def test_web_of_science_example():
     report, (one, two) = imported("rispy-example_wos.ris")
     assert report.format == WOS
-    assert one.title == ("Interactions stabilizing the structure of the core light-harvesting "
-                         "complex (LHl) of photosynthetic bacteria and its subunit (B820)")
-    assert authors(one) == [("Parkes-Loach", "PS", False), ("Majeed", "AP", False),
-                            ("Law", "CJ", False), ("Loach", "PA", False)]
-    assert (one.journal, one.year, one.volume, one.issue, one.pages) == \
-        ("Biochemistry", 2004, "43", "22", "7003–7016")
+    assert one.title == (
+        "Interactions stabilizing the structure of the core light-harvesting "
+        "complex (LHl) of photosynthetic bacteria and its subunit (B820)"
+    )
+    assert authors(one) == [
+        ("Parkes-Loach", "PS", False),
+        ("Majeed", "AP", False),
+        ("Law", "CJ", False),
+        ("Loach", "PA", False),
+    ]
+    assert (one.journal, one.year, one.volume, one.issue, one.pages) == (
+        "Biochemistry",
+        2004,
+        "43",
+        "22",
+        "7003–7016",
+    )
     assert (one.doi, one.pmid) == ("10.1021/bi049798f", "15170338")
     assert (two.doi, two.pmid, two.pages) == ("10.1021/bi0497291", "15170339", "7017–7027")
     assert authors(two)[0] == ("Cao", "WX", False) and len(authors(two)) == 9
 
 
 # -- matching, dry run, one transaction -----------------------------------------------------------
+
 
 def test_importing_again_matches_every_record_and_changes_nothing():
     imported("rispy-example_pubmed.txt")
@@ -167,9 +228,11 @@ def test_a_pubmed_record_of_a_stored_reference_is_matched_by_pmid():
     key, number, authors_before = oddis.bibtex_key, oddis.number, authors(oddis)
     # PubMed's record of the RIM trial as fixtures/references.bib describes it (no DOI line,
     # so the PMID is what matches).
-    nbib = ("PMID- 23124935\nTI  - Rituximab in the treatment of refractory adult and juvenile "
-            "dermatomyositis and adult\n      polymyositis: a randomized, placebo-phase trial.\n"
-            "DP  - 2013 Feb\nTA  - Arthritis Rheum\nVI  - 65\nIP  - 2\nPG  - 314-24\n")
+    nbib = (
+        "PMID- 23124935\nTI  - Rituximab in the treatment of refractory adult and juvenile "
+        "dermatomyositis and adult\n      polymyositis: a randomized, placebo-phase trial.\n"
+        "DP  - 2013 Feb\nTA  - Arthritis Rheum\nVI  - 65\nIP  - 2\nPG  - 314-24\n"
+    )
     report = import_references(text=nbib, name="pubmed-23124935.nbib", dry_run=True)
     (entry,) = report.entries
     assert (entry.action, entry.matched_by, entry.reference_id) == ("updated", "PMID", oddis.pk)
@@ -188,6 +251,7 @@ def test_dry_run_saves_nothing():
 
 # -- bad input: refused whole, every problem named -----------------------------------------------
 
+
 def test_a_record_without_title_refuses_the_whole_file():
     text = read("rispy-example_full.ris").replace("T1  - The title of the reference\n", "")
     before = snapshot()
@@ -198,8 +262,12 @@ def test_a_record_without_title_refuses_the_whole_file():
 
 
 def test_every_problem_of_a_bad_file_is_named():
-    text = read("rispy-example_full.ris").replace("Y1  - 2006//", "Y1  - sometime") \
-        .replace("T1  - Title of reference\n", "").replace("SN  - 1732-4208", "DO  - 11.1/x")
+    text = (
+        read("rispy-example_full.ris")
+        .replace("Y1  - 2006//", "Y1  - sometime")
+        .replace("T1  - Title of reference\n", "")
+        .replace("SN  - 1732-4208", "DO  - 11.1/x")
+    )
     with pytest.raises(ImportRefused) as exc:
         import_references(text=text)
     assert exc.value.problems == [
@@ -213,8 +281,10 @@ def test_a_ris_record_that_does_not_end_is_refused():
     text = read("rispy-example_endnote.ris").replace("ER  -", "")
     with pytest.raises(ImportRefused) as exc:
         import_references(text=text, name="endnote.ris")
-    assert exc.value.problems == ["record 1 (line 1) does not end with an 'ER  - ' line before "
-                                  "the next record or the end of the file"]
+    assert exc.value.problems == [
+        "record 1 (line 1) does not end with an 'ER  - ' line before "
+        "the next record or the end of the file"
+    ]
 
 
 def test_medline_records_run_together_are_refused():
@@ -222,14 +292,18 @@ def test_medline_records_run_together_are_refused():
     with pytest.raises(ImportRefused) as exc:
         import_references(text=text, name="pubmed.nbib")
     assert exc.value.problems == [
-        "record 1 (line 1) is not separated from the next by a blank line"]
+        "record 1 (line 1) is not separated from the next by a blank line"
+    ]
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("notes.ris", "“notes.ris” is not a RIS file"),
-    ("notes.nbib", "“notes.nbib” is not a PubMed (MEDLINE) file"),
-    ("notes.txt", "“notes.txt” is not a BibTeX, RIS or PubMed (MEDLINE) file"),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("notes.ris", "“notes.ris” is not a RIS file"),
+        ("notes.nbib", "“notes.nbib” is not a PubMed (MEDLINE) file"),
+        ("notes.txt", "“notes.txt” is not a BibTeX, RIS or PubMed (MEDLINE) file"),
+    ],
+)
 def test_a_file_in_no_known_format_is_refused(name, expected):
     text = "Dear curator,\nplease add the rituximab trial.\n"
     with pytest.raises(ImportRefused) as exc:
@@ -239,6 +313,7 @@ def test_a_file_in_no_known_format_is_refused(name, expected):
 
 
 # -- the command and the admin -------------------------------------------------------------------
+
 
 def test_the_command_detects_the_format_and_imports(tmp_path):
     out = StringIO()
@@ -255,8 +330,7 @@ def test_the_command_format_option_and_its_refusal(tmp_path):
         call_command("import_references", str(path), "--format", "ris", stdout=StringIO())
     assert "nothing was saved" in str(exc.value) and "no RIS records" in str(exc.value)
     out = StringIO()
-    call_command("import_references", str(path), "--format", "medline", "--dry-run",
-                 stdout=out)
+    call_command("import_references", str(path), "--format", "medline", "--dry-run", stdout=out)
     assert "10 entries: 10 created" in out.getvalue() and "dry run" in out.getvalue()
 
 
@@ -286,7 +360,8 @@ def test_admin_previews_and_imports_a_pubmed_file(client, curator):
 def test_admin_refuses_a_bad_ris_upload_naming_the_problem(client, curator):
     url = reverse("admin:references_reference_import")
     content = read("rispy-example_full.ris").replace("T1  - Title of reference\n", "")
-    text = client.post(url, {"file": SimpleUploadedFile("refs.ris", content.encode())}) \
-        .content.decode()
+    text = client.post(
+        url, {"file": SimpleUploadedFile("refs.ris", content.encode())}
+    ).content.decode()
     assert "nothing was saved" in text and "record 1 (line 2): has no title" in text
     assert IMPORT_SESSION_KEY not in client.session

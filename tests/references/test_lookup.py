@@ -25,10 +25,18 @@ from references.models import Reference
 pytestmark = pytest.mark.django_db
 
 RECORDED = Path(__file__).resolve().parent.parent / "data" / "lookup"
-RIM = ("Rituximab in the treatment of refractory adult and juvenile dermatomyositis and adult "
-       "polymyositis: a randomized, placebo-phase trial")
-SIX = [("Oddis", "CV"), ("Reed", "AM"), ("Aggarwal", "R"), ("Rider", "LG"),
-       ("Ascherman", "DP"), ("Levesque", "MC")]
+RIM = (
+    "Rituximab in the treatment of refractory adult and juvenile dermatomyositis and adult "
+    "polymyositis: a randomized, placebo-phase trial"
+)
+SIX = [
+    ("Oddis", "CV"),
+    ("Reed", "AM"),
+    ("Aggarwal", "R"),
+    ("Rider", "LG"),
+    ("Ascherman", "DP"),
+    ("Levesque", "MC"),
+]
 
 
 class Recorded(BaseHTTPRequestHandler):
@@ -39,7 +47,8 @@ class Recorded(BaseHTTPRequestHandler):
         Recorded.requests.append((url.path, parse_qs(url.query), dict(self.headers)))
         if url.path == "/eutils/esummary.fcgi":
             name = {"23124935": "esummary-23124935.json"}.get(
-                parse_qs(url.query)["id"][0], "esummary-not-found.json")
+                parse_qs(url.query)["id"][0], "esummary-not-found.json"
+            )
             self._send(200, name, "application/json")
         elif url.path == "/works/10.1002/art.37754":
             self._send(200, "crossref-10.1002-art.37754.json", "application/json")
@@ -96,13 +105,17 @@ def silent(settings):
     sock.close()
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("23124935", ("pmid", "23124935")), (" PMID: 23124935 ", ("pmid", "23124935")),
-    ("https://pubmed.ncbi.nlm.nih.gov/23124935/", ("pmid", "23124935")),
-    ("10.1002/art.37754", ("doi", "10.1002/art.37754")),
-    ("https://doi.org/10.1002/art.37754", ("doi", "10.1002/art.37754")),
-    ("doi:10.1002/art.37754", ("doi", "10.1002/art.37754")),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("23124935", ("pmid", "23124935")),
+        (" PMID: 23124935 ", ("pmid", "23124935")),
+        ("https://pubmed.ncbi.nlm.nih.gov/23124935/", ("pmid", "23124935")),
+        ("10.1002/art.37754", ("doi", "10.1002/art.37754")),
+        ("https://doi.org/10.1002/art.37754", ("doi", "10.1002/art.37754")),
+        ("doi:10.1002/art.37754", ("doi", "10.1002/art.37754")),
+    ],
+)
 def test_identifiers_are_recognised(text, expected):
     assert parse_identifier(text) == expected
 
@@ -118,14 +131,24 @@ def test_pubmed_esummary(services):
     assert service == PUBMED
     assert parsed.title == RIM  # NLM's closing full stop removed
     assert [(a.family, a.given) for a in parsed.authors] == SIX
-    assert (parsed.journal, parsed.year, parsed.volume, parsed.issue, parsed.pages) == \
-        ("Arthritis Rheum", 2013, "65", "2", "314–24")
+    assert (parsed.journal, parsed.year, parsed.volume, parsed.issue, parsed.pages) == (
+        "Arthritis Rheum",
+        2013,
+        "65",
+        "2",
+        "314–24",
+    )
     assert (parsed.pmid, parsed.doi, parsed.pmcid) == ("23124935", "10.1002/art.37754", "")
     path, query, headers = services[0]
     assert path == "/eutils/esummary.fcgi"
-    assert query == {"db": ["pubmed"], "id": ["23124935"], "retmode": ["json"],
-                     "tool": ["myoevidence"], "email": ["curators@example.org"],
-                     "api_key": ["test-key"]}
+    assert query == {
+        "db": ["pubmed"],
+        "id": ["23124935"],
+        "retmode": ["json"],
+        "tool": ["myoevidence"],
+        "email": ["curators@example.org"],
+        "api_key": ["test-key"],
+    }
 
 
 def test_crossref_work(services):
@@ -133,8 +156,13 @@ def test_crossref_work(services):
     assert service == CROSSREF
     assert parsed.title == RIM
     assert [(a.family, a.given) for a in parsed.authors] == SIX
-    assert (parsed.journal, parsed.year, parsed.volume, parsed.issue, parsed.pages) == \
-        ("Arthritis Rheum", 2013, "65", "2", "314–324")
+    assert (parsed.journal, parsed.year, parsed.volume, parsed.issue, parsed.pages) == (
+        "Arthritis Rheum",
+        2013,
+        "65",
+        "2",
+        "314–324",
+    )
     assert (parsed.doi, parsed.pmid) == ("10.1002/art.37754", "")
     path, query, headers = services[0]
     assert path == "/works/10.1002/art.37754" and query == {"mailto": ["curators@example.org"]}
@@ -151,8 +179,10 @@ def test_not_found(services):
 def test_no_network_connection_refused(refused):
     with pytest.raises(Unavailable) as exc:
         lookup("23124935")
-    assert str(exc.value) == ("PubMed could not be reached (connection refused), so nothing "
-                              "was filled in: enter the reference by hand.")
+    assert str(exc.value) == (
+        "PubMed could not be reached (connection refused), so nothing "
+        "was filled in: enter the reference by hand."
+    )
     with pytest.raises(Unavailable, match=r"^Crossref could not be reached"):
         lookup("10.1002/art.37754")
 
@@ -160,33 +190,41 @@ def test_no_network_connection_refused(refused):
 def test_no_answer_times_out(silent):
     with pytest.raises(Unavailable) as exc:
         lookup("23124935")
-    assert str(exc.value) == ("PubMed could not be reached (no answer within 0.3 s), so "
-                              "nothing was filled in: enter the reference by hand.")
+    assert str(exc.value) == (
+        "PubMed could not be reached (no answer within 0.3 s), so "
+        "nothing was filled in: enter the reference by hand."
+    )
 
 
 # -- the admin -----------------------------------------------------------------------------------
 
+
 def lookup_page(client, identifier):
-    return client.post(reverse("admin:references_reference_lookup"),
-                       {"identifier": identifier}, follow=True)
+    return client.post(
+        reverse("admin:references_reference_lookup"), {"identifier": identifier}, follow=True
+    )
 
 
 def test_the_add_form_is_prefilled_and_nothing_is_saved(client, curator, services):
     before = Reference.objects.count()
     response = lookup_page(client, "23124935")
-    assert response.redirect_chain[-1][0] == reverse("admin:references_reference_add") + \
-        "?lookup=1"
+    assert response.redirect_chain[-1][0] == reverse("admin:references_reference_add") + "?lookup=1"
     text = response.content.decode()
     assert "Filled in from PubMed: check every field" in text
     form = response.context["adminform"].form
     assert form.initial["title"] == RIM
-    assert (form.initial["pmid"], form.initial["doi"], form.initial["year"]) == \
-        ("23124935", "10.1002/art.37754", 2013)
+    assert (form.initial["pmid"], form.initial["doi"], form.initial["year"]) == (
+        "23124935",
+        "10.1002/art.37754",
+        2013,
+    )
     assert (form.initial["journal"], form.initial["pages"]) == ("Arthritis Rheum", "314–24")
-    authors = next(f for f in response.context["inline_admin_formsets"]
-                   if f.formset.model.__name__ == "Author").formset
-    assert [(f.initial["position"], f.initial["family"], f.initial["given"])
-            for f in authors.forms] == [(i, fam, giv) for i, (fam, giv) in enumerate(SIX, 1)]
+    authors = next(
+        f for f in response.context["inline_admin_formsets"] if f.formset.model.__name__ == "Author"
+    ).formset
+    assert [
+        (f.initial["position"], f.initial["family"], f.initial["given"]) for f in authors.forms
+    ] == [(i, fam, giv) for i, (fam, giv) in enumerate(SIX, 1)]
     assert Reference.objects.count() == before
 
 

@@ -70,8 +70,7 @@ def test_number_is_unique_when_set_but_many_may_be_empty():
 def test_corporate_author_displays_its_name_and_leads_the_citation():
     ref = make()
     ref.save()
-    Author.objects.create(reference=ref, position=1, family="Muscle Study Group",
-                          is_corporate=True)
+    Author.objects.create(reference=ref, position=1, family="Muscle Study Group", is_corporate=True)
     Author.objects.create(reference=ref, position=2, family="Smith", given="J. A.")
     ref.refresh_first_author()
     ref.refresh_from_db()

@@ -31,10 +31,14 @@ def test_list_is_numbered_as_in_the_review(client):
 def test_filters_and_sorting(client):
     html = body(client.get("/references/?year_min=2010&year_max=2011"))
     assert shown(html) == Reference.objects.filter(year__range=(2010, 2011)).count()
-    assert shown(body(client.get("/references/?has_pmid=true"))) == \
-        Reference.objects.exclude(pmid="").count()
-    assert shown(body(client.get("/references/?role=mechanistic"))) == \
-        Reference.objects.filter(role="mechanistic").count()
+    assert (
+        shown(body(client.get("/references/?has_pmid=true")))
+        == Reference.objects.exclude(pmid="").count()
+    )
+    assert (
+        shown(body(client.get("/references/?role=mechanistic")))
+        == Reference.objects.filter(role="mechanistic").count()
+    )
     by_year = body(client.get("/references/?ordering=year"))
     years = [int(y) for y in re.findall(r"\. (\d{4});", by_year)]
     assert years == sorted(years)
@@ -82,8 +86,9 @@ def test_missing_identifiers_are_said_to_be_missing(client):
 
 
 def test_reference_added_later_is_reached_by_id(client):
-    ref = Reference.objects.create(title="Later", bibtex_key="later2025", year=2025,
-                                   status="published")
+    ref = Reference.objects.create(
+        title="Later", bibtex_key="later2025", year=2025, status="published"
+    )
     assert ref.get_absolute_url() == f"/references/id-{ref.pk}/"
     assert client.get(ref.get_absolute_url()).status_code == 200
     assert client.get("/references/id-x/").status_code == 404

@@ -23,8 +23,12 @@ def feed(client, url):
 
 @pytest.fixture
 def study():
-    return Study.objects.published().exclude(
-        statements__status=ReviewStatus.PUBLISHED).filter(therapies__isnull=False).first()
+    return (
+        Study.objects.published()
+        .exclude(statements__status=ReviewStatus.PUBLISHED)
+        .filter(therapies__isnull=False)
+        .first()
+    )
 
 
 def test_publish_shows_and_drafts_never_do(client, study):
@@ -38,16 +42,18 @@ def test_publish_shows_and_drafts_never_do(client, study):
 
     study.status, study.label = ReviewStatus.PUBLISHED, "Republished with a new label"
     study.save()
-    for url in ("/feeds/changes.atom", f"/feeds/therapies/{therapy.slug}.atom",
-                f"/feeds/subtypes/{subtype.slug}.atom"):
+    for url in (
+        "/feeds/changes.atom",
+        f"/feeds/therapies/{therapy.slug}.atom",
+        f"/feeds/subtypes/{subtype.slug}.atom",
+    ):
         parsed = feed(client, url)
         first = parsed.entries[0]
         assert first.title == "Study published: Republished with a new label"
         assert first.link.endswith(study.get_absolute_url())
         assert "was published" in first.summary
         assert not any("never published" in e.title + e.summary for e in parsed.entries)
-    other = Therapy.objects.published().exclude(studies=study).filter(
-        studies__isnull=False).first()
+    other = Therapy.objects.published().exclude(studies=study).filter(studies__isnull=False).first()
     titles = [e.title for e in feed(client, f"/feeds/therapies/{other.slug}.atom").entries]
     assert "Study published: Republished with a new label" not in titles
 
@@ -68,8 +74,10 @@ def test_unknown_or_unpublished_subject_is_404(client):
 
 def test_pages_link_their_feed(client, study):
     therapy, subtype = study.therapies.first(), study.subtypes.first()
-    for page, feed_url in (("/", "/feeds/changes.atom"),
-                           (therapy.get_absolute_url(), f"/feeds/therapies/{therapy.slug}.atom"),
-                           (subtype.get_absolute_url(), f"/feeds/subtypes/{subtype.slug}.atom")):
+    for page, feed_url in (
+        ("/", "/feeds/changes.atom"),
+        (therapy.get_absolute_url(), f"/feeds/therapies/{therapy.slug}.atom"),
+        (subtype.get_absolute_url(), f"/feeds/subtypes/{subtype.slug}.atom"),
+    ):
         html = client.get(page).content.decode()
         assert f'<link rel="alternate" type="application/atom+xml" href="{feed_url}"' in html

@@ -22,16 +22,25 @@ def test_backup_holds_releases_and_restores_them_byte_for_byte(tmp_path, empty_d
     call_command("export_corpus", str(first), verbosity=0)
     meta = json.loads((first / "releases" / "2026.12.0" / "release.json").read_text())
     assert {a["name"]: a["sha256"] for a in meta["artefacts"]} == dict(
-        release.artefacts.values_list("name", "sha256"))
+        release.artefacts.values_list("name", "sha256")
+    )
     for artefact in release.artefacts.all():
         path = first / "releases" / "2026.12.0" / "files" / artefact.name
         assert path.read_bytes() == artefact.content.encode("utf-8")
 
-    env = {**os.environ, "DATABASE_URL": empty_database_url,
-           "DJANGO_SETTINGS_MODULE": "config.settings"}
-    result = subprocess.run([sys.executable, "-c", RESTORE, str(first), str(second)],
-                            cwd=settings.BASE_DIR, env=env, capture_output=True, text=True,
-                            timeout=600)
+    env = {
+        **os.environ,
+        "DATABASE_URL": empty_database_url,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", RESTORE, str(first), str(second)],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert tree(second) == tree(first)
     assert "releases/2026.12.0/files/studies.csv" in tree(second)

@@ -15,8 +15,7 @@ from releases.services import make_release
 
 pytestmark = pytest.mark.django_db
 
-NAMES = {"corpus.json", "studies.csv", "references.bib", "references.csl.json",
-         "fhir-bundle.json"}
+NAMES = {"corpus.json", "studies.csv", "references.bib", "references.csl.json", "fhir-bundle.json"}
 
 
 def artefact(release, name):
@@ -79,12 +78,18 @@ def test_release_is_immutable_and_a_later_edit_goes_to_the_next():
 
 def test_release_never_contains_unpublished_content():
     study = Study.objects.published().first()
-    Study.objects.filter(pk=study.pk).update(status=ReviewStatus.DRAFT,
-                                             label="Secret draft study label")
-    reference = Reference.objects.exclude(studies__status=ReviewStatus.PUBLISHED).filter(
-        status=ReviewStatus.PUBLISHED).exclude(statements__status=ReviewStatus.PUBLISHED).first()
-    Reference.objects.filter(pk=reference.pk).update(status=ReviewStatus.DRAFT,
-                                                     title="Secret draft reference title")
+    Study.objects.filter(pk=study.pk).update(
+        status=ReviewStatus.DRAFT, label="Secret draft study label"
+    )
+    reference = (
+        Reference.objects.exclude(studies__status=ReviewStatus.PUBLISHED)
+        .filter(status=ReviewStatus.PUBLISHED)
+        .exclude(statements__status=ReviewStatus.PUBLISHED)
+        .first()
+    )
+    Reference.objects.filter(pk=reference.pk).update(
+        status=ReviewStatus.DRAFT, title="Secret draft reference title"
+    )
     release = make_release(version="2026.12.0")
     for a in release.artefacts.all():
         assert "Secret draft" not in a.content, a.name
@@ -98,8 +103,12 @@ def test_changelog_lists_exactly_the_differences():
     study = Study.objects.published().filter(sample_size__isnull=False).first()
     old_size = study.sample_size
     Study.objects.filter(pk=study.pk).update(sample_size=old_size + 7)
-    withdrawn = Study.objects.published().exclude(pk=study.pk).exclude(
-        statements__status=ReviewStatus.PUBLISHED).first()
+    withdrawn = (
+        Study.objects.published()
+        .exclude(pk=study.pk)
+        .exclude(statements__status=ReviewStatus.PUBLISHED)
+        .first()
+    )
     Study.objects.filter(pk=withdrawn.pk).update(status=ReviewStatus.DRAFT)
     second = make_release(version="2026.12.1")
     log = changelog(second)
@@ -111,10 +120,14 @@ def test_changelog_lists_exactly_the_differences():
     # One study changed under each of its therapies, one withdrawn: nothing else about studies.
     assert {(c.kind, c.text) for c in studies} == {
         ("changed", f"Study {study.label}: patients: {old_size} → {old_size + 7}"),
-        ("withdrawn", f"Study {withdrawn.label} ({withdrawn.design}) withdrawn")}
+        ("withdrawn", f"Study {withdrawn.label} ({withdrawn.design}) withdrawn"),
+    }
     assert not [c for c in log.changes if c.what in ("reference", "statement", "trial")]
-    groups = {name for name, changes in log.groups.items()
-              if any(c.what == "study" and study.label in c.text for c in changes)}
+    groups = {
+        name
+        for name, changes in log.groups.items()
+        if any(c.what == "study" and study.label in c.text for c in changes)
+    }
     assert groups == {t.name for t in study.therapies.all()}
 
 
@@ -123,8 +136,7 @@ def test_certainty_change_is_worded_for_clinicians():
     override = CertaintyOverride.objects.published().select_related("therapy", "subtype").first()
     old = override.certainty
     new = "high" if old != "high" else "low"
-    CertaintyOverride.objects.filter(pk=override.pk).update(certainty=new,
-                                                            reason="A new trial.")
+    CertaintyOverride.objects.filter(pk=override.pk).update(certainty=new, reason="A new trial.")
     log = changelog(make_release(version="2026.12.1"))
     certainty = [c for c in log.changes if c.what == "certainty"]
     assert len(certainty) == 1
@@ -132,7 +144,8 @@ def test_certainty_change_is_worded_for_clinicians():
     old_label = dict(CertaintyOverride._meta.get_field("certainty").choices)[old].lower()
     new_label = dict(CertaintyOverride._meta.get_field("certainty").choices)[new].lower()
     assert certainty[0].text.startswith(
-        f"{override.therapy.name} × {label}: certainty {old_label} → {new_label} because")
+        f"{override.therapy.name} × {label}: certainty {old_label} → {new_label} because"
+    )
     assert "a new trial" in certainty[0].text.lower()
     assert log.groups[override.therapy.name] == certainty
 

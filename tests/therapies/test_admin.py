@@ -11,8 +11,6 @@ from therapies.models import DrugClass, Therapy, TherapyRationale
 pytestmark = pytest.mark.django_db
 
 
-
-
 @pytest.mark.parametrize("group", [CURATORS, EDITORS])
 def test_every_page_opens(client, group):
     client.force_login(staff("someone", group))
@@ -22,9 +20,12 @@ def test_every_page_opens(client, group):
         "therapies_therapyrationale": TherapyRationale.objects.first().pk,
     }
     for name, pk in pages.items():
-        for url in [reverse(f"admin:{name}_changelist"), reverse(f"admin:{name}_add"),
-                    reverse(f"admin:{name}_change", args=[pk]),
-                    reverse(f"admin:{name}_history", args=[pk])]:
+        for url in [
+            reverse(f"admin:{name}_changelist"),
+            reverse(f"admin:{name}_add"),
+            reverse(f"admin:{name}_change", args=[pk]),
+            reverse(f"admin:{name}_history", args=[pk]),
+        ]:
             assert client.get(url).status_code == 200, url
 
 
@@ -47,9 +48,14 @@ def test_the_therapy_changelist_query_count_is_pinned(client, django_assert_max_
 
 def test_autocomplete_finds_therapies_by_brand_name(client):
     client.force_login(staff("curator", CURATORS))
-    response = client.get("/admin/autocomplete/", {
-        "term": "Rituxan", "app_label": "evidence", "model_name": "study",
-        "field_name": "therapies",
-    })
+    response = client.get(
+        "/admin/autocomplete/",
+        {
+            "term": "Rituxan",
+            "app_label": "evidence",
+            "model_name": "study",
+            "field_name": "therapies",
+        },
+    )
     assert response.status_code == 200
     assert "Rituximab" in response.content.decode()

@@ -22,13 +22,27 @@ def test_therapy_detail_by_slug_with_terms_as_lists():
 
 def test_therapy_filters_search_and_csv():
     client = client_for()
-    assert client.get("/api/v1/therapies/", {"search": "Rituxan"}).json()["results"][0][
-        "slug"] == "rituximab"
+    assert (
+        client.get("/api/v1/therapies/", {"search": "Rituxan"}).json()["results"][0]["slug"]
+        == "rituximab"
+    )
     data = client.get("/api/v1/therapies/", {"drug_class": "tnf-inhibitor"}).json()
-    assert data["count"] == Therapy.objects.published().filter(
-        drug_class__slug="tnf-inhibitor").count() > 0
-    rows = list(csv.DictReader(io.StringIO(content(client.get(
-        "/api/v1/therapies/", {"drug_class": "tnf-inhibitor", "format": "csv"})).decode())))
+    assert (
+        data["count"]
+        == Therapy.objects.published().filter(drug_class__slug="tnf-inhibitor").count()
+        > 0
+    )
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                content(
+                    client.get(
+                        "/api/v1/therapies/", {"drug_class": "tnf-inhibitor", "format": "csv"}
+                    )
+                ).decode()
+            )
+        )
+    )
     assert len(rows) == data["count"]
 
 

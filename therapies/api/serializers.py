@@ -29,7 +29,9 @@ class DrugClassSerializer(serializers.ModelSerializer):
     """A class of drugs defined by mechanism."""
 
     therapies = serializers.SlugRelatedField(
-        many=True, read_only=True, slug_field="slug",
+        many=True,
+        read_only=True,
+        slug_field="slug",
         help_text="Slugs of the therapies in the class (those you may see).",
     )
 
@@ -55,9 +57,21 @@ class TherapySerializer(serializers.ModelSerializer):
     class Meta:
         model = Therapy
         fields = [
-            "slug", "name", "drug_class", "drug_class_name", "mechanism", "synonyms",
-            "brand_names", "route", "position", "secondary_position", "review_summary",
-            "study_count", "status", "modified", "page_url",
+            "slug",
+            "name",
+            "drug_class",
+            "drug_class_name",
+            "mechanism",
+            "synonyms",
+            "brand_names",
+            "route",
+            "position",
+            "secondary_position",
+            "review_summary",
+            "study_count",
+            "status",
+            "modified",
+            "page_url",
         ]
 
     def get_page_url(self, therapy) -> str:
@@ -72,15 +86,24 @@ class WritableTermsField(TermsField):
 class TherapyWriteSerializer(serializers.ModelSerializer):
     """A therapy as curators send it; saved by ``therapies.services.upsert_therapy``."""
 
-    drug_class = serializers.SlugRelatedField(slug_field="slug",
-                                              queryset=DrugClass.objects.all())
+    drug_class = serializers.SlugRelatedField(slug_field="slug", queryset=DrugClass.objects.all())
     synonyms = WritableTermsField(required=False, help_text=TERMS_HELP)
     brand_names = WritableTermsField(required=False, help_text=TERMS_HELP)
 
     class Meta:
         model = Therapy
-        fields = ["slug", "name", "drug_class", "mechanism", "synonyms", "brand_names",
-                  "route", "position", "secondary_position", "review_summary"]
+        fields = [
+            "slug",
+            "name",
+            "drug_class",
+            "mechanism",
+            "synonyms",
+            "brand_names",
+            "route",
+            "position",
+            "secondary_position",
+            "review_summary",
+        ]
 
     def validate_slug(self, value):
         if self.instance is not None and value != self.instance.slug:

@@ -34,15 +34,27 @@ class TherapyViewSet(WriteViewSet):
     filterset_class = TherapyFilterSet
     lookup_field = "slug"
     export_name = "therapies"
-    csv_columns = ("slug", "name", "drug_class", "route", "position", "secondary_position",
-                   "synonyms", "brand_names", "study_count", "status")
+    csv_columns = (
+        "slug",
+        "name",
+        "drug_class",
+        "route",
+        "position",
+        "secondary_position",
+        "synonyms",
+        "brand_names",
+        "study_count",
+        "status",
+    )
 
     def get_queryset(self):
         return Therapy.objects.restrict(self.request.user).for_list()
 
     def get_serializer_context(self):
-        return {**super().get_serializer_context(),
-                "study_counts": visible_study_counts(self.request)}
+        return {
+            **super().get_serializer_context(),
+            "study_counts": visible_study_counts(self.request),
+        }
 
 
 @extend_schema_view(
@@ -59,4 +71,5 @@ class DrugClassViewSet(ReadViewSet):
     def get_queryset(self):
         therapies = Therapy.objects.restrict(self.request.user).order_by("name")
         return DrugClass.objects.restrict(self.request.user).prefetch_related(
-            Prefetch("therapies", queryset=therapies))
+            Prefetch("therapies", queryset=therapies)
+        )

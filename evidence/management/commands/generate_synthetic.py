@@ -18,22 +18,33 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--studies", type=int, metavar="N",
-                            help="How many synthetic studies to add.")
         parser.add_argument(
-            "--force", action="store_true",
+            "--studies", type=int, metavar="N", help="How many synthetic studies to add."
+        )
+        parser.add_argument(
+            "--force",
+            action="store_true",
             help="Run even though the database holds published real content (only in a "
-                 "database kept for load testing).",
+            "database kept for load testing).",
         )
-        parser.add_argument("--seed", type=int, default=None,
-                            help="Seed for the random draws, for a repeatable corpus.")
         parser.add_argument(
-            "--workers", type=int, default=os.cpu_count() or 1,
-            help="Processes writing side by side on PostgreSQL (default: one per CPU); "
-                 "other databases use one.",
+            "--seed",
+            type=int,
+            default=None,
+            help="Seed for the random draws, for a repeatable corpus.",
         )
-        parser.add_argument("--clear", action="store_true",
-                            help="Remove every synthetic row instead (real rows are kept).")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=os.cpu_count() or 1,
+            help="Processes writing side by side on PostgreSQL (default: one per CPU); "
+            "other databases use one.",
+        )
+        parser.add_argument(
+            "--clear",
+            action="store_true",
+            help="Remove every synthetic row instead (real rows are kept).",
+        )
 
     def handle(self, *args, **options):
         if options["clear"]:
@@ -49,7 +60,9 @@ class Command(BaseCommand):
         self._started = time.monotonic()
         try:
             report = generate_synthetic(
-                studies=options["studies"], force=options["force"], seed=options["seed"],
+                studies=options["studies"],
+                force=options["force"],
+                seed=options["seed"],
                 workers=options["workers"],
                 progress=self._progress if options["verbosity"] else None,
             )
@@ -64,5 +77,7 @@ class Command(BaseCommand):
         elapsed = time.monotonic() - self._started
         rate = done / elapsed if elapsed else 0
         left = (total - done) / rate if rate else 0
-        self.stderr.write(f"  {done}/{total} studies ({100 * done // total}%), "
-                          f"{rate:.0f}/s, about {left:.0f} s left")
+        self.stderr.write(
+            f"  {done}/{total} studies ({100 * done // total}%), "
+            f"{rate:.0f}/s, about {left:.0f} s left"
+        )

@@ -20,13 +20,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "directory", nargs="?", default=str(settings.MYOEVIDENCE_FIXTURES),
+            "directory",
+            nargs="?",
+            default=str(settings.MYOEVIDENCE_FIXTURES),
             help="Fixtures directory (default: the project's fixtures/).",
         )
         parser.add_argument(
-            "--force", action="store_true",
+            "--force",
+            action="store_true",
             help="Overwrite entries curators changed with the fixtures' version (each one is "
-                 "named; the history keeps the curator's version).",
+            "named; the history keeps the curator's version).",
         )
 
     def handle(self, *args, **options):
@@ -42,10 +45,13 @@ class Command(BaseCommand):
             self.stdout.write(style(line))
         if report.kept:
             one = len(report.kept) == 1
-            self.stdout.write(self.style.WARNING(
-                f"Corpus loaded; {len(report.kept)} curated "
-                f"{'entry was' if one else 'entries were'} kept as curators left "
-                f"{'it' if one else 'them'}. Run load_corpus --force to replace "
-                f"{'it' if one else 'them'} with the fixtures' version."))
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Corpus loaded; {len(report.kept)} curated "
+                    f"{'entry was' if one else 'entries were'} kept as curators left "
+                    f"{'it' if one else 'them'}. Run load_corpus --force to replace "
+                    f"{'it' if one else 'them'} with the fixtures' version."
+                )
+            )
         else:
             self.stdout.write(self.style.SUCCESS("Corpus loaded."))

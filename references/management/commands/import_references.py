@@ -10,8 +10,14 @@ from references.importer import ImportRefused, check_size, decode_import_bytes, 
 from references.readers import BIBTEX, FORMAT_LABELS, MEDLINE, RIS, WOS
 
 PROGRESS_FROM = 50  # entries; smaller files import in a blink
-FORMAT_CHOICES = {"auto": None, "bibtex": BIBTEX, "ris": RIS, "wos": WOS, "medline": MEDLINE,
-                  "nbib": MEDLINE}
+FORMAT_CHOICES = {
+    "auto": None,
+    "bibtex": BIBTEX,
+    "ris": RIS,
+    "wos": WOS,
+    "medline": MEDLINE,
+    "nbib": MEDLINE,
+}
 
 
 class Command(BaseCommand):
@@ -28,15 +34,19 @@ class Command(BaseCommand):
         parser.add_argument("path", help="The file (UTF-8).")
         if self.format is None:
             parser.add_argument(
-                "--format", choices=list(FORMAT_CHOICES), default="auto",
+                "--format",
+                choices=list(FORMAT_CHOICES),
+                default="auto",
                 help="The file's format (default: detected from its content and extension).",
             )
         parser.add_argument(
-            "--dry-run", action="store_true",
+            "--dry-run",
+            action="store_true",
             help="Check the file and report what would change, saving nothing.",
         )
         parser.add_argument(
-            "--user", metavar="USERNAME",
+            "--user",
+            metavar="USERNAME",
             help="Record the changes in the history as this user's.",
         )
 
@@ -50,8 +60,13 @@ class Command(BaseCommand):
             check_size(path.stat().st_size, name=str(path))
             text = decode_import_bytes(path.read_bytes(), name=str(path))
             report = import_references(
-                text=text, fmt=fmt, name=path.name, user=user, dry_run=options["dry_run"],
-                progress=self._progress if options["verbosity"] else None)
+                text=text,
+                fmt=fmt,
+                name=path.name,
+                user=user,
+                dry_run=options["dry_run"],
+                progress=self._progress if options["verbosity"] else None,
+            )
         except ImportRefused as exc:
             raise CommandError(
                 f"{path} was not imported; nothing was saved. Problems:\n  - "
