@@ -20,9 +20,15 @@ def page_cache_off(settings):
     settings.MYOEVIDENCE_DATA_CACHE_SECONDS = 0
 
 
+# -- users and clients ----------------------------------------------------------------------------
+# One set for every module. ``curator`` and ``editor`` are users logged in on the test ``client``
+# (when a test takes both, call ``client.force_login(...)`` to choose); ``curator_api`` and
+# ``editor_api`` are token-authenticated API clients of users of their own.
+
+
 @pytest.fixture
 def curator(client):
-    """A member of Curators, logged in on ``client`` (modules may define their own)."""
+    """A member of Curators, logged in on ``client``."""
     from core.workflow import CURATORS
     from tests.factories import staff
 
@@ -40,6 +46,34 @@ def editor(client):
     user = staff("editor", EDITORS)
     client.force_login(user)
     return user
+
+
+@pytest.fixture
+def curator_api(db):
+    """An API client authenticated by token as a member of Curators."""
+    from core.workflow import CURATORS
+    from tests.factories import client_for, staff
+
+    return client_for(staff("api-curator", CURATORS))
+
+
+@pytest.fixture
+def editor_api(db):
+    """An API client authenticated by token as a member of Editors."""
+    from core.workflow import EDITORS
+    from tests.factories import client_for, staff
+
+    return client_for(staff("api-editor", EDITORS))
+
+
+@pytest.fixture
+def fresh_throttle():
+    """Each test starts with empty rate-limit counters (they live in the cache)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

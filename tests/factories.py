@@ -1,4 +1,5 @@
-"""Bulk test data: many published studies spread over the real vocabularies."""
+"""Test data builders: users in the editorial groups, API clients, and many published studies
+spread over the real vocabularies. Fixtures built on them live in conftest.py."""
 
 import itertools
 
@@ -68,10 +69,26 @@ def make_studies(count: int) -> list[Study]:
     return studies
 
 
-def staff(username: str, *groups: str, **extra):
-    """A staff user in the named editorial groups (Curators, Editors)."""
+def staff(username: str, *groups: str, is_staff: bool = True, **extra):
+    """A user in the named editorial groups (``core.workflow.CURATORS``, ``EDITORS``), staff
+    unless told otherwise. A misspelt group is an error, not a user without rights."""
     from django.contrib.auth.models import Group, User
 
-    user = User.objects.create_user(username, is_staff=True, **extra)
-    user.groups.add(*Group.objects.filter(name__in=groups))
+    found = list(Group.objects.filter(name__in=groups))
+    if len(found) != len(set(groups)):
+        raise ValueError(f"unknown group in {groups!r}")
+    user = User.objects.create_user(username, is_staff=is_staff, **extra)
+    user.groups.add(*found)
     return user
+
+
+def client_for(user=None):
+    """A REST API client; with a user, authenticated by token as integrators are."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    if user is not None:
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client

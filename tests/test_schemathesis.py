@@ -18,14 +18,14 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from core.api.testing import fresh_throttle, make_user  # noqa: F401
+from tests.factories import staff
 
 MAX_EXAMPLES = 6
 READS = ("GET", "HEAD")
 
 
 @pytest.fixture
-def api_schema(request, db, settings, fresh_throttle):  # noqa: F811
+def api_schema(request, db, settings, fresh_throttle):
     # Thousands of requests in one test: lift the rate limits (tested elsewhere).
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
@@ -80,7 +80,7 @@ def run_operation(operation, mode, headers) -> str | None:
 def test_api_honours_its_schema(api_schema):
     from rest_framework.authtoken.models import Token
 
-    token = Token.objects.create(user=make_user("schemathesis", "Editors")).key
+    token = Token.objects.create(user=staff("schemathesis", "Editors")).key
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) > 30
     assert any(op.method.upper() == "POST" for op in operations)

@@ -22,16 +22,6 @@ pytestmark = pytest.mark.django_db
 QUEUE = "/admin/review-queue/"
 
 
-@pytest.fixture
-def curator():
-    return staff("curator", CURATORS)
-
-
-@pytest.fixture
-def editor():
-    return staff("editor", EDITORS)
-
-
 def post_data(form) -> dict:
     """What a browser would post for an unbound admin form as displayed."""
     data = {}

@@ -9,8 +9,6 @@ from unittest import mock
 import pytest
 from django.test import Client
 
-from core.api.testing import client_for, fresh_throttle, make_user  # noqa: F401
-
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_throttle")]
 
 
@@ -22,11 +20,6 @@ def assert_json_error(response, status: int, *phrases: str) -> dict:
     for phrase in phrases:
         assert phrase in text, text
     return data
-
-
-@pytest.fixture
-def curator_api():
-    return client_for(make_user("api-curator", "Curators"))
 
 
 def post_json(client, url, body: str | bytes):

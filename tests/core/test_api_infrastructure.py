@@ -5,8 +5,9 @@ import time
 import pytest
 from django.utils.http import http_date
 
-from core.api.testing import client_for, content, fresh_throttle  # noqa: F401
 from evidence.models import Study
+from tests.factories import client_for
+from tests.helpers import content
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_throttle")]
 
@@ -85,7 +86,7 @@ def test_anonymous_clients_are_throttled_with_retry_after(settings):
 
 
 def test_authenticated_clients_have_their_own_budget(settings):
-    from core.api.testing import make_user
+    from tests.factories import staff
 
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
@@ -93,7 +94,7 @@ def test_authenticated_clients_have_their_own_budget(settings):
     }
     client_for().get("/api/v1/designs/")
     assert client_for().get("/api/v1/designs/").status_code == 429
-    curator = client_for(make_user("cu", "Curators"))
+    curator = client_for(staff("cu", "Curators"))
     assert all(curator.get("/api/v1/designs/").status_code == 200 for _ in range(5))
     assert curator.get("/api/v1/designs/").status_code == 429
 

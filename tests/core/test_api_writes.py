@@ -3,23 +3,13 @@ If-Match guarding against lost updates."""
 
 import pytest
 
-from core.api.testing import client_for, fresh_throttle, make_user  # noqa: F401
 from evidence.models import Study
 from references.models import Reference
+from tests.factories import client_for, staff
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_throttle")]
 
 STUDIES = "/api/v1/studies/"
-
-
-@pytest.fixture
-def curator():
-    return client_for(make_user("curator", "Curators"))
-
-
-@pytest.fixture
-def editor():
-    return client_for(make_user("editor", "Editors"))
 
 
 def if_match(client, url: str) -> dict:
@@ -50,13 +40,11 @@ def test_anonymous_writes_are_401_and_plain_users_403():
     response = client_for().post(STUDIES, new_study(), format="json")
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith("Token")
-    assert (
-        client_for(make_user("reader")).post(STUDIES, new_study(), format="json").status_code == 403
-    )
+    assert client_for(staff("reader")).post(STUDIES, new_study(), format="json").status_code == 403
 
 
-def test_a_curator_creates_a_draft_study(curator):
-    response = curator.post(STUDIES, new_study(), format="json")
+def test_a_curator_creates_a_draft_study(curator_api):
+    response = curator_api.post(STUDIES, new_study(), format="json")
     assert response.status_code == 201, response.json()
     data = response.json()
     assert data["status"] == "draft" and data["level"] == 4
@@ -66,7 +54,7 @@ def test_a_curator_creates_a_draft_study(curator):
     assert response["ETag"]
     # A draft: hidden from the public, visible to staff.
     assert client_for().get(f"{STUDIES}{data['id']}/").status_code == 404
-    assert curator.get(f"{STUDIES}{data['id']}/").status_code == 200
+    assert curator_api.get(f"{STUDIES}{data['id']}/").status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -82,15 +70,15 @@ def test_a_curator_creates_a_draft_study(curator):
         ({"label": ""}, "label"),
     ],
 )
-def test_invalid_studies_are_400_with_field_messages(curator, changes, field):
-    response = curator.post(STUDIES, new_study(**changes), format="json")
+def test_invalid_studies_are_400_with_field_messages(curator_api, changes, field):
+    response = curator_api.post(STUDIES, new_study(**changes), format="json")
     assert response.status_code == 400, response.content
     assert field in response.json(), response.json()
 
 
-def test_a_duplicate_doi_is_400_not_500(curator):
+def test_a_duplicate_doi_is_400_not_500(curator_api):
     existing = Reference.objects.exclude(doi="").first()
-    response = curator.post(
+    response = curator_api.post(
         "/api/v1/references/",
         {
             "title": "A copy",
@@ -104,8 +92,8 @@ def test_a_duplicate_doi_is_400_not_500(curator):
     assert "DOI" in str(response.json())
 
 
-def test_a_curator_creates_a_reference_with_authors(curator):
-    response = curator.post(
+def test_a_curator_creates_a_reference_with_authors(curator_api):
+    response = curator_api.post(
         "/api/v1/references/",
         {
             "title": "Tofacitinib in refractory dermatomyositis",
@@ -126,104 +114,111 @@ def test_a_curator_creates_a_reference_with_authors(curator):
     assert data["bibtex_key"] and data["number"] is None and data["status"] == "draft"
 
 
-def test_if_match_refuses_a_stale_update_with_412(curator):
-    created = curator.post(STUDIES, new_study(), format="json")
+def test_if_match_refuses_a_stale_update_with_412(curator_api):
+    created = curator_api.post(STUDIES, new_study(), format="json")
     url, etag = f"{STUDIES}{created.json()['id']}/", created["ETag"]
-    assert curator.get(url)["ETag"] == etag
-    first = curator.patch(url, {"summary": "Edited by A."}, format="json", HTTP_IF_MATCH=etag)
+    assert curator_api.get(url)["ETag"] == etag
+    first = curator_api.patch(url, {"summary": "Edited by A."}, format="json", HTTP_IF_MATCH=etag)
     assert first.status_code == 200 and first["ETag"] != etag
-    stale = curator.patch(url, {"summary": "Edited by B."}, format="json", HTTP_IF_MATCH=etag)
+    stale = curator_api.patch(url, {"summary": "Edited by B."}, format="json", HTTP_IF_MATCH=etag)
     assert stale.status_code == 412
     assert "changed" in stale.json()["detail"]
     assert Study.objects.get(pk=created.json()["id"]).summary == "Edited by A."
-    fresh = curator.patch(
+    fresh = curator_api.patch(
         url, {"summary": "Edited by B."}, format="json", HTTP_IF_MATCH=first["ETag"]
     )
     assert fresh.status_code == 200
 
 
-def test_patch_keeps_what_it_does_not_mention(curator):
-    created = curator.post(STUDIES, new_study(), format="json").json()
+def test_patch_keeps_what_it_does_not_mention(curator_api):
+    created = curator_api.post(STUDIES, new_study(), format="json").json()
     url = f"{STUDIES}{created['id']}/"
-    data = curator.patch(url, {"sample_size": 8}, format="json", **if_match(curator, url)).json()
+    data = curator_api.patch(
+        url, {"sample_size": 8}, format="json", **if_match(curator_api, url)
+    ).json()
     assert data["sample_size"] == 8
     assert data["outcomes"] == created["outcomes"]
     assert set(data["subtypes"]) == {"dm", "pm"} and data["summary"] == created["summary"]
-    full = curator.put(
-        url, new_study(label="Renamed", outcomes=[]), format="json", **if_match(curator, url)
+    full = curator_api.put(
+        url, new_study(label="Renamed", outcomes=[]), format="json", **if_match(curator_api, url)
     ).json()
     assert full["label"] == "Renamed" and full["outcomes"] == []
     assert full["key"] == created["key"]
 
 
-def test_the_workflow_through_the_api(curator, editor):
-    study_id = curator.post(STUDIES, new_study(), format="json").json()["id"]
+def test_the_workflow_through_the_api(curator_api, editor_api):
+    study_id = curator_api.post(STUDIES, new_study(), format="json").json()["id"]
     url = f"{STUDIES}{study_id}/"
     assert (
-        curator.post(
-            f"{url}publish/", {"comment": "ok"}, format="json", **if_match(curator, url)
+        curator_api.post(
+            f"{url}publish/", {"comment": "ok"}, format="json", **if_match(curator_api, url)
         ).status_code
         == 403
     )
     assert (
-        editor.post(
-            f"{url}publish/", {"comment": "ok"}, format="json", **if_match(editor, url)
+        editor_api.post(
+            f"{url}publish/", {"comment": "ok"}, format="json", **if_match(editor_api, url)
         ).status_code
         == 409
     )  # a draft: not submitted
-    submitted = curator.post(f"{url}submit/", {}, format="json", **if_match(curator, url))
+    submitted = curator_api.post(f"{url}submit/", {}, format="json", **if_match(curator_api, url))
     assert submitted.status_code == 200 and submitted.json()["status"] == "submitted"
     assert (
-        editor.post(f"{url}publish/", {}, format="json", **if_match(editor, url)).status_code == 400
+        editor_api.post(
+            f"{url}publish/", {}, format="json", **if_match(editor_api, url)
+        ).status_code
+        == 400
     )  # no comment
-    published = editor.post(
+    published = editor_api.post(
         f"{url}publish/",
         {"comment": "Checked against PubMed."},
         format="json",
-        **if_match(editor, url),
+        **if_match(editor_api, url),
     )
     assert published.status_code == 200 and published.json()["status"] == "published"
     assert client_for().get(url).status_code == 200
     # Curators may not change a published entry; editors withdraw it.
     assert (
-        curator.patch(url, {"summary": "x"}, format="json", **if_match(curator, url)).status_code
+        curator_api.patch(
+            url, {"summary": "x"}, format="json", **if_match(curator_api, url)
+        ).status_code
         == 403
     )
-    withdrawn = editor.post(
-        f"{url}withdraw/", {"comment": "Duplicate."}, format="json", **if_match(editor, url)
+    withdrawn = editor_api.post(
+        f"{url}withdraw/", {"comment": "Duplicate."}, format="json", **if_match(editor_api, url)
     )
     assert withdrawn.json()["status"] == "withdrawn"
     assert client_for().get(url).status_code == 404
 
 
-def test_an_editor_cannot_publish_their_own_submission(editor):
-    study_id = editor.post(STUDIES, new_study(), format="json").json()["id"]
+def test_an_editor_cannot_publish_their_own_submission(editor_api):
+    study_id = editor_api.post(STUDIES, new_study(), format="json").json()["id"]
     url = f"{STUDIES}{study_id}/"
-    editor.post(f"{url}submit/", {}, format="json", **if_match(editor, url))
-    response = editor.post(
-        f"{url}publish/", {"comment": "mine"}, format="json", **if_match(editor, url)
+    editor_api.post(f"{url}submit/", {}, format="json", **if_match(editor_api, url))
+    response = editor_api.post(
+        f"{url}publish/", {"comment": "mine"}, format="json", **if_match(editor_api, url)
     )
     assert response.status_code == 409 and "another editor" in response.json()["detail"]
 
 
-def test_workflow_actions_honour_if_match(curator):
-    created = curator.post(STUDIES, new_study(), format="json")
+def test_workflow_actions_honour_if_match(curator_api):
+    created = curator_api.post(STUDIES, new_study(), format="json")
     url = f"{STUDIES}{created.json()['id']}/"
-    changed = curator.patch(
+    changed = curator_api.patch(
         url, {"summary": "Changed."}, format="json", HTTP_IF_MATCH=created["ETag"]
     )
     assert changed.status_code == 200
-    response = curator.post(f"{url}submit/", {}, format="json", HTTP_IF_MATCH=created["ETag"])
+    response = curator_api.post(f"{url}submit/", {}, format="json", HTTP_IF_MATCH=created["ETag"])
     assert response.status_code == 412
 
 
-def test_delete_is_not_offered(editor):
+def test_delete_is_not_offered(editor_api):
     study = Study.objects.first()
-    assert editor.delete(f"{STUDIES}{study.pk}/").status_code == 405
+    assert editor_api.delete(f"{STUDIES}{study.pk}/").status_code == 405
 
 
-def test_therapies_and_statements_are_writable(curator):
-    therapy = curator.post(
+def test_therapies_and_statements_are_writable(curator_api):
+    therapy = curator_api.post(
         "/api/v1/therapies/",
         {
             "slug": "tofacitinib",
@@ -238,14 +233,16 @@ def test_therapies_and_statements_are_writable(curator):
     assert therapy.status_code == 201, therapy.json()
     assert therapy.json()["brand_names"] == ["Xeljanz"]
     url = "/api/v1/therapies/tofacitinib/"
-    changed = curator.patch(url, {"route": "oral"}, format="json", **if_match(curator, url))
+    changed = curator_api.patch(url, {"route": "oral"}, format="json", **if_match(curator_api, url))
     assert changed.json()["route"] == "oral" and changed.json()["synonyms"] == ["tofa"]
     assert (
-        curator.patch(url, {"slug": "tofa"}, format="json", **if_match(curator, url)).status_code
+        curator_api.patch(
+            url, {"slug": "tofa"}, format="json", **if_match(curator_api, url)
+        ).status_code
         == 400
     )
     study = Study.objects.published().filter(therapies__slug="rituximab").first()
-    statement = curator.post(
+    statement = curator_api.post(
         "/api/v1/statements/",
         {
             "key": "api-test-statement",
@@ -257,7 +254,7 @@ def test_therapies_and_statements_are_writable(curator):
     )
     assert statement.status_code == 201, statement.json()
     assert statement.json()["studies"] == [study.pk]
-    empty = curator.post(
+    empty = curator_api.post(
         "/api/v1/statements/",
         {"key": "empty", "therapy": "rituximab", "text": "Unsupported."},
         format="json",
@@ -265,23 +262,25 @@ def test_therapies_and_statements_are_writable(curator):
     assert empty.status_code == 400
 
 
-def test_malformed_json_is_400_and_other_media_415(curator):
-    response = curator.post(STUDIES, "{not json", content_type="application/json")
+def test_malformed_json_is_400_and_other_media_415(curator_api):
+    response = curator_api.post(STUDIES, "{not json", content_type="application/json")
     assert response.status_code == 400
-    response = curator.post(STUDIES, "a=b", content_type="application/x-www-form-urlencoded")
+    response = curator_api.post(STUDIES, "a=b", content_type="application/x-www-form-urlencoded")
     assert response.status_code == 415
 
 
-def test_publishing_a_study_of_an_unpublished_reference_is_refused_with_its_name(curator, editor):
+def test_publishing_a_study_of_an_unpublished_reference_is_refused_with_its_name(
+    curator_api, editor_api
+):
     from core.choices import ReviewStatus
 
-    study = curator.post(STUDIES, new_study(), format="json").json()
+    study = curator_api.post(STUDIES, new_study(), format="json").json()
     reference = Reference.objects.get(number=study["reference"]["number"])
     Reference.objects.filter(pk=reference.pk).update(status=ReviewStatus.DRAFT)
     url = f"{STUDIES}{study['id']}/"
-    curator.post(f"{url}submit/", {}, format="json", **if_match(curator, url))
-    refused = editor.post(
-        f"{url}publish/", {"comment": "Checked."}, format="json", **if_match(editor, url)
+    curator_api.post(f"{url}submit/", {}, format="json", **if_match(curator_api, url))
+    refused = editor_api.post(
+        f"{url}publish/", {"comment": "Checked."}, format="json", **if_match(editor_api, url)
     )
     assert refused.status_code == 409
     assert "publish them first" in refused.json()["detail"]

@@ -4,8 +4,8 @@ writes that cannot be made blind (issue 12): no 304 for changed data, no lost up
 import pytest
 
 from core import cache as page_cache
-from core.api.testing import client_for, fresh_throttle, make_user  # noqa: F401
 from evidence.models import Outcome, Study
+from tests.factories import client_for
 from therapies.models import Therapy
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_throttle")]
@@ -16,11 +16,6 @@ STUDIES = "/api/v1/studies/"
 @pytest.fixture
 def study():
     return Study.objects.published().filter(outcomes__isnull=False).order_by("pk").first()
-
-
-@pytest.fixture
-def curator():
-    return client_for(make_user("curator", "Curators"))
 
 
 def edit_an_outcome(study):
@@ -99,15 +94,15 @@ def test_last_modified_covers_a_related_change(study):
         assert parse_http_date(client.get(url)["Last-Modified"]) >= changed, url
 
 
-def test_a_write_without_if_match_is_428_with_an_explanation(curator, study):
+def test_a_write_without_if_match_is_428_with_an_explanation(curator_api, study):
     from core.choices import ReviewStatus
 
     Study.objects.filter(pk=study.pk).update(status=ReviewStatus.DRAFT)
     url = f"{STUDIES}{study.pk}/"
     for response in (
-        curator.patch(url, {"summary": "Blind."}, format="json"),
-        curator.put(url, {"summary": "Blind."}, format="json"),
-        curator.post(f"{url}submit/", {}, format="json"),
+        curator_api.patch(url, {"summary": "Blind."}, format="json"),
+        curator_api.put(url, {"summary": "Blind."}, format="json"),
+        curator_api.post(f"{url}submit/", {}, format="json"),
     ):
         assert response.status_code == 428
         assert response["Content-Type"].startswith("application/json")
@@ -118,43 +113,45 @@ def test_a_write_without_if_match_is_428_with_an_explanation(curator, study):
 
 
 @pytest.mark.parametrize("header", ["abc", "W/abc", '"unterminated', 'garbage, "x"', "**"])
-def test_a_malformed_if_match_is_400_never_ignored(curator, study, header):
+def test_a_malformed_if_match_is_400_never_ignored(curator_api, study, header):
     from core.choices import ReviewStatus
 
     Study.objects.filter(pk=study.pk).update(status=ReviewStatus.DRAFT)
     url = f"{STUDIES}{study.pk}/"
-    response = curator.patch(url, {"summary": "Unquoted."}, format="json", HTTP_IF_MATCH=header)
+    response = curator_api.patch(url, {"summary": "Unquoted."}, format="json", HTTP_IF_MATCH=header)
     assert response.status_code == 400
     assert "If-Match" in response.json()["detail"]
     study.refresh_from_db()
     assert study.summary != "Unquoted."
 
 
-def test_if_match_star_and_the_current_etag_are_accepted(curator, study):
+def test_if_match_star_and_the_current_etag_are_accepted(curator_api, study):
     from core.choices import ReviewStatus
 
     Study.objects.filter(pk=study.pk).update(status=ReviewStatus.DRAFT)
     url = f"{STUDIES}{study.pk}/"
     assert (
-        curator.patch(url, {"summary": "Starred."}, format="json", HTTP_IF_MATCH="*").status_code
+        curator_api.patch(
+            url, {"summary": "Starred."}, format="json", HTTP_IF_MATCH="*"
+        ).status_code
         == 200
     )
-    etag = curator.get(url)["ETag"]
-    response = curator.patch(url, {"summary": "Matched."}, format="json", HTTP_IF_MATCH=etag)
+    etag = curator_api.get(url)["ETag"]
+    response = curator_api.patch(url, {"summary": "Matched."}, format="json", HTTP_IF_MATCH=etag)
     assert response.status_code == 200
-    assert response["ETag"] == curator.get(url)["ETag"] != etag
+    assert response["ETag"] == curator_api.get(url)["ETag"] != etag
 
 
-def test_a_write_based_on_a_copy_before_a_related_change_is_412(curator, study):
+def test_a_write_based_on_a_copy_before_a_related_change_is_412(curator_api, study):
     """The lost update of the issue: an outcome changed after the client read the study; the
     client's PATCH (sending the ETag it read) must not go through."""
     from core.choices import ReviewStatus
 
     Study.objects.filter(pk=study.pk).update(status=ReviewStatus.DRAFT)
     url = f"{STUDIES}{study.pk}/"
-    etag = curator.get(url)["ETag"]
+    etag = curator_api.get(url)["ETag"]
     edit_an_outcome(study)
-    response = curator.patch(
+    response = curator_api.patch(
         url, {"summary": "Based on an old copy."}, format="json", HTTP_IF_MATCH=etag
     )
     assert response.status_code == 412

@@ -20,6 +20,7 @@ from django.urls import reverse
 from evidence.models import Outcome, Provenance, Statement, Study
 from references.bibtex import MAX_AUTHORS
 from references.models import Author, Reference
+from tests.helpers import content
 from therapies.models import DrugClass, Therapy, TherapyRationale
 
 pytestmark = pytest.mark.django_db
@@ -352,10 +353,6 @@ PAGES = [
 ]
 
 
-def body(response) -> bytes:
-    return b"".join(response.streaming_content) if response.streaming else response.content
-
-
 @pytest.mark.parametrize("page", PAGES)
 def test_a_100_kb_query_string_is_refused_as_too_long(client, page):
     response = client.get(page, {"q": "a" * 100_000, "therapy": "x" * 1000})
@@ -368,7 +365,7 @@ def test_a_query_string_just_under_the_limit_is_answered_without_error(client, p
     started = time.monotonic()
     # Percent signs and underscores double in a LIKE pattern: still under SQLite's 50,000.
     response = client.get(page, {"q": "a%_\\'" * 2500, "therapy": "x" * 500})
-    body(response)
+    content(response)
     assert response.status_code < 500
     assert time.monotonic() - started < BOUND
 

@@ -20,7 +20,6 @@ from django.contrib.auth.models import User
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from core.api.testing import fresh_throttle  # noqa: F401
 from core.logging import JSONFormatter, RequestIdFilter
 from core.security import client_ip
 
@@ -147,7 +146,8 @@ def test_cookies_are_secure_and_http_only(client, admin_user, no_lockout):
 
 
 @pytest.fixture
-def editor():
+def rita():
+    """A staff user who logs in with a password (the shared fixtures log in without one)."""
     return User.objects.create_user("rita", password="the right one", is_staff=True)
 
 
@@ -161,7 +161,7 @@ def login(username, password, ip="203.0.113.7", client=None, **extra):
     )
 
 
-def test_the_admin_login_locks_after_repeated_failures(editor, settings):
+def test_the_admin_login_locks_after_repeated_failures(rita, settings):
     settings.AXES_FAILURE_LIMIT = 3
     for _ in range(2):
         assert login("rita", "guess").status_code == 200  # the form again, with an error
@@ -176,7 +176,7 @@ def test_the_admin_login_locks_after_repeated_failures(editor, settings):
     assert login("rita", "the right one", ip="198.51.100.9").status_code == 302
 
 
-def test_one_address_trying_many_usernames_is_locked_out(editor, settings):
+def test_one_address_trying_many_usernames_is_locked_out(rita, settings):
     """One guess per username never reaches a per-username limit; the address's count does."""
     settings.AXES_FAILURE_LIMIT = 3
     statuses = [login(name, "guess").status_code for name in ("ana", "ben", "cyd", "dan")]
@@ -186,7 +186,7 @@ def test_one_address_trying_many_usernames_is_locked_out(editor, settings):
     assert login("rita", "the right one", ip="198.51.100.9").status_code == 302
 
 
-def test_the_cool_off_lets_the_user_back_in(editor, settings):
+def test_the_cool_off_lets_the_user_back_in(rita, settings):
     settings.AXES_FAILURE_LIMIT = 2
     login("rita", "guess")
     assert login("rita", "guess").status_code == 429
@@ -196,7 +196,7 @@ def test_the_cool_off_lets_the_user_back_in(editor, settings):
     assert login("rita", "the right one").status_code == 302
 
 
-def test_a_successful_login_resets_the_count(editor, settings):
+def test_a_successful_login_resets_the_count(rita, settings):
     settings.AXES_FAILURE_LIMIT = 3
     login("rita", "guess")
     login("rita", "guess")
@@ -206,7 +206,7 @@ def test_a_successful_login_resets_the_count(editor, settings):
     assert login("rita", "the right one").status_code == 302
 
 
-def test_behind_a_proxy_the_client_is_the_address_it_saw(editor, settings):
+def test_behind_a_proxy_the_client_is_the_address_it_saw(rita, settings):
     settings.AXES_FAILURE_LIMIT = 2
     settings.MYOEVIDENCE_PROXY_COUNT = 1
     # Everyone arrives from the proxy (127.0.0.1); the proxy appends the real address.

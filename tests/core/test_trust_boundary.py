@@ -15,14 +15,13 @@ from django.db import transaction
 from django.urls import reverse
 
 from core import workflow
-from core.api.testing import client_for, fresh_throttle, make_user  # noqa: F401
 from core.choices import ReviewStatus
 from core.invariants import InvariantError
 from core.workflow import CURATORS, EDITORS, WorkflowError
 from evidence.models import DiseaseSubtype, Statement, Study
 from evidence.services.studies import upsert_study
 from references.models import Reference
-from tests.factories import staff
+from tests.factories import client_for, staff
 from therapies.models import DrugClass, Therapy, TherapyRationale
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_throttle")]
@@ -162,7 +161,7 @@ def test_linking_a_draft_therapy_to_a_published_study_is_refused_everywhere(
     with pytest.raises(InvariantError, match=MARK), transaction.atomic():
         draft_therapy.studies.add(rim)
     # And the API answers 409 naming it.
-    api = client_for(make_user("apied", EDITORS))
+    api = client_for(staff("apied", EDITORS))
     etag = api.get(f"/api/v1/studies/{rim.pk}/")["ETag"]
     response = api.patch(
         f"/api/v1/studies/{rim.pk}/",

@@ -18,16 +18,6 @@ DRAFT, SUBMITTED, PUBLISHED = ReviewStatus.DRAFT, ReviewStatus.SUBMITTED, Review
 
 
 @pytest.fixture
-def curator():
-    return staff("curator", CURATORS)
-
-
-@pytest.fixture
-def editor():
-    return staff("editor", EDITORS)
-
-
-@pytest.fixture
 def draft():
     """Reference 60 of the corpus, put back to draft."""
     reference = Reference.objects.get(number=60)

@@ -5,10 +5,11 @@ import io
 
 import pytest
 
-from core.api.testing import client_for, content, fresh_throttle  # noqa: F401
 from evidence.choices import StudyDesign
 from evidence.models import DiseaseSubtype, Outcome, Statement, Study
 from evidence.selectors import evidence_matrix
+from tests.factories import client_for
+from tests.helpers import content
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_throttle")]
 

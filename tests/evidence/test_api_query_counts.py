@@ -5,10 +5,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from core.api.testing import client_for, content, fresh_throttle  # noqa: F401
 from evidence.models import DiseaseSubtype, Outcome, Provenance, Study
 from references.models import Reference
 from tests.evidence.test_query_counts import keep_published
+from tests.factories import client_for
+from tests.helpers import content
 from therapies.models import Therapy
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_throttle")]

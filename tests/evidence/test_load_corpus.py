@@ -10,12 +10,12 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from core.api.testing import client_for, fresh_throttle, make_user  # noqa: F401
 from core.workflow import withdraw
 from evidence.models import Outcome, Provenance, Statement, Study
 from evidence.services.curation import LOADED, RESET
 from references.models import Author, Reference
 from tests.evidence.test_admin import change_form_data, study_post_data
+from tests.factories import client_for, staff
 from therapies.models import Therapy
 
 pytestmark = pytest.mark.django_db
@@ -152,8 +152,8 @@ def test_an_outcome_edited_on_its_own_admin_page_keeps_its_study(client, editor)
     assert kept_line("study", "ref01-rim-trial", "editor").search(out), out
 
 
-def test_a_reference_edited_through_the_api_is_kept_and_named(fresh_throttle):  # noqa: F811
-    api = client_for(make_user("alice", "Editors"))
+def test_a_reference_edited_through_the_api_is_kept_and_named(fresh_throttle):
+    api = client_for(staff("alice", "Editors"))
     reference = Reference.objects.get(number=1)
     etag = api.get(f"/api/v1/references/{reference.pk}/")["ETag"]
     response = api.patch(
@@ -171,8 +171,8 @@ def test_a_reference_edited_through_the_api_is_kept_and_named(fresh_throttle):  
     assert kept_line("reference", reference.bibtex_key, "alice").search(out), out
 
 
-def test_an_author_changed_through_the_api_keeps_the_reference(fresh_throttle):  # noqa: F811
-    api = client_for(make_user("alice", "Editors"))
+def test_an_author_changed_through_the_api_keeps_the_reference(fresh_throttle):
+    api = client_for(staff("alice", "Editors"))
     reference = Reference.objects.get(number=1)
     authors = [
         {"family": a.family, "given": a.given, "is_corporate": a.is_corporate}
@@ -198,7 +198,7 @@ def test_an_author_changed_through_the_api_keeps_the_reference(fresh_throttle): 
 def test_a_workflow_transition_is_curation_too():
     """An editor withdrew a study: reloading the fixtures (published) must not republish it."""
     study = Study.objects.get(key="ref04-apheresis-sham-trial")
-    withdraw(study, user=make_user("ed", "Editors"), comment="Duplicate of another report.")
+    withdraw(study, user=staff("ed", "Editors"), comment="Duplicate of another report.")
 
     out = load()
 

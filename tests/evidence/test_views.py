@@ -10,15 +10,10 @@ from django.urls import reverse
 
 from core.choices import ReviewStatus
 from evidence.models import DiseaseSubtype, Study
+from tests.helpers import body
 from therapies.models import Therapy
 
 pytestmark = pytest.mark.django_db
-
-
-def body(response) -> str:
-    if response.streaming:
-        return b"".join(response.streaming_content).decode()
-    return response.content.decode()
 
 
 def shown_count(html: str) -> int:
@@ -276,9 +271,9 @@ def test_verified_by_names_staff_only_to_staff(request, client, verified_study, 
 
 @pytest.mark.parametrize("staff_user", [False, True])
 def test_the_api_names_the_verifier_to_staff_only(verified_study, staff_user):
-    from core.api.testing import client_for, make_user
+    from tests.factories import client_for, staff
 
-    client = client_for(make_user("curator2", "Curators") if staff_user else None)
+    client = client_for(staff("curator2", "Curators") if staff_user else None)
     data = client.get(f"/api/v1/studies/{verified_study.pk}/").json()
     verifiers = {p["verified_by"] for p in data["provenance"]}
     assert verifiers == ({"mallory"} if staff_user else {"a second curator"})

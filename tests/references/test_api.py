@@ -7,9 +7,11 @@ import json
 
 import bibtexparser
 import pytest
+import rispy
 
-from core.api.testing import client_for, content, fresh_throttle, read_ris  # noqa: F401
 from references.models import Reference
+from tests.factories import client_for
+from tests.helpers import content
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_throttle")]
 
@@ -92,9 +94,10 @@ def test_ris_export_parses_and_matches_the_list_count():
     client = client_for()
     count = client.get(LIST, {"year_min": 2010}).json()["count"]
     text = content(client.get(LIST, {"year_min": 2010, "format": "ris"})).decode()
-    records = read_ris(text)
+    # rispy, an independent reader, not ours: a record our writer breaks would not parse.
+    records = rispy.loads(text)
     assert len(records) == count > 0
-    assert all(r["TY"] and r["TI"] for r in records)
+    assert all(r["type_of_reference"] and r["title"] for r in records)
 
 
 def test_csljson_export_is_a_json_array_of_the_listed_references():

@@ -17,8 +17,10 @@ def _dash(value: str) -> str:
 
 @pytest.fixture(scope="module")
 def source():
-    if not SOURCE.exists():
-        pytest.fail(f"The source review is missing at {SOURCE} (set MYOEVIDENCE_SOURCE_REVIEW).")
+    # The review is a subscription article: it cannot be vendored into tests/data, so without
+    # it (a checkout without ../shared) these checks are skipped, saying where it was looked for.
+    if not SOURCE.is_file():
+        pytest.skip(f"the source review is not at {SOURCE} (set MYOEVIDENCE_SOURCE_REVIEW)")
     return parse_review(SOURCE)
 
 

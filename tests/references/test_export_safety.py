@@ -7,15 +7,12 @@ import rispy
 from django.core.exceptions import ValidationError
 
 from references.models import Reference
+from tests.helpers import body
 
 pytestmark = pytest.mark.django_db
 
 BIBTEX_BREAKOUT = "Rituximab}\n@misc{evil,\n  title = {Forged}"
 RIS_BREAKOUT = "Rituximab\nER  - \nTY  - JOUR\nTI  - Forged"
-
-
-def body(response) -> str:
-    return b"".join(response.streaming_content).decode("utf-8")
 
 
 @pytest.fixture

@@ -7,14 +7,9 @@ import bibtexparser
 import pytest
 
 from references.models import Reference
+from tests.helpers import body
 
 pytestmark = pytest.mark.django_db
-
-
-def body(response) -> str:
-    if response.streaming:
-        return b"".join(response.streaming_content).decode()
-    return response.content.decode()
 
 
 def shown(html: str) -> int:

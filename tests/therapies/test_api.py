@@ -5,7 +5,8 @@ import io
 
 import pytest
 
-from core.api.testing import client_for, content, fresh_throttle  # noqa: F401
+from tests.factories import client_for
+from tests.helpers import content
 from therapies.models import DrugClass, Therapy
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_throttle")]
@@ -56,9 +57,9 @@ def test_drug_classes_list_their_therapies():
 
 
 def test_a_draft_therapy_is_hidden_from_anonymous_clients_but_not_from_staff():
-    from core.api.testing import make_user
+    from tests.factories import staff
 
     Therapy.objects.filter(slug="abatacept").update(status="draft")
     assert client_for().get("/api/v1/therapies/abatacept/").status_code == 404
-    staff = client_for(make_user("ed", "Editors"))
+    staff = client_for(staff("ed", "Editors"))
     assert staff.get("/api/v1/therapies/abatacept/").json()["status"] == "draft"
