@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Create .venv (Python 3.11+) and install the project with its dev extras. Safe to re-run:
-# it reinstalls only when pyproject.toml changed since the last install.
+# Create .venv (Python 3.11+) and install the exact versions in requirements.lock (with their
+# hashes), then the project itself (editable, --no-deps: its dependencies are the lock's). Safe to
+# re-run: it reinstalls only when requirements.lock or pyproject.toml changed since the last
+# install. After changing the dependencies in pyproject.toml, recompile the lock: scripts/lock.sh.
 # With --browser it also provides what the browser tests need: Debian's chromium (apt, as root)
 # and axe-core from the npm registry (package.json).
 #
@@ -17,16 +19,18 @@ if [ ! -x .venv/bin/python ]; then
   echo "==> Creating the virtualenv .venv with $("$PYTHON" --version)"
   "$PYTHON" -m venv .venv
 fi
-stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
+stamp=.venv/.installed-$(cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
 if [ ! -f "$stamp" ]; then
   echo "==> Upgrading pip"
   "${PIP[@]}" install --progress-bar on --upgrade pip
-  echo "==> Installing MyoEvidence and its dependencies into .venv (about a minute the first time)"
-  "${PIP[@]}" install --progress-bar on -e ".[dev]"
+  echo "==> Installing the locked dependencies (requirements.lock) into .venv (about a minute the first time)"
+  "${PIP[@]}" install --progress-bar on --require-hashes -r requirements.lock
+  echo "==> Installing MyoEvidence itself (editable)"
+  "${PIP[@]}" install --progress-bar on --no-deps -e .
   rm -f .venv/.installed-* && touch "$stamp"
   echo "==> Installed."
 else
-  echo "==> Dependencies are up to date (.venv matches pyproject.toml)."
+  echo "==> Dependencies are up to date (.venv matches requirements.lock and pyproject.toml)."
 fi
 if [ "${1:-}" = "--browser" ]; then
   if [ ! -x /usr/bin/chromium ]; then

@@ -89,5 +89,10 @@ def test_bootstrap_shows_pip_progress_without_its_notices():
     # An option of `pip install` (pip itself refuses it before the subcommand).
     installs = re.findall(r'"\$\{PIP\[@\]\}" install (.*)$', script, re.M)
     assert installs and all(line.startswith("--progress-bar on ") for line in installs)
-    assert script.count('"${PIP[@]}" install') == 2
+    # pip itself, the locked dependencies (hash-checked), then the project without dependencies.
+    assert script.count('"${PIP[@]}" install') == 3
+    assert "--require-hashes -r requirements.lock" in script
+    assert "--no-deps -e ." in script
     assert "==> Installing MyoEvidence" in script
+    # A changed lock or pyproject.toml re-installs.
+    assert re.search(r"^stamp=.*requirements\.lock pyproject\.toml", script, re.M)
