@@ -18,7 +18,7 @@ Run it with ``bench/run.sh`` (which checks wrk, PostgreSQL and Redis first). It
    workers' resident memory (VmRSS in /proc/<pid>/status);
 5. prints the table with PASS/FAIL lines for the targets, and writes it with the machine's
    description and the key query plans (bench/explain.py) to bench/RESULTS.md and to the
-   README's performance section (between the bench:start/end markers); the raw numbers go to
+   performance page, docs/benchmark.md (between the bench:start/end markers); the raw numbers go to
    bench/results/latest.json.
 
 One deliberate difference from production: the anonymous API rate limit (120/minute per client
@@ -797,8 +797,8 @@ def write_results(info, report, explain, deploy_check) -> None:
     else:
         text = f"# Benchmark results\n\n{generated}\n"
     path.write_text(text)
-    # The README's performance section carries the same block, between the same markers.
-    readme = PROJECT / "README.md"
+    # The performance page carries the same block, between the same markers.
+    readme = PROJECT / "docs" / "benchmark.md"
     text = readme.read_text()
     if START in text and END in text:
         readme.write_text(

@@ -314,7 +314,7 @@ LOGGING = {
 # HTTPS, cookies, security headers, Content-Security-Policy, admin login lockout, structured
 # logs, the 503 page. All on when DJANGO_DEBUG is off; each has a switch for deployments that
 # need otherwise (e.g. DJANGO_SECURE_SSL_REDIRECT=false for a plain-HTTP benchmark on loopback).
-# The production recipe (nginx in front, gunicorn, PostgreSQL, Redis) is in the README.
+# The production recipe (nginx in front, gunicorn, PostgreSQL, Redis) is in docs/production.md.
 
 # TLS ends at the reverse proxy, which tells us the original scheme in this header. Trust it
 # only behind a proxy that always sets it (nginx: proxy_set_header X-Forwarded-Proto $scheme);
