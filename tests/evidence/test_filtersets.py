@@ -3,7 +3,6 @@ published studies to exactly those a plain Python reading of the same rule keeps
 value is a form error, never an exception."""
 
 import pytest
-from django.http import QueryDict
 from django.test import RequestFactory
 
 from core.choices import ReviewStatus
@@ -11,16 +10,10 @@ from core.workflow import CURATORS
 from evidence.filtersets import StudyFilterSet, SubtypeFilterSet
 from evidence.models import DiseaseSubtype, Study
 from tests.factories import staff
+from tests.helpers import contains, query
 from therapies.models import Therapy
 
 pytestmark = pytest.mark.django_db
-
-
-def query(params: dict) -> QueryDict:
-    data = QueryDict(mutable=True)
-    for name, value in params.items():
-        data.setlist(name, value if isinstance(value, list) else [value])
-    return data
 
 
 def studies() -> list[Study]:
@@ -33,10 +26,6 @@ def studies() -> list[Study]:
 
 def therapies_of(study) -> set[str]:
     return {t.slug for t in study.therapies.all()}
-
-
-def contains(text: str, term: str) -> bool:
-    return term.lower() in (text or "").lower()
 
 
 # (query, what the same rule keeps, read in Python from each published study)

@@ -3,22 +3,15 @@ a plain Python reading of the same rule keeps; a bad value is a form error, an u
 or subtype matches nothing (the API's documented behaviour)."""
 
 import pytest
-from django.http import QueryDict
 
 from core.choices import ReviewStatus
 from references.filtersets import ReferenceFilterSet
 from references.models import Reference
+from tests.helpers import query
 
 pytestmark = pytest.mark.django_db
 
 PUBLISHED = ReviewStatus.PUBLISHED
-
-
-def query(params: dict) -> QueryDict:
-    data = QueryDict(mutable=True)
-    for name, value in params.items():
-        data.setlist(name, value if isinstance(value, list) else [value])
-    return data
 
 
 def references() -> list[Reference]:

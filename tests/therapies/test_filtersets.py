@@ -3,23 +3,12 @@ therapies to exactly those a plain Python reading of the same rule keeps; a bad 
 error."""
 
 import pytest
-from django.http import QueryDict
 
+from tests.helpers import contains, query
 from therapies.filtersets import DrugClassFilterSet, TherapyFilterSet
 from therapies.models import DrugClass, Therapy
 
 pytestmark = pytest.mark.django_db
-
-
-def query(params: dict) -> QueryDict:
-    data = QueryDict(mutable=True)
-    for name, value in params.items():
-        data.setlist(name, value if isinstance(value, list) else [value])
-    return data
-
-
-def contains(text, term: str) -> bool:
-    return term.lower() in str(text or "").lower()
 
 
 NARROWING = {
