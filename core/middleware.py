@@ -40,7 +40,9 @@ class PageCacheMiddleware:
         try:
             found = page_cache.lookup(request)
         except DatabaseError:
-            raise
+            # No generation, no stored page can be trusted: the request goes on to fail as
+            # any other would, into DatabaseUnavailableMiddleware's one-line 503.
+            return self.get_response(request)
         except Exception:  # the cache is down: serve without it
             logger.warning(
                 "Page cache unavailable; serving %s uncached.", request.path, exc_info=True

@@ -44,11 +44,11 @@ def cache_mode(settings):
         settings.CACHES = {**settings.CACHES, "default": {**default, "KEY_PREFIX": prefix}}
     pages.reset()
     local_values.clear()
-    generation.forget()
+    generation.reset()
     yield
     pages.reset()
     local_values.clear()
-    generation.forget()
+    generation.reset()
 
 
 @pytest.fixture

@@ -56,6 +56,7 @@ __all__ = [
     "content_models",
     "current",
     "forget",
+    "reset",
     "uncommitted_changes",
 ]
 
@@ -89,6 +90,12 @@ def current(using: str = DEFAULT_DB_ALIAS) -> int:
 def forget() -> None:
     """Read the generation afresh on the next ``current()`` (after a commit, between tests)."""
     _request.generation = None
+
+
+def reset() -> None:
+    """Forget the generation and any request cycle left open (tests: a streamed response
+    that was never read to its end never sends ``request_finished``)."""
+    _request_finished()
 
 
 def _read(using: str) -> int:
