@@ -34,8 +34,12 @@ class LocalStore:
             if entry is None:
                 return None
             expires, stored_generation, value, _ = entry
-            if stored_generation != generation or expires < time.monotonic():
+            if stored_generation < generation or expires < time.monotonic():
                 self._drop(key)  # old: it can never be served again
+                return None
+            if stored_generation != generation:
+                # Newer than this request's generation (another thread stored it after a
+                # change this request started before): not for this request, kept for the next.
                 return None
             self._entries.move_to_end(key)
             return value
@@ -45,6 +49,9 @@ class LocalStore:
         if size > limit:
             return
         with self._lock:
+            existing = self._entries.get(key)
+            if existing is not None and existing[1] > generation:
+                return  # a request that started before a change must not replace newer work
             self._drop(key)
             self._entries[key] = (time.monotonic() + seconds, generation, value, size)
             self._bytes += size

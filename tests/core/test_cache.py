@@ -125,7 +125,10 @@ def test_local_copies_stay_within_their_byte_limit_and_lifetime(monkeypatch):
     assert (local.get("a", 1), local.get("b", 1), local.get("c", 1)) == (page, None, page)
     local.put("big", 1, page, 251, 300)  # larger than the whole budget: not kept
     assert local.get("big", 1) is None and local.get("a", 1) is page
-    assert local.get("a", 2) is None  # another generation: old, and dropped
+    assert local.get("a", 0) is None  # a request of an older generation: not served, kept
+    local.put("a", 0, page, 100, 300)  # nor replaced by that request's older work
+    assert local.get("a", 1) is page
+    assert local.get("a", 2) is None  # a newer generation: old, and dropped
     assert local.get("a", 1) is None and local.size == 100
     from core.caching import local as local_module
 
