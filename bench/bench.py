@@ -181,10 +181,14 @@ def manage(env: dict, *args: str, quiet: bool = True) -> str:
 
 
 def bump_generation(prefix: str) -> None:
-    """What a content change does (core.cache.bump): every cached page and value is old."""
-    import redis
-
-    redis.Redis.from_url(REDIS_URL).incr(f"{prefix}:1:content-generation")
+    """What a content change does (core.caching.generation.content_changed): every cached page
+    and value, in every process, is old. The generation is a row in the database (its one row
+    exists once the server has answered a request); ``prefix`` is no longer needed."""
+    conn = psycopg2.connect(f"{PG}/{DB_NAME}")
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute("UPDATE core_contentgeneration SET value = value + 1")
+    conn.close()
 
 
 def clear_redis(prefix: str) -> None:

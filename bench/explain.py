@@ -5,7 +5,7 @@
 Each URL is requested in-process (Django's test client, as an anonymous reader, page cache
 off, data cache on in local memory) twice: the queries of the second request are those every
 request runs; those only the first ran compute the per-generation aggregates (matrix, chart,
-counts, search ranking), which run once per content change (core.cache.memoize). Every
+counts, search ranking), which run once per content change (core.caching.data.per_generation). Every
 SELECT is then run again under EXPLAIN ANALYZE. By default only each page's slowest queries
 are printed in full; --all prints every plan. A "Seq Scan" on a table of more than
 SMALL_TABLE rows is flagged in the per-request queries: with the indexes in place there
@@ -40,6 +40,8 @@ from django.core.cache import cache  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from core.caching.data import local_values  # noqa: E402
 
 # The pages whose main queries grow with the corpus (the benchmark's and the other lists).
 URLS = [
@@ -99,6 +101,7 @@ def queries_of(url: str) -> tuple[list[str], list[str]]:
     """(per request, once per content change): the second request's queries, and those only
     the first (cold) request ran."""
     cache.clear()
+    local_values.clear()  # the data cache keeps its values in this process (core.caching.local)
     cold, warm = selects(url), selects(url)
     return warm, [sql for sql in cold if sql not in warm]
 

@@ -146,10 +146,13 @@ def cache_from_url(url: str) -> dict:
     scheme = url.split("://", 1)[0].lower()
     if scheme in {"redis", "rediss", "unix"}:
         return {
-            # Django's RedisCache, reusing its Redis client (see core/cache.py).
-            "BACKEND": "core.cache.RedisCache",
+            # Django's own Redis backend, configured through its public OPTIONS only. Each
+            # process keeps its own copies of cached pages and values (core.caching.local), so
+            # Redis is a second level read rarely (the first time a process needs an entry):
+            # the per-call client Django builds costs nothing that matters there.
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": url,
-            # A slow or absent Redis must not hang requests: the page cache then steps aside.
+            # A slow or absent Redis must not hang requests: the caches then step aside.
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     if scheme == "locmem":
@@ -168,26 +171,25 @@ CACHES = {"default": cache_from_url(os.environ.get("CACHE_URL", "locmem://"))}
 # Several deployments (or a test run) can share one Redis without seeing each other's keys.
 CACHES["default"]["KEY_PREFIX"] = os.environ.get("CACHE_KEY_PREFIX", "myoevidence")
 
-# Whole-page cache for anonymous GET requests (core/middleware.py, core/cache.py), in seconds;
-# 0 turns it off. Any content change invalidates every cached page at once, through a
-# "generation" number kept in the cache: that reaches every instance only when the cache is
-# shared (Redis). With a per-process cache a write made by another process (a second gunicorn
-# worker, load_corpus) would leave stale pages, so the page cache is off unless asked for.
-_SHARED_CACHE = CACHES["default"]["BACKEND"].endswith("RedisCache")
-MYOEVIDENCE_PAGE_CACHE_SECONDS = int(
-    os.environ.get("MYOEVIDENCE_PAGE_CACHE_SECONDS", "300" if _SHARED_CACHE else "0")
-)
-# Each process also keeps copies of the pages it serves, up to this many bytes of content, so
-# that a hit reads only the generation from Redis, not the page (core.cache.LocalPages).
+# Whole-page cache for anonymous GET requests (core/middleware.py, core/caching/pages.py), in
+# seconds; 0 turns it off. Every stored page is checked against the content generation, a
+# counter in the database that every content change moves on in its own transaction
+# (core/caching/generation.py), so a change made by any process reaches every process on its
+# next request, with or without Redis.
+MYOEVIDENCE_PAGE_CACHE_SECONDS = int(os.environ.get("MYOEVIDENCE_PAGE_CACHE_SECONDS", "300"))
+# Each process keeps pages it has stored or served, up to this many bytes of content; with
+# Redis (CACHE_URL=redis://...) they are shared through it too.
 MYOEVIDENCE_PAGE_CACHE_LOCAL_BYTES = int(
     os.environ.get("MYOEVIDENCE_PAGE_CACHE_LOCAL_BYTES", str(16 * 1024 * 1024))
 )
 # Values that cost work proportional to the corpus (the evidence matrix, chart aggregates,
-# list counts, search rankings) kept per content generation (core.cache.memoize); off with a
-# per-process cache for the same reason as the page cache. The generation, not this timeout,
-# decides freshness: the timeout only lets unused entries go.
-MYOEVIDENCE_DATA_CACHE_SECONDS = int(
-    os.environ.get("MYOEVIDENCE_DATA_CACHE_SECONDS", "3600" if _SHARED_CACHE else "0")
+# list counts, search rankings) kept per content generation (core.caching.data.per_generation);
+# 0 turns it off. The generation, not this timeout, decides freshness: the timeout only lets
+# unused entries go.
+MYOEVIDENCE_DATA_CACHE_SECONDS = int(os.environ.get("MYOEVIDENCE_DATA_CACHE_SECONDS", "3600"))
+# Each process keeps values (pickled) up to this many bytes; shared through Redis too.
+MYOEVIDENCE_DATA_CACHE_LOCAL_BYTES = int(
+    os.environ.get("MYOEVIDENCE_DATA_CACHE_LOCAL_BYTES", str(32 * 1024 * 1024))
 )
 # Never cached: the admin (staff only) and the health check (must reach the database).
 MYOEVIDENCE_PAGE_CACHE_EXCLUDE = ("/admin/", "/healthz")

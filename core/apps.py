@@ -6,9 +6,10 @@ class CoreConfig(AppConfig):
     verbose_name = "MyoEvidence core"
 
     def ready(self):
-        # Content writes anywhere (admin, API, services, commands) invalidate cached pages.
+        # Content writes anywhere (admin, API, services, commands) move the content generation
+        # on, which invalidates cached pages and values (core.caching.generation).
         from core import invariants
-        from core.cache import connect_signals
+        from core.caching.generation import connect_signals
 
         connect_signals()
         invariants.connect()

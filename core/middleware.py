@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 
+from django.db import DatabaseError
 from django.utils.cache import get_conditional_response
 from django.utils.http import parse_http_date_safe
 
-from core import cache as page_cache
+from core.caching import pages as page_cache
 
 logger = logging.getLogger(__name__)
 
@@ -15,15 +16,18 @@ CACHE_STATUS_HEADER = "X-Page-Cache"
 
 
 class PageCacheMiddleware:
-    """Serve anonymous GET requests from the whole-page cache (see ``core.cache``).
+    """Serve anonymous GET requests from the whole-page cache (see ``core.caching.pages``).
 
-    It sits above the session and authentication middleware, so a hit costs two cache round
-    trips and no database query. A miss renders normally and stores a 200 that sets no cookie
-    and is not streamed (exports are never held in the cache). The response says which it was
+    It sits above the session and authentication middleware, so a hit costs the request's one
+    read of the content generation (a query) and, from this process's copy, nothing else. A
+    miss renders normally and stores a 200 that sets no cookie and is not streamed (exports
+    are never held in the cache). The response says which it was
     in ``X-Page-Cache`` (hit, miss), for the benchmark and for debugging.
 
-    When the cache is unreachable the page is rendered as if there were no cache: readers see a
-    slower site, never an error.
+    When the shared cache is unreachable the page is rendered as if there were no cache: readers
+    see a slower site, never an error. When the database is, the request goes on to fail as
+    any other would (a 503 from ``DatabaseUnavailableMiddleware``): without the generation no
+    stored page can be trusted.
     """
 
     def __init__(self, get_response):
@@ -35,6 +39,10 @@ class PageCacheMiddleware:
             return self.get_response(request)
         try:
             found = page_cache.lookup(request)
+        except DatabaseError:
+            # No generation, no stored page can be trusted: the request goes on to fail as
+            # any other would, into DatabaseUnavailableMiddleware's one-line 503.
+            return self.get_response(request)
         except Exception:  # the cache is down: serve without it
             logger.warning(
                 "Page cache unavailable; serving %s uncached.", request.path, exc_info=True

@@ -156,3 +156,21 @@ def entry_of(instance: models.Model | None) -> ReviewedModel | None:
         parent = getattr(type(instance), "part_of", None)
         instance = getattr(instance, parent, None) if parent else None
     return instance
+
+
+class ContentGeneration(models.Model):
+    """The number of the current state of the published content (one row).
+
+    Every transaction that changes content adds one to ``value`` before it commits
+    (``core.caching.generation``), so a reader sees the new number exactly when it sees the
+    new content. Cached pages and values are stored with the number they were computed under
+    and trusted only while it is current.
+    """
+
+    value = models.BigIntegerField("generation")
+
+    class Meta:
+        verbose_name = "content generation"
+
+    def __str__(self) -> str:
+        return str(self.value)

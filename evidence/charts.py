@@ -15,7 +15,7 @@ from django.db.models import Q, QuerySet
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from core.cache import memoize, queryset_key
+from core.caching.data import per_generation
 from evidence.choices import ArmRole, ResultDirection
 from evidence.models import Study
 
@@ -87,10 +87,12 @@ def chart_points(studies: QuerySet[Study], *, therapy=None) -> list[ChartPoint]:
         .exclude(reference__year=None)
         .values_list("pk", "reference__year", "level", "result", "sample_size", "trial_id", "label")
     )
-    return memoize("chart", queryset_key(rows), lambda: _points(list(rows)))
+    return _points(rows)
 
 
-def _points(rows) -> list[ChartPoint]:
+@per_generation
+def _points(rows: QuerySet) -> list[ChartPoint]:
+    rows = list(rows)
     largest: dict[int, tuple[int, int]] = {}  # trial id -> (n, study id) of its largest report
     for pk, _, _, _, size, trial, _ in rows:
         if trial and size is not None and (trial not in largest or size > largest[trial][0]):

@@ -20,7 +20,7 @@ from django.db.models import Case, Expression, F, Q, QuerySet, When
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from core.cache import memoize, queryset_key
+from core.caching.data import per_generation
 from evidence.choices import PublicationRole
 from evidence.models import DiseaseSubtype, Outcome, Statement, Study, Trial
 from references.models import Reference
@@ -135,7 +135,8 @@ def search(query: str, *, user=None, limit: int = 20) -> dict[str, list[Hit]]:
 
     Ranking every match costs time in proportion to the matches (a common drug name matches
     a third of a field-wide corpus), so the hits of each query are kept for the content
-    generation (``core.cache.memoize``), keyed by the terms and what the reader may see.
+    generation (``core.caching.data.per_generation``), keyed by the terms, the limit and the
+    querysets, which carry what the reader may see.
     """
     terms = terms_of(query or "")
     if not terms:
@@ -153,14 +154,10 @@ def search(query: str, *, user=None, limit: int = 20) -> dict[str, list[Hit]]:
         Outcome.objects.filter(study__in=studies).select_related("study"),
         Trial.objects.restrict(user).filter(pk__in=studies.values("trial")),
     )
-    key = queryset_key(*querysets)
-    return memoize(
-        "search",
-        key and f"{key}:{limit}:{' '.join(terms)}",
-        lambda: _search(terms, querysets, limit),
-    )
+    return _search(terms, querysets, limit)
 
 
+@per_generation
 def _search(terms: list[str], querysets, limit: int) -> dict[str, list[Hit]]:
     therapies, subtypes, studies, references, statements, outcomes, trials = querysets
     groups: dict[str, list[Hit]] = {group: [] for group in GROUPS}

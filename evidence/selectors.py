@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db.models import Count, Max, Q, QuerySet
 from django.urls import reverse
 
-from core.cache import memoize, queryset_key
+from core.caching.data import per_generation
 from evidence.choices import ArmRole, DataAvailability, Direction, ResultDirection, StudyDesign
 from evidence.models import (
     Arm,
@@ -232,6 +232,7 @@ def certainty_overrides() -> dict[tuple[int, int, str], Override]:
     }
 
 
+@per_generation
 def evidence_matrix(
     studies: QuerySet[Study],
     *,
@@ -241,16 +242,11 @@ def evidence_matrix(
     """The synthesis per (therapy, subtype) of the studies that test it (evidence.synthesis).
 
     A fixed number of queries (the study facts, the overrides and the two axes), whatever the
-    size; computed once per content generation for each distinct pair of querysets
-    (``core.cache.memoize``).
+    size; computed once per content generation for each distinct set of arguments
+    (``core.caching.data.per_generation``).
     """
     therapy_qs = therapies if therapies is not None else Therapy.objects.all()
-    key = queryset_key(studies, therapy_qs)
-    return memoize(
-        "matrix",
-        key and f"{key}:{all_subtypes}",
-        lambda: _evidence_matrix(studies, therapy_qs, all_subtypes),
-    )
+    return _evidence_matrix(studies, therapy_qs, all_subtypes)
 
 
 def _evidence_matrix(
@@ -393,18 +389,12 @@ def data_version() -> str:
 def corpus_status(user=None) -> CorpusStatus:
     """Counts and the latest change of the visible corpus: one aggregate query per model,
     once per content generation."""
-    querysets = {
-        "studies": Study.objects.restrict(user),
-        "references": Reference.objects.restrict(user),
-        "therapies": Therapy.objects.restrict(user),
-    }
-    totals = memoize(
-        "corpus-status",
-        queryset_key(*querysets.values()),
-        lambda: {
-            name: qs.aggregate(n=Count("pk"), last=Max("modified"))
-            for name, qs in querysets.items()
-        },
+    totals = corpus_totals(
+        {
+            "studies": Study.objects.restrict(user),
+            "references": Reference.objects.restrict(user),
+            "therapies": Therapy.objects.restrict(user),
+        }
     )
     return CorpusStatus(
         version=data_version(),
@@ -415,9 +405,17 @@ def corpus_status(user=None) -> CorpusStatus:
     )
 
 
+@per_generation
+def corpus_totals(querysets: dict[str, QuerySet]) -> dict[str, dict]:
+    """The number of rows and their latest ``modified`` of each named queryset."""
+    return {
+        name: qs.aggregate(n=Count("pk"), last=Max("modified")) for name, qs in querysets.items()
+    }
+
+
+@per_generation
 def design_counts(studies: QuerySet[Study]) -> dict[str, int]:
-    counts = studies.order_by().values_list("design").annotate(n=Count("id"))
-    return memoize("design-counts", queryset_key(counts), lambda: dict(counts))
+    return dict(studies.order_by().values_list("design").annotate(n=Count("id")))
 
 
 def subtype_ranking(studies: QuerySet[Study], subtype: DiseaseSubtype) -> list[MatrixCell]:
@@ -464,17 +462,17 @@ def evidence_cutoff(user=None) -> EvidenceCutoff:
     """The newest publication year among the visible references (the evidence the corpus
     holds, the source review apart) and the source review's year: one aggregate query,
     memoized per content generation."""
-    references = Reference.objects.restrict(user)
+    newest, review = _cutoff_years(Reference.objects.restrict(user))
+    return EvidenceCutoff(newest_year=newest, review_year=review)
+
+
+@per_generation
+def _cutoff_years(references: QuerySet[Reference]) -> tuple[int | None, int | None]:
     source = Q(role=ReferenceRole.SOURCE_REVIEW)
-
-    def years():
-        found = references.aggregate(
-            newest=Max("year", filter=~source), review=Max("year", filter=source)
-        )
-        return found["newest"], found["review"]
-
-    years = memoize("evidence-cutoff", queryset_key(references), years)
-    return EvidenceCutoff(newest_year=years[0], review_year=years[1])
+    found = references.aggregate(
+        newest=Max("year", filter=~source), review=Max("year", filter=source)
+    )
+    return found["newest"], found["review"]
 
 
 # --- Summary of findings: one therapy in one subtype (issue 13). ---------------------------
@@ -525,15 +523,10 @@ def summary_of_findings(
 ) -> SummaryOfFindings:
     """The cell's synthesis, one synthesis per measured outcome, and the studies with their
     arms, outcomes and per-arm results: a fixed number of queries (memoized)."""
-    in_subtype = studies.filter(subtypes=subtype)
-    key = queryset_key(in_subtype)
-    return memoize(
-        "summary",
-        key and f"{key}:{therapy.pk}:{subtype.pk}",
-        lambda: _summary_of_findings(in_subtype, therapy, subtype),
-    )
+    return _summary_of_findings(studies.filter(subtypes=subtype), therapy, subtype)
 
 
+@per_generation
 def _summary_of_findings(studies, therapy, subtype) -> SummaryOfFindings:
     from evidence.choices import OutcomeMeasure
 
@@ -600,3 +593,23 @@ def _summary_of_findings(studies, therapy, subtype) -> SummaryOfFindings:
         trials=trials,
         arms=arms,
     )
+
+
+@per_generation
+def study_facets(studies: QuerySet[Study]) -> dict[str, dict[str, int]]:
+    """How many of the studies have each design, result, level, age group, therapy and
+    subtype: six aggregates kept together, once per content generation."""
+
+    def facet(field):
+        rows = studies.order_by().values_list(field).annotate(n=Count("pk"))
+        # A null level (guidelines: not graded) is counted under "none".
+        return {("none" if key is None else str(key)): n for key, n in rows}
+
+    return {
+        "design": facet("design"),
+        "result": facet("result"),
+        "level": facet("level"),
+        "age_group": facet("age_group"),
+        "therapy": facet("therapies__slug"),
+        "subtype": facet("subtypes__code"),
+    }

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F
 
-from core.cache import content_changed
+from core.caching.generation import content_changed
 from evidence import fhir
 from evidence.exports import studies_csv
 from evidence.models import Study

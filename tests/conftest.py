@@ -1,5 +1,8 @@
 """Shared fixtures: the real curated corpus is loaded once into the test database."""
 
+import os
+import uuid
+
 import pytest
 from django.core.management import call_command
 
@@ -11,13 +14,41 @@ def django_db_setup(django_db_setup, django_db_blocker):
         call_command("load_corpus", verbosity=0)
 
 
+TEST_CACHES = os.environ.get("MYOEVIDENCE_TEST_CACHES", "off").lower()
+if TEST_CACHES not in ("on", "off"):
+    raise ValueError(f"MYOEVIDENCE_TEST_CACHES must be 'on' or 'off', not {TEST_CACHES!r}")
+
+
 @pytest.fixture(autouse=True)
-def page_cache_off(settings):
-    # Tests change data inside transactions that are rolled back (whose commit never bumps the
-    # content generation) and with QuerySet.update(); a page or value cached by one test would
-    # leak into the next. The caches' own tests turn them back on (tests/core/test_cache*.py).
-    settings.MYOEVIDENCE_PAGE_CACHE_SECONDS = 0
-    settings.MYOEVIDENCE_DATA_CACHE_SECONDS = 0
+def cache_mode(settings):
+    """The page and data caches, off (the default) or on as in production
+    (MYOEVIDENCE_TEST_CACHES=on; CI runs the suite both ways).
+
+    With them on, nothing cached by one test may reach the next: tests roll their changes back
+    (and with them the content generation, which then repeats), so this process's stores are
+    emptied and the shared cache (Redis, when CACHE_URL names it) gets a key prefix of the
+    test's own. Tests that need the caches on or off whatever the setting say so themselves
+    (tests/core/test_cache*.py, test_data_cache.py).
+    """
+    from core.caching import generation, pages
+    from core.caching.data import local_values
+
+    if TEST_CACHES == "off":
+        settings.MYOEVIDENCE_PAGE_CACHE_SECONDS = 0
+        settings.MYOEVIDENCE_DATA_CACHE_SECONDS = 0
+    else:
+        settings.MYOEVIDENCE_PAGE_CACHE_SECONDS = 300
+        settings.MYOEVIDENCE_DATA_CACHE_SECONDS = 300
+        default = settings.CACHES["default"]
+        prefix = f"{default.get('KEY_PREFIX', '')}-test-{uuid.uuid4().hex[:12]}"
+        settings.CACHES = {**settings.CACHES, "default": {**default, "KEY_PREFIX": prefix}}
+    pages.reset()
+    local_values.clear()
+    generation.reset()
+    yield
+    pages.reset()
+    local_values.clear()
+    generation.reset()
 
 
 # -- users and clients ----------------------------------------------------------------------------

@@ -13,20 +13,18 @@ integrators got 304 for data that had changed):
   row lock (``WriteViewSet.locked``).
 * **A list or an export** (weak ETag, ``collection_etag``): serializing every listed record
   to answer 304 would cost what the 200 costs, so the validator is built from what changes
-  whenever any shown row changes: the content generation (core/cache.py, bumped on commit by
+  whenever any shown row changes: the content generation (core/caching/generation.py, moved on by
   every save, delete and many-to-many change of a content model, including an Outcome save, a
   ``study.therapies.set()`` and a Reference title edit), the time of the last content change
   (below), the number of selected rows and their latest ``modified`` (rows leaving the
   selection through ``QuerySet.update()``), plus the path, the query string, the format and
   the reader's scope.
 * **The last content change** (``last_content_change``): the latest ``history_date`` of every
-  content model's history table, one query over indexed columns. It is there because the
-  generation lives in the cache: with a per-process cache (``locmem://``, the default) a
-  change made by another gunicorn worker never bumps this worker's generation, and with
-  ``dummy://`` there is no generation at all. Every save, delete and many-to-many change made
-  through the ORM writes a history row (simple-history) whichever process made it. What it
-  cannot see (``bulk_create``, ``update()``; a transaction that commits after a later one)
-  the generation catches, everywhere when the cache is shared (Redis, as production runs).
+  content model's history table, one query over indexed columns. It dates from when the
+  generation lived in a per-process cache; the generation is now in the database and seen by
+  every process, and the history date stays as the list's Last-Modified (below) and as a
+  second check: every ORM save, delete and many-to-many change writes a history row, whichever
+  process made it.
 * **Last-Modified** of a list is the later of the rows' latest ``modified`` and the latest
   history date: it may move for a change the list does not show (a client then gets a 200 it
   could have been spared), never stay put for one it shows. Of a record, the latest
@@ -60,7 +58,9 @@ from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.utils.encoders import JSONEncoder
 
-from core.cache import content_models, generation, memoize, queryset_key
+from core.caching import generation
+from core.caching.data import per_generation
+from core.caching.generation import content_models
 from core.workflow import is_curator
 
 API_VERSION = "2"  # bumped when the way validators are computed changes
@@ -179,16 +179,16 @@ def collection_state(queryset: QuerySet) -> tuple[int, datetime | None]:
     each distinct query (a full count of a large list); the last content change is read on every
     request, as it catches changes the generation misses (see the module docstring).
     """
-    queryset = queryset.order_by()
-    row = memoize(
-        "collection-state",
-        queryset_key(queryset),
-        lambda: queryset.aggregate(n=Count("pk"), last=Max("modified")),
-    )
+    row = _count_and_latest(queryset.order_by())
     last = max(
         (d for d in (row["last"], last_content_change(queryset.db)) if d is not None), default=None
     )
     return row["n"], last
+
+
+@per_generation
+def _count_and_latest(queryset: QuerySet) -> dict:
+    return queryset.aggregate(n=Count("pk"), last=Max("modified"))
 
 
 def collection_etag(request, media_type: str, count: int, last: datetime | None) -> str:
@@ -201,7 +201,9 @@ def collection_etag(request, media_type: str, count: int, last: datetime | None)
     stamp = last.isoformat() if last else ""
     return (
         'W/"'
-        + _digest(API_VERSION, request.path, query, media_type, scope, count, stamp, generation())
+        + _digest(
+            API_VERSION, request.path, query, media_type, scope, count, stamp, generation.current()
+        )
         + '"'
     )
 

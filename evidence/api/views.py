@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from django.db.models import Count, Prefetch
+from django.db.models import Prefetch
 from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -15,7 +15,7 @@ from core.api.conditional import collection_etag, collection_state, evaluate, st
 from core.api.exports import rows_as_csv, streaming_response
 from core.api.renderers import ExportRenderer
 from core.api.viewsets import ListViewSet, ReadViewSet, WriteViewSet
-from core.cache import count_by, memoize, queryset_key
+from core.caching.data import count_by
 from evidence.api import serializers as s
 from evidence.api.filters import OutcomeFilterSet, StatementFilterSet
 from evidence.choices import StudyDesign
@@ -28,6 +28,7 @@ from evidence.selectors import (
     design_counts,
     evidence_cutoff,
     evidence_matrix,
+    study_facets,
     summary_of_findings,
 )
 from references.models import Reference
@@ -177,26 +178,7 @@ class StudyViewSet(WriteViewSet):
         not_modified = evaluate(request, etag=etag, last_modified=last_modified)
         if not_modified is not None:
             return not_modified
-        base = Study.objects.filter(pk__in=queryset.values("pk")).order_by()
-
-        def facet(field):
-            rows = base.values_list(field).annotate(n=Count("pk"))
-            # A null level (guidelines: not graded) is counted under "none".
-            return {("none" if key is None else str(key)): n for key, n in rows}
-
-        # Six aggregates over the filtered studies: kept together, once per generation.
-        facets = memoize(
-            "study-facets",
-            queryset_key(base),
-            lambda: {
-                "design": facet("design"),
-                "result": facet("result"),
-                "level": facet("level"),
-                "age_group": facet("age_group"),
-                "therapy": facet("therapies__slug"),
-                "subtype": facet("subtypes__code"),
-            },
-        )
+        facets = study_facets(Study.objects.filter(pk__in=queryset.values("pk")).order_by())
         data = {"count": count, **facets}
         return stamp(
             Response(s.StudyCountsSerializer(data).data), etag=etag, last_modified=last_modified

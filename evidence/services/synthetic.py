@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from django.db import connection, connections, transaction
 from django.db.models import QuerySet
 
-from core.cache import content_changed
+from core.caching.generation import content_changed
 from core.choices import ReviewStatus
 from evidence.choices import StudyDesign
 from evidence.levels import effective_level

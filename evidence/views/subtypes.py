@@ -1,6 +1,6 @@
 from django.views.generic import DetailView, ListView
 
-from core.cache import count_by
+from core.caching.data import count_by
 from evidence.models import DiseaseSubtype, Study
 from evidence.selectors import subtype_ranking
 

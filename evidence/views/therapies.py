@@ -3,7 +3,7 @@
 from django.shortcuts import get_object_or_404
 from django.views.generic import ListView, TemplateView
 
-from core.cache import count_by
+from core.caching.data import count_by
 from core.pagination import GenerationPaginator
 from evidence.charts import chart_points, evidence_chart, legend
 from evidence.filtersets import CheckboxStudyFilterSet

@@ -5,7 +5,7 @@ from django.db import Error as DatabaseError
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
 
-from core.cache import memoize
+from core.caching.data import per_generation
 from evidence.models import CertaintyOverride, DiseaseSubtype, Statement, Study, Trial
 from references.models import Reference
 from releases.models import Release
@@ -19,6 +19,7 @@ register = template.Library()
 PUBLISHED_MODELS = (Study, Reference, Therapy, Statement, Trial, CertaintyOverride, DiseaseSubtype)
 
 
+@per_generation
 def _latest_release() -> tuple[str, object, bool] | None:
     """(version, time, published changes since?) of the latest release, in one query."""
     since = {
@@ -41,7 +42,7 @@ def release_footer():
     """The latest release and whether published changes were made since: one query, kept per
     content generation (making a release bumps it, as content changes do)."""
     try:
-        found = memoize("latest-release", "footer", _latest_release)
+        found = _latest_release()
     except DatabaseError:
         # The error pages (503 while the database is away) render this footer too.
         return {"release": None, "unavailable": True}

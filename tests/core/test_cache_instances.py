@@ -1,11 +1,12 @@
-"""Two app instances sharing Redis and a database: a change made by a third process reaches
-both at once, although each had the page cached, and so do the per-generation aggregates of
-the data cache.
+"""Several app processes sharing a database: a change made by any process reaches every other
+at once, although each had the page cached, and so do the per-generation values of the data
+cache. With Redis (the processes share cached entries through it) and without (the default:
+each process keeps its own, checked against the content generation in the database).
 
 Real processes, not the test client: two gunicorn servers on free ports and a third Python
-process that changes a therapy through its service, all on a throwaway SQLite file and the
-Redis at 127.0.0.1:6379 (a key prefix of their own, removed afterwards). Needs Redis: .ci/run
-starts it; without it the test fails and says so.
+process (or one of the servers) that changes a therapy, all on a throwaway SQLite file and, for
+the Redis tests, the Redis at 127.0.0.1:6379 (a key prefix of their own, removed afterwards).
+The Redis tests need it: .ci/run starts it; without it they fail and say so.
 """
 
 from __future__ import annotations
@@ -94,15 +95,7 @@ def run(code: str, env: dict) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
 
 
-@pytest.fixture
-def shared_env(tmp_path):
-    if not redis_reachable():
-        pytest.fail(
-            f"Redis is not reachable at {REDIS[0]}:{REDIS[1]}; the cross-instance cache test "
-            "needs it. Start it (.ci/run does): redis-server --daemonize yes --bind 127.0.0.1 "
-            "--port 6379 --save '' --appendonly no"
-        )
-    prefix = f"test-instances-{uuid.uuid4().hex[:12]}"
+def base_env(tmp_path) -> dict:
     env = {
         key: value
         for key, value in os.environ.items()
@@ -115,11 +108,29 @@ def shared_env(tmp_path):
         # A throwaway file: durability is irrelevant, so no fsync (keeps the test to seconds).
         DATABASE_URL=f"sqlite:///{tmp_path / 'instances.db'}"
         "?init_command=PRAGMA%20synchronous%3DOFF",
-        CACHE_URL=f"redis://{REDIS[0]}:{REDIS[1]}/0",
-        CACHE_KEY_PREFIX=prefix,
         MYOEVIDENCE_PAGE_CACHE_SECONDS="300",
         DJANGO_LOG_LEVEL="WARNING",
     )
+    return env
+
+
+@pytest.fixture
+def local_env(tmp_path):
+    """The default configuration: no CACHE_URL, so each process caches in its own memory."""
+    return base_env(tmp_path)
+
+
+@pytest.fixture
+def shared_env(tmp_path):
+    if not redis_reachable():
+        pytest.fail(
+            f"Redis is not reachable at {REDIS[0]}:{REDIS[1]}; the cross-instance cache test "
+            "needs it. Start it (.ci/run does): redis-server --daemonize yes --bind 127.0.0.1 "
+            "--port 6379 --save '' --appendonly no"
+        )
+    prefix = f"test-instances-{uuid.uuid4().hex[:12]}"
+    env = base_env(tmp_path)
+    env.update(CACHE_URL=f"redis://{REDIS[0]}:{REDIS[1]}/0", CACHE_KEY_PREFIX=prefix)
     yield env
     import redis
 
@@ -131,7 +142,16 @@ def shared_env(tmp_path):
 
 @pytest.fixture
 def two_instances(shared_env):
-    run(SETUP, shared_env)
+    yield from start_two(shared_env)
+
+
+@pytest.fixture
+def two_local_instances(local_env):
+    yield from start_two(local_env)
+
+
+def start_two(env: dict):
+    run(SETUP, env)
     ports = [free_port(), free_port()]
     servers = [
         subprocess.Popen(
@@ -148,7 +168,7 @@ def two_instances(shared_env):
                 "warning",
             ],
             cwd=PROJECT,
-            env=shared_env,
+            env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
@@ -208,7 +228,7 @@ def test_aggregates_computed_on_one_instance_are_fresh_on_every_instance(shared_
 
     first, second = two_instances
     # A session cookie keeps the page cache out of the way: every request is rendered, and
-    # the study count comes from the data cache (core.cache.count_by).
+    # the study count comes from the data cache (core.caching.data.count_by).
     rendered = {"Cookie": "sessionid=none"}
 
     def study_count(port):
@@ -218,12 +238,75 @@ def test_aggregates_computed_on_one_instance_are_fresh_on_every_instance(shared_
 
     assert study_count(first) == 0
     assert study_count(second) == 0
-    stored = list(
-        redis.Redis(*REDIS).scan_iter(match=f"{shared_env['CACHE_KEY_PREFIX']}:*data:count-by:*")
-    )
+    stored = list(redis.Redis(*REDIS).scan_iter(match=f"{shared_env['CACHE_KEY_PREFIX']}:*:data:*"))
     assert stored, "the instances did not keep the count in the shared data cache"
 
     run(ADD_STUDY, shared_env)  # a third process adds a study of the therapy
 
     assert study_count(second) == 1, "the second instance served a stale count"
     assert study_count(first) == 1, "the first instance served a stale count"
+
+
+EDITOR = """
+import django; django.setup()
+from django.contrib.auth.models import User
+from rest_framework.authtoken.models import Token
+user = User.objects.create_superuser("editor", password="not-used")
+Token.objects.create(user=user, key=TOKEN)
+"""
+TOKEN = "0123456789abcdef0123456789abcdef01234567"  # made up for the throwaway database
+
+
+def send(port: int, method: str, path: str, body: dict, headers: dict) -> int:
+    import json
+
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=json.dumps(body).encode(),
+        method=method,
+        headers={"Host": HOST, "Content-Type": "application/json", **headers},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status
+
+
+def test_without_redis_a_write_through_one_process_reaches_the_other_at_once(
+    local_env, two_local_instances
+):
+    """The default configuration: each process caches pages and values in its own memory,
+    checked against the generation in the database, which the write moves on."""
+    first, second = two_local_instances
+    run(f"TOKEN = {TOKEN!r}\n" + EDITOR, local_env)
+    rendered = {"Cookie": "sessionid=none"}  # past the page cache: the data cache's count
+    for port in (first, second):
+        assert get(port, "/therapies/")[1]["X-Page-Cache"] == "miss"
+        status, headers, body = get(port, "/therapies/")
+        assert headers["X-Page-Cache"] == "hit" and "Alphamab" in body
+        assert '"study_count":0' in get(port, "/api/v1/therapies/alphamab/", rendered)[2]
+
+    # The write, through the first process's API, as an integrator makes it.
+    auth = {"Authorization": f"Token {TOKEN}"}
+    etag = get(first, "/api/v1/therapies/alphamab/", auth)[1]["ETag"]
+    assert (
+        send(
+            first,
+            "PATCH",
+            "/api/v1/therapies/alphamab/",
+            {"name": "Betamab"},
+            {**auth, "If-Match": etag},
+        )
+        == 200
+    )
+
+    # The second process held the page and had not seen the write: its next request is fresh.
+    status, headers, body = get(second, "/therapies/")
+    assert headers["X-Page-Cache"] == "miss", "the second process served a stale page"
+    assert "Betamab" in body and "Alphamab" not in body
+    assert get(second, "/therapies/")[1]["X-Page-Cache"] == "hit"
+    status, headers, body = get(first, "/therapies/")
+    assert "Betamab" in body and "Alphamab" not in body, "the first process served a stale page"
+
+    run(ADD_STUDY, local_env)  # a third process adds a study of the therapy
+    for port in (second, first):
+        body = get(port, "/api/v1/therapies/alphamab/", rendered)[2]
+        assert '"study_count":1' in body, f"the process on {port} served a stale count"

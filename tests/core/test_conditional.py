@@ -3,7 +3,7 @@ writes that cannot be made blind (issue 12): no 304 for changed data, no lost up
 
 import pytest
 
-from core import cache as page_cache
+from core.caching import generation
 from evidence.models import Outcome, Study
 from tests.factories import client_for
 from therapies.models import Therapy
@@ -66,10 +66,10 @@ def test_a_list_etag_changes_with_related_rows(study, change, url):
 def test_a_related_change_bumps_the_generation_on_commit(
     study, change, django_capture_on_commit_callbacks
 ):
-    before = page_cache.generation()
+    before = generation.current()
     with django_capture_on_commit_callbacks(execute=True):
         change(study)
-    assert page_cache.generation() > before
+    assert generation.current() > before
 
 
 def test_the_list_etag_follows_the_generation(study):
@@ -78,7 +78,7 @@ def test_the_list_etag_follows_the_generation(study):
     client = client_for()
     etag = client.get(STUDIES)["ETag"]
     Outcome.objects.filter(study=study).update(timepoint="changed without signals")
-    page_cache.bump()
+    generation.content_changed()
     assert client.get(STUDIES, HTTP_IF_NONE_MATCH=etag).status_code == 200
 
 

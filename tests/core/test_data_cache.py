@@ -1,11 +1,16 @@
-"""The per-generation data cache (core.cache.memoize) and the pages and API built on it."""
+"""The per-generation data cache (core.caching.data.per_generation) and the pages and API built
+on it."""
+
+import datetime
 
 import pytest
-from django.core.cache import cache
+from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
+from django.http import QueryDict
 from django.test import override_settings
 
-from core import cache as data_cache
+from core.caching import generation
+from core.caching.data import count_by, key_for, per_generation
 from core.choices import ReviewStatus
 from evidence.models import Study
 from tests.core.test_cache import UNREACHABLE_REDIS
@@ -16,93 +21,161 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def data_cache_on(page_cache_off, settings):
-    # Overrides tests/conftest.py (which turns it off for every other test).
+def data_cache_on(cache_mode, settings):
+    # On whatever MYOEVIDENCE_TEST_CACHES says (tests/conftest.py's cache_mode runs first and
+    # empties this process's stores): these tests are about the data cache.
     settings.MYOEVIDENCE_DATA_CACHE_SECONDS = 300
-    cache.clear()
-    yield
-    cache.clear()
 
 
-class Counter:
-    """A computation that says how often it ran."""
-
-    def __init__(self, value="value"):
-        self.calls, self.value = 0, value
-
-    def __call__(self):
-        self.calls += 1
-        return self.value
+CALLS: list[tuple] = []
 
 
-def test_a_value_is_computed_once_per_generation():
-    compute = Counter()
-    assert data_cache.memoize("t", "k", compute) == "value"
-    assert data_cache.memoize("t", "k", compute) == "value"
-    assert compute.calls == 1
-    data_cache.bump()
-    assert data_cache.memoize("t", "k", compute) == "value"
-    assert compute.calls == 2
+@per_generation
+def recorded(first, second=None, *, third="default"):
+    """A selector that says each time it runs, and returns a fresh list."""
+    CALLS.append((first, second, third))
+    return [len(CALLS)]
 
 
-def test_names_and_keys_keep_values_apart():
-    first, second = Counter("first"), Counter("second")
-    assert data_cache.memoize("t", "a", first) == "first"
-    assert data_cache.memoize("t", "b", second) == "second"
-    assert data_cache.memoize("u", "a", second) == "second"
-    assert (first.calls, second.calls) == (1, 2)
+@per_generation
+def other(first, second=None, *, third="default"):
+    CALLS.append(("other", first))
+    return [len(CALLS)]
 
 
-def test_off_no_key_or_cache_down_means_computed_every_time(settings):
-    compute = Counter()
-    data_cache.memoize("t", None, compute)
-    data_cache.memoize("t", None, compute)
-    assert compute.calls == 2
+@pytest.fixture(autouse=True)
+def no_calls():
+    CALLS.clear()
+
+
+def bump(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        generation.content_changed()
+
+
+def test_a_value_is_computed_once_per_generation(django_capture_on_commit_callbacks):
+    assert recorded(1) == recorded(1) == [1]
+    assert len(CALLS) == 1
+    bump(django_capture_on_commit_callbacks)
+    assert recorded(1) == [2]
+    assert len(CALLS) == 2
+
+
+def test_every_caller_gets_its_own_copy():
+    recorded(1).append("changed by a caller")
+    assert recorded(1) == [1]
+
+
+def test_different_functions_never_share_a_value():
+    assert recorded(1) == [1]
+    assert other(1) == [2]
+
+
+def visible(user):
+    return Study.objects.restrict(user)
+
+
+def differing_arguments(curator):
+    """Pairs of argument sets that differ in exactly one argument."""
+    dm, pm = ("dm",), ("pm",)
+    return [
+        ((1,), ("1",)),  # same text, another type
+        ((1,), (True,)),
+        ((1.0,), (1,)),
+        ((None,), ("None",)),
+        ((Study.objects.published(),), (Study.objects.all(),)),
+        ((Study.objects.filter(design="case_report"),), (Study.objects.filter(design="rct"),)),
+        ((visible(None),), (visible(curator),)),  # the reader's visibility is in the SQL
+        ((AnonymousUser(),), (curator,)),
+        ((Therapy.objects.first(),), (Therapy.objects.last(),)),
+        ((Therapy.objects.first(),), (Study.objects.get(pk=Therapy.objects.first().pk),)),
+        (({"design": "rct"},), ({"design": "case_report"},)),
+        ((QueryDict("subtype=dm&subtype=pm"),), (QueryDict("subtype=dm"),)),
+        ((dm,), (pm,)),
+        (([1, 2],), ([2, 1],)),
+        (({1, 2},), ({1, 3},)),
+        ((datetime.date(2020, 1, 1),), (datetime.date(2020, 1, 2),)),
+        ((ReviewStatus.PUBLISHED,), (ReviewStatus.DRAFT,)),
+        ((1, 2), (1, 3)),  # the second argument
+        ((1,), (1, "x")),  # an argument left at its default and one given
+    ]
+
+
+def test_two_calls_differing_in_any_one_argument_never_share_a_value(
+    curator, django_capture_on_commit_callbacks
+):
+    for first, second in differing_arguments(curator):
+        CALLS.clear()
+        bump(django_capture_on_commit_callbacks)  # nothing left from the pair before
+        a, b = recorded(*first), recorded(*second)
+        assert len(CALLS) == 2 and a == [1] and b == [2], (first, second)
+    assert key_for(recorded.uncached, 1, third="a") != key_for(recorded.uncached, 1, third="b")
+
+
+def test_the_same_arguments_spelt_differently_share_a_value(curator):
+    assert key_for(recorded.uncached, 1, None) == key_for(recorded.uncached, first=1)
+    assert key_for(recorded.uncached, 1) == key_for(recorded.uncached, 1, third="default")
+    assert key_for(recorded.uncached, {"a": 1, "b": 2}) == key_for(
+        recorded.uncached, {"b": 2, "a": 1}
+    )
+    assert key_for(recorded.uncached, visible(None)) == key_for(
+        recorded.uncached, Study.objects.published()
+    )
+    # Users are keyed by what they may see, not by who they are.
+    from tests.factories import staff
+
+    assert key_for(recorded.uncached, curator) == key_for(
+        recorded.uncached, staff("curator2", "Curators")
+    )
+    assert key_for(recorded.uncached, curator) != key_for(recorded.uncached, AnonymousUser())
+
+
+def test_an_argument_of_an_unknown_kind_is_refused_not_ignored():
+    with pytest.raises(TypeError, match="no key for an argument of type object"):
+        recorded(object())
+    with pytest.raises(TypeError, match="unsaved"):
+        recorded(Therapy(name="Not saved"))
+    assert CALLS == []
+
+
+def test_off_or_an_empty_queryset_means_computed_every_time(settings):
+    recorded(Study.objects.none())
+    recorded(Study.objects.none())  # no SQL to key it by
+    assert len(CALLS) == 2
     settings.MYOEVIDENCE_DATA_CACHE_SECONDS = 0
-    data_cache.memoize("t", "k", compute)
-    data_cache.memoize("t", "k", compute)
-    assert compute.calls == 4
-    settings.MYOEVIDENCE_DATA_CACHE_SECONDS = 300
+    recorded(1)
+    recorded(1)
+    assert len(CALLS) == 4
+
+
+def test_a_shared_cache_outage_still_keeps_the_value_in_this_process():
     with override_settings(CACHES=UNREACHABLE_REDIS):
-        assert data_cache.memoize("t", "k", compute) == "value"
-    assert compute.calls == 5
+        assert recorded(1) == recorded(1) == [1]
+    assert len(CALLS) == 1
 
 
 def test_a_transaction_with_uncommitted_changes_neither_reads_nor_stores():
-    compute = Counter("before")
-    data_cache.memoize("t", "k", compute)
+    assert recorded("k") == [1]
     with transaction.atomic():
         therapy = Therapy.objects.first()
-        therapy.save()  # a content change: its bump waits for the commit
-        inside = Counter("inside")
-        assert data_cache.memoize("t", "k", inside) == "inside"
-        assert data_cache.memoize("t", "k", inside) == "inside"
-        assert inside.calls == 2
+        therapy.save()  # a content change, not committed yet
+        assert recorded("k") == [2]
+        assert recorded("k") == [3]
         transaction.set_rollback(True)
     # The rolled-back transaction left nothing behind.
-    assert data_cache.memoize("t", "k", compute) == "before"
-    assert compute.calls == 1
-
-
-def test_queryset_keys_follow_the_sql_and_the_readers_visibility(admin_user):
-    public = Study.objects.restrict(None)
-    staff = Study.objects.restrict(admin_user)
-    assert data_cache.queryset_key(public) == data_cache.queryset_key(Study.objects.published())
-    assert data_cache.queryset_key(public) != data_cache.queryset_key(staff)
-    assert data_cache.queryset_key(public.filter(design="rct_parallel")) != data_cache.queryset_key(
-        public.filter(design="case_report")
-    )
-    assert data_cache.queryset_key(Study.objects.none()) is None
+    assert recorded("k") == [1]
+    assert len(CALLS) == 3
 
 
 def test_count_by_counts_links_once_per_generation(django_assert_num_queries):
     expected = {
         t.pk: Study.objects.published().filter(therapies=t).count() for t in Therapy.objects.all()
     }
-    counts = data_cache.count_by(Study.objects.published(), "therapies")
+    counts = count_by(Study.objects.published(), "therapies")
     assert {pk: counts.get(pk, 0) for pk in expected} == expected
-    with django_assert_num_queries(0):
-        assert data_cache.count_by(Study.objects.published(), "therapies") == counts
+    # Outside a request the generation is read on every call: that is the one query.
+    with django_assert_num_queries(1):
+        assert count_by(Study.objects.published(), "therapies") == counts
 
 
 # -- pages and API: fewer queries when warm, fresh at once after a change -------------------

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Count
 
-from core import cache as page_cache
+from core.caching import generation
 from evidence.levels import effective_level
 from evidence.models import Outcome, Provenance, Study
 from evidence.services.synthetic import PREFIX, real_distributions
@@ -113,14 +113,14 @@ def test_clear_removes_every_synthetic_row_and_keeps_the_real_corpus():
 
 
 def test_generating_invalidates_cached_pages(django_capture_on_commit_callbacks):
-    before = page_cache.generation()
+    before = generation.current()
     with django_capture_on_commit_callbacks(execute=True):
         generate(10)  # bulk inserts send no signals: the service bumps itself
-    assert page_cache.generation() > before
-    before = page_cache.generation()
+    assert generation.current() > before
+    before = generation.current()
     with django_capture_on_commit_callbacks(execute=True):
         call_command("generate_synthetic", "--clear", verbosity=0)
-    assert page_cache.generation() > before
+    assert generation.current() > before
 
 
 def test_bad_arguments_are_clear_errors():

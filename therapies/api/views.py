@@ -4,7 +4,7 @@ from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
 from core.api.viewsets import ReadViewSet, WriteViewSet
-from core.cache import count_by
+from core.caching.data import count_by
 from therapies.api.serializers import (
     DrugClassSerializer,
     TherapySerializer,

@@ -1,0 +1,211 @@
+"""The content generation: one number that changes whenever published content may have.
+
+Every cached page and value is stored with the generation it was computed under and trusted
+only while that generation is current, on every process; nothing has to find and delete old
+entries.
+
+Where it lives, and why there: a one-row table (``core.models.ContentGeneration``). A
+transaction that changes content adds one to it *inside the same transaction*, so any reader,
+in any process, sees the new number exactly when it sees the new content: there is no moment
+after the commit when the content is new and the number old, no callback that a crash between
+commit and bump could lose, and no second system (Redis) that must be up and shared for
+invalidation to reach every process. That is what lets the default configuration without Redis
+cache at all: each process keeps its own copies (``core.caching.local``) and checks them
+against this number.
+
+The price is that content-writing transactions queue on that one row from their first content
+write until they commit (readers never wait: they read the committed value). For a curated
+corpus written by a few people and a loader that is acceptable; on PostgreSQL two writers that
+also lock the same content rows in opposite orders can deadlock, which PostgreSQL detects and
+resolves by failing one of them with an error (nothing is half-written; the write can be
+repeated).
+
+Reading it costs one indexed query; a request reads it once (``current``), however many cache
+lookups it makes, and a page or value is stored with the generation read *before* it was
+computed: a change committed meanwhile leaves it stored as old, never served.
+
+What moves it on:
+
+* ``post_save``, ``post_delete`` and ``m2m_changed`` of every model of the content apps
+  (references, therapies, evidence; not the history tables), connected by ``CoreConfig.ready``:
+  the admin, the API, the services, ``load_corpus`` and the importers.
+* ``content_changed()``, called by code that writes without signals (``bulk_create``, raw SQL,
+  ``QuerySet.update()``), e.g. ``generate_synthetic`` and making a release.
+
+Once per transaction, however many rows it writes. Inside a transaction that has changed
+content and not committed, nothing is read from or stored in the caches
+(``uncommitted_changes``): its own writes must show, and if it rolls back, the number it used
+will be used again by the next transaction that commits.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from asgiref.local import Local
+from django.apps import apps
+from django.core.signals import request_finished, request_started
+from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db.models import F
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+__all__ = [
+    "CONTENT_APPS",
+    "connect_signals",
+    "content_changed",
+    "content_models",
+    "current",
+    "forget",
+    "reset",
+    "uncommitted_changes",
+]
+
+CONTENT_APPS = ("references", "therapies", "evidence")
+ROW = 1  # the primary key of the one row
+
+# The generation read in this request (or None): thread- and asyncio-task-local, as Django's
+# database connections are.
+_request = Local()
+
+
+def _model():
+    from core.models import ContentGeneration
+
+    return ContentGeneration
+
+
+def current(using: str = DEFAULT_DB_ALIAS) -> int:
+    """The current generation: read once per request (outside one, on every call)."""
+    memo = getattr(_request, "generation", None)
+    if memo is not None:
+        return memo
+    value = _read(using)
+    # A value read after this transaction's own uncommitted bump may be rolled back and
+    # reused: never remembered.
+    if getattr(_request, "active", False) and not uncommitted_changes(using):
+        _request.generation = value
+    return value
+
+
+def forget() -> None:
+    """Read the generation afresh on the next ``current()`` (after a commit, between tests)."""
+    _request.generation = None
+
+
+def reset() -> None:
+    """Forget the generation and any request cycle left open (tests: a streamed response
+    that was never read to its end never sends ``request_finished``)."""
+    _request_finished()
+
+
+def _read(using: str) -> int:
+    model = _model()
+    found = list(model.objects.using(using).filter(pk=ROW).values_list("value", flat=True))
+    if found:
+        return found[0]
+    _create(using)
+    return model.objects.using(using).get(pk=ROW).value
+
+
+def _create(using: str) -> None:
+    # A random start rather than 1: a new or flushed database must not meet pages and values
+    # a shared cache still holds for the small numbers of an earlier one. Two processes may
+    # race to create the row: the loser's insert is ignored, and both read the winner's.
+    model = _model()
+    model.objects.using(using).bulk_create(
+        [model(pk=ROW, value=secrets.randbits(48))], ignore_conflicts=True
+    )
+
+
+def _increment(using: str) -> None:
+    model = _model()
+    if not model.objects.using(using).filter(pk=ROW).update(value=F("value") + 1):
+        _create(using)
+
+
+class _Bumped:
+    """Marks a transaction that has moved the generation on; runs when it commits."""
+
+    done = False
+
+    def __call__(self) -> None:
+        self.done = True
+        forget()  # this request's remembered number is now old
+
+
+def content_changed(using: str = DEFAULT_DB_ALIAS) -> None:
+    """Move the generation on, in the current transaction (at once outside one)."""
+    connection = transaction.get_connection(using)
+    if not connection.in_atomic_block:
+        _increment(using)
+        forget()
+        return
+    if _bump_pending(connection):
+        return
+    _increment(using)
+    transaction.on_commit(_Bumped(), using=using)
+
+
+def _bump_pending(connection) -> bool:
+    # Django keeps on-commit callbacks as (savepoint ids, func, robust) and drops those of a
+    # rolled-back savepoint, exactly as the database drops that savepoint's increment: the
+    # marker is there if and only if this transaction's increment is.
+    return any(
+        isinstance(entry[1], _Bumped) and not entry[1].done for entry in connection.run_on_commit
+    )
+
+
+def uncommitted_changes(using: str = DEFAULT_DB_ALIAS) -> bool:
+    """Has the current transaction changed content that it has not committed yet?"""
+    connection = transaction.get_connection(using)
+    return connection.in_atomic_block and _bump_pending(connection)
+
+
+def _on_save_or_delete(sender, using=DEFAULT_DB_ALIAS, **kwargs) -> None:
+    content_changed(using)
+
+
+def _on_m2m_changed(sender, action, using=DEFAULT_DB_ALIAS, **kwargs) -> None:
+    if action.startswith("post_"):
+        content_changed(using)
+
+
+def _request_started(**kwargs) -> None:
+    _request.active = True
+    _request.generation = None
+
+
+def _request_finished(**kwargs) -> None:
+    _request.active = False
+    _request.generation = None
+
+
+def content_models() -> list[type]:
+    """The models whose rows appear on public pages (history tables excluded)."""
+    from simple_history.models import HistoricalChanges
+
+    return [
+        model
+        for label in CONTENT_APPS
+        for model in apps.get_app_config(label).get_models()
+        if not issubclass(model, HistoricalChanges)
+    ]
+
+
+def connect_signals() -> None:
+    """Move the generation on at every content write, and read it once per request.
+
+    Receivers are connected per model (not for every sender), so that other models keep
+    Django's fast bulk delete."""
+    for model in content_models():
+        uid = f"core.caching:{model._meta.label}"
+        post_save.connect(_on_save_or_delete, sender=model, dispatch_uid=uid)
+        post_delete.connect(_on_save_or_delete, sender=model, dispatch_uid=uid)
+        for field in model._meta.local_many_to_many:
+            m2m_changed.connect(
+                _on_m2m_changed,
+                sender=field.remote_field.through,
+                dispatch_uid=f"{uid}.{field.name}",
+            )
+    request_started.connect(_request_started, dispatch_uid="core.caching.request_started")
+    request_finished.connect(_request_finished, dispatch_uid="core.caching.request_finished")
