@@ -5,7 +5,6 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count
-from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
@@ -17,10 +16,11 @@ from core.admin_workflow import (
     PartOfEntryInlineMixin,
     ReviewedAdminMixin,
 )
-from core.http import attach
+from core.formats import download
 from evidence.admin_actions import mark_verified as mark_studies_verified
-from evidence.admin_actions import own_work, own_work_message, stamp_verification, studies_csv
+from evidence.admin_actions import own_work, own_work_message, stamp_verification
 from evidence.choices import StudyDesign
+from evidence.exports import studies_csv
 from evidence.levels import LEVEL_MEANING, suggested_level
 from evidence.models import (
     Arm,
@@ -369,10 +369,11 @@ class StudyAdmin(ReviewedAdminMixin, ContentAdmin):
 
     @admin.action(description="Export selected as CSV", permissions=["view"])
     def export_csv(self, request, queryset):
-        response = HttpResponse(
-            studies_csv(queryset.for_detail()), content_type="text/csv; charset=utf-8"
+        # The site's studies CSV (pages, API, releases), with the curators' columns appended.
+        rows = studies_csv(
+            queryset.for_detail(), request.build_absolute_uri("/")[:-1], curator=True
         )
-        return attach(response, "studies.csv")
+        return download(rows, "csv", "studies", stream=False)
 
     @admin.action(
         description="Mark selected verified (with their provenance)", permissions=["change"]
