@@ -34,7 +34,9 @@ from evidence.models import (
     Trial,
 )
 from references.admin import ReferenceAdmin
+from references.models import Reference
 from therapies.admin import TherapyAdmin
+from therapies.models import Therapy
 
 
 def _change_link(obj, text=None):
@@ -510,9 +512,11 @@ class StatementAdmin(ReviewedAdminMixin, ContentAdmin):
         return obj.study_count
 
 
-# -- what the references and therapies admins show of the evidence ---------------------------
-# evidence knows references and therapies, not the other way round, so their admins get these
-# read-only inlines from here.
+# -- the references and therapies admins, with what evidence holds about them ------------------
+# Layout (docs/architecture.md): an admin page that joins apps is registered by the highest app
+# it needs. The Reference and Therapy pages list studies and statements, which references and
+# therapies do not know about, so evidence registers them: Django's documented way to extend
+# another app's admin (unregister, register a subclass) leaves their classes as written.
 
 
 class _ReadOnlyInline(admin.TabularInline):
@@ -579,5 +583,15 @@ class TherapyStatementsInline(_ReadOnlyInline):
         return _change_link(obj, obj.text)
 
 
-ReferenceAdmin.inlines = [*ReferenceAdmin.inlines, StudiesReportedInline]
-TherapyAdmin.inlines = [*TherapyAdmin.inlines, TherapyStudiesInline, TherapyStatementsInline]
+admin.site.unregister(Reference)
+admin.site.unregister(Therapy)
+
+
+@admin.register(Reference)
+class ReferenceWithEvidenceAdmin(ReferenceAdmin):
+    inlines = [*ReferenceAdmin.inlines, StudiesReportedInline]
+
+
+@admin.register(Therapy)
+class TherapyWithEvidenceAdmin(TherapyAdmin):
+    inlines = [*TherapyAdmin.inlines, TherapyStudiesInline, TherapyStatementsInline]

@@ -89,8 +89,8 @@ class ReferenceAdmin(ReviewedAdminMixin, ContentAdmin):
     search_fields = ["title", "journal", "doi", "pmid", "pmcid", "bibtex_key", "authors__family"]
     date_hierarchy = "modified"
     list_per_page = 100
-    # evidence/admin.py adds the inline of the studies a reference reports (references knows
-    # nothing of evidence).
+    # evidence/admin.py registers a subclass that also lists the studies a reference reports
+    # (references knows nothing of evidence; the Layout rule, docs/architecture.md).
     inlines = [AuthorInline]
     history_children = (HistoryChild(Author, "reference", "Authors"),)
     actions = [*WORKFLOW_ACTIONS, "export_bibtex", "export_ris"]
