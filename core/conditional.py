@@ -194,11 +194,9 @@ def evaluate(request, *, etag: str | None, last_modified: datetime | None, refus
     If-Match or If-Unmodified-Since raises it instead of returning Django's bare 412, so that
     the API answers its own error format.
     """
-    response = get_conditional_response(
-        getattr(request, "_request", request),  # DRF wraps Django's request
-        etag=etag,
-        last_modified=_timestamp(last_modified),
-    )
+    # Django's function reads only request.method, .META and .path, which DRF's Request passes
+    # through to the request it wraps.
+    response = get_conditional_response(request, etag=etag, last_modified=_timestamp(last_modified))
     if response is None:
         return None
     if refuse is not None and response.status_code == 412:
