@@ -55,7 +55,8 @@ if not ALLOWED_HOSTS and not DEBUG:
     )
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin with the site's AdminSite (core/admin.py: the review queue).
+    "core.apps.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -7,10 +7,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # The REST API (/api/v1/), its OpenAPI schema and documentation: see config/api.py.
     path("", include("config.api")),
-    # Public pages. Therapy pages live in evidence: they show studies, which therapies
-    # does not know about (dependencies point references -> therapies -> evidence).
+    # Public pages: each app's urls.py lists every page it serves. A page that joins apps is
+    # served by the highest app it needs (docs/architecture.md, "Layout"): the /therapies/
+    # pages show studies, so evidence/urls.py serves them.
     path("", include("evidence.urls")),
-    path("therapies/", include("evidence.urls_therapies")),
     path("references/", include("references.urls")),
     # Data releases (/releases/) and the Atom feeds of published changes (/feeds/).
     path("", include("releases.urls")),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.apps import apps
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
@@ -31,8 +32,8 @@ class QueueItem:
 def review_queue_items(site: admin.AdminSite) -> list[QueueItem]:
     """Submitted entries across the reviewed models registered on ``site``, oldest first."""
     items = []
-    for model in site._registry:
-        if not issubclass(model, ReviewedModel):
+    for model in apps.get_models():
+        if not issubclass(model, ReviewedModel) or not site.is_registered(model):
             continue
         info = model._meta.app_label, model._meta.model_name
         queryset = model._default_manager.filter(status=ReviewStatus.SUBMITTED)
@@ -67,17 +68,15 @@ def review_queue_view(request):
     return TemplateResponse(request, "admin/review_queue.html", context)
 
 
-# Adding a page to the default admin site. The alternative, a custom AdminSite, means replacing
-# "django.contrib.admin" in INSTALLED_APPS and the site in config/urls.py; this keeps both as
-# they are. The instance attribute shadows AdminSite.get_urls for this site only.
-_site_get_urls = admin.site.get_urls
+class AdminSite(admin.AdminSite):
+    """The site's admin: Django's, plus the review queue at /admin/review-queue/.
 
+    Installed as the default site by ``core.apps.AdminConfig`` (in INSTALLED_APPS in place of
+    ``django.contrib.admin``), so ``admin.site`` is this site everywhere.
+    """
 
-def _get_urls():
-    return [
-        path("review-queue/", admin.site.admin_view(review_queue_view), name="review_queue"),
-        *_site_get_urls(),
-    ]
-
-
-admin.site.get_urls = _get_urls
+    def get_urls(self):
+        return [
+            path("review-queue/", self.admin_view(review_queue_view), name="review_queue"),
+            *super().get_urls(),
+        ]

@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 
 from django.db import DatabaseError
-from django.utils.cache import get_conditional_response
-from django.utils.http import parse_http_date_safe
 
 from core.caching import pages as page_cache
+from core.conditional import revalidate
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +49,8 @@ class PageCacheMiddleware:
             return self.get_response(request)
         if found.page is not None:
             found.page[CACHE_STATUS_HEADER] = "hit"
-            return self.conditional(request, found.page)
+            # A cached API response keeps answering If-None-Match/If-Modified-Since with 304.
+            return revalidate(request, found.page)
         response = self.get_response(request)
         if page_cache.is_cacheable_response(request, response):
             try:
@@ -61,14 +61,3 @@ class PageCacheMiddleware:
                 )
             response[CACHE_STATUS_HEADER] = "miss"
         return response
-
-    @staticmethod
-    def conditional(request, response):
-        """A cached API response keeps answering If-None-Match/If-Modified-Since with 304."""
-        etag = response.get("ETag")
-        last_modified = parse_http_date_safe(response.get("Last-Modified", ""))
-        if etag is None and last_modified is None:
-            return response
-        return get_conditional_response(
-            request, etag=etag, last_modified=last_modified, response=response
-        )

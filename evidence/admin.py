@@ -5,7 +5,6 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count
-from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
@@ -17,10 +16,11 @@ from core.admin_workflow import (
     PartOfEntryInlineMixin,
     ReviewedAdminMixin,
 )
-from core.http import attach
+from core.formats import download
 from evidence.admin_actions import mark_verified as mark_studies_verified
-from evidence.admin_actions import own_work, own_work_message, stamp_verification, studies_csv
+from evidence.admin_actions import own_work, own_work_message, stamp_verification
 from evidence.choices import StudyDesign
+from evidence.exports import studies_csv
 from evidence.levels import LEVEL_MEANING, suggested_level
 from evidence.models import (
     Arm,
@@ -34,7 +34,9 @@ from evidence.models import (
     Trial,
 )
 from references.admin import ReferenceAdmin
+from references.models import Reference
 from therapies.admin import TherapyAdmin
+from therapies.models import Therapy
 
 
 def _change_link(obj, text=None):
@@ -369,10 +371,11 @@ class StudyAdmin(ReviewedAdminMixin, ContentAdmin):
 
     @admin.action(description="Export selected as CSV", permissions=["view"])
     def export_csv(self, request, queryset):
-        response = HttpResponse(
-            studies_csv(queryset.for_detail()), content_type="text/csv; charset=utf-8"
+        # The site's studies CSV (pages, API, releases), with the curators' columns appended.
+        rows = studies_csv(
+            queryset.for_detail(), request.build_absolute_uri("/")[:-1], curator=True
         )
-        return attach(response, "studies.csv")
+        return download(rows, "csv", "studies", stream=False)
 
     @admin.action(
         description="Mark selected verified (with their provenance)", permissions=["change"]
@@ -509,9 +512,11 @@ class StatementAdmin(ReviewedAdminMixin, ContentAdmin):
         return obj.study_count
 
 
-# -- what the references and therapies admins show of the evidence ---------------------------
-# evidence knows references and therapies, not the other way round, so their admins get these
-# read-only inlines from here.
+# -- the references and therapies admins, with what evidence holds about them ------------------
+# Layout (docs/architecture.md): an admin page that joins apps is registered by the highest app
+# it needs. The Reference and Therapy pages list studies and statements, which references and
+# therapies do not know about, so evidence registers them: Django's documented way to extend
+# another app's admin (unregister, register a subclass) leaves their classes as written.
 
 
 class _ReadOnlyInline(admin.TabularInline):
@@ -578,5 +583,15 @@ class TherapyStatementsInline(_ReadOnlyInline):
         return _change_link(obj, obj.text)
 
 
-ReferenceAdmin.inlines = [*ReferenceAdmin.inlines, StudiesReportedInline]
-TherapyAdmin.inlines = [*TherapyAdmin.inlines, TherapyStudiesInline, TherapyStatementsInline]
+admin.site.unregister(Reference)
+admin.site.unregister(Therapy)
+
+
+@admin.register(Reference)
+class ReferenceWithEvidenceAdmin(ReferenceAdmin):
+    inlines = [*ReferenceAdmin.inlines, StudiesReportedInline]
+
+
+@admin.register(Therapy)
+class TherapyWithEvidenceAdmin(TherapyAdmin):
+    inlines = [*TherapyAdmin.inlines, TherapyStudiesInline, TherapyStatementsInline]

@@ -1,4 +1,5 @@
-"""What the studies admin's actions do: CSV export and marking studies verified."""
+"""What the studies admin's actions do: marking studies verified (the CSV export is
+``evidence.exports``, the same file as the pages')."""
 
 from __future__ import annotations
 
@@ -7,63 +8,8 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
-from core.csvfile import csv_text
 from core.workflow import authors, can_edit
 from evidence.models import Provenance, Study
-
-CSV_COLUMNS = [
-    "id",
-    "key",
-    "label",
-    "reference_number",
-    "reference",
-    "doi",
-    "pmid",
-    "therapies",
-    "subtypes",
-    "design",
-    "phase",
-    "blinding",
-    "comparator",
-    "sample_size",
-    "age_group",
-    "refractory",
-    "primary_endpoint",
-    "primary_endpoint_met",
-    "result",
-    "level",
-    "level_override_reason",
-    "summary",
-    "adverse_events",
-    "follow_up",
-    "verified",
-    "status",
-]
-
-
-def _row(study: Study) -> list:
-    reference = study.reference
-    values = {
-        "id": study.pk,
-        "key": study.key,
-        "label": study.label,
-        "reference_number": reference.number,
-        "reference": str(reference),
-        "doi": reference.doi,
-        "pmid": reference.pmid,
-        "therapies": "; ".join(t.name for t in study.therapies.all()),
-        "subtypes": "; ".join(s.code for s in study.subtypes.all()),
-        "level": study.level,
-    }
-    for name in CSV_COLUMNS:
-        if name not in values:
-            values[name] = getattr(study, name)
-    return [values[name] for name in CSV_COLUMNS]
-
-
-def studies_csv(studies: Iterable[Study]) -> str:
-    """The studies as CSV (UTF-8, one row each), safe to open in a spreadsheet."""
-    return csv_text(CSV_COLUMNS, (_row(study) for study in studies))
 
 
 def stamp_verification(provenance: Provenance, *, user) -> None:

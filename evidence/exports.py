@@ -1,4 +1,5 @@
-"""Study exports (CSV), streamed row by row; the same columns on the pages and the API."""
+"""The studies CSV, streamed row by row: the same columns on the pages, the API, the releases
+and the admin (which appends the curators' columns), through the site's one CSV writer."""
 
 from __future__ import annotations
 
@@ -48,6 +49,8 @@ STUDY_CSV_COLUMNS = [
     "arms",
     "subtype_counts",
 ]
+# What the admin's "Export selected as CSV" adds for curators (drafts are exported there too).
+CURATOR_CSV_COLUMNS = ["key", "status", "level_override_reason"]
 
 
 def _yes_no(value) -> str:
@@ -122,6 +125,17 @@ def _synthesis_columns(study: Study) -> list:
     ]
 
 
-def studies_csv(studies: Iterable[Study], base_url: str = "") -> Iterator[str]:
-    """The studies as streamed CSV lines, through the site's one writer (``core.csvfile``)."""
-    return csv_lines(STUDY_CSV_COLUMNS, (study_row(study, base_url) for study in studies))
+def studies_csv(
+    studies: Iterable[Study], base_url: str = "", *, curator: bool = False
+) -> Iterator[str]:
+    """The studies as streamed CSV lines, through the site's one writer (``core.csvfile``);
+    ``curator`` appends the curators' columns (the admin's export)."""
+    if not curator:
+        return csv_lines(STUDY_CSV_COLUMNS, (study_row(study, base_url) for study in studies))
+    return csv_lines(
+        STUDY_CSV_COLUMNS + CURATOR_CSV_COLUMNS,
+        (
+            study_row(study, base_url) + [getattr(study, name) for name in CURATOR_CSV_COLUMNS]
+            for study in studies
+        ),
+    )

@@ -29,13 +29,14 @@ from collections.abc import Iterable, Iterator
 from django.db.models import Prefetch, QuerySet
 
 from core.choices import ReviewStatus
+from core.formats import FORMATS
 from evidence.choices import ArmRole, Certainty, OutcomeMeasure
 from evidence.models import Arm, DiseaseSubtype, Outcome, Study, registry_url
 from evidence.synthesis import Synthesis
 from references.models import Reference
 from therapies.models import Therapy
 
-MEDIA_TYPE = "application/fhir+json"
+MEDIA_TYPE = FORMATS["fhir"].media_type  # the site's table of formats (core.formats)
 CHUNK_SIZE = 200
 
 DOI_SYSTEM = "https://doi.org"

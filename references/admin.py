@@ -21,14 +21,14 @@ from core.admin_workflow import (
     PartOfEntryInlineMixin,
     ReviewedAdminMixin,
 )
-from core.http import attach
+from core.formats import download
 from references.admin_forms import (
     BibtexUploadForm,
     ConfirmImportForm,
     IdentifierLookupForm,
     ReferenceAdminForm,
 )
-from references.formats import EXPORTERS
+from references.formats import WRITERS
 from references.importer import ImportRefused, import_references, max_import_bytes
 from references.lookup import LookupFailed, NotFound, Unavailable, lookup
 from references.models import Author, Reference
@@ -89,8 +89,8 @@ class ReferenceAdmin(ReviewedAdminMixin, ContentAdmin):
     search_fields = ["title", "journal", "doi", "pmid", "pmcid", "bibtex_key", "authors__family"]
     date_hierarchy = "modified"
     list_per_page = 100
-    # evidence/admin.py adds the inline of the studies a reference reports (references knows
-    # nothing of evidence).
+    # evidence/admin.py registers a subclass that also lists the studies a reference reports
+    # (references knows nothing of evidence; the Layout rule, docs/architecture.md).
     inlines = [AuthorInline]
     history_children = (HistoryChild(Author, "reference", "Authors"),)
     actions = [*WORKFLOW_ACTIONS, "export_bibtex", "export_ris"]
@@ -160,14 +160,10 @@ class ReferenceAdmin(ReviewedAdminMixin, ContentAdmin):
         return self._export(queryset, "ris")
 
     def _export(self, queryset, fmt: str) -> HttpResponse:
-        writer, content_type, extension = EXPORTERS[fmt]
         references = queryset.with_authors().order_by(
             F("number").asc(nulls_last=True), "bibtex_key"
         )
-        response = HttpResponse(
-            "".join(writer(references)), content_type=f"{content_type}; charset=utf-8"
-        )
-        return attach(response, f"references.{extension}")
+        return download(WRITERS[fmt](references), fmt, "references", stream=False)
 
     # -- import ------------------------------------------------------------------------------
 

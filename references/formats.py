@@ -282,8 +282,11 @@ def to_csljson(references: Iterable[Reference]) -> Iterator[str]:
     yield "\n]\n"
 
 
-EXPORTERS = {
-    "bibtex": (to_bibtex, "application/x-bibtex", "bib"),
-    "ris": (to_ris, "application/x-research-info-systems", "ris"),
-    "csljson": (to_csljson, "application/vnd.citationstyles.csl+json", "json"),
+# Writer of each citation format, keyed by its name in the site's table of formats
+# (core.formats: media type, extension, label); views, the API, the admin and the releases
+# look writers up here.
+WRITERS = {
+    "bibtex": to_bibtex,
+    "ris": to_ris,
+    "csljson": to_csljson,
 }

@@ -1,14 +1,22 @@
 """Pages of the bibliography: list, detail (with citation meta tags) and exports."""
 
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.views import View
 from django.views.generic import DetailView
 from django_filters.views import FilterView
 
-from core.http import attach, invalid_filter_response
+from core.conditional import (
+    collection_etag,
+    collection_state,
+    latest_modified,
+    representation_etag,
+    respond,
+)
+from core.formats import download
+from core.http import invalid_filter_response
 from core.pagination import GenerationPaginator
 from references.filtersets import ReferenceFilterSet
-from references.formats import EXPORTERS
+from references.formats import WRITERS
 from references.models import Reference
 
 
@@ -26,14 +34,6 @@ def reference_by_ident(queryset, ident: str) -> Reference:
         raise Http404("No such reference.") from None
 
 
-def export_response(references, fmt: str, filename: str) -> StreamingHttpResponse:
-    writer, content_type, extension = EXPORTERS[fmt]
-    response = StreamingHttpResponse(
-        writer(references), content_type=f"{content_type}; charset=utf-8"
-    )
-    return attach(response, f"{filename}.{extension}")
-
-
 class ReferenceListView(FilterView):
     filterset_class = ReferenceFilterSet
     template_name = "references/reference_list.html"
@@ -49,13 +49,22 @@ class ReferenceExportView(View):
     """Any filtered reference list as BibTeX, RIS or CSL-JSON (same FilterSet as the page)."""
 
     def get(self, request, fmt):
-        if fmt not in EXPORTERS:
+        if fmt not in WRITERS:
             raise Http404("Unknown export format.")
         queryset = Reference.objects.restrict(request.user).for_list()
         filterset = ReferenceFilterSet(request.GET, queryset=queryset, request=request)
         if not filterset.is_valid():
             return invalid_filter_response(filterset)
-        return export_response(filterset.qs.iterator(chunk_size=500), fmt, "myoevidence-references")
+        references = filterset.qs
+        count, last_modified = collection_state(references)
+        return respond(
+            request,
+            etag=collection_etag(request, fmt, count, last_modified),
+            last_modified=last_modified,
+            build=lambda: download(
+                WRITERS[fmt](references.iterator(chunk_size=500)), fmt, "myoevidence-references"
+            ),
+        )
 
 
 class ReferenceDetailView(DetailView):
@@ -81,8 +90,14 @@ class ReferenceCiteView(View):
     """One reference in a citation format, for the 'cite this' block."""
 
     def get(self, request, ident, fmt):
-        if fmt not in EXPORTERS:
+        if fmt not in WRITERS:
             raise Http404("Unknown export format.")
         queryset = Reference.objects.restrict(request.user).with_authors()
         reference = reference_by_ident(queryset, ident)
-        return export_response([reference], fmt, reference.bibtex_key)
+        text = "".join(WRITERS[fmt]([reference]))  # one record: its digest is its ETag
+        return respond(
+            request,
+            etag=representation_etag(text, fmt),
+            last_modified=latest_modified(reference),
+            build=lambda: download([text], fmt, reference.bibtex_key),
+        )

@@ -11,11 +11,12 @@ from django.db import connection, transaction
 from django.db.models import F
 
 from core.caching.generation import content_changed
+from core.formats import FORMATS
 from evidence import fhir
 from evidence.exports import studies_csv
 from evidence.models import Study
 from evidence.selectors import evidence_cutoff
-from references.formats import to_bibtex, to_csljson
+from references.formats import WRITERS
 from references.models import Reference
 from releases import snapshot
 from releases.models import Release, ReleaseArtefact, validate_version
@@ -49,16 +50,26 @@ def _artefacts(version: str) -> tuple[list[Artefact], dict]:
         .with_authors()
         .order_by(F("number").asc(nulls_last=True), "bibtex_key")
     )
+    # Media types from the site's table of formats (core.formats), as the pages and the API
+    # serve them; the names are part of the release's citation and never change.
     return [
-        Artefact(CORPUS, "application/json", snapshot.as_json(corpus)),
-        Artefact("studies.csv", "text/csv", "".join(studies_csv(studies, base_url=base_url))),
-        Artefact("references.bib", "application/x-bibtex", "".join(to_bibtex(references))),
+        Artefact(CORPUS, FORMATS["json"].media_type, snapshot.as_json(corpus)),
+        Artefact(
+            "studies.csv",
+            FORMATS["csv"].media_type,
+            "".join(studies_csv(studies, base_url=base_url)),
+        ),
+        Artefact(
+            "references.bib", FORMATS["bibtex"].media_type, "".join(WRITERS["bibtex"](references))
+        ),
         Artefact(
             "references.csl.json",
-            "application/vnd.citationstyles.csl+json",
-            "".join(to_csljson(references)),
+            FORMATS["csljson"].media_type,
+            "".join(WRITERS["csljson"](references)),
         ),
-        Artefact("fhir-bundle.json", fhir.MEDIA_TYPE, "".join(fhir.full_bundle(base_url))),
+        Artefact(
+            "fhir-bundle.json", FORMATS["fhir"].media_type, "".join(fhir.full_bundle(base_url))
+        ),
     ], corpus
 
 

@@ -4,6 +4,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.generic import DetailView, ListView, View
 
+from core.conditional import respond
 from core.http import attach
 from releases.changelog import changelog
 from releases.models import Release, ReleaseArtefact
@@ -40,8 +41,19 @@ class ReleaseArtefactView(View):
         )
         if artefact is None:
             raise Http404
-        response = HttpResponse(
-            artefact.content.encode("utf-8"), content_type=f"{artefact.media_type}; charset=utf-8"
+
+        def build():
+            response = HttpResponse(
+                artefact.content.encode("utf-8"),
+                content_type=f"{artefact.media_type}; charset=utf-8",
+            )
+            response["Digest"] = f"sha-256={artefact.sha256}"
+            return attach(response, f"myoevidence-{version}-{name}")
+
+        # A released file never changes: its SHA-256 is a strong validator.
+        return respond(
+            request,
+            etag=f'"{artefact.sha256}"',
+            last_modified=artefact.release.created_at,
+            build=build,
         )
-        response["Digest"] = f"sha-256={artefact.sha256}"
-        return attach(response, f"myoevidence-{version}-{name}")

@@ -51,7 +51,8 @@ class TherapyAdmin(ReviewedAdminMixin, ContentAdmin):
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["drug_class"]
     date_hierarchy = "modified"
-    # evidence/admin.py adds the inlines of the studies and statements about a therapy.
+    # evidence/admin.py registers a subclass that also lists the studies and statements about
+    # a therapy (the Layout rule, docs/architecture.md).
     inlines = [TherapyRationaleInline]
     history_children = (HistoryChild(TherapyRationale, "therapy", "Mechanistic rationale"),)
     actions = [*WORKFLOW_ACTIONS]

@@ -1,4 +1,4 @@
-"""Streaming exports: a generator of text chunks becomes a StreamingHttpResponse.
+"""The API's CSV of serialized records (the response is ``core.formats.download``).
 
 Querysets are walked with ``.iterator(chunk_size=...)``; Django applies the queryset's
 ``prefetch_related`` per chunk, so memory stays flat however large the export.
@@ -8,11 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
-from django.http import StreamingHttpResponse
-
-from core.api.renderers import ExportRenderer
 from core.csvfile import csv_lines
-from core.http import attach
 
 CHUNK_SIZE = 500
 
@@ -27,13 +23,3 @@ def rows_as_csv(rows: Iterable[dict], columns: Sequence[str]) -> Iterator[str]:
     """CSV of serialized records: one column per (dotted) field; lists joined with '; '
     (the site's one CSV writer, ``core.csvfile``, so formulas are neutralised)."""
     return csv_lines(columns, ([_dig(row, column) for column in columns] for row in rows))
-
-
-def streaming_response(
-    chunks: Iterable[str], renderer: ExportRenderer, filename: str
-) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(
-        (chunk.encode(renderer.charset) for chunk in chunks),
-        content_type=f"{renderer.media_type}; charset={renderer.charset}",
-    )
-    return attach(response, f"{filename}.{renderer.extension}")

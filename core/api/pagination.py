@@ -1,5 +1,8 @@
 """Page-number pagination with a client-chosen page size and a total count."""
 
+import functools
+
+from django.utils.functional import cached_property
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 
@@ -15,8 +18,13 @@ class _CountedPaginator(GenerationPaginator):
 
     def __init__(self, object_list, per_page, *, known_count: int | None = None, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
-        if known_count is not None:
-            self.__dict__["count"] = known_count  # pre-fills the cached_property
+        self.known_count = known_count
+
+    @cached_property
+    def count(self) -> int:
+        if self.known_count is not None:
+            return self.known_count
+        return super().count
 
 
 def _bounded_int(request, name: str, default: int, maximum: int) -> int:
@@ -57,10 +65,10 @@ class StandardPagination(PageNumberPagination):
     def paginate_queryset(self, queryset, request, view=None):
         # Checked here so that ?page=abc is a 400 (DRF alone answers 404 "Invalid page").
         _bounded_int(request, self.page_query_param, 1, MAX_PAGE)
-        known_count = getattr(view, "known_count", None)
-        self.django_paginator_class = lambda object_list, per_page: _CountedPaginator(
-            object_list, per_page, known_count=known_count
-        )
+        # A list view that has counted the rows already (for its ETag, core.conditional) says
+        # so on the request; the paginator then does not count them a second time.
+        known_count = getattr(request, "known_count", None)
+        self.django_paginator_class = functools.partial(_CountedPaginator, known_count=known_count)
         return super().paginate_queryset(queryset, request, view)
 
     def get_paginated_response(self, data):

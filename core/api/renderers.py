@@ -9,9 +9,16 @@ from rest_framework import renderers
 from rest_framework.exceptions import NotAcceptable
 from rest_framework.negotiation import DefaultContentNegotiation
 
+from core.formats import FORMATS
+
 
 class ExportRenderer(renderers.BaseRenderer):
-    """A streamed, unpaginated text format; ``extension`` names the downloaded file."""
+    """A streamed, unpaginated text format; ``extension`` names the downloaded file.
+
+    Subclasses are made by ``export_renderer`` from the site's table of formats
+    (``core.formats``), so the API offers each format under the same name, media type and
+    extension as the pages do.
+    """
 
     charset = "utf-8"
     extension = "txt"
@@ -22,28 +29,26 @@ class ExportRenderer(renderers.BaseRenderer):
         return str(data or "").encode(self.charset)
 
 
-class CSVRenderer(ExportRenderer):
-    media_type = "text/csv"
-    format = "csv"
-    extension = "csv"
+def export_renderer(name: str) -> type[ExportRenderer]:
+    """The renderer class of export format ``name`` (one of ``core.formats.FORMATS``)."""
+    spec = FORMATS[name]
+    return type(
+        f"{spec.label.replace('-', '').replace(' ', '')}Renderer",
+        (ExportRenderer,),
+        {
+            "__doc__": f"{spec.label} ({spec.media_type}), from core.formats.",
+            "media_type": spec.media_type,
+            "format": spec.name,
+            "extension": spec.extension,
+            "charset": spec.charset,
+        },
+    )
 
 
-class BibTeXRenderer(ExportRenderer):
-    media_type = "application/x-bibtex"
-    format = "bibtex"
-    extension = "bib"
-
-
-class RISRenderer(ExportRenderer):
-    media_type = "application/x-research-info-systems"
-    format = "ris"
-    extension = "ris"
-
-
-class CSLJSONRenderer(ExportRenderer):
-    media_type = "application/vnd.citationstyles.csl+json"
-    format = "csljson"
-    extension = "json"
+CSVRenderer = export_renderer("csv")
+BibTeXRenderer = export_renderer("bibtex")
+RISRenderer = export_renderer("ris")
+CSLJSONRenderer = export_renderer("csljson")
 
 
 class JSONRenderer(renderers.JSONRenderer):

@@ -14,17 +14,19 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core import workflow
-from core.api.conditional import (
+from core.api.exports import CHUNK_SIZE, rows_as_csv
+from core.api.preconditions import PreconditionFailed, require_if_match
+from core.api.renderers import CSVRenderer, ExportRenderer, JSONRenderer
+from core.conditional import (
     collection_etag,
     collection_state,
     evaluate,
     latest_modified,
     representation_etag,
-    require_if_match,
+    respond,
     stamp,
 )
-from core.api.exports import CHUNK_SIZE, rows_as_csv, streaming_response
-from core.api.renderers import CSVRenderer, ExportRenderer, JSONRenderer
+from core.formats import download
 
 # Path segments match anything but "/", so that a malformed key answers a JSON 404 from the
 # view instead of Django's HTML one.
@@ -70,25 +72,36 @@ class ListViewSet(viewsets.GenericViewSet):
 
     def list(self, request, *args, **kwargs):
         queryset = self.filter_queryset(self.get_queryset())
-        count, last_modified = collection_state(queryset)
         renderer = request.accepted_renderer
-        etag = collection_etag(request, renderer.format, count, last_modified)
-        not_modified = evaluate(request, etag=etag, last_modified=last_modified)
-        if not_modified is not None:
-            return not_modified
-        if isinstance(renderer, ExportRenderer):
-            if self.paginator is not None:
-                self.paginator.validate(request)
-            response = streaming_response(
-                self.export(renderer.format, queryset.iterator(chunk_size=CHUNK_SIZE)),
-                renderer,
-                f"myoevidence-{self.export_name}",
-            )
-        else:
-            self.known_count = count
+
+        def build(count):
+            if isinstance(renderer, ExportRenderer):
+                if self.paginator is not None:
+                    self.paginator.validate(request)
+                return download(
+                    self.export(renderer.format, queryset.iterator(chunk_size=CHUNK_SIZE)),
+                    renderer.format,
+                    f"myoevidence-{self.export_name}",
+                )
+            # The count is known already: the paginator takes it instead of counting again.
+            request.known_count = count
             page = self.paginate_queryset(queryset)
-            response = self.get_paginated_response(self.get_serializer(page, many=True).data)
-        return stamp(response, etag=etag, last_modified=last_modified)
+            return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+        return self.respond_for(request, queryset, build)
+
+    def respond_for(self, request, queryset, build):
+        """The answer to a read computed from the rows ``queryset`` selects: 304 when the
+        client's copy is current, else ``build(count)`` with the validators."""
+        count, last_modified = collection_state(queryset)
+        etag = collection_etag(request, request.accepted_renderer.format, count, last_modified)
+        return respond(
+            request,
+            etag=etag,
+            last_modified=last_modified,
+            build=lambda: build(count),
+            refuse=PreconditionFailed,
+        )
 
     def export(self, fmt: str, records: Iterable) -> Iterator[str]:
         """The chunks of an export; CSV by default, subclasses add their formats."""
@@ -108,7 +121,7 @@ class ReadViewSet(ListViewSet):
         instance = self.get_object()
         renderer = request.accepted_renderer
         last_modified = latest_modified(instance)
-        # The ETag is a digest of the representation itself (core/api/conditional.py), so the
+        # The ETag is a digest of the representation itself (core/conditional.py), so the
         # body is built before the preconditions are evaluated.
         if isinstance(renderer, ExportRenderer):
             text = "".join(self.export(renderer.format, [instance]))  # one record: small
@@ -116,18 +129,17 @@ class ReadViewSet(ListViewSet):
         else:
             data = self.get_serializer(instance).data
             etag = representation_etag(data, renderer.format)
-        not_modified = evaluate(request, etag=etag, last_modified=last_modified)
-        if not_modified is not None:
-            return not_modified
-        if isinstance(renderer, ExportRenderer):
-            response = streaming_response(
-                [text],
-                renderer,
-                f"myoevidence-{self.export_name}-{instance.pk}",
-            )
-        else:
-            response = Response(data)
-        return stamp(response, etag=etag, last_modified=last_modified)
+        return respond(
+            request,
+            etag=etag,
+            last_modified=last_modified,
+            build=lambda: (
+                download([text], renderer.format, f"myoevidence-{self.export_name}-{instance.pk}")
+                if isinstance(renderer, ExportRenderer)
+                else Response(data)
+            ),
+            refuse=PreconditionFailed,
+        )
 
 
 class CommentSerializer(serializers.Serializer):
@@ -142,26 +154,16 @@ class CommentSerializer(serializers.Serializer):
 PAST = {"publish": "published", "reject": "rejected", "withdraw": "withdrawn"}
 
 
-def _workflow_action(name: str, summary: str):
-    def run(self, request, *args, **kwargs):
-        with transaction.atomic():
-            instance = self.locked(self.get_object())  # preconditions first (RFC 9110)
-            body = CommentSerializer(data=request.data)
-            body.is_valid(raise_exception=True)
-            arguments = {"user": request.user}
-            if name != "submit":
-                arguments["comment"] = body.validated_data.get("comment", "").strip()
-                if not arguments["comment"]:
-                    raise serializers.ValidationError(
-                        {"comment": [f"Say why the entry is {PAST[name]}."]}
-                    )
-            workflow.TRANSITIONS[name](instance, **arguments)
-        return self.respond_with(self.get_object(), status.HTTP_200_OK)
+def _workflow_action(summary: str):
+    """The decorators of a workflow step: a POST on the record (``.../{id}/<step>/``)."""
 
-    # DRF routes an action by its function's name, so the name must be set before @action.
-    run.__name__ = run.__qualname__ = name
-    run = action(detail=True, methods=["post"], url_path=name, url_name=name)(run)
-    return extend_schema(summary=summary, request=CommentSerializer, parameters=[IF_MATCH])(run)
+    def decorate(method):
+        method = action(detail=True, methods=["post"])(method)
+        return extend_schema(summary=summary, request=CommentSerializer, parameters=[IF_MATCH])(
+            method
+        )
+
+    return decorate
 
 
 class WriteViewSet(ReadViewSet):
@@ -197,6 +199,7 @@ class WriteViewSet(ReadViewSet):
             self.request,
             etag=representation_etag(data, JSONRenderer.format),
             last_modified=latest_modified(current),
+            refuse=PreconditionFailed,
         )
         return current
 
@@ -243,7 +246,37 @@ class WriteViewSet(ReadViewSet):
     def partial_update(self, request, *args, **kwargs):
         return self.update(request, *args, partial=True, **kwargs)
 
-    submit = _workflow_action("submit", "Submit for review (curators)")
-    publish = _workflow_action("publish", "Publish a submitted entry (editors)")
-    reject = _workflow_action("reject", "Reject a submitted entry (editors)")
-    withdraw = _workflow_action("withdraw", "Withdraw a published entry (editors)")
+    # The workflow steps. Four plain methods (DRF routes an action by its method's name), each
+    # a line long: the rules are in transition() and in core.workflow.
+
+    @_workflow_action("Submit for review (curators)")
+    def submit(self, request, *args, **kwargs):
+        return self.transition("submit", request)
+
+    @_workflow_action("Publish a submitted entry (editors)")
+    def publish(self, request, *args, **kwargs):
+        return self.transition("publish", request)
+
+    @_workflow_action("Reject a submitted entry (editors)")
+    def reject(self, request, *args, **kwargs):
+        return self.transition("reject", request)
+
+    @_workflow_action("Withdraw a published entry (editors)")
+    def withdraw(self, request, *args, **kwargs):
+        return self.transition("withdraw", request)
+
+    def transition(self, name: str, request) -> Response:
+        """Take the record through workflow step ``name`` (``core.workflow.TRANSITIONS``)."""
+        with transaction.atomic():
+            instance = self.locked(self.get_object())  # preconditions first (RFC 9110)
+            body = CommentSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            arguments = {"user": request.user}
+            if name != "submit":
+                arguments["comment"] = body.validated_data.get("comment", "").strip()
+                if not arguments["comment"]:
+                    raise serializers.ValidationError(
+                        {"comment": [f"Say why the entry is {PAST[name]}."]}
+                    )
+            workflow.TRANSITIONS[name](instance, **arguments)
+        return self.respond_with(self.get_object(), status.HTTP_200_OK)

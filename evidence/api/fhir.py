@@ -16,17 +16,14 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
-from core.api.renderers import ExportRenderer, JSONRenderer
+from core.api.renderers import JSONRenderer, export_renderer
+from core.formats import FORMATS
 from evidence import fhir
 from evidence.models import DiseaseSubtype, Outcome, Study
 from references.models import Reference
 from therapies.models import Therapy
 
-
-class FHIRRenderer(ExportRenderer):
-    media_type = fhir.MEDIA_TYPE
-    format = "fhir"
-    extension = "json"
+FHIRRenderer = export_renderer("fhir")
 
 
 FHIR_RESPONSE = {
@@ -117,14 +114,14 @@ class BundleView(FHIRView):
             raise Http404("Bundles are all, therapy-<slug> and subtype-<slug>.")
         response = StreamingHttpResponse(
             (chunk.encode() for chunk in fhir.bundle_json(name, entries, self.base_url(request))),
-            content_type=f"{fhir.MEDIA_TYPE}; charset=utf-8",
+            content_type=FORMATS["fhir"].content_type,
         )
         return response
 
 
 def _resource_response(resource: dict) -> HttpResponse:
     return HttpResponse(
-        json.dumps(resource, ensure_ascii=False), content_type=f"{fhir.MEDIA_TYPE}; charset=utf-8"
+        json.dumps(resource, ensure_ascii=False), content_type=FORMATS["fhir"].content_type
     )
 
 

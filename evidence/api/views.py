@@ -11,11 +11,11 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from core.api.conditional import collection_etag, collection_state, evaluate, stamp
-from core.api.exports import rows_as_csv, streaming_response
+from core.api.exports import rows_as_csv
 from core.api.renderers import ExportRenderer
 from core.api.viewsets import ListViewSet, ReadViewSet, WriteViewSet
 from core.caching.data import count_by
+from core.formats import download
 from evidence.api import serializers as s
 from evidence.api.filters import OutcomeFilterSet, StatementFilterSet
 from evidence.choices import StudyDesign
@@ -39,19 +39,6 @@ SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+$")
 
 def visible_studies(request):
     return Study.objects.restrict(request.user)
-
-
-class ConditionalMixin:
-    """For endpoints computed from the studies (designs, matrix): validators come from the
-    studies the filters select."""
-
-    def conditional_response(self, request, studies, build):
-        count, last_modified = collection_state(studies)
-        etag = collection_etag(request, request.accepted_renderer.format, count, last_modified)
-        not_modified = evaluate(request, etag=etag, last_modified=last_modified)
-        if not_modified is not None:
-            return not_modified
-        return stamp(build(), etag=etag, last_modified=last_modified)
 
 
 @extend_schema_view(
@@ -93,7 +80,7 @@ class SubtypeViewSet(ReadViewSet):
     ),
     retrieve=extend_schema(summary="One design (by code)"),
 )
-class DesignViewSet(ConditionalMixin, ReadViewSet):
+class DesignViewSet(ReadViewSet):
     serializer_class = s.DesignSerializer
     lookup_field = "code"
     export_name = "designs"
@@ -117,30 +104,30 @@ class DesignViewSet(ConditionalMixin, ReadViewSet):
         ]
 
     def list(self, request, *args, **kwargs):
-        def build():
+        def build(count):
             rows = self.designs()
             if isinstance(request.accepted_renderer, ExportRenderer):
                 self.paginator.validate(request)
-                return streaming_response(
+                return download(
                     rows_as_csv(rows, self.csv_columns),
-                    request.accepted_renderer,
+                    request.accepted_renderer.format,
                     "myoevidence-designs",
                 )
             page = self.paginate_queryset(rows)
             return self.get_paginated_response(s.DesignSerializer(page, many=True).data)
 
-        return self.conditional_response(request, visible_studies(request), build)
+        return self.respond_for(request, visible_studies(request), build)
 
     def retrieve(self, request, *args, **kwargs):
         code = kwargs["code"]
         if code not in StudyDesign.values:
             raise Http404("No such design.")
 
-        def build():
+        def build(count):
             row = next(d for d in self.designs() if d["code"] == code)
             return Response(s.DesignSerializer(row).data)
 
-        return self.conditional_response(request, visible_studies(request), build)
+        return self.respond_for(request, visible_studies(request), build)
 
 
 @extend_schema_view(
@@ -173,16 +160,12 @@ class StudyViewSet(WriteViewSet):
     @action(detail=False, methods=["get"], pagination_class=None)
     def counts(self, request, *args, **kwargs):
         queryset = self.filter_queryset(self.get_queryset())
-        count, last_modified = collection_state(queryset)
-        etag = collection_etag(request, "json", count, last_modified)
-        not_modified = evaluate(request, etag=etag, last_modified=last_modified)
-        if not_modified is not None:
-            return not_modified
+        return self.respond_for(request, queryset, lambda count: self.counts_data(queryset, count))
+
+    def counts_data(self, queryset, count: int) -> Response:
         facets = study_facets(Study.objects.filter(pk__in=queryset.values("pk")).order_by())
         data = {"count": count, **facets}
-        return stamp(
-            Response(s.StudyCountsSerializer(data).data), etag=etag, last_modified=last_modified
-        )
+        return Response(s.StudyCountsSerializer(data).data)
 
 
 @extend_schema_view(
@@ -245,7 +228,7 @@ class StatementViewSet(WriteViewSet):
         responses=s.MatrixSerializer,
     )
 )
-class MatrixViewSet(ConditionalMixin, ListViewSet):
+class MatrixViewSet(ListViewSet):
     serializer_class = s.MatrixSerializer
     filterset_class = StudyFilterSet
     pagination_class = None
@@ -273,17 +256,17 @@ class MatrixViewSet(ConditionalMixin, ListViewSet):
     def list(self, request, *args, **kwargs):
         studies = self.filter_queryset(self.get_queryset())
 
-        def build():
+        def build(count):
             data = self.matrix_data(studies)
             if isinstance(request.accepted_renderer, ExportRenderer):
-                return streaming_response(
+                return download(
                     rows_as_csv(data["cells"], self.csv_columns),
-                    request.accepted_renderer,
+                    request.accepted_renderer.format,
                     "myoevidence-matrix",
                 )
             return Response(data)
 
-        return self.conditional_response(request, studies, build)
+        return self.respond_for(request, studies, build)
 
     def matrix_data(self, studies) -> dict:
         matrix = evidence_matrix(studies)
@@ -373,7 +356,7 @@ class TrialViewSet(ReadViewSet):
         responses=s.SummarySerializer,
     )
 )
-class SummaryViewSet(ConditionalMixin, ListViewSet):
+class SummaryViewSet(ListViewSet):
     serializer_class = s.SummarySerializer
     pagination_class = None
     filter_backends = ()
@@ -391,8 +374,8 @@ class SummaryViewSet(ConditionalMixin, ListViewSet):
         if therapy is None or subtype is None:
             raise Http404("No such therapy or subtype.")
         studies = self.get_queryset()
-        return self.conditional_response(
-            request, studies, lambda: Response(self.summary_data(studies, therapy, subtype))
+        return self.respond_for(
+            request, studies, lambda count: Response(self.summary_data(studies, therapy, subtype))
         )
 
     def summary_data(self, studies, therapy, subtype) -> dict:

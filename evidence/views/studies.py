@@ -1,12 +1,13 @@
 """Study list (filterable, exportable) and detail."""
 
 from django.db.models import Prefetch
-from django.http import StreamingHttpResponse
 from django.views import View
 from django.views.generic import DetailView
 from django_filters.views import FilterView
 
-from core.http import attach, invalid_filter_response
+from core.conditional import collection_etag, collection_state, respond
+from core.formats import download
+from core.http import invalid_filter_response
 from core.pagination import GenerationPaginator
 from evidence.exports import studies_csv
 from evidence.filtersets import CheckboxStudyFilterSet, StudyFilterSet
@@ -38,11 +39,19 @@ class StudyCsvView(View):
         filterset = StudyFilterSet(request.GET, queryset=queryset, request=request)
         if not filterset.is_valid():
             return invalid_filter_response(filterset)
-        rows = studies_csv(
-            filterset.qs.iterator(chunk_size=500), base_url=request.build_absolute_uri("/")[:-1]
+        studies = filterset.qs
+        count, last_modified = collection_state(studies)
+        base_url = request.build_absolute_uri("/")[:-1]
+        return respond(
+            request,
+            etag=collection_etag(request, "csv", count, last_modified),
+            last_modified=last_modified,
+            build=lambda: download(
+                studies_csv(studies.iterator(chunk_size=500), base_url=base_url),
+                "csv",
+                "myoevidence-studies",
+            ),
         )
-        response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
-        return attach(response, "myoevidence-studies.csv")
 
 
 class StudyDetailView(DetailView):

@@ -8,7 +8,7 @@ from core.api.renderers import BibTeXRenderer, CSLJSONRenderer, CSVRenderer, RIS
 from core.api.viewsets import WriteViewSet
 from references.api.serializers import ReferenceSerializer, ReferenceWriteSerializer
 from references.filtersets import ReferenceFilterSet
-from references.formats import EXPORTERS
+from references.formats import WRITERS
 from references.models import Reference
 
 CITATION_RENDERERS = (BibTeXRenderer, RISRenderer, CSLJSONRenderer)
@@ -66,9 +66,8 @@ class ReferenceViewSet(WriteViewSet):
         return instance
 
     def export(self, fmt, records):
-        if fmt in EXPORTERS:
-            writer = EXPORTERS[fmt][0]
-            return writer(records)
+        if fmt in WRITERS:
+            return WRITERS[fmt](records)
         return super().export(fmt, records)
 
     @extend_schema(

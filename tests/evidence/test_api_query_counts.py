@@ -15,7 +15,7 @@ from therapies.models import Therapy
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_throttle")]
 
 # (url, bound): the bound is what the endpoint needs today plus one. Every list and export
-# reads the time of the last content change (one query, core/api/conditional.py: its ETag and
+# reads the time of the last content change (one query, core/conditional.py: its ETag and
 # Last-Modified must change when a related row does): that query is part of "today".
 LISTS = [
     # Studies carry their arms and subtype counts (issue 13): two more prefetch queries.

@@ -1,4 +1,13 @@
-"""Conditional requests: ETag and Last-Modified on reads, a required If-Match on writes.
+"""Conditional requests, the one implementation for pages, API and exports: ETag and
+Last-Modified on reads (304 when the client's copy is current), preconditions on writes.
+
+Every conditional response of the site goes through ``respond`` (or ``evaluate`` and ``stamp``
+when the body must be built first): the API's lists, records and exports
+(``core.api.viewsets``, ``evidence.api.views``), the pages' downloads (``/studies/export.csv``,
+``/references/export/<format>/``, ``/references/<n>/cite/<format>/``), the release files, and
+the page cache's stored responses (``revalidate``). The RFC 9110 logic itself is Django's
+public ``django.utils.cache.get_conditional_response``; this module only computes the
+validators. The API's write side (a required If-Match, 428) is in ``core.api.preconditions``.
 
 Why the validators are built as they are (issue 12: a study's ETag used to come from its own
 ``modified`` alone, so a changed outcome, therapy link or reference title left it unchanged and
@@ -32,11 +41,6 @@ integrators got 304 for data that had changed):
   carries no timestamp, so a client that sends If-Modified-Since without If-None-Match may
   miss a changed link; the ETag never does, and RFC 9110 gives If-None-Match precedence.
 
-Writes (PUT, PATCH, workflow POSTs) must send ``If-Match``: without it they are refused with
-428 Precondition Required (RFC 6585) rather than allowed to overwrite blindly, and a header that
-is not a list of quoted entity tags (or ``*``) is a 400: silently ignoring it would be the very
-lost update it is meant to prevent.
-
 Django's ``get_conditional_response`` applies RFC 9110's rules (If-Match, If-Unmodified-Since,
 If-None-Match, If-Modified-Since, in that order of precedence).
 """
@@ -45,17 +49,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from calendar import timegm
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from django.db import connections
 from django.db.models import Count, Max, QuerySet
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.dateparse import parse_datetime
-from django.utils.http import http_date
-from rest_framework import status
-from rest_framework.exceptions import APIException, ParseError
+from django.utils.http import http_date, parse_http_date_safe
 from rest_framework.utils.encoders import JSONEncoder
 
 from core.caching import generation
@@ -65,30 +67,6 @@ from core.workflow import is_curator
 
 API_VERSION = "2"  # bumped when the way validators are computed changes
 CACHE_CONTROL = "no-cache"  # caches may keep a copy but must revalidate it with us
-
-# RFC 9110 §13.1.1: If-Match = "*" / #entity-tag; entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE
-# (etagc: any visible character but DQUOTE, and obs-text).
-_ENTITY_TAG = r'(?:W/)?"[\x21\x23-\x7e\x80-\xff]*"'
-IF_MATCH_RE = re.compile(rf"^\s*(?:\*|{_ENTITY_TAG}(?:\s*,\s*{_ENTITY_TAG})*)\s*$")
-
-
-class PreconditionFailed(APIException):
-    status_code = status.HTTP_412_PRECONDITION_FAILED
-    default_detail = (
-        "The resource changed since you read it (its ETag no longer matches If-Match). "
-        "Fetch it again, re-apply your change and send the new ETag."
-    )
-    default_code = "precondition_failed"
-
-
-class PreconditionRequired(APIException):
-    status_code = status.HTTP_428_PRECONDITION_REQUIRED
-    default_detail = (
-        "This write needs an If-Match header, so that it cannot overwrite a change you have "
-        "not seen. GET the record, then send its ETag header's value (quotes included) as "
-        "If-Match with your change."
-    )
-    default_code = "precondition_required"
 
 
 def _digest(*parts) -> str:
@@ -197,7 +175,7 @@ def collection_etag(request, media_type: str, count: int, last: datetime | None)
     # Whether the client may see unpublished entries (core.workflow.sees_unpublished): the
     # same list reads differently for curators and for everyone else.
     scope = "all" if is_curator(request.user) else "published"
-    query = sorted(request.query_params.lists())
+    query = sorted(request.GET.lists())
     stamp = last.isoformat() if last else ""
     return (
         'W/"'
@@ -211,31 +189,48 @@ def collection_etag(request, media_type: str, count: int, last: datetime | None)
 # -- evaluating the preconditions -------------------------------------------------------------
 
 
-def require_if_match(request) -> None:
-    """Refuse a write that sends no If-Match (428) or an unusable one (400)."""
-    header = request.META.get("HTTP_IF_MATCH")
-    if header is None or not header.strip():
-        raise PreconditionRequired()
-    if not IF_MATCH_RE.match(header):
-        raise ParseError(
-            f"If-Match must be the ETag you read, in double quotes as the ETag header gives "
-            f'it (e.g. If-Match: "{"0" * 8}..."), or *; got {header[:80]!r}.'
-        )
+def evaluate(request, *, etag: str | None, last_modified: datetime | None, refuse=None):
+    """A 304 (or 412) response to send instead of the body, or None to go on.
 
-
-def evaluate(request, *, etag: str, last_modified: datetime | None):
-    """A 304 response to send instead of the body, or None to go on.
-
-    Raises PreconditionFailed (412) when a write's If-Match or If-Unmodified-Since fails.
+    ``request`` is Django's or DRF's. When ``refuse`` (an exception class) is given, a failed
+    If-Match or If-Unmodified-Since raises it instead of returning Django's bare 412, so that
+    the API answers its own error format.
     """
-    response = get_conditional_response(
-        request._request, etag=etag, last_modified=_timestamp(last_modified)
-    )
+    # Django's function reads only request.method, .META and .path, which DRF's Request passes
+    # through to the request it wraps.
+    response = get_conditional_response(request, etag=etag, last_modified=_timestamp(last_modified))
     if response is None:
         return None
-    if response.status_code == status.HTTP_412_PRECONDITION_FAILED:
-        raise PreconditionFailed()
+    if refuse is not None and response.status_code == 412:
+        raise refuse()
     return stamp(response, etag=etag, last_modified=last_modified)
+
+
+def respond(
+    request,
+    *,
+    etag: str | None,
+    last_modified: datetime | None,
+    build: Callable[[], object],
+    refuse=None,
+):
+    """The answer to a conditional GET: 304 when the client's copy is current, else the
+    response ``build()`` makes, carrying the validators (see ``evaluate``)."""
+    not_modified = evaluate(request, etag=etag, last_modified=last_modified, refuse=refuse)
+    if not_modified is not None:
+        return not_modified
+    return stamp(build(), etag=etag, last_modified=last_modified)
+
+
+def revalidate(request, response):
+    """A stored response (the page cache's) answered again: 304 when the client holds it."""
+    etag = response.get("ETag")
+    last_modified = parse_http_date_safe(response.get("Last-Modified", ""))
+    if etag is None and last_modified is None:
+        return response
+    return get_conditional_response(
+        request, etag=etag, last_modified=last_modified, response=response
+    )
 
 
 def stamp(response, *, etag: str | None, last_modified: datetime | None):
