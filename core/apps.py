@@ -7,7 +7,9 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         # Content writes anywhere (admin, API, services, commands) invalidate cached pages.
-        from core import invariants
+        # core.services connects the receiver that attributes history records to the
+        # service caller (user and reason).
+        from core import invariants, services  # noqa: F401
         from core.cache import connect_signals
 
         connect_signals()

@@ -352,6 +352,37 @@ def _review(
     return obj
 
 
+@transaction.atomic
+def load_status(obj: ReviewedModel, *, status: str, reason: str | None = None) -> bool:
+    """Give ``obj`` the status a trusted source states (the curated fixtures, a backup being
+    restored); True when it changed. Used by ``load_corpus`` through the services.
+
+    Not a transition: nobody decides here, so there is no user, no four-eyes rule and no
+    ``reviewed_by``; what the fixtures say was decided by the review's authors. The
+    invariants of the transitions still hold: an entry is published only when what it shows
+    is, and stops being published only when no published entry shows it (both refused with
+    ``core.invariants.InvariantError``, naming the entries).
+    """
+    from core.invariants import InvariantError, published_shows_problem, showing_problem
+
+    if status not in ReviewStatus.values:
+        raise WorkflowError(f"'{status}' is not a review status.")
+    if obj.pk is None:
+        raise WorkflowError(f"Save {_label(obj)} before changing its review status.")
+    if obj.status == status:
+        return False
+    problem = published_shows_problem(obj, status=status)
+    if problem is None and obj.status == ReviewStatus.PUBLISHED:
+        problem = showing_problem(obj, f"set to {ReviewStatus(status).label.lower()}")
+    if problem:
+        raise InvariantError(problem)
+    obj.status = status
+    if reason:
+        obj._change_reason = reason[:_REASON_MAX]
+    obj.save()
+    return True
+
+
 TRANSITIONS: dict[str, Any] = {
     "submit": submit,
     "publish": publish,

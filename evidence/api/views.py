@@ -30,6 +30,12 @@ from evidence.selectors import (
     evidence_matrix,
     summary_of_findings,
 )
+from evidence.services.studies import (
+    create_statement,
+    create_study,
+    update_statement,
+    update_study,
+)
 from references.models import Reference
 from therapies.models import Therapy
 
@@ -163,6 +169,16 @@ class StudyViewSet(WriteViewSet):
         # The site's own CSV writer, so the API's export matches the page's byte for byte.
         return studies_csv(records, base_url=self.request.build_absolute_uri("/")[:-1])
 
+    def perform_create(self, serializer):
+        return create_study(**serializer.validated_data, **self.write_arguments(created=True))
+
+    def perform_update(self, serializer):
+        return update_study(
+            study=serializer.instance,
+            **serializer.validated_data,
+            **self.write_arguments(created=False),
+        )
+
     @extend_schema(
         summary="Count studies per design, result, level, age group, therapy and "
         "subtype (honours the filters)",
@@ -251,6 +267,16 @@ class StatementViewSet(WriteViewSet):
                 Prefetch("references", queryset=Reference.objects.restrict(user).only("pk")),
             )
             .order_by("therapy__name", "order", "pk")
+        )
+
+    def perform_create(self, serializer):
+        return create_statement(**serializer.validated_data, **self.write_arguments(created=True))
+
+    def perform_update(self, serializer):
+        return update_statement(
+            statement=serializer.instance,
+            **serializer.validated_data,
+            **self.write_arguments(created=False),
         )
 
 

@@ -39,6 +39,8 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models, transaction
 
 from core.choices import ReviewStatus
+from core.invariants import InvariantError
+from core.workflow import WorkflowError
 from evidence.models import DiseaseSubtype, Statement, Study
 from evidence.services.curation import (
     LOADED,
@@ -167,7 +169,14 @@ class _Load:
             return func(*args, **kwargs)
         except ValidationError as exc:
             self.problems.extend(f"{where}: {msg}" for msg in validation_messages(exc))
-        except (StudyDataError, ObjectDoesNotExist, KeyError, TypeError) as exc:
+        except (
+            StudyDataError,
+            InvariantError,
+            WorkflowError,
+            ObjectDoesNotExist,
+            KeyError,
+            TypeError,
+        ) as exc:
             self.problems.append(f"{where}: {exc}")
         return None
 
