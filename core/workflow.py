@@ -23,7 +23,10 @@ the rule "publish" applies to every reviewed model alike; ``can_publish()`` is t
 decides it. Curators cannot change a published entry: an editor withdraws it (or edits it).
 Staff status (``is_staff``) is still what lets a user into the admin.
 
-The admin, the API and the importers call these functions, so the rules hold everywhere.
+The admin, the API and the importers call these functions, so the rules hold everywhere. The
+loader (fixtures, backups) sets the status its source states through ``load_status``: no user
+decides there, but the same invariants hold. Nothing else sets ``status`` (see
+docs/architecture.md, "Writes").
 """
 
 from __future__ import annotations
@@ -365,8 +368,11 @@ def load_status(obj: ReviewedModel, *, status: str, reason: str | None = None) -
     """
     from core.invariants import InvariantError, published_shows_problem, showing_problem
 
-    if status not in ReviewStatus.values:
-        raise WorkflowError(f"'{status}' is not a review status.")
+    try:
+        obj._meta.get_field("status").validate(status, obj)
+    except ValidationError as exc:
+        # As full_clean words it, so a loader's report reads the same as for any field.
+        raise ValidationError({"status": exc.messages}) from None
     if obj.pk is None:
         raise WorkflowError(f"Save {_label(obj)} before changing its review status.")
     if obj.status == status:
