@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from core.api.fields import ContextCountField, page_url
+from core.api.serializers import WriteSerializer
 from core.workflow import is_curator
 from evidence.choices import (
     ArmRole,
@@ -350,7 +351,7 @@ class ProvenanceWriteSerializer(serializers.ModelSerializer):
         fields = list(PROVENANCE_FIELDS)
 
 
-class StudyWriteSerializer(serializers.ModelSerializer):
+class StudyWriteSerializer(WriteSerializer):
     """A study as curators send it; validated here, saved by the viewset through
     ``evidence.services.studies.create_study``/``update_study`` (with ``full_clean``).
     Outcomes and provenance, when given, replace the study's rows in order."""
@@ -429,7 +430,7 @@ class StatementSerializer(serializers.ModelSerializer):
         ]
 
 
-class StatementWriteSerializer(serializers.ModelSerializer):
+class StatementWriteSerializer(WriteSerializer):
     """A statement as curators send it; validated here, saved by the viewset through
     ``create_statement``/``update_statement``."""
 

@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.fields import page_url
+from core.api.serializers import WriteSerializer
 from references.models import Author, Reference
 
 
@@ -84,7 +85,7 @@ class ReferenceSummarySerializer(serializers.ModelSerializer):
         fields = ["id", "number", "title", "year", "pmid", "doi"]
 
 
-class ReferenceWriteSerializer(serializers.ModelSerializer):
+class ReferenceWriteSerializer(WriteSerializer):
     """A reference as curators send it; validated here, saved by the viewset through
     ``references.services.create_reference``/``update_reference``
     (``full_clean`` included: a duplicate DOI, PMID or number is a 400)."""

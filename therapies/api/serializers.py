@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.fields import ContextCountField, page_url
+from core.api.serializers import WriteSerializer
 from therapies.models import DrugClass, Therapy, split_terms
 
 TERMS_HELP = "A list of terms (stored comma-separated; searchable)."
@@ -82,7 +83,7 @@ class WritableTermsField(TermsField):
     pass
 
 
-class TherapyWriteSerializer(serializers.ModelSerializer):
+class TherapyWriteSerializer(WriteSerializer):
     """A therapy as curators send it; validated here, saved by the viewset through
     ``therapies.services.create_therapy``/``update_therapy``."""
 
