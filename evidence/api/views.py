@@ -30,12 +30,8 @@ from evidence.selectors import (
     evidence_matrix,
     summary_of_findings,
 )
-from evidence.services.studies import (
-    create_statement,
-    create_study,
-    update_statement,
-    update_study,
-)
+from evidence.services.statements import create_statement, update_statement
+from evidence.services.studies import create_study, update_study
 from references.models import Reference
 from therapies.models import Therapy
 

@@ -50,14 +50,10 @@ from evidence.services.curation import (
     curated_change,
     marking_history,
 )
-from evidence.services.studies import (
-    StudyDataError,
-    upsert_certainty_override,
-    upsert_statement,
-    upsert_study,
-    upsert_trial,
-)
+from evidence.services.statements import upsert_statement
+from evidence.services.studies import StudyDataError, upsert_study
 from evidence.services.subtypes import upsert_subtype
+from evidence.services.trials import upsert_certainty_override, upsert_trial
 from references.bibtex import BibtexError, parse_bibtex
 from references.models import Reference
 from references.services import find_existing, upsert_reference, validation_messages

@@ -19,7 +19,6 @@ from evidence.models import (
     Outcome,
     OutcomeArmResult,
     Provenance,
-    Statement,
     Study,
     StudySubtypeCount,
     Trial,
@@ -67,7 +66,10 @@ class StudyDataError(ValueError):
     """A study record that cannot be saved; the message says which field and why."""
 
 
-def _resolve(model, field: str, values: list[str], what: str):
+def resolve_names(model, field: str, values: list, what: str) -> list:
+    """The instances of ``model`` whose ``field`` is each of ``values``, in order (the
+    fixtures name entries by slug, code, key or number); ``StudyDataError`` names any missing.
+    """
     found = {getattr(obj, field): obj for obj in model.objects.filter(**{f"{field}__in": values})}
     missing = [v for v in values if v not in found]
     if missing:
@@ -107,9 +109,9 @@ def upsert_study(
     save_study(
         study=study,
         reference=reference,
-        therapies=_resolve(Therapy, "slug", therapies, "therapy slug(s)"),
-        subtypes=_resolve(DiseaseSubtype, "code", subtypes, "subtype code(s)"),
-        trial=_resolve(Trial, "key", [trial], "trial key")[0] if trial else None,
+        therapies=resolve_names(Therapy, "slug", therapies, "therapy slug(s)"),
+        subtypes=resolve_names(DiseaseSubtype, "code", subtypes, "subtype code(s)"),
+        trial=resolve_names(Trial, "key", [trial], "trial key")[0] if trial else None,
         outcomes=outcomes or [],
         provenance=provenance or [],
         arms=arms,
@@ -260,7 +262,9 @@ def sync_arms(study: Study, arms: list[dict], arm_results: list[list[dict]]) -> 
             raise StudyDataError(f"arms[{index}]: unknown field(s) {', '.join(sorted(unknown))}")
         slug = arm.get("therapy")
         therapy = (
-            _resolve(Therapy, "slug", [slug], f"arms[{index}] therapy slug")[0] if slug else None
+            resolve_names(Therapy, "slug", [slug], f"arms[{index}] therapy slug")[0]
+            if slug
+            else None
         )
         given = {name: arm[name] for name in ARM_FIELDS if name != "therapy" and name in arm}
         rows.append({**given, "therapy_id": therapy.pk if therapy else None})
@@ -345,69 +349,6 @@ def _default(name: str):
     )
 
 
-@transaction.atomic
-def upsert_trial(
-    *,
-    key: str,
-    name: str,
-    kind: str = "trial",
-    registry_ids: list[str] | None = None,
-    registry_source_url: str = "",
-    note: str = "",
-    status: str | None = ReviewStatus.DRAFT,
-    user: AbstractBaseUser | None = None,
-    reason: str | None = None,
-) -> Trial:
-    """Create or update the trial ``key`` (registry ids are validated)."""
-    trial = Trial.objects.filter(key=key).first() or Trial(key=key)
-    save_changes(
-        trial,
-        {
-            "name": name,
-            "kind": kind,
-            "registry_ids": registry_ids or [],
-            "registry_source_url": registry_source_url or "",
-            "note": note or "",
-        },
-        user=user,
-        reason=reason,
-    )
-    if status is not None:
-        load_status(trial, status=status, reason=reason)
-    return trial
-
-
-@transaction.atomic
-def upsert_certainty_override(
-    *,
-    therapy: str,
-    subtype: str,
-    certainty: str,
-    reason: str,
-    measure: str = "",
-    status: str | None = ReviewStatus.DRAFT,
-    user: AbstractBaseUser | None = None,
-    change_reason: str | None = None,
-):
-    """A curator's certainty for a therapy x subtype cell (or one of its outcome measures).
-
-    ``reason`` is the curator's justification (a field of the override), so the history's
-    change reason is ``change_reason`` here."""
-    from evidence.models import CertaintyOverride
-
-    therapy_obj = _resolve(Therapy, "slug", [therapy], "therapy slug")[0]
-    subtype_obj = _resolve(DiseaseSubtype, "code", [subtype], "subtype code")[0]
-    override = CertaintyOverride.objects.filter(
-        therapy=therapy_obj, subtype=subtype_obj, measure=measure or ""
-    ).first() or CertaintyOverride(therapy=therapy_obj, subtype=subtype_obj, measure=measure or "")
-    save_changes(
-        override, {"certainty": certainty, "reason": reason}, user=user, reason=change_reason
-    )
-    if status is not None:
-        load_status(override, status=status, reason=change_reason)
-    return override
-
-
 def _sync_rows(
     study,
     model,
@@ -438,124 +379,3 @@ def _sync_rows(
         save_changes(instance, values)
     for extra in current[len(rows) :]:
         extra.delete()
-
-
-@transaction.atomic
-def upsert_statement(
-    *,
-    key: str,
-    therapy: str,
-    text: str,
-    studies: list[str],
-    references: list[int | str],
-    order: int = 0,
-    status: str | None = ReviewStatus.DRAFT,
-    user: AbstractBaseUser | None = None,
-    reason: str | None = None,
-) -> Statement:
-    """A summary claim of the review about a therapy, with what supports it, as the fixtures
-    name them: the therapy by slug, studies by key, references by their number in the review,
-    or by BibTeX key for unnumbered ones (such as the source review itself).
-    """
-    numbers = [r for r in references if isinstance(r, int)]
-    keys = [r for r in references if isinstance(r, str)]
-    statement = Statement.objects.filter(key=key).first() or Statement(key=key)
-    save_statement(
-        statement=statement,
-        therapy=_resolve(Therapy, "slug", [therapy], "therapy slug")[0],
-        text=text,
-        studies=_resolve(Study, "key", studies, "study key(s)") if studies else [],
-        references=(
-            _resolve(Reference, "number", numbers, "reference number(s)") if numbers else []
-        )
-        + (_resolve(Reference, "bibtex_key", keys, "reference key(s)") if keys else []),
-        order=order,
-        user=user,
-        reason=reason,
-    )
-    if status is not None:
-        load_status(statement, status=status, reason=reason)
-    return statement
-
-
-@transaction.atomic
-def save_statement(
-    *,
-    statement: Statement,
-    therapy: Therapy,
-    text: str,
-    studies: Sequence[Study],
-    references: Sequence[Reference],
-    order: int = 0,
-    user: AbstractBaseUser | None = None,
-    reason: str | None = None,
-) -> Statement:
-    """Write ``statement`` (new or stored); it links at least one study or reference."""
-    if not studies and not references:
-        raise StudyDataError(f"statement {statement.key}: link at least one study or reference")
-    save_changes(
-        statement,
-        {"therapy_id": therapy.pk, "text": text, "order": order},
-        links={"studies": list(studies), "references": list(references)},
-        user=user,
-        reason=reason,
-    )
-    return statement
-
-
-@transaction.atomic
-def create_statement(
-    *,
-    key: str,
-    therapy: Therapy,
-    text: str,
-    studies: Sequence[Study] = (),
-    references: Sequence[Reference] = (),
-    order: int = 0,
-    user: AbstractBaseUser | None = None,
-    reason: str | None = None,
-) -> Statement:
-    """A new statement, a draft until reviewed."""
-    if Statement.objects.filter(key=key).exists():
-        raise ValidationError({"key": ["Another statement already has this key."]})
-    return save_statement(
-        statement=Statement(key=key),
-        therapy=therapy,
-        text=text,
-        studies=studies,
-        references=references,
-        order=order,
-        user=user,
-        reason=reason,
-    )
-
-
-@transaction.atomic
-def update_statement(
-    *,
-    statement: Statement,
-    user: AbstractBaseUser | None = None,
-    reason: str | None = None,
-    **changes: Any,
-) -> Statement:
-    """Change what ``changes`` gives (therapy, text, studies, references, order)."""
-    unknown = set(changes) - {"key", "therapy", "text", "studies", "references", "order"}
-    if unknown:
-        raise StudyDataError(f"unknown field(s): {', '.join(sorted(unknown))}")
-
-    def pick(name: str):
-        if name in changes:
-            return changes[name]
-        value = getattr(statement, name)
-        return list(value.all()) if name in ("studies", "references") else value
-
-    return save_statement(
-        statement=statement,
-        therapy=pick("therapy"),
-        text=pick("text"),
-        studies=pick("studies"),
-        references=pick("references"),
-        order=pick("order"),
-        user=user,
-        reason=reason,
-    )
