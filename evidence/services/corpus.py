@@ -21,7 +21,8 @@ nothing: same rows, same ids, no new history.
 
 Entries are loaded with the ``status`` given to ``load_corpus`` (published), unless a row says
 its own ``status``: the services write the content, then ``core.workflow.load_status`` sets the
-status under the workflow's invariants (a new entry is written as a draft and then published); studies and provenance rows may carry their ``verified`` flags. A backup
+status under the workflow's invariants (a new entry is written as a draft and then published);
+studies and provenance rows may carry their ``verified`` flags. A backup
 written by ``export_corpus`` uses these, plus ``reference_status.json`` (BibTeX key -> status),
 so that it restores every entry as it was (see ``evidence.services.backup``); an empty database
 has nothing curated, so a restore into one is exact. Studies and rationale name their reference
