@@ -23,6 +23,7 @@ from simple_history.models import DeletedObject
 from simple_history.template_utils import HistoricalRecordContextHelper
 
 from core.admin_concurrency import ConcurrencyAdminMixin
+from core.services import attributed, delete_entry, save_entry, set_links
 from core.workflow import WORKFLOW_FIELDS
 
 # Fields a revert never changes (bookkeeping, and the review status: see the module docstring).
@@ -58,7 +59,19 @@ class HistoryChild:
 
 class ContentAdmin(ConcurrencyAdminMixin, SimpleHistoryAdmin):
     """Base admin for every content model (refuses saves over a concurrent change: see
-    core/admin_concurrency.py)."""
+    core/admin_concurrency.py).
+
+    Saves and deletes go through ``core.services`` (``save_model``, ``save_related``,
+    ``save_formset``, ``delete_model``, ``delete_queryset``), like the API, the importers and
+    the loader, so the rules of a write (validation, the published-shows-published invariant,
+    the history's user and change reason) are the same whatever the entry point. The forms
+    still check first, to answer with a message on the form.
+    """
+
+    # The change reason of the history records an admin write makes (core.services).
+    ADDED = "Added in the admin"
+    CHANGED = "Changed in the admin"
+    DELETED = "Deleted in the admin"
 
     object_history_form_template = "admin/history/object_history_form.html"
     # simple-history's list has an inline style (a CSP violation) and says "None" for changes
@@ -135,17 +148,51 @@ class ContentAdmin(ConcurrencyAdminMixin, SimpleHistoryAdmin):
 
     # -- saving a revert ---------------------------------------------------------------------
 
+    def write_reason(self, request, change: bool) -> str:
+        """Why the history says the entry changed: the route, or the version reverted to."""
+        version = getattr(request, "_history_version", None)
+        if getattr(request, "_history_revert", None) is not None and version is not None:
+            when = timezone.localtime(version.history_date).strftime("%Y-%m-%d %H:%M:%S")
+            return f"Reverted to the version of {when}"[:_REASON_MAX]
+        return self.CHANGED if change else self.ADDED
+
     def save_model(self, request, obj, form, change):
         live = getattr(request, "_history_revert", None)
         if live is not None:
             for name in KEPT_ON_REVERT:
                 setattr(obj, name, getattr(live, name))
-            version = request._history_version
-            when = timezone.localtime(version.history_date).strftime("%Y-%m-%d %H:%M:%S")
-            obj._change_reason = f"Reverted to the version of {when}"[:_REASON_MAX]
-        super().save_model(request, obj, form, change)
+        save_entry(obj, user=request.user, reason=self.write_reason(request, change))
         if live is not None:
             self.restore_children(obj, request._history_version, user=request.user)
+
+    def save_related(self, request, form, formsets, change):
+        """The form's many-to-many links and the inline rows, through the services."""
+        obj = form.instance
+        links = {
+            field.name: form.cleaned_data[field.name]
+            for field in obj._meta.many_to_many
+            if field.name in form.cleaned_data
+        }
+        with attributed(user=request.user, reason=self.write_reason(request, change)):
+            set_links(obj, links=links)
+            for formset in formsets:
+                self.save_formset(request, form, formset, change=change)
+
+    def save_formset(self, request, form, formset, change):
+        reason = self.write_reason(request, change)
+        rows = formset.save(commit=False)  # collects deleted_objects without deleting them
+        for row in formset.deleted_objects:
+            delete_entry(row, user=request.user, reason=reason)
+        for row in rows:
+            save_entry(row, user=request.user, reason=reason)
+        formset.save_m2m()
+
+    def delete_model(self, request, obj):
+        delete_entry(obj, user=request.user, reason=self.DELETED)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            delete_entry(obj, user=request.user, reason=self.DELETED)
 
     def restore_children(self, obj, version, *, user) -> None:
         """Make the entry's rows (authors, outcomes...) what they were at ``version``."""

@@ -9,7 +9,9 @@ class CoreConfig(AppConfig):
     def ready(self):
         # Content writes anywhere (admin, API, services, commands) move the content generation
         # on, which invalidates cached pages and values (core.caching.generation).
-        from core import invariants
+        # core.services connects the receiver that attributes history records to the
+        # service caller (user and reason).
+        from core import invariants, services  # noqa: F401
         from core.caching.generation import connect_signals
 
         connect_signals()

@@ -168,6 +168,9 @@ def _check_link(sender, instance, action, reverse, model, pk_set, **kwargs):
 
 
 def _record_contribution(sender, instance, history_instance, history_user=None, **kwargs):
+    if history_user is None and history_instance.history_user_id is not None:
+        # Attributed by core.services after simple-history chose the user (none: a command).
+        history_user = history_instance.history_user
     if history_user is None or getattr(instance, "_workflow_transition", False):
         return
     entry = entry_of(instance)

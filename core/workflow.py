@@ -23,7 +23,10 @@ the rule "publish" applies to every reviewed model alike; ``can_publish()`` is t
 decides it. Curators cannot change a published entry: an editor withdraws it (or edits it).
 Staff status (``is_staff``) is still what lets a user into the admin.
 
-The admin, the API and the importers call these functions, so the rules hold everywhere.
+The admin, the API and the importers call these functions, so the rules hold everywhere. The
+loader (fixtures, backups) sets the status its source states through ``load_status``: no user
+decides there, but the same invariants hold. Nothing else sets ``status`` (see
+docs/architecture.md, "Writes").
 """
 
 from __future__ import annotations
@@ -350,6 +353,40 @@ def _review(
     current.review_comment = comment
     _save(current, obj, user=user, reason=f"{verb.capitalize()}: {comment}")
     return obj
+
+
+@transaction.atomic
+def load_status(obj: ReviewedModel, *, status: str, reason: str | None = None) -> bool:
+    """Give ``obj`` the status a trusted source states (the curated fixtures, a backup being
+    restored); True when it changed. Used by ``load_corpus`` through the services.
+
+    Not a transition: nobody decides here, so there is no user, no four-eyes rule and no
+    ``reviewed_by``; what the fixtures say was decided by the review's authors. The
+    invariants of the transitions still hold: an entry is published only when what it shows
+    is, and stops being published only when no published entry shows it (both refused with
+    ``core.invariants.InvariantError``, naming the entries).
+    """
+    from core.invariants import InvariantError, published_shows_problem, showing_problem
+
+    try:
+        obj._meta.get_field("status").validate(status, obj)
+    except ValidationError as exc:
+        # As full_clean words it, so a loader's report reads the same as for any field.
+        raise ValidationError({"status": exc.messages}) from None
+    if obj.pk is None:
+        raise WorkflowError(f"Save {_label(obj)} before changing its review status.")
+    if obj.status == status:
+        return False
+    problem = published_shows_problem(obj, status=status)
+    if problem is None and obj.status == ReviewStatus.PUBLISHED:
+        problem = showing_problem(obj, f"set to {ReviewStatus(status).label.lower()}")
+    if problem:
+        raise InvariantError(problem)
+    obj.status = status
+    if reason:
+        obj._change_reason = reason[:_REASON_MAX]
+    obj.save()
+    return True
 
 
 TRANSITIONS: dict[str, Any] = {

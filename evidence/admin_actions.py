@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
+from core.services import save_changes, save_entry
 from core.workflow import authors, can_edit
 from evidence.models import Provenance, Study
 
@@ -54,17 +55,12 @@ def mark_verified(
         if own_work(study, user):
             own.append(study)
             continue
-        if not study.verified:
-            study.verified = True
-            study._history_user = user
-            study._change_reason = "Marked verified"
-            study.full_clean()
-            study.save()
+        # Through core.services, like every other write: validated, attributed to the user
+        # with the action as the history's reason (the study's and its provenance rows').
+        save_changes(study, {"verified": True}, user=user, reason="Marked verified")
         for provenance in study.provenance.filter(verified=False):
             provenance.verified = True
             stamp_verification(provenance, user=user)
-            provenance._history_user = user
-            provenance.full_clean()
-            provenance.save()
+            save_entry(provenance, user=user, reason="Marked verified")
         marked.append(study)
     return marked, skipped, own

@@ -20,15 +20,12 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from simple_history.models import HistoricalRecords
 
 from core.workflow import can_edit
 from references.bibtex import BibtexError, ParsedAuthor, ParsedReference, parse_bibtex
@@ -237,7 +234,7 @@ def import_references(
     entries: list[ImportedEntry] = []
     claimed: dict[int, ParsedReference] = {}
     total = len(parsed.references)
-    with transaction.atomic(), _history_user(user):
+    with transaction.atomic():
         for done, item in enumerate(parsed.references, start=1):
             where = f"entry '{item.key}' (line {item.line})"
             try:
@@ -266,28 +263,10 @@ class _Refused(Exception):
     """One entry cannot be imported; the message completes 'entry X (line n): ...'."""
 
 
-@contextmanager
-def _history_user(user) -> Iterator[None]:
-    """Attribute history rows written by the services (authors too) to ``user``.
-
-    Inside a request simple-history's middleware already does this; a management command has
-    no request, so we give it the same thread-local context the middleware sets.
-    """
-    context = HistoricalRecords.context
-    if user is None or getattr(context, "request", None) is not None:
-        yield
-        return
-    context.request = SimpleNamespace(user=user)
-    try:
-        yield
-    finally:
-        del context.request
-
-
 def _import_entry(item: ParsedReference, *, user, claimed: dict, label: str) -> ImportedEntry:
     match, how, notes = _match(item, claimed)
     if match is None:
-        return _create(item, claimed=claimed, notes=notes, label=label)
+        return _create(item, user=user, claimed=claimed, notes=notes, label=label)
     if match.pk in claimed:
         other = claimed[match.pk]
         raise _Refused(
@@ -304,10 +283,11 @@ def _import_entry(item: ParsedReference, *, user, claimed: dict, label: str) -> 
     if label == FORMAT_LABELS[BIBTEX] and item.key != match.bibtex_key:
         # (Other formats have no keys: theirs is made up by the reader.)
         notes.append(f"keeps its key '{match.bibtex_key}'")
-    if user is not None:
-        match._history_user = user
-    match._change_reason = f"Updated by a {label} import"
-    upsert_reference(parsed=merged, existing=match)
+    # The service attributes the history records (the reference's and its authors') to the
+    # importing user, with the import as the reason.
+    upsert_reference(
+        parsed=merged, existing=match, user=user, reason=f"Updated by a {label} import"
+    )
     claimed[match.pk] = item
     return ImportedEntry(
         key=item.key,
@@ -321,15 +301,20 @@ def _import_entry(item: ParsedReference, *, user, claimed: dict, label: str) -> 
     )
 
 
-def _create(item: ParsedReference, *, claimed: dict, notes: list[str], label: str) -> ImportedEntry:
+def _create(
+    item: ParsedReference, *, user, claimed: dict, notes: list[str], label: str
+) -> ImportedEntry:
     key = _free_key(item.key)
     if key != item.key:
         notes.append(f"another reference has the key '{item.key}', so it was saved as '{key}'")
     # An unsaved instance tells upsert_reference to create, not to look for a match again
     # (we may have decided that a title-and-year match is a different work).
-    reference = Reference()
-    reference._change_reason = f"Created by a {label} import"
-    result = upsert_reference(parsed=dataclasses.replace(item, key=key), existing=reference)
+    result = upsert_reference(
+        parsed=dataclasses.replace(item, key=key),
+        existing=Reference(),
+        user=user,
+        reason=f"Created by a {label} import",
+    )
     claimed[result.reference.pk] = item
     return ImportedEntry(
         key=item.key,

@@ -170,12 +170,29 @@ class WriteViewSet(ReadViewSet):
     """Create and update (no delete: an editor withdraws a published entry instead), plus the
     workflow steps as ``POST .../{id}/submit/`` and so on.
 
-    Subclasses give a ``write_serializer_class`` whose ``save()`` goes through the app's
-    service (``full_clean`` included), and the read serializer answers.
+    Subclasses give a ``write_serializer_class`` that only validates, and ``perform_create``/
+    ``perform_update`` that pass its ``validated_data`` (model instances, not slugs) to the
+    app's services with the user and ``CREATED``/``CHANGED`` as the history's change reason,
+    as the admin and the importers do (``core.services``). The read serializer answers.
     """
 
     http_method_names = ["get", "head", "options", "post", "put", "patch"]
     write_serializer_class: type[serializers.Serializer]
+    # The change reason of the history records an API write makes (core.services).
+    CREATED = "Created through the API"
+    CHANGED = "Changed through the API"
+
+    def perform_create(self, serializer):
+        """Create the record through the app's service and return it."""
+        raise NotImplementedError(f"{type(self).__name__} must call its create service")
+
+    def perform_update(self, serializer):
+        """Update ``serializer.instance`` through the app's service and return it."""
+        raise NotImplementedError(f"{type(self).__name__} must call its update service")
+
+    def write_arguments(self, *, created: bool) -> dict:
+        """Who writes and through which route, for the services' history records."""
+        return {"user": self.request.user, "reason": self.CREATED if created else self.CHANGED}
 
     def get_serializer_class(self):
         if self.action in ("create", "update", "partial_update"):
@@ -229,7 +246,7 @@ class WriteViewSet(ReadViewSet):
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        instance = serializer.save()
+        instance = self.perform_create(serializer)
         return self.respond_with(self.filter_detail(instance), status.HTTP_201_CREATED)
 
     @extend_schema(parameters=[IF_MATCH])
@@ -239,7 +256,7 @@ class WriteViewSet(ReadViewSet):
             instance = self.locked(self.get_object())
             serializer = self.get_serializer(instance, data=request.data, partial=partial)
             serializer.is_valid(raise_exception=True)
-            instance = serializer.save()
+            instance = self.perform_update(serializer)
         return self.respond_with(self.filter_detail(instance), status.HTTP_200_OK)
 
     @extend_schema(parameters=[IF_MATCH])

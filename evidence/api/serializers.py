@@ -1,11 +1,11 @@
 """How subtypes, designs, studies, outcomes, statements, the matrix and search results look in
 the API, and how curators write studies and statements."""
 
-from django.utils.text import slugify
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from core.api.fields import ContextCountField, page_url
+from core.api.serializers import WriteSerializer
 from core.workflow import is_curator
 from evidence.choices import (
     ArmRole,
@@ -24,8 +24,6 @@ from evidence.services.studies import (
     OUTCOME_FIELDS,
     PROVENANCE_FIELDS,
     STUDY_FIELDS,
-    upsert_statement,
-    upsert_study,
 )
 from references.api.serializers import ReferenceSummarySerializer
 from references.models import Reference
@@ -353,9 +351,10 @@ class ProvenanceWriteSerializer(serializers.ModelSerializer):
         fields = list(PROVENANCE_FIELDS)
 
 
-class StudyWriteSerializer(serializers.ModelSerializer):
-    """A study as curators send it; saved by ``evidence.services.studies.upsert_study`` (with
-    ``full_clean``). Outcomes and provenance, when given, replace the study's rows in order."""
+class StudyWriteSerializer(WriteSerializer):
+    """A study as curators send it; validated here, saved by the viewset through
+    ``evidence.services.studies.create_study``/``update_study`` (with ``full_clean``).
+    Outcomes and provenance, when given, replace the study's rows in order."""
 
     key = serializers.SlugField(
         max_length=80,
@@ -403,64 +402,6 @@ class StudyWriteSerializer(serializers.ModelSerializer):
                 raise serializers.ValidationError({name: ["Give at least one."]})
         return attrs
 
-    def _key(self, reference: Reference, label: str) -> str:
-        stem = slugify(f"ref{reference.number or reference.pk:02d}-{label}")[:72] or "study"
-        key, n = stem, 1
-        while Study.objects.filter(key=key).exists():
-            n += 1
-            key = f"{stem}-{n}"
-        return key
-
-    def _save(self, validated, instance: Study | None = None) -> Study:
-        def current(name, default):
-            return getattr(instance, name) if instance is not None else default
-
-        fields = {name: validated.get(name, current(name, None)) for name in STUDY_FIELDS}
-        fields = {
-            k: v
-            for k, v in fields.items()
-            if v is not None
-            or k in {"sample_size", "refractory", "primary_endpoint_met", "level_override"}
-        }
-        reference = validated.get("reference") or instance.reference
-        therapies = validated.get("therapies") or list(instance.therapies.all())
-        subtypes = validated.get("subtypes") or list(instance.subtypes.all())
-        outcomes = validated.get("outcomes")
-        if outcomes is None and instance is not None:
-            outcomes = [
-                {f: getattr(o, f) for f in OUTCOME_FIELDS}
-                for o in instance.outcomes.order_by("order", "pk")
-            ]
-        provenance = validated.get("provenance")
-        if provenance is None and instance is not None:
-            provenance = [
-                {f: getattr(p, f) for f in PROVENANCE_FIELDS}
-                for p in instance.provenance.order_by("pk")
-            ]
-        key = (
-            instance.key
-            if instance is not None
-            else (validated.get("key") or self._key(reference, fields.get("label", "")))
-        )
-        return upsert_study(
-            key=key,
-            reference=reference,
-            therapies=[t.slug for t in therapies],
-            subtypes=[s.code for s in subtypes],
-            outcomes=outcomes or [],
-            provenance=provenance or [],
-            status=current("status", Study._meta.get_field("status").default),
-            # The trial and arms are curated in the admin: an update through the API keeps them.
-            trial=instance.trial.key if instance is not None and instance.trial else None,
-            **fields,
-        )
-
-    def create(self, validated_data):
-        return self._save(validated_data)
-
-    def update(self, instance, validated_data):
-        return self._save(validated_data, instance)
-
 
 class StatementSerializer(serializers.ModelSerializer):
     """A summary claim of the review about a therapy, with the studies and references that
@@ -489,8 +430,9 @@ class StatementSerializer(serializers.ModelSerializer):
         ]
 
 
-class StatementWriteSerializer(serializers.ModelSerializer):
-    """A statement as curators send it; saved by ``upsert_statement``."""
+class StatementWriteSerializer(WriteSerializer):
+    """A statement as curators send it; validated here, saved by the viewset through
+    ``create_statement``/``update_statement``."""
 
     key = serializers.SlugField(max_length=80)
     therapy = serializers.SlugRelatedField(slug_field="slug", queryset=Therapy.objects.all())
@@ -516,34 +458,17 @@ class StatementWriteSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError("Another statement already has this key.")
         return value
 
-    def _save(self, validated, instance=None):
+    def validate(self, attrs):
         def pick(name):
-            if name in validated:
-                return validated[name]
-            if name in ("studies", "references"):
-                return list(getattr(instance, name).all()) if instance else []
-            return getattr(instance, name)
+            if name in attrs:
+                return attrs[name]
+            return list(getattr(self.instance, name).all()) if self.instance else []
 
-        studies, references = pick("studies"), pick("references")
-        if not studies and not references:
+        if not pick("studies") and not pick("references"):
             raise serializers.ValidationError(
                 {"non_field_errors": ["Link at least one study or reference."]}
             )
-        return upsert_statement(
-            key=instance.key if instance else validated["key"],
-            therapy=pick("therapy").slug,
-            text=pick("text"),
-            studies=[s.key for s in studies],
-            references=[r.number for r in references],
-            order=validated.get("order", instance.order if instance else 0),
-            status=instance.status if instance else Statement._meta.get_field("status").default,
-        )
-
-    def create(self, validated_data):
-        return self._save(validated_data)
-
-    def update(self, instance, validated_data):
-        return self._save(validated_data, instance)
+        return attrs
 
 
 class ResultCountsSerializer(serializers.Serializer):

@@ -31,6 +31,8 @@ from evidence.selectors import (
     study_facets,
     summary_of_findings,
 )
+from evidence.services.statements import create_statement, update_statement
+from evidence.services.studies import create_study, update_study
 from references.models import Reference
 from therapies.models import Therapy
 
@@ -151,6 +153,16 @@ class StudyViewSet(WriteViewSet):
         # The site's own CSV writer, so the API's export matches the page's byte for byte.
         return studies_csv(records, base_url=self.request.build_absolute_uri("/")[:-1])
 
+    def perform_create(self, serializer):
+        return create_study(**serializer.validated_data, **self.write_arguments(created=True))
+
+    def perform_update(self, serializer):
+        return update_study(
+            study=serializer.instance,
+            **serializer.validated_data,
+            **self.write_arguments(created=False),
+        )
+
     @extend_schema(
         summary="Count studies per design, result, level, age group, therapy and "
         "subtype (honours the filters)",
@@ -216,6 +228,16 @@ class StatementViewSet(WriteViewSet):
                 Prefetch("references", queryset=Reference.objects.restrict(user).only("pk")),
             )
             .order_by("therapy__name", "order", "pk")
+        )
+
+    def perform_create(self, serializer):
+        return create_statement(**serializer.validated_data, **self.write_arguments(created=True))
+
+    def perform_update(self, serializer):
+        return update_statement(
+            statement=serializer.instance,
+            **serializer.validated_data,
+            **self.write_arguments(created=False),
         )
 
 

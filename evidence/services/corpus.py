@@ -20,7 +20,9 @@ from the fixtures) are never deleted; the report names them. Running the load tw
 nothing: same rows, same ids, no new history.
 
 Entries are loaded with the ``status`` given to ``load_corpus`` (published), unless a row says
-its own ``status``; studies and provenance rows may carry their ``verified`` flags. A backup
+its own ``status``: the services write the content, then ``core.workflow.load_status`` sets the
+status under the workflow's invariants (a new entry is written as a draft and then published);
+studies and provenance rows may carry their ``verified`` flags. A backup
 written by ``export_corpus`` uses these, plus ``reference_status.json`` (BibTeX key -> status),
 so that it restores every entry as it was (see ``evidence.services.backup``); an empty database
 has nothing curated, so a restore into one is exact. Studies and rationale name their reference
@@ -39,6 +41,8 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models, transaction
 
 from core.choices import ReviewStatus
+from core.invariants import InvariantError
+from core.workflow import WorkflowError
 from evidence.models import DiseaseSubtype, Statement, Study
 from evidence.services.curation import (
     LOADED,
@@ -48,14 +52,10 @@ from evidence.services.curation import (
     curated_change,
     marking_history,
 )
-from evidence.services.studies import (
-    StudyDataError,
-    upsert_certainty_override,
-    upsert_statement,
-    upsert_study,
-    upsert_trial,
-)
+from evidence.services.statements import upsert_statement
+from evidence.services.studies import StudyDataError, upsert_study
 from evidence.services.subtypes import upsert_subtype
+from evidence.services.trials import upsert_certainty_override, upsert_trial
 from references.bibtex import BibtexError, parse_bibtex
 from references.models import Reference
 from references.services import find_existing, upsert_reference, validation_messages
@@ -167,7 +167,14 @@ class _Load:
             return func(*args, **kwargs)
         except ValidationError as exc:
             self.problems.extend(f"{where}: {msg}" for msg in validation_messages(exc))
-        except (StudyDataError, ObjectDoesNotExist, KeyError, TypeError) as exc:
+        except (
+            StudyDataError,
+            InvariantError,
+            WorkflowError,
+            ObjectDoesNotExist,
+            KeyError,
+            TypeError,
+        ) as exc:
             self.problems.append(f"{where}: {exc}")
         return None
 

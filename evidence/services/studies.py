@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils.dateparse import parse_datetime
+from django.utils.text import slugify
 
 from core.choices import ReviewStatus
-from core.services import save_changes
+from core.services import attributed, save_changes
+from core.workflow import load_status
 from evidence.models import (
     Arm,
     DiseaseSubtype,
     Outcome,
     OutcomeArmResult,
     Provenance,
-    Statement,
     Study,
     StudySubtypeCount,
     Trial,
 )
 from references.models import Reference
 from therapies.models import Therapy
+
+if TYPE_CHECKING:  # pragma: no cover
+    from django.contrib.auth.models import AbstractBaseUser
 
 STUDY_FIELDS = (
     "label",
@@ -58,7 +66,10 @@ class StudyDataError(ValueError):
     """A study record that cannot be saved; the message says which field and why."""
 
 
-def _resolve(model, field: str, values: list[str], what: str):
+def resolve_names(model, field: str, values: list, what: str) -> list:
+    """The instances of ``model`` whose ``field`` is each of ``values``, in order (the
+    fixtures name entries by slug, code, key or number); ``StudyDataError`` names any missing.
+    """
     found = {getattr(obj, field): obj for obj in model.objects.filter(**{f"{field}__in": values})}
     missing = [v for v in values if v not in found]
     if missing:
@@ -75,17 +86,65 @@ def upsert_study(
     subtypes: list[str],
     outcomes: list[dict] | None = None,
     provenance: list[dict] | None = None,
-    status: str = ReviewStatus.DRAFT,
+    status: str | None = ReviewStatus.DRAFT,
     trial: str | None = None,
     arms: list[dict] | None = None,
     subtype_counts: dict[str, int] | None = None,
+    user: AbstractBaseUser | None = None,
+    reason: str | None = None,
     **fields,
 ) -> Study:
-    """Create or update the study ``key``; therapies by slug, subtypes by code.
+    """Create or update the study ``key`` as the fixtures and backups describe it: therapies
+    by slug, subtypes by code, the trial by key; rows not given are cleared. ``status`` (a
+    trusted source's) goes through ``core.workflow.load_status``.
 
     Outcome and provenance rows are matched by position so that reloading the same data keeps
     their ids (and writes no history).
     """
+    if not therapies:
+        raise StudyDataError("a study needs at least one therapy")
+    if not subtypes:
+        raise StudyDataError("a study needs at least one disease subtype")
+    study = Study.objects.filter(key=key).first() or Study(key=key)
+    save_study(
+        study=study,
+        reference=reference,
+        therapies=resolve_names(Therapy, "slug", therapies, "therapy slug(s)"),
+        subtypes=resolve_names(DiseaseSubtype, "code", subtypes, "subtype code(s)"),
+        trial=resolve_names(Trial, "key", [trial], "trial key")[0] if trial else None,
+        outcomes=outcomes or [],
+        provenance=provenance or [],
+        arms=arms,
+        subtype_counts=subtype_counts,
+        user=user,
+        reason=reason,
+        **fields,
+    )
+    if status is not None:
+        load_status(study, status=status, reason=reason)
+    return study
+
+
+@transaction.atomic
+def save_study(
+    *,
+    study: Study,
+    reference: Reference,
+    therapies: Sequence[Therapy],
+    subtypes: Sequence[DiseaseSubtype],
+    trial: Trial | None = None,
+    outcomes: list[dict] | None = None,
+    provenance: list[dict] | None = None,
+    arms: list[dict] | None = None,
+    subtype_counts: dict[str, int] | None = None,
+    user: AbstractBaseUser | None = None,
+    reason: str | None = None,
+    **fields: Any,
+) -> Study:
+    """Write ``study`` (new or stored) with these instances and fields; fields not given take
+    their defaults. Rows given as ``None`` (outcomes, provenance, arms, subtype counts) are
+    kept as they are; a list replaces them. The status is not touched here (see
+    ``core.workflow``)."""
     unknown = set(fields) - set(STUDY_FIELDS) - set(OPTIONAL_STUDY_FIELDS)
     if unknown:
         raise StudyDataError(f"unknown field(s): {', '.join(sorted(unknown))}")
@@ -93,40 +152,104 @@ def upsert_study(
         raise StudyDataError("a study needs at least one therapy")
     if not subtypes:
         raise StudyDataError("a study needs at least one disease subtype")
-    therapy_objs = _resolve(Therapy, "slug", therapies, "therapy slug(s)")
-    subtype_objs = _resolve(DiseaseSubtype, "code", subtypes, "subtype code(s)")
-    trial_obj = _resolve(Trial, "key", [trial], "trial key")[0] if trial else None
-    outcomes = [dict(row) for row in outcomes or []]
+    outcomes = [dict(row) for row in outcomes] if outcomes is not None else None
     # Per-arm results travel inside the outcome rows (``arm_results``).
-    arm_results = [row.pop("arm_results", None) for row in outcomes]
-
-    study = Study.objects.filter(key=key).first() or Study(key=key)
+    arm_results = [row.pop("arm_results", None) for row in outcomes or []]
     values = {name: fields.get(name, _default(name)) for name in STUDY_FIELDS}
     values.update({name: fields[name] for name in OPTIONAL_STUDY_FIELDS if name in fields})
-    values.update(
-        reference_id=reference.pk, status=status, trial_id=trial_obj.pk if trial_obj else None
-    )
-    save_changes(study, values)
-    if set(study.therapies.all()) != set(therapy_objs):
-        study.therapies.set(therapy_objs)
-    if set(study.subtypes.all()) != set(subtype_objs):
-        study.subtypes.set(subtype_objs)
-    _sync_rows(study, Outcome, "outcomes", OUTCOME_FIELDS, outcomes, ordered=True)
-    _sync_rows(
-        study,
-        Provenance,
-        "provenance",
-        PROVENANCE_FIELDS,
-        provenance or [],
-        optional=OPTIONAL_PROVENANCE_FIELDS,
-    )
-    # Given arms replace the study's arms and per-arm results (the fixtures, a backup); when a
-    # caller gives none (the API's study form) what curators recorded is kept.
-    if arms is not None:
-        sync_arms(study, arms, [r or [] for r in arm_results])
-    if subtype_counts is not None:
-        sync_subtype_counts(study, subtype_counts)
+    values.update(reference_id=reference.pk, trial_id=trial.pk if trial else None)
+    with attributed(user=user, reason=reason):
+        save_changes(
+            study, values, links={"therapies": list(therapies), "subtypes": list(subtypes)}
+        )
+        if outcomes is not None:
+            _sync_rows(study, Outcome, "outcomes", OUTCOME_FIELDS, outcomes, ordered=True)
+        if provenance is not None:
+            _sync_rows(
+                study,
+                Provenance,
+                "provenance",
+                PROVENANCE_FIELDS,
+                provenance,
+                optional=OPTIONAL_PROVENANCE_FIELDS,
+            )
+        # Given arms replace the study's arms and per-arm results (the fixtures, a backup);
+        # when a caller gives none (the API's study form) what curators recorded is kept.
+        if arms is not None:
+            sync_arms(study, arms, [r or [] for r in arm_results])
+        if subtype_counts is not None:
+            sync_subtype_counts(study, subtype_counts)
     return study
+
+
+def _free_key(stem: str) -> str:
+    key, n = stem, 1
+    while Study.objects.filter(key=key).exists():
+        n += 1
+        key = f"{stem}-{n}"
+    return key
+
+
+@transaction.atomic
+def create_study(
+    *,
+    reference: Reference,
+    therapies: Sequence[Therapy],
+    subtypes: Sequence[DiseaseSubtype],
+    key: str | None = None,
+    user: AbstractBaseUser | None = None,
+    reason: str | None = None,
+    **data: Any,
+) -> Study:
+    """A new study, a draft until reviewed; the key is made from the reference number and
+    label when not given."""
+    if key is None:
+        stem = f"ref{reference.number or reference.pk:02d}-{data.get('label', '')}"
+        key = _free_key(slugify(stem)[:72] or "study")
+    elif Study.objects.filter(key=key).exists():
+        raise ValidationError({"key": ["Another study already has this key."]})
+    return save_study(
+        study=Study(key=key),
+        reference=reference,
+        therapies=therapies,
+        subtypes=subtypes,
+        user=user,
+        reason=reason,
+        **data,
+    )
+
+
+# What ``update_study`` changes besides the study's own fields (``key`` never changes).
+_UPDATABLE_ROWS = ("key", "reference", "therapies", "subtypes", "outcomes", "provenance")
+
+
+@transaction.atomic
+def update_study(
+    *,
+    study: Study,
+    user: AbstractBaseUser | None = None,
+    reason: str | None = None,
+    **changes: Any,
+) -> Study:
+    """Change what ``changes`` gives; everything else (links, rows, trial, arms, status)
+    stays as stored."""
+    unknown = set(changes) - {*STUDY_FIELDS, *_UPDATABLE_ROWS}
+    if unknown:
+        raise StudyDataError(f"unknown field(s): {', '.join(sorted(unknown))}")
+    current = {name: getattr(study, name) for name in STUDY_FIELDS}
+    current.update({k: v for k, v in changes.items() if k in STUDY_FIELDS})
+    return save_study(
+        study=study,
+        reference=changes.get("reference") or study.reference,
+        therapies=changes.get("therapies") or list(study.therapies.all()),
+        subtypes=changes.get("subtypes") or list(study.subtypes.all()),
+        trial=study.trial,
+        outcomes=changes.get("outcomes"),
+        provenance=changes.get("provenance"),
+        user=user,
+        reason=reason,
+        **current,
+    )
 
 
 def sync_arms(study: Study, arms: list[dict], arm_results: list[list[dict]]) -> None:
@@ -139,7 +262,9 @@ def sync_arms(study: Study, arms: list[dict], arm_results: list[list[dict]]) -> 
             raise StudyDataError(f"arms[{index}]: unknown field(s) {', '.join(sorted(unknown))}")
         slug = arm.get("therapy")
         therapy = (
-            _resolve(Therapy, "slug", [slug], f"arms[{index}] therapy slug")[0] if slug else None
+            resolve_names(Therapy, "slug", [slug], f"arms[{index}] therapy slug")[0]
+            if slug
+            else None
         )
         given = {name: arm[name] for name in ARM_FIELDS if name != "therapy" and name in arm}
         rows.append({**given, "therapy_id": therapy.pk if therapy else None})
@@ -224,55 +349,6 @@ def _default(name: str):
     )
 
 
-@transaction.atomic
-def upsert_trial(
-    *,
-    key: str,
-    name: str,
-    kind: str = "trial",
-    registry_ids: list[str] | None = None,
-    registry_source_url: str = "",
-    note: str = "",
-    status: str = ReviewStatus.DRAFT,
-) -> Trial:
-    """Create or update the trial ``key`` (registry ids are validated)."""
-    trial = Trial.objects.filter(key=key).first() or Trial(key=key)
-    save_changes(
-        trial,
-        {
-            "name": name,
-            "kind": kind,
-            "registry_ids": registry_ids or [],
-            "registry_source_url": registry_source_url or "",
-            "note": note or "",
-            "status": status,
-        },
-    )
-    return trial
-
-
-@transaction.atomic
-def upsert_certainty_override(
-    *,
-    therapy: str,
-    subtype: str,
-    certainty: str,
-    reason: str,
-    measure: str = "",
-    status: str = ReviewStatus.DRAFT,
-):
-    """A curator's certainty for a therapy x subtype cell (or one of its outcome measures)."""
-    from evidence.models import CertaintyOverride
-
-    therapy_obj = _resolve(Therapy, "slug", [therapy], "therapy slug")[0]
-    subtype_obj = _resolve(DiseaseSubtype, "code", [subtype], "subtype code")[0]
-    override = CertaintyOverride.objects.filter(
-        therapy=therapy_obj, subtype=subtype_obj, measure=measure or ""
-    ).first() or CertaintyOverride(therapy=therapy_obj, subtype=subtype_obj, measure=measure or "")
-    save_changes(override, {"certainty": certainty, "reason": reason, "status": status})
-    return override
-
-
 def _sync_rows(
     study,
     model,
@@ -303,39 +379,3 @@ def _sync_rows(
         save_changes(instance, values)
     for extra in current[len(rows) :]:
         extra.delete()
-
-
-@transaction.atomic
-def upsert_statement(
-    *,
-    key: str,
-    therapy: str,
-    text: str,
-    studies: list[str],
-    references: list[int | str],
-    order: int = 0,
-    status: str = ReviewStatus.DRAFT,
-) -> Statement:
-    """A summary claim of the review about a therapy, with what supports it.
-
-    References are named by their number in the review, or by BibTeX key for unnumbered ones
-    (such as the source review itself).
-    """
-    therapy_obj = _resolve(Therapy, "slug", [therapy], "therapy slug")[0]
-    study_objs = _resolve(Study, "key", studies, "study key(s)") if studies else []
-    numbers = [r for r in references if isinstance(r, int)]
-    keys = [r for r in references if isinstance(r, str)]
-    reference_objs = (
-        _resolve(Reference, "number", numbers, "reference number(s)") if numbers else []
-    ) + (_resolve(Reference, "bibtex_key", keys, "reference key(s)") if keys else [])
-    if not study_objs and not reference_objs:
-        raise StudyDataError(f"statement {key}: link at least one study or reference")
-    statement = Statement.objects.filter(key=key).first() or Statement(key=key)
-    save_changes(
-        statement, {"therapy_id": therapy_obj.pk, "text": text, "order": order, "status": status}
-    )
-    if set(statement.studies.all()) != set(study_objs):
-        statement.studies.set(study_objs)
-    if set(statement.references.all()) != set(reference_objs):
-        statement.references.set(reference_objs)
-    return statement

@@ -1,13 +1,11 @@
 """How references look in the API, and how curators write them."""
 
-from django.utils.text import slugify
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.fields import page_url
-from references.bibtex import ParsedAuthor, ParsedReference
+from core.api.serializers import WriteSerializer
 from references.models import Author, Reference
-from references.services import upsert_reference
 
 
 class AuthorSerializer(serializers.ModelSerializer):
@@ -87,8 +85,9 @@ class ReferenceSummarySerializer(serializers.ModelSerializer):
         fields = ["id", "number", "title", "year", "pmid", "doi"]
 
 
-class ReferenceWriteSerializer(serializers.ModelSerializer):
-    """A reference as curators send it; saved by ``references.services.upsert_reference``
+class ReferenceWriteSerializer(WriteSerializer):
+    """A reference as curators send it; validated here, saved by the viewset through
+    ``references.services.create_reference``/``update_reference``
     (``full_clean`` included: a duplicate DOI, PMID or number is a 400)."""
 
     author_details = AuthorSerializer(many=True, required=False, help_text="Authors in order.")
@@ -123,71 +122,6 @@ class ReferenceWriteSerializer(serializers.ModelSerializer):
         }
         # Conditional unique constraints are checked by the model's full_clean in the service.
         validators = []
-
-    def _values(self, validated) -> dict:
-        instance = self.instance
-        names = [f for f in self.Meta.fields if f != "author_details"]
-        values = {name: getattr(instance, name) for name in names} if instance else {}
-        values.update({k: v for k, v in validated.items() if k != "author_details"})
-        return values
-
-    def _authors(self, validated) -> list[ParsedAuthor]:
-        if "author_details" in validated:
-            return [ParsedAuthor(**a) for a in validated["author_details"]]
-        if self.instance is None:
-            return []
-        return [
-            ParsedAuthor(family=a.family, given=a.given, is_corporate=a.is_corporate)
-            for a in self.instance.ordered_authors
-        ]
-
-    def _key(self, values: dict, authors: list[ParsedAuthor]) -> str:
-        stem = (
-            slugify(
-                f"{authors[0].family if authors else 'anon'}{values.get('year') or ''}"
-                f"-{(values.get('title') or '').split(' ')[0]}"
-            )[:90]
-            or "reference"
-        )
-        key, n = stem, 1
-        while Reference.objects.filter(bibtex_key=key).exists():
-            n += 1
-            key = f"{stem}-{n}"
-        return key
-
-    def _save(self, validated, existing: Reference) -> Reference:
-        values, authors = self._values(validated), self._authors(validated)
-        if not values.get("bibtex_key"):
-            values["bibtex_key"] = self._key(values, authors)
-        for name in (
-            "journal",
-            "volume",
-            "issue",
-            "pages",
-            "publisher",
-            "doi",
-            "pmid",
-            "pmcid",
-            "url",
-            "role",
-            "notes",
-        ):
-            values[name] = values.get(name) or ""
-        parsed = ParsedReference(
-            key=values.pop("bibtex_key"),
-            entry_type="",
-            line=0,
-            authors=authors,
-            identifier_sources=list(existing.identifier_sources or []),
-            **values,
-        )
-        return upsert_reference(parsed=parsed, existing=existing).reference
-
-    def create(self, validated_data):
-        return self._save(validated_data, Reference())
-
-    def update(self, instance, validated_data):
-        return self._save(validated_data, instance)
 
     def to_representation(self, instance):
         return ReferenceSerializer(instance, context=self.context).data

@@ -7,9 +7,11 @@ from rest_framework.decorators import action
 from core.api.renderers import BibTeXRenderer, CSLJSONRenderer, CSVRenderer, RISRenderer
 from core.api.viewsets import WriteViewSet
 from references.api.serializers import ReferenceSerializer, ReferenceWriteSerializer
+from references.bibtex import ParsedAuthor
 from references.filtersets import ReferenceFilterSet
 from references.formats import WRITERS
 from references.models import Reference
+from references.services import create_reference, update_reference
 
 CITATION_RENDERERS = (BibTeXRenderer, RISRenderer, CSLJSONRenderer)
 
@@ -51,6 +53,23 @@ class ReferenceViewSet(WriteViewSet):
 
     def get_queryset(self):
         return Reference.objects.restrict(self.request.user).for_list()
+
+    @staticmethod
+    def _data(serializer) -> dict:
+        data = dict(serializer.validated_data)
+        if "author_details" in data:
+            data["authors"] = [ParsedAuthor(**a) for a in data.pop("author_details")]
+        return data
+
+    def perform_create(self, serializer):
+        return create_reference(**self._data(serializer), **self.write_arguments(created=True))
+
+    def perform_update(self, serializer):
+        return update_reference(
+            reference=serializer.instance,
+            **self._data(serializer),
+            **self.write_arguments(created=False),
+        )
 
     def get_object(self):
         if "number" not in self.kwargs:

@@ -6,7 +6,8 @@ from django.urls import reverse
 
 from core.choices import ReviewStatus
 from evidence.models import Arm, CertaintyOverride, Study, Trial, validate_registry_ids
-from evidence.services.studies import StudyDataError, upsert_study, upsert_trial
+from evidence.services.studies import StudyDataError, upsert_study
+from evidence.services.trials import upsert_trial
 from tests.evidence.test_admin import study_post_data
 
 pytestmark = pytest.mark.django_db

@@ -4,8 +4,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.fields import ContextCountField, page_url
+from core.api.serializers import WriteSerializer
 from therapies.models import DrugClass, Therapy, split_terms
-from therapies.services import upsert_therapy
 
 TERMS_HELP = "A list of terms (stored comma-separated; searchable)."
 
@@ -83,8 +83,9 @@ class WritableTermsField(TermsField):
     pass
 
 
-class TherapyWriteSerializer(serializers.ModelSerializer):
-    """A therapy as curators send it; saved by ``therapies.services.upsert_therapy``."""
+class TherapyWriteSerializer(WriteSerializer):
+    """A therapy as curators send it; validated here, saved by the viewset through
+    ``therapies.services.create_therapy``/``update_therapy``."""
 
     drug_class = serializers.SlugRelatedField(slug_field="slug", queryset=DrugClass.objects.all())
     synonyms = WritableTermsField(required=False, help_text=TERMS_HELP)
@@ -109,17 +110,3 @@ class TherapyWriteSerializer(serializers.ModelSerializer):
         if self.instance is not None and value != self.instance.slug:
             raise serializers.ValidationError("The slug of an existing therapy cannot change.")
         return value
-
-    def _save(self, validated, instance=None) -> Therapy:
-        names = [f for f in self.Meta.fields if f not in ("slug", "drug_class")]
-        values = {name: getattr(instance, name) for name in names} if instance else {}
-        values.update({k: v for k, v in validated.items() if k not in ("slug", "drug_class")})
-        drug_class = validated.get("drug_class") or instance.drug_class
-        slug = instance.slug if instance else validated["slug"]
-        return upsert_therapy(slug=slug, drug_class=drug_class.slug, **values)
-
-    def create(self, validated_data):
-        return self._save(validated_data)
-
-    def update(self, instance, validated_data):
-        return self._save(validated_data, instance)

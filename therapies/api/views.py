@@ -12,6 +12,7 @@ from therapies.api.serializers import (
 )
 from therapies.filtersets import DrugClassFilterSet, TherapyFilterSet
 from therapies.models import DrugClass, Therapy
+from therapies.services import create_therapy, update_therapy
 
 
 def visible_study_counts(request) -> dict[int, int]:
@@ -55,6 +56,15 @@ class TherapyViewSet(WriteViewSet):
             **super().get_serializer_context(),
             "study_counts": visible_study_counts(self.request),
         }
+
+    def perform_create(self, serializer):
+        return create_therapy(**serializer.validated_data, **self.write_arguments(created=True))
+
+    def perform_update(self, serializer):
+        data = {k: v for k, v in serializer.validated_data.items() if k != "slug"}
+        return update_therapy(
+            therapy=serializer.instance, **data, **self.write_arguments(created=False)
+        )
 
 
 @extend_schema_view(
