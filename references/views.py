@@ -7,6 +7,7 @@ from django_filters.views import FilterView
 
 from core.http import attach, invalid_filter_response
 from core.pagination import GenerationPaginator
+from core.streaming import one_at_a_time
 from references.filtersets import ReferenceFilterSet
 from references.formats import EXPORTERS
 from references.models import Reference
@@ -55,7 +56,9 @@ class ReferenceExportView(View):
         filterset = ReferenceFilterSet(request.GET, queryset=queryset, request=request)
         if not filterset.is_valid():
             return invalid_filter_response(filterset)
-        return export_response(filterset.qs.iterator(chunk_size=500), fmt, "myoevidence-references")
+        # Rows forgotten once written (core.streaming): memory stays flat however many.
+        rows = one_at_a_time(filterset.qs.iterator(chunk_size=500))
+        return export_response(rows, fmt, "myoevidence-references")
 
 
 class ReferenceDetailView(DetailView):
