@@ -30,6 +30,7 @@ from django.db.models import Prefetch, QuerySet
 
 from core.choices import ReviewStatus
 from core.formats import FORMATS
+from core.streaming import one_at_a_time
 from evidence.choices import ArmRole, Certainty, OutcomeMeasure
 from evidence.models import Arm, DiseaseSubtype, Outcome, Study, registry_url
 from evidence.synthesis import Synthesis
@@ -365,7 +366,7 @@ def bundle_entries(
     references = Reference.objects.published().with_authors().order_by("pk")
     if not all_references:
         references = references.filter(studies__in=ids).distinct()
-    for reference in references.iterator(chunk_size=CHUNK_SIZE):
+    for reference in one_at_a_time(references.iterator(chunk_size=CHUNK_SIZE)):
         yield citation(reference, base_url)
     therapy_ids = set(
         Arm.objects.filter(study__in=ids, therapy__isnull=False).values_list(
@@ -393,7 +394,7 @@ def bundle_entries(
     for measure in measures:
         yield outcome_variable(measure)
     cells = certainty_cells()
-    for study in studies_for_export(studies).iterator(chunk_size=CHUNK_SIZE):
+    for study in one_at_a_time(studies_for_export(studies).iterator(chunk_size=CHUNK_SIZE)):
         for outcome in study.outcomes.all():
             yield evidence(outcome, study, cells, base_url)
 

@@ -1,13 +1,17 @@
 """Atom feeds of published changes: everything, per therapy, per subtype.
 
-An entry is a history record (django-simple-history) of a study, statement or reference that
-readers could see: a change saved while the entry was published (publishing included), or its
-withdrawal (published before, not after). A draft that was never published never appears, and
-a withdrawal is named by the entry's last published text, never by an unpublished edit.
-One query per kind of entry, with the previous record's status and name as subqueries.
+An entry is a history record (django-simple-history) of a study, trial, statement, reference
+or certainty rating (a curator's ``CertaintyOverride``) that readers could see: a change saved
+while the entry was published (publishing included), or its withdrawal (published before, not
+after). These are the kinds of entry a release's changelog lists, so a reader following a
+feed learns of each change the next release will name. A draft that was never published never
+appears, and a withdrawal is named by the entry's last published text, never by an unpublished
+edit. One query per kind of entry, with the previous record's status and name as subqueries.
 
 Not covered: changes of a study's parts (outcomes, arms) saved without a change of the study
-row itself; their history belongs to those rows.
+row itself; their history belongs to those rows. The changelog's certainty also moves when the
+evidence under a suggested rating changes; the feed shows those changes as the study changes
+that cause them.
 """
 
 from __future__ import annotations
@@ -16,14 +20,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.syndication.views import Feed
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import F, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.feedgenerator import Atom1Feed
 
 from core.choices import ReviewStatus
-from evidence.models import DiseaseSubtype, Statement, Study
+from evidence.choices import Certainty
+from evidence.models import CertaintyOverride, DiseaseSubtype, Statement, Study, Trial
 from references.models import Reference
 from therapies.models import Therapy
 
@@ -41,51 +47,117 @@ class FeedItem:
     when: datetime
 
 
-def _label(kind: str, record) -> str:
-    return {
-        "study": lambda r: r.label,
-        "statement": lambda r: r.text[:100],
-        "reference": lambda r: r.title[:120],
-    }[kind](record)
+# The field that names an entry, by kind (certainty ratings are named by their cell).
+NAME_FIELD = {"study": "label", "trial": "name", "statement": "text", "reference": "title"}
+NAME_LENGTH = {"statement": 100, "reference": 120}
 
 
-NAME_FIELD = {"study": "label", "statement": "text", "reference": "title"}
+def _name(kind: str, value: str) -> str:
+    value = value or ""
+    return value[: NAME_LENGTH[kind]] if kind in NAME_LENGTH else value
+
+
+def _certainty_label(code: str) -> str:
+    return Certainty(code).label.lower() if code in Certainty.values else code
 
 
 def _link(kind: str, record) -> str:
     if kind == "study":
         return reverse("evidence:study_detail", args=[record.id])
-    if kind == "statement":
+    if kind == "trial":
+        # A trial has no page of its own: its publications' pages name it, with its registry
+        # records. The first published one stands for it.
+        study = Study.objects.published().filter(trial_id=record.id).order_by("pk").first()
+        return study.get_absolute_url() if study else reverse("evidence:study_list")
+    if kind in ("statement", "certainty"):
         therapy = Therapy.objects.filter(pk=record.therapy_id).values_list("slug", flat=True)
-        return reverse("therapies:therapy_detail", args=[therapy[0]]) if therapy else "/"
+        if not therapy:
+            return "/"
+        if kind == "certainty" and record.subtype_slug:
+            try:
+                return reverse(
+                    "therapies:summary_of_findings", args=[therapy[0], record.subtype_slug]
+                )
+            except NoReverseMatch:
+                pass
+        return reverse("therapies:therapy_detail", args=[therapy[0]])
     if record.number:
         return reverse("references:reference_detail", args=[record.number])
     return reverse("references:reference_detail", args=[f"id-{record.id}"])
 
 
-def _records(kind: str, model, ids: Q | None) -> list[FeedItem]:
+def _history(kind: str, model):
+    """The model's history records, each with what its previous record said."""
     history = model.history.model
     previous = history.objects.filter(
         id=OuterRef("id"), history_date__lt=OuterRef("history_date")
     ).order_by("-history_date", "-history_id")
-    records = history.objects.annotate(
-        prev_status=Subquery(previous.values("status")[:1]),
-        prev_name=Subquery(previous.values(NAME_FIELD[kind])[:1]),
-    ).filter(Q(status=PUBLISHED) | Q(prev_status=PUBLISHED))
+    records = history.objects.annotate(prev_status=Subquery(previous.values("status")[:1]))
+    if kind == "certainty":
+        # Named by the cell, worded as the changelog words it ("Rituximab × DM: certainty
+        # low → moderate because ..."): the previous rating and the cell's names come along.
+        records = records.annotate(
+            prev_certainty=Subquery(previous.values("certainty")[:1]),
+            therapy_name=Subquery(
+                Therapy.objects.filter(pk=OuterRef("therapy_id")).values("name")[:1]
+            ),
+            subtype_label=Subquery(
+                DiseaseSubtype.objects.filter(pk=OuterRef("subtype_id"))
+                .annotate(label=Coalesce(NullIf(F("abbreviation"), Value("")), F("name")))
+                .values("label")[:1]
+            ),
+            subtype_slug=Subquery(
+                DiseaseSubtype.objects.filter(pk=OuterRef("subtype_id")).values("slug")[:1]
+            ),
+        )
+    else:
+        records = records.annotate(prev_name=Subquery(previous.values(NAME_FIELD[kind])[:1]))
+    return records.filter(Q(status=PUBLISHED) | Q(prev_status=PUBLISHED))
+
+
+def _certainty_item(record) -> tuple[str, str]:
+    measure = ""
+    if record.measure:
+        measure = f" ({dict(CertaintyOverride._meta.get_field('measure').choices)[record.measure]})"
+    cell = f"{record.therapy_name} × {record.subtype_label}{measure}"
+    rating = _certainty_label(record.certainty)
+    reason = (record.reason or "").strip().rstrip(".")
+    because = f" because {reason[0].lower()}{reason[1:]}" if reason else ""
+    if record.status != PUBLISHED:
+        return (
+            f"Certainty rating withdrawn: {cell}",
+            f"The curators' certainty rating for {cell} is no longer published.",
+        )
+    if record.prev_status != PUBLISHED:
+        return f"Certainty rated: {cell}", f"{cell}: certainty {rating}{because}."
+    if record.prev_certainty and record.prev_certainty != record.certainty:
+        old = _certainty_label(record.prev_certainty)
+        return (
+            f"Certainty changed: {cell}",
+            f"{cell}: certainty {old} → {rating}{because}.",
+        )
+    return f"Certainty rating changed: {cell}", f"{cell}: certainty {rating}{because}."
+
+
+def _records(kind: str, model, ids: Q | None) -> list[FeedItem]:
+    records = _history(kind, model)
     if ids is not None:
         records = records.filter(ids)
     items = []
     for record in records.order_by("-history_date", "-history_id")[:PER_KIND]:
-        name = _label(kind, record)
-        if record.status != PUBLISHED:
+        if kind == "certainty":
+            title, what = _certainty_item(record)
+        elif record.status != PUBLISHED:
             # Withdrawn: named by what readers last saw (the previous, published record).
-            name = (record.prev_name or "")[:120]
+            name = _name(kind, record.prev_name)
             title = f"{kind.capitalize()} withdrawn: {name}"
             what = f'The {kind} "{name}" is no longer published.'
         elif record.prev_status != PUBLISHED:
+            name = _name(kind, getattr(record, NAME_FIELD[kind]))
             title = f"{kind.capitalize()} published: {name}"
             what = f'The {kind} "{name}" was published.'
         else:
+            name = _name(kind, getattr(record, NAME_FIELD[kind]))
             title = f"{kind.capitalize()} changed: {name}"
             what = f'The published {kind} "{name}" was changed'
             what += f": {record.history_change_reason}." if record.history_change_reason else "."
@@ -101,28 +173,36 @@ def _records(kind: str, model, ids: Q | None) -> list[FeedItem]:
     return items
 
 
+KINDS = (
+    ("study", Study),
+    ("trial", Trial),
+    ("statement", Statement),
+    ("reference", Reference),
+    ("certainty", CertaintyOverride),
+)
+
+
 class ChangesFeed(Feed):
     """Published changes to the whole evidence base."""
 
     feed_type = Atom1Feed
     title = "MyoEvidence: published changes"
-    subtitle = "Studies, statements and references published, changed or withdrawn."
+    subtitle = (
+        "Studies, trials, statements, references and certainty ratings published, changed or "
+        "withdrawn."
+    )
 
     def link(self, obj=None):
         return reverse("evidence:home")
 
     def scopes(self, obj) -> dict[str, Q | None]:
-        return {"study": None, "statement": None, "reference": None}
+        return {kind: None for kind, _ in KINDS}
 
     def items(self, obj=None):
         scopes = self.scopes(obj)
         items = [
             item
-            for kind, model in (
-                ("study", Study),
-                ("statement", Statement),
-                ("reference", Reference),
-            )
+            for kind, model in KINDS
             if kind in scopes
             for item in _records(kind, model, scopes[kind])
         ]
@@ -160,11 +240,13 @@ class TherapyChangesFeed(ChangesFeed):
         return obj.get_absolute_url()
 
     def scopes(self, obj):
-        studies = Study.objects.filter(therapies=obj).values("pk")
+        studies = Study.objects.filter(therapies=obj)
         return {
-            "study": Q(id__in=studies),
+            "study": Q(id__in=studies.values("pk")),
+            "trial": Q(id__in=studies.values("trial_id")),
             "statement": Q(therapy_id=obj.pk),
-            "reference": Q(id__in=Study.objects.filter(therapies=obj).values("reference_id")),
+            "reference": Q(id__in=studies.values("reference_id")),
+            "certainty": Q(therapy_id=obj.pk),
         }
 
 
@@ -182,7 +264,11 @@ class SubtypeChangesFeed(ChangesFeed):
         return obj.get_absolute_url()
 
     def scopes(self, obj):
+        studies = Study.objects.filter(subtypes=obj)
+        # Statements are about a therapy, not a subtype: the subtype feed has none.
         return {
-            "study": Q(id__in=Study.objects.filter(subtypes=obj).values("pk")),
-            "reference": Q(id__in=Study.objects.filter(subtypes=obj).values("reference_id")),
+            "study": Q(id__in=studies.values("pk")),
+            "trial": Q(id__in=studies.values("trial_id")),
+            "reference": Q(id__in=studies.values("reference_id")),
+            "certainty": Q(subtype_id=obj.pk),
         }

@@ -75,6 +75,20 @@ class Release(ImmutableModel):
     )
     counts = models.JSONField("counts", default=dict)
     notes = models.TextField("notes", blank=True)
+    # Not part of the release (backups and the API leave it out): this installation's own
+    # record of when its published corpus was exactly this release. A release shipped with the
+    # fixtures or restored from a backup is made long before the corpus is loaded here, so
+    # comparing entries' modification times with ``created_at`` would call every freshly
+    # loaded entry a change since the release; this time is set once, when the release is
+    # added, and never changed, like the rest of it.
+    current_since = models.DateTimeField(
+        "corpus matched it from",
+        null=True,
+        blank=True,
+        help_text="When this installation's published corpus was exactly this release: when "
+        "it was made here, or loaded onto a corpus that matched it byte for byte; empty when "
+        "it was loaded onto a corpus that differs from it.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -73,8 +74,14 @@ def _artefacts(version: str) -> tuple[list[Artefact], dict]:
     ], corpus
 
 
-def make_release(*, version: str, notes: str = "") -> Release:
-    """Freeze the published corpus as release ``version`` (new and valid, else ReleaseError)."""
+def make_release(
+    *, version: str, notes: str = "", then: Callable[[Release], None] | None = None
+) -> Release:
+    """Freeze the published corpus as release ``version`` (new and valid, else ReleaseError).
+
+    ``then(release)`` runs inside the same transaction (``make_release --ship`` writes the
+    files there), so that if it fails no release is left behind.
+    """
     try:
         validate_version(version)
     except ValidationError as exc:
@@ -96,6 +103,8 @@ def make_release(*, version: str, notes: str = "") -> Release:
             counts=snapshot.counts(corpus),
             evidence_cutoff=evidence_cutoff().iso or "",
         )
+        # Made from this database's published corpus: it is exactly this release right now.
+        release.current_since = release.created_at
         release.full_clean()
         release.save()
         for artefact in artefacts:
@@ -108,6 +117,8 @@ def make_release(*, version: str, notes: str = "") -> Release:
                 sha256=sha256,
                 size=size,
             ).save()
+        if then is not None:
+            then(release)
         # Cached pages name the latest release in their footer: they are stale now.
         content_changed()
     return release

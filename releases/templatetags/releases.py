@@ -21,20 +21,26 @@ PUBLISHED_MODELS = (Study, Reference, Therapy, Statement, Trial, CertaintyOverri
 
 @per_generation
 def _latest_release() -> tuple[str, object, bool] | None:
-    """(version, time, published changes since?) of the latest release, in one query."""
+    """(version, time, published changes since?) of the latest release, in one query.
+
+    "Since" counts from when this installation's corpus was last the release
+    (``Release.current_since``), not from when the release was made: a release shipped with
+    the fixtures is older than the corpus loaded with it. A release loaded onto a corpus that
+    differs from it has no such time, and the corpus has changed since by definition.
+    """
     since = {
         f"changed_{model._meta.model_name}": Exists(
-            model.objects.published().filter(modified__gt=OuterRef("created_at"))
+            model.objects.published().filter(modified__gt=OuterRef("current_since"))
         )
         for model in PUBLISHED_MODELS
     }
     row = (
         Release.objects.order_by("-created_at")
         .annotate(**since)
-        .values_list("version", "created_at", *since)
+        .values_list("version", "created_at", "current_since", *since)
         .first()
     )
-    return (row[0], row[1], any(row[2:])) if row else None
+    return (row[0], row[1], row[2] is None or any(row[3:])) if row else None
 
 
 @register.inclusion_tag("releases/footer.html")

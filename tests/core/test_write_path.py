@@ -7,13 +7,13 @@ import json
 import shutil
 
 import pytest
+from core.api.testing import client_for, fresh_throttle, make_user  # noqa: F401
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.urls import reverse
 
-from core.api.testing import client_for, fresh_throttle, make_user  # noqa: F401
 from core.choices import ReviewStatus
 from core.invariants import InvariantError
 from core.models import Contribution

@@ -81,3 +81,68 @@ def test_pages_link_their_feed(client, study):
     ):
         html = client.get(page).content.decode()
         assert f'<link rel="alternate" type="application/atom+xml" href="{feed_url}"' in html
+
+
+def entries(client, url):
+    return feed(client, url).entries
+
+
+def test_trial_changes_are_in_the_feeds_of_its_therapies_and_subtypes(client):
+    from evidence.models import Trial
+
+    trial = Trial.objects.published().filter(publications__status=ReviewStatus.PUBLISHED).first()
+    study = trial.publications.published().filter(therapies__isnull=False).first()
+    therapy, subtype = study.therapies.first(), study.subtypes.first()
+    trial.note += " Checked against the registry record."
+    trial.save()
+    title = f"Trial changed: {trial.name}"
+    for url in (
+        "/feeds/changes.atom",
+        f"/feeds/therapies/{therapy.slug}.atom",
+        f"/feeds/subtypes/{subtype.slug}.atom",
+    ):
+        first = entries(client, url)[0]
+        assert first.title == title, url
+        assert first.link.endswith(
+            trial.publications.published().order_by("pk").first().get_absolute_url()
+        )
+    other = (
+        Therapy.objects.published()
+        .exclude(studies__trial=trial)
+        .filter(studies__isnull=False)
+        .first()
+    )
+    assert title not in [e.title for e in entries(client, f"/feeds/therapies/{other.slug}.atom")]
+
+
+def test_certainty_rating_changes_are_worded_for_clinicians(client):
+    from evidence.models import CertaintyOverride, DiseaseSubtype
+
+    override = CertaintyOverride.objects.published().select_related("therapy", "subtype").first()
+    cell = f"{override.therapy.name} × {override.subtype.abbreviation or override.subtype.name}"
+    old = override.get_certainty_display().lower()
+    override.certainty = "high" if override.certainty != "high" else "low"
+    override.reason = "A second randomised trial agreed."
+    override.save()
+    new = override.get_certainty_display().lower()
+    for url in (
+        "/feeds/changes.atom",
+        f"/feeds/therapies/{override.therapy.slug}.atom",
+        f"/feeds/subtypes/{override.subtype.slug}.atom",
+    ):
+        first = entries(client, url)[0]
+        assert first.title == f"Certainty changed: {cell}", url
+        assert first.summary == (
+            f"{cell}: certainty {old} → {new} because a second randomised trial agreed."
+        )
+        assert first.link.endswith(f"/therapies/{override.therapy.slug}/{override.subtype.slug}/")
+    other = DiseaseSubtype.objects.published().exclude(pk=override.subtype_id).first()
+    titles = [e.title for e in entries(client, f"/feeds/subtypes/{other.slug}.atom")]
+    assert f"Certainty changed: {cell}" not in titles
+
+    override.status = ReviewStatus.DRAFT
+    override.reason = "Draft reason nobody published."
+    override.save()
+    parsed = entries(client, "/feeds/changes.atom")
+    assert parsed[0].title == f"Certainty rating withdrawn: {cell}"
+    assert not any("nobody published" in e.summary for e in parsed)

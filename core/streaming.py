@@ -1,0 +1,48 @@
+"""Streaming many model instances with flat memory.
+
+``QuerySet.iterator(chunk_size=...)`` with ``prefetch_related`` reads one chunk at a time, but
+each prefetched child caches its parent (Django sets the reverse side so that ``arm.study``
+needs no query): every row is a reference cycle. Reference counting cannot free a cycle; only
+a full garbage collection can, and those come rarely once a process holds many objects. The
+chunks already written then pile up as garbage, and a streamed export's peak memory grows with
+the corpus (measured by bench/export_memory.py: the full FHIR Bundle's peak went from 16 MB at
+1,000 to 26 MB at 10,000 synthetic studies). Breaking the cycles once a row is written lets
+reference counting free each chunk as soon as the iterator lets go of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+from django.db import models
+
+M = TypeVar("M", bound=models.Model)
+
+
+def forget(instance: models.Model) -> None:
+    """Drop the caches of related objects (prefetched and selected) of ``instance`` and of
+    everything reachable through them, so that nothing refers back to it."""
+    seen: set[int] = set()
+    pending = [instance]
+    while pending:
+        obj = pending.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        prefetched = getattr(obj, "_prefetched_objects_cache", None)
+        if prefetched:
+            for related in prefetched.values():
+                pending.extend(getattr(related, "_result_cache", None) or ())
+            obj._prefetched_objects_cache = {}
+        fields_cache = obj._state.fields_cache
+        pending.extend(value for value in fields_cache.values() if isinstance(value, models.Model))
+        fields_cache.clear()
+
+
+def one_at_a_time(rows: Iterable[M]) -> Iterator[M]:
+    """Yield each row; once the consumer asks for the next, the previous one is forgotten
+    (use it only while it is the current row)."""
+    for row in rows:
+        yield row
+        forget(row)
