@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IS_POPUP_VAR
 from django.db.models import Count
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
@@ -18,6 +19,7 @@ from core.admin_workflow import (
     ReviewedAdminMixin,
 )
 from core.http import attach
+from evidence import admin_path
 from evidence.admin_actions import mark_verified as mark_studies_verified
 from evidence.admin_actions import own_work, own_work_message, stamp_verification, studies_csv
 from evidence.choices import StudyDesign
@@ -34,6 +36,7 @@ from evidence.models import (
     Trial,
 )
 from references.admin import ReferenceAdmin
+from references.models import Reference
 from therapies.admin import TherapyAdmin
 
 
@@ -108,7 +111,20 @@ class OutcomeInline(PartOfEntryInlineMixin, admin.TabularInline):
         "n",
         "value",
         "is_primary",
+        "arm_results_display",
     ]
+    readonly_fields = ["arm_results_display"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("arm_results__arm")
+
+    @admin.display(description="per arm")
+    def arm_results_display(self, obj):
+        # Per-arm results come with the study's data (fixtures, API: services/studies.py);
+        # shown here so the curator checks them beside the outcome.
+        if obj is None or obj.pk is None:
+            return "—"
+        return "; ".join(str(result) for result in obj.arm_results.all()) or "—"
 
 
 # What a record can be the source of: the study's own fields and its rows (outcomes, arms...).
@@ -279,7 +295,9 @@ class StudyAdmin(ReviewedAdminMixin, ContentAdmin):
     actions = [*WORKFLOW_ACTIONS, "export_csv", "mark_verified"]
     readonly_fields = ["suggested_level_display", "level"]
     fieldsets = [
-        (None, {"fields": ["key", "label", "reference", "therapies", "subtypes"]}),
+        # The trial beside the reference: a new paper is often one more report of a known
+        # trial (found, or added with the "+" popup, without leaving the form).
+        (None, {"fields": ["key", "label", "reference", "trial", "therapies", "subtypes"]}),
         (
             "Design",
             {
@@ -311,7 +329,6 @@ class StudyAdmin(ReviewedAdminMixin, ContentAdmin):
             "Synthesis",
             {
                 "fields": [
-                    "trial",
                     "publication_role",
                     "data_availability",
                     "has_result_data",
@@ -337,6 +354,63 @@ class StudyAdmin(ReviewedAdminMixin, ContentAdmin):
         ("Verification", {"fields": ["verified"]}),
         REVIEW_FIELDSET,
     ]
+
+    # -- the "new paper → study" path (evidence/admin_path.py) ---------------------------------
+
+    change_form_template = "admin/paper_path/change_form.html"
+
+    def get_changeform_initial_data(self, request):
+        """``?reference=<id>`` (from the reference's "add a study" button) chooses the reference;
+        an id that names no reference is dropped with a message instead of a broken field."""
+        initial = super().get_changeform_initial_data(request)
+        wanted = initial.get("reference")
+        if wanted is not None:
+            if not (str(wanted).isdigit() and Reference.objects.filter(pk=wanted).exists()):
+                del initial["reference"]
+                messages.warning(
+                    request, f"There is no reference with the id “{wanted}”: choose it below."
+                )
+        return initial
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if not context.get("is_popup"):
+            if obj is None:
+                reference_id = context["adminform"].form["reference"].value()
+                reference = (
+                    Reference.objects.filter(pk=reference_id).first()
+                    if str(reference_id or "").isdigit()
+                    else None
+                )
+                context["paper_steps"] = admin_path.steps(current=2, reference=reference)
+                context["paper_reference"] = reference
+                context["paper_next"] = (
+                    admin_path.NEXT_STEP_BUTTON,
+                    "Save, then check provenance and submit for review",
+                )
+            else:
+                context["paper_steps"] = admin_path.steps(
+                    current=admin_path.study_step(obj), reference=obj.reference, study=obj
+                )
+                if admin_path.may_submit(obj) and self.has_change_permission(request, obj):
+                    context["paper_next"] = (
+                        admin_path.REVIEW_BUTTON,
+                        "Save and submit for review…",
+                    )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        response = super().response_add(request, obj, post_url_continue)
+        if admin_path.NEXT_STEP_BUTTON in request.POST and IS_POPUP_VAR not in request.POST:
+            url = reverse("admin:evidence_study_change", args=[obj.pk])
+            return HttpResponseRedirect(f"{url}#provenance-group")
+        return response
+
+    def response_change(self, request, obj):
+        response = super().response_change(request, obj)
+        if admin_path.REVIEW_BUTTON in request.POST and IS_POPUP_VAR not in request.POST:
+            # The review page asks for the submit (and says what still blocks it).
+            return HttpResponseRedirect(reverse("admin:evidence_study_review", args=[obj.pk]))
+        return response
 
     @admin.display(description="suggested level")
     def suggested_level_display(self, obj):
@@ -578,5 +652,37 @@ class TherapyStatementsInline(_ReadOnlyInline):
         return _change_link(obj, obj.text)
 
 
-ReferenceAdmin.inlines = [*ReferenceAdmin.inlines, StudiesReportedInline]
+class ReferenceWithStudiesAdmin(ReferenceAdmin):
+    """The references admin with what evidence adds: the studies a reference reports and the
+    first step of the "new paper → study" path (a button to add a study from it)."""
+
+    inlines = [*ReferenceAdmin.inlines, StudiesReportedInline]
+    change_form_template = "admin/paper_path/change_form.html"
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if not context.get("is_popup"):
+            context["paper_steps"] = admin_path.steps(current=1, reference=obj)
+            if self.admin_site.is_registered(Study) and request.user.has_perm("evidence.add_study"):
+                context["paper_next"] = (
+                    admin_path.ADD_STUDY_BUTTON,
+                    "Save and add a study from this reference",
+                )
+                if obj is not None:
+                    context["paper_add_study_url"] = admin_path.study_add_url(obj.pk)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _to_study(self, request, obj, response):
+        if admin_path.ADD_STUDY_BUTTON in request.POST and IS_POPUP_VAR not in request.POST:
+            return HttpResponseRedirect(admin_path.study_add_url(obj.pk))
+        return response
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return self._to_study(request, obj, super().response_add(request, obj, post_url_continue))
+
+    def response_change(self, request, obj):
+        return self._to_study(request, obj, super().response_change(request, obj))
+
+
+admin.site.unregister(Reference)
+admin.site.register(Reference, ReferenceWithStudiesAdmin)
 TherapyAdmin.inlines = [*TherapyAdmin.inlines, TherapyStudiesInline, TherapyStatementsInline]
