@@ -9,6 +9,7 @@ from django.db.models import Count
 from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from core.admin_history import ContentAdmin, HistoryChild
 from core.admin_workflow import (
@@ -124,7 +125,8 @@ class OutcomeInline(PartOfEntryInlineMixin, admin.TabularInline):
         # shown here so the curator checks them beside the outcome.
         if obj is None or obj.pk is None:
             return "—"
-        return "; ".join(str(result) for result in obj.arm_results.all()) or "—"
+        results = [(result,) for result in obj.arm_results.all()]
+        return format_html_join(mark_safe("<br>"), "{}", results) if results else "—"
 
 
 # What a record can be the source of: the study's own fields and its rows (outcomes, arms...).
@@ -663,10 +665,12 @@ class ReferenceWithStudiesAdmin(ReferenceAdmin):
         if not context.get("is_popup"):
             context["paper_steps"] = admin_path.steps(current=1, reference=obj)
             if self.admin_site.is_registered(Study) and request.user.has_perm("evidence.add_study"):
-                context["paper_next"] = (
-                    admin_path.ADD_STUDY_BUTTON,
-                    "Save and add a study from this reference",
-                )
+                # A reference the user may only view has no save buttons; the link above serves.
+                if obj is None or self.has_change_permission(request, obj):
+                    context["paper_next"] = (
+                        admin_path.ADD_STUDY_BUTTON,
+                        "Save and add a study from this reference",
+                    )
                 if obj is not None:
                     context["paper_add_study_url"] = admin_path.study_add_url(obj.pk)
         return super().render_change_form(request, context, add, change, form_url, obj)

@@ -59,6 +59,10 @@ def current_step(page) -> str:
 def shoot(page, name, size):
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / f"path-{name}-{size}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"path-{name}-{size}-top.png"))
+    if page.locator(".paper-next").count():
+        page.locator(".paper-next").scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / f"path-{name}-{size}-buttons.png"))
 
 
 def test_a_new_paper_becomes_a_study_in_one_walk(browser, site_url, admin_login, walked):

@@ -90,6 +90,15 @@ def test_a_stored_reference_links_to_a_new_study_from_it(client, curator):
     assert steps_of(response)[0] == ("Reference", True, True)
 
 
+def test_a_reference_the_curator_may_only_view_offers_the_link_not_the_button(client, curator):
+    reference = Reference.objects.filter(status=ReviewStatus.PUBLISHED).order_by("pk").first()
+    page = client.get(
+        reverse("admin:references_reference_change", args=[reference.pk])
+    ).content.decode()
+    assert "Add a study from this reference</a>" in page
+    assert 'name="_addstudy"' not in page
+
+
 def test_the_study_add_form_has_the_reference_chosen_and_the_trial_beside_it(client, curator):
     reference = Reference.objects.order_by("pk").first()
     response = client.get(reverse("admin:evidence_study_add"), {"reference": reference.pk})
