@@ -130,6 +130,10 @@ def test_the_path_pages_fit_and_keep_the_csp(browser, site_url, admin_login, siz
                 "() => [document.scrollingElement.scrollWidth, window.innerWidth]"
             )
             assert width <= inner, f"{name} is {width}px wide at {inner}px"
+            # The go-on button keeps its whole label inside the window.
+            for button in page.locator(".paper-next input").all():
+                box = button.bounding_box()
+                assert box["x"] + box["width"] <= inner, f"{name}: the button runs out"
             shoot(page, name, size)
         assert csp == []
     finally:
