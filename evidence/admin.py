@@ -664,6 +664,9 @@ class ReferenceWithStudiesAdmin(ReferenceAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if not context.get("is_popup"):
             context["paper_steps"] = admin_path.steps(current=1, reference=obj)
+            # Offered on the empty add form, not on the one the look-up has just filled.
+            if obj is None and "lookup" not in request.GET and self.has_add_permission(request):
+                context["paper_lookup_url"] = reverse("admin:references_reference_lookup")
             if self.admin_site.is_registered(Study) and request.user.has_perm("evidence.add_study"):
                 # A reference the user may only view has no save buttons; the link above serves.
                 if obj is None or self.has_change_permission(request, obj):

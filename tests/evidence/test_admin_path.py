@@ -56,6 +56,8 @@ def test_the_reference_add_form_is_step_one_with_a_button_to_go_on(client, curat
     page = response.content.decode()
     assert 'aria-current="step"' in page
     assert 'name="_addstudy" value="Save and add a study from this reference"' in page
+    lookup = reverse("admin:references_reference_lookup")
+    assert f'<a href="{lookup}">Fill this form from a PMID or DOI</a>' in page
 
 
 def test_saving_a_reference_with_the_button_opens_a_study_for_it(client, curator):
