@@ -110,17 +110,21 @@ def test_a_new_paper_becomes_a_study_in_one_walk(browser, site_url, admin_login,
         context.close()
 
 
-@pytest.mark.parametrize("size", WIDTHS)
-def test_the_path_pages_fit_and_keep_the_csp(browser, site_url, admin_login, size):
-    """Each page of the path at both widths: no sideways page scroll, no CSP violation, and a
-    screenshot to look at (/tmp/shots/path-*.png)."""
+def path_pages() -> dict[str, str]:
     study = Study.objects.get(key="ref01-rim-trial")
-    pages = {
+    return {
         "reference-add": "/admin/references/reference/add/",
         "study-add": f"/admin/evidence/study/add/?reference={study.reference_id}",
         "study-change": f"/admin/evidence/study/{study.pk}/change/",
         "reference-change": f"/admin/references/reference/{study.reference_id}/change/",
     }
+
+
+@pytest.mark.parametrize("size", WIDTHS)
+def test_the_path_pages_fit_and_keep_the_csp(browser, site_url, admin_login, size):
+    """Each page of the path at both widths: no sideways page scroll, no CSP violation, and a
+    screenshot to look at (/tmp/shots/path-*.png)."""
+    pages = path_pages()
     context, page, csp = log_in(browser, site_url, admin_login, pages["reference-add"], size)
     try:
         for name, path in pages.items():
@@ -136,5 +140,30 @@ def test_the_path_pages_fit_and_keep_the_csp(browser, site_url, admin_login, siz
                 assert box["x"] + box["width"] <= inner, f"{name}: the button runs out"
             shoot(page, name, size)
         assert csp == []
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("size", WIDTHS)
+def test_the_path_pages_have_no_serious_accessibility_violation(
+    browser, site_url, admin_login, axe_source, size
+):
+    pages = path_pages()
+    context, page, _ = log_in(browser, site_url, admin_login, pages["reference-add"], size)
+    try:
+        for name, path in pages.items():
+            page.goto(site_url + path)
+            # Injected through the DevTools protocol: the admin's CSP forbids inline script.
+            context.new_cdp_session(page).send("Runtime.evaluate", {"expression": axe_source})
+            result = page.evaluate(
+                "async () => await axe.run(document, {runOnly: {type: 'tag', "
+                "values: ['wcag2a', 'wcag2aa']}})"
+            )
+            serious = [
+                f"{v['id']}: {[n['html'][:100] for n in v['nodes'][:2]]}"
+                for v in result["violations"]
+                if v["impact"] in ("serious", "critical")
+            ]
+            assert serious == [], f"{name}: " + "\n".join(serious)
     finally:
         context.close()
