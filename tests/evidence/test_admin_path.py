@@ -60,6 +60,19 @@ def test_the_reference_add_form_is_step_one_with_a_button_to_go_on(client, curat
     assert f'<a href="{lookup}">Fill this form from a PMID or DOI</a>' in page
 
 
+def test_the_form_filled_from_a_pmid_or_doi_has_the_button_too(client, curator):
+    from references.admin import LOOKUP_SESSION_KEY
+
+    session = client.session
+    session[LOOKUP_SESSION_KEY] = {"title": "A looked-up title", "year": 2024, "authors": []}
+    session.save()
+    response = client.get(reverse("admin:references_reference_add"), {"lookup": "1"})
+    page = response.content.decode()
+    assert response.context["adminform"].form["title"].value() == "A looked-up title"
+    assert 'name="_addstudy"' in page
+    assert "Fill this form from a PMID or DOI" not in page
+
+
 def test_saving_a_reference_with_the_button_opens_a_study_for_it(client, curator):
     response = client.post(
         reverse("admin:references_reference_add"), reference_form_data(_addstudy="1")
