@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IS_POPUP_VAR
 from django.db.models import Count
+from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from core.admin_history import ContentAdmin, HistoryChild
 from core.admin_workflow import (
@@ -17,6 +20,7 @@ from core.admin_workflow import (
     ReviewedAdminMixin,
 )
 from core.formats import download
+from evidence import admin_path
 from evidence.admin_actions import mark_verified as mark_studies_verified
 from evidence.admin_actions import own_work, own_work_message, stamp_verification
 from evidence.choices import StudyDesign
@@ -110,7 +114,21 @@ class OutcomeInline(PartOfEntryInlineMixin, admin.TabularInline):
         "n",
         "value",
         "is_primary",
+        "arm_results_display",
     ]
+    readonly_fields = ["arm_results_display"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("arm_results__arm")
+
+    @admin.display(description="per arm")
+    def arm_results_display(self, obj):
+        # Per-arm results come with the study's data (fixtures, API: services/studies.py);
+        # shown here so the curator checks them beside the outcome.
+        if obj is None or obj.pk is None:
+            return "—"
+        results = [(result,) for result in obj.arm_results.all()]
+        return format_html_join(mark_safe("<br>"), "{}", results) if results else "—"
 
 
 # What a record can be the source of: the study's own fields and its rows (outcomes, arms...).
@@ -281,7 +299,9 @@ class StudyAdmin(ReviewedAdminMixin, ContentAdmin):
     actions = [*WORKFLOW_ACTIONS, "export_csv", "mark_verified"]
     readonly_fields = ["suggested_level_display", "level"]
     fieldsets = [
-        (None, {"fields": ["key", "label", "reference", "therapies", "subtypes"]}),
+        # The trial beside the reference: a new paper is often one more report of a known
+        # trial (found, or added with the "+" popup, without leaving the form).
+        (None, {"fields": ["key", "label", "reference", "trial", "therapies", "subtypes"]}),
         (
             "Design",
             {
@@ -313,7 +333,6 @@ class StudyAdmin(ReviewedAdminMixin, ContentAdmin):
             "Synthesis",
             {
                 "fields": [
-                    "trial",
                     "publication_role",
                     "data_availability",
                     "has_result_data",
@@ -339,6 +358,63 @@ class StudyAdmin(ReviewedAdminMixin, ContentAdmin):
         ("Verification", {"fields": ["verified"]}),
         REVIEW_FIELDSET,
     ]
+
+    # -- the "new paper → study" path (evidence/admin_path.py) ---------------------------------
+
+    change_form_template = "admin/paper_path/change_form.html"
+
+    def get_changeform_initial_data(self, request):
+        """``?reference=<id>`` (from the reference's "add a study" button) chooses the reference;
+        an id that names no reference is dropped with a message instead of a broken field."""
+        initial = super().get_changeform_initial_data(request)
+        wanted = initial.get("reference")
+        if wanted is not None:
+            if not (str(wanted).isdigit() and Reference.objects.filter(pk=wanted).exists()):
+                del initial["reference"]
+                messages.warning(
+                    request, f"There is no reference with the id “{wanted}”: choose it below."
+                )
+        return initial
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if not context.get("is_popup"):
+            if obj is None:
+                reference_id = context["adminform"].form["reference"].value()
+                reference = (
+                    Reference.objects.filter(pk=reference_id).first()
+                    if str(reference_id or "").isdigit()
+                    else None
+                )
+                context["paper_steps"] = admin_path.steps(current=2, reference=reference)
+                context["paper_reference"] = reference
+                context["paper_next"] = (
+                    admin_path.NEXT_STEP_BUTTON,
+                    "Save, then check provenance and submit for review",
+                )
+            else:
+                context["paper_steps"] = admin_path.steps(
+                    current=admin_path.study_step(obj), reference=obj.reference, study=obj
+                )
+                if admin_path.may_submit(obj) and self.has_change_permission(request, obj):
+                    context["paper_next"] = (
+                        admin_path.REVIEW_BUTTON,
+                        "Save and submit for review…",
+                    )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        response = super().response_add(request, obj, post_url_continue)
+        if admin_path.NEXT_STEP_BUTTON in request.POST and IS_POPUP_VAR not in request.POST:
+            url = reverse("admin:evidence_study_change", args=[obj.pk])
+            return HttpResponseRedirect(f"{url}#provenance-group")
+        return response
+
+    def response_change(self, request, obj):
+        response = super().response_change(request, obj)
+        if admin_path.REVIEW_BUTTON in request.POST and IS_POPUP_VAR not in request.POST:
+            # The review page asks for the submit (and says what still blocks it).
+            return HttpResponseRedirect(reverse("admin:evidence_study_review", args=[obj.pk]))
+        return response
 
     @admin.display(description="suggested level")
     def suggested_level_display(self, obj):
@@ -589,7 +665,39 @@ admin.site.unregister(Therapy)
 
 @admin.register(Reference)
 class ReferenceWithEvidenceAdmin(ReferenceAdmin):
+    """The references admin with what evidence adds: the studies a reference reports and the
+    first step of the "new paper → study" path (a button to add a study from it)."""
+
     inlines = [*ReferenceAdmin.inlines, StudiesReportedInline]
+    change_form_template = "admin/paper_path/change_form.html"
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if not context.get("is_popup"):
+            context["paper_steps"] = admin_path.steps(current=1, reference=obj)
+            # Offered on the empty add form, not on the one the look-up has just filled.
+            if obj is None and "lookup" not in request.GET and self.has_add_permission(request):
+                context["paper_lookup_url"] = reverse("admin:references_reference_lookup")
+            if self.admin_site.is_registered(Study) and request.user.has_perm("evidence.add_study"):
+                # A reference the user may only view has no save buttons; the link above serves.
+                if obj is None or self.has_change_permission(request, obj):
+                    context["paper_next"] = (
+                        admin_path.ADD_STUDY_BUTTON,
+                        "Save and add a study from this reference",
+                    )
+                if obj is not None:
+                    context["paper_add_study_url"] = admin_path.study_add_url(obj.pk)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _to_study(self, request, obj, response):
+        if admin_path.ADD_STUDY_BUTTON in request.POST and IS_POPUP_VAR not in request.POST:
+            return HttpResponseRedirect(admin_path.study_add_url(obj.pk))
+        return response
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return self._to_study(request, obj, super().response_add(request, obj, post_url_continue))
+
+    def response_change(self, request, obj):
+        return self._to_study(request, obj, super().response_change(request, obj))
 
 
 @admin.register(Therapy)

@@ -6,6 +6,7 @@ the same test database from a thread instead, read-only.
 """
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,69 @@ def axe_source():
     if not AXE.exists():
         pytest.fail("axe-core is required: npm install (package.json; .ci/run does it).")
     return AXE.read_text(encoding="utf-8")
+
+
+def outside_the_test_transaction(func):
+    """Run ``func()`` where the live server sees its writes at once, and return its result.
+
+    On SQLite's in-memory test database the server shares this thread's connection, hence the
+    test's transaction: run it here (it is rolled back with the test). On PostgreSQL the server
+    has a connection of its own and sees only committed rows: run it on a fresh thread, whose
+    own connection commits at once, and close that connection after. (pytest-django's
+    live_server gets there with transactional tests, which empty every table afterwards and
+    would take the shared corpus from every later test.)
+    """
+    if connections["default"].vendor == "sqlite":
+        return func()
+    outcome = {}
+
+    def work():
+        try:
+            outcome["value"] = func()
+        except BaseException as exc:  # re-raised in the test's thread
+            outcome["error"] = exc
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+ADMIN_USERNAME = "browser-admin"
+ADMIN_PASSWORD = "Browser-admin-pw-2026!"
+
+
+@pytest.fixture
+def admin_login(db):
+    """A superuser the live server can log in, removed again after the test.
+
+    Earlier failed logins from 127.0.0.1 are forgotten first (the lockout counts per address),
+    also outside the test's transaction: on PostgreSQL the server's login would otherwise wait
+    on the rows the test deleted and not yet committed.
+    """
+    from axes.utils import reset
+    from django.contrib.auth import get_user_model
+
+    def create():
+        reset()
+        user, _ = get_user_model().objects.get_or_create(
+            username=ADMIN_USERNAME,
+            defaults={"email": "browser-admin@example.org", "is_staff": True, "is_superuser": True},
+        )
+        user.set_password(ADMIN_PASSWORD)
+        user.save()
+        return user.pk
+
+    pk = outside_the_test_transaction(create)
+    yield ADMIN_USERNAME, ADMIN_PASSWORD
+
+    def remove():
+        reset()
+        get_user_model().objects.filter(pk=pk).delete()
+
+    if connections["default"].vendor != "sqlite":
+        outside_the_test_transaction(remove)
