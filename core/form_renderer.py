@@ -16,24 +16,14 @@ from pathlib import Path
 
 import django.forms
 from django.forms.renderers import DjangoTemplates
-from django.template.base import render_value_in_context
 from django.utils.safestring import SafeData, mark_safe
 
-
-class _Context:
-    # What render_value_in_context reads of a Context: the form renderer renders its
-    # templates with these defaults (autoescape on, localisation and time zone as set).
-    autoescape = True
-    use_l10n = None
-    use_tz = None
-
-
-_CONTEXT = _Context()
+from core.template_values import var
 
 
 def _var(value) -> str:
     """``{{ value }}``."""
-    return render_value_in_context(value, _CONTEXT)
+    return var(value)
 
 
 def _stringformat(value) -> str:

@@ -1,8 +1,12 @@
 """Display helpers: result and level badges (colour plus text), 'not reported' values."""
 
 from django import template
-from django.utils.html import format_html
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
 
+from core.template_values import var
 from evidence.choices import Certainty, Direction, ResultDirection
 from evidence.levels import LEVEL_MEANING, design_slug
 
@@ -92,3 +96,54 @@ def canonical(url: str) -> bool:
     from evidence.links import is_canonical
 
     return is_canonical(url or "")
+
+
+@register.simple_tag
+def matrix_cells(cells) -> str:
+    """A matrix row's cells, as home.html wrote them with a loop (the same HTML): 180 cells
+    of template tags were a third of the home page's rendering (issue 16)."""
+    return mark_safe("".join(_matrix_cell(cell) for cell in cells))
+
+
+def _matrix_cell(cell) -> str:
+    if not cell:
+        return (
+            '\n          <td class="empty"><span class="visually-hidden">no studies</span></td>'
+            "\n        "
+        )
+    url = conditional_escape(
+        reverse("therapies:summary_of_findings", args=[cell.therapy.slug, cell.subtype.slug])
+    )
+    if cell.patients is not None:
+        patients = var(cell.patients) + " pts"
+        if cell.synthesis.patients_mixed_population:
+            patients += (
+                ' (mixed)<span class="visually-hidden"> population: subtype split not'
+                " reported</span>"
+            )
+    else:
+        patients = "pts n/r"
+    safety = ""
+    if cell.safety_signals:
+        safety = (
+            f'<span class="badge safety">⚠ {var(cell.safety_signals)}<span'
+            f' class="visually-hidden"> safety signal{var(pluralize(cell.safety_signals))}'
+            "</span></span>"
+        )
+    return (
+        "\n          \n"
+        f'          <td class="cell direction-{var(cell.direction)}'
+        f' certainty-{var(cell.certainty)}">\n'
+        f'            <a href="{url}">\n'
+        '              <span class="cert"><span aria-hidden="true">'
+        f"{conditional_escape(certainty_symbols(cell.certainty))}</span>"
+        f" {var(cell.certainty_label)}</span>\n"
+        f'              <span class="res">{var(cell.direction_label)}</span>\n'
+        f'              <span class="n">{var(cell.trials)} trial'
+        f"{var(pluralize(cell.trials))}</span>\n"
+        f'              <span class="pts">{patients}</span>\n'
+        f"              {safety}\n"
+        "            </a>\n"
+        "          </td>\n"
+        "          \n        "
+    )
