@@ -1,7 +1,7 @@
 """Display helpers: result and level badges (colour plus text), 'not reported' values."""
 
 from django import template
-from django.template.defaultfilters import pluralize
+from django.template.defaultfilters import default, join, pluralize
 from django.urls import reverse
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
@@ -146,4 +146,36 @@ def _matrix_cell(cell) -> str:
         "            </a>\n"
         "          </td>\n"
         "          \n        "
+    )
+
+
+@register.simple_tag
+def study_row(study) -> str:
+    """One row of includes/study_table.html (an evidence.selectors.StudyRow), as the row's
+    template wrote it (the same HTML): a dozen tags and filters per row made the table the
+    largest part of a list page's rendering (issue 16)."""
+    year = var(default(study.year, ""))
+    design = var(study.get_design_display())
+    size = var(reported(study.sample_size))
+    ref = f" · ref. {var(study.reference_number)}" if study.reference_number else ""
+    meta_subtypes = ""
+    if study.subtypes:
+        meta_subtypes = " · " + ", ".join(var(s.short) for s in study.subtypes)
+    subtypes = ", ".join(
+        f'<abbr title="{var(s.name)}">{var(s.short)}</abbr>' for s in study.subtypes
+    )
+    return mark_safe(
+        "\n    <tr>\n"
+        f'      <td><a href="{var(study.get_absolute_url())}">{var(study.label)}</a><br>'
+        f"<small>{var(study.first_author)}{ref}</small>\n"
+        f'        <small class="row-meta">{year} · {design} · {size} patients{meta_subtypes}'
+        "</small></td>\n"
+        f"      <td>{conditional_escape(result_badge(study.result))}</td>\n"
+        f"      <td>{conditional_escape(level_badge(study.level))}</td>\n"
+        f'      <td class="minor">{year}</td>\n'
+        f'      <td class="minor">{var(join(study.therapies, ", ", autoescape=True))}</td>\n'
+        f'      <td class="minor">{subtypes}</td>\n'
+        f'      <td class="minor">{design}</td>\n'
+        f'      <td class="num minor">{size}</td>\n'
+        "    </tr>\n  "
     )
