@@ -47,6 +47,7 @@ If-None-Match, If-Modified-Since, in that order of precedence).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from calendar import timegm
@@ -115,12 +116,15 @@ def latest_modified(instance, depth: int = 2) -> datetime | None:
 # -- lists and exports ------------------------------------------------------------------------
 
 
-def _history_tables() -> list[str]:
-    return [
+@functools.cache
+def _history_tables() -> tuple[str, ...]:
+    # Fixed once the apps are loaded; read once per process: simple_history builds a new
+    # manager class on every ``Model.history`` access (a tenth of an API list's time).
+    return tuple(
         model.history.model._meta.db_table
         for model in content_models()
         if hasattr(model, "history")
-    ]
+    )
 
 
 def last_content_change(using: str = "default") -> datetime | None:

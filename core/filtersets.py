@@ -50,4 +50,14 @@ def as_checkboxes(form, names) -> None:
     for name in names:
         field = form.fields.get(name)
         if field is not None:
-            field.widget = forms.CheckboxSelectMultiple(choices=field.choices)
+            # The choices read once per form for the widget: a lazy list (subtypes, a queryset
+            # of therapies) was otherwise queried for each use. A model field keeps the list
+            # too, so that the template's count of its choices is no COUNT query. A callable
+            # list stays lazy on the field, whose length the template cannot take (so its
+            # group is not marked "long": kept, the pages stay as they were).
+            choices = list(iter(field.choices))  # (list() alone would COUNT a queryset first)
+            if isinstance(field, forms.ModelChoiceField):
+                # Django's ModelChoiceField returns ``_choices`` when set ("somebody set the
+                # choices"); django-filter's setter would wrap the list in a queryset iterator.
+                field._choices = choices
+            field.widget = forms.CheckboxSelectMultiple(choices=choices)

@@ -7,6 +7,8 @@ from rest_framework import serializers
 from core.api.fields import ContextCountField, page_url
 from core.api.serializers import WriteSerializer
 from core.workflow import is_curator
+from evidence.api import representations
+from evidence.api.representations import PUBLIC_VERIFIER
 from evidence.choices import (
     ArmRole,
     Certainty,
@@ -132,9 +134,6 @@ class NestedOutcomeSerializer(OutcomeSerializer):
         fields = [f for f in OutcomeSerializer.Meta.fields if f not in ("study", "modified")]
 
 
-PUBLIC_VERIFIER = "a second curator"
-
-
 class ProvenanceSerializer(serializers.ModelSerializer):
     """Where facts of a study came from and whether a curator verified them."""
 
@@ -192,6 +191,15 @@ class ArmSerializer(serializers.ModelSerializer):
         extra_kwargs = {"n": {"help_text": "Patients in the arm; null when not stated."}}
 
 
+class StudyListSerializer(serializers.ListSerializer):
+    """Many studies: their outcomes, provenance, arms and links read as plain values, one
+    query per relation for the whole page (evidence.api.representations.studies)."""
+
+    def to_representation(self, data):
+        rows = data.all() if hasattr(data, "all") else data
+        return representations.studies(rows, request=self.child.context.get("request"))
+
+
 class StudySerializer(serializers.ModelSerializer):
     """One study reported by a reference: what was tested, in whom, how, what it found."""
 
@@ -239,6 +247,7 @@ class StudySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Study
+        list_serializer_class = StudyListSerializer
         fields = [
             "id",
             "key",
@@ -297,6 +306,11 @@ class StudySerializer(serializers.ModelSerializer):
 
     def get_subtype_counts(self, study) -> dict[str, int]:
         return {c.subtype.code: c.n for c in study.subtype_counts.all()}
+
+    def to_representation(self, instance):
+        # The fields above, written out without DRF's per-field walk (a third of the study
+        # list's time); tests/evidence/test_api_representation.py holds the two equal.
+        return representations.study(instance, request=self.context.get("request"))
 
 
 class TrialSerializer(serializers.ModelSerializer):

@@ -147,6 +147,11 @@ class StudyViewSet(WriteViewSet):
     export_name = "studies"
 
     def get_queryset(self):
+        if self.action == "list" and not isinstance(
+            getattr(self.request, "accepted_renderer", None), ExportRenderer
+        ):
+            # StudyListSerializer reads the related rows of the page itself, as values.
+            return visible_studies(self.request).select_related("reference", "trial")
         return visible_studies(self.request).for_detail()
 
     def export(self, fmt, records):
