@@ -7,7 +7,6 @@ import json
 import shutil
 
 import pytest
-from core.api.testing import client_for, fresh_throttle, make_user  # noqa: F401
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import CommandError, call_command
@@ -24,7 +23,7 @@ from evidence.services.curation import LOADED
 from references.importer import import_bibtex
 from references.models import Author, Reference
 from tests.evidence.test_admin import study_post_data
-from tests.factories import staff
+from tests.factories import client_for, staff
 from therapies.models import Therapy
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_throttle")]
@@ -65,7 +64,7 @@ def test_the_service_refuses_a_published_entry_showing_a_draft_before_writing():
 
 
 def test_rows_written_by_a_nested_service_keep_the_callers_user_and_reason():
-    user = make_user("nested", EDITORS)
+    user = staff("nested", EDITORS)
     study = Study.objects.filter(outcomes__isnull=False).order_by("pk").first()
     outcome = study.outcomes.order_by("pk").first()
     with attributed(user=user, reason="Outer reason"), attributed(reason=None):
@@ -113,7 +112,7 @@ def test_an_admin_delete_goes_through_the_services(client):
 
 
 def test_an_api_write_goes_through_the_services():
-    user = make_user("api-curator", "Curators")
+    user = staff("api-curator", "Curators")
     api = client_for(user)
     reference = Reference.objects.get(number=1)
     created = api.post(
@@ -146,7 +145,7 @@ def test_an_api_write_goes_through_the_services():
 
 def test_the_api_refuses_a_published_study_showing_a_draft_therapy_with_409():
     study, therapy = published_study_and_draft_therapy()
-    api = client_for(make_user("api-editor", EDITORS))
+    api = client_for(staff("api-editor", EDITORS))
     url = f"/api/v1/studies/{study.pk}/"
     slugs = [t.slug for t in study.therapies.all()]
     response = api.patch(
@@ -167,7 +166,7 @@ def test_the_api_refuses_a_published_study_showing_a_draft_therapy_with_409():
 def test_an_import_goes_through_the_services():
     """A command has no request: the service attributes the reference, its authors and the
     contribution (four eyes) to the importing user, with the import as the reason."""
-    user = make_user("importer", "Curators")
+    user = staff("importer", "Curators")
     bib = "@article{writepath2026, title = {Write path}, year = 2026, author = {Doe, Jane}}"
     report = import_bibtex(text=bib, user=user)
     reference = Reference.objects.get(pk=report.entries[0].reference_id)
