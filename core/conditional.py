@@ -4,10 +4,10 @@ Last-Modified on reads (304 when the client's copy is current), preconditions on
 Every conditional response of the site goes through ``respond`` (or ``evaluate`` and ``stamp``
 when the body must be built first): the API's lists, records and exports
 (``core.api.viewsets``, ``evidence.api.views``), the pages' downloads (``/studies/export.csv``,
-``/references/export/<format>/``, ``/references/<n>/cite/<format>/``), the release files, and
-the page cache's stored responses (``revalidate``). The RFC 9110 logic itself is Django's
-public ``django.utils.cache.get_conditional_response``; this module only computes the
-validators. The API's write side (a required If-Match, 428) is in ``core.api.preconditions``.
+``/references/export/<format>/``, ``/references/<n>/cite/<format>/``), the release files, the
+Atom feeds, and the page cache's stored responses (``revalidate``). The RFC 9110 logic itself
+is Django's public ``django.utils.cache.get_conditional_response``; this module only computes
+the validators. The API's write side (a required If-Match, 428) is in ``core.api.preconditions``.
 
 Why the validators are built as they are (issue 12: a study's ETag used to come from its own
 ``modified`` alone, so a changed outcome, therapy link or reference title left it unchanged and

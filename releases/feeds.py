@@ -28,6 +28,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.feedgenerator import Atom1Feed
 
 from core.choices import ReviewStatus
+from core.conditional import collection_etag, last_content_change, respond
 from evidence.choices import Certainty
 from evidence.models import CertaintyOverride, DiseaseSubtype, Statement, Study, Trial
 from references.models import Reference
@@ -191,6 +192,19 @@ class ChangesFeed(Feed):
         "Studies, trials, statements, references and certainty ratings published, changed or "
         "withdrawn."
     )
+
+    def __call__(self, request, *args, **kwargs):
+        # Feed readers poll: one whose copy is current gets 304 (core.conditional, as every
+        # page, API list and export). Every content change moves the last content change, so
+        # the validator may change for an edit the feed does not show, never stay put for one
+        # it shows.
+        changed = last_content_change()
+        return respond(
+            request,
+            etag=collection_etag(request, "atom", 0, changed),
+            last_modified=changed,
+            build=lambda: super(ChangesFeed, self).__call__(request, *args, **kwargs),
+        )
 
     def link(self, obj=None):
         return reverse("evidence:home")

@@ -126,3 +126,12 @@ def test_the_cite_links_list_every_citation_format(client):
     html = client.get("/references/1/").content.decode()
     for spec in CITATION_FORMATS:
         assert f'href="/references/1/cite/{spec.name}/">{spec.label}</a>' in html
+
+
+def test_a_feed_answers_304_until_something_is_published(client):
+    url = "/feeds/changes.atom"
+    etag = client.get(url)["ETag"]
+    assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    retitle_study()
+    response = client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert response.status_code == 200 and response["ETag"] != etag
