@@ -66,8 +66,12 @@ def test_a_fresh_database_gets_the_shipped_release_byte_for_byte():
         == snapshot.counts(json.loads(shipped_bytes("corpus.json")))
     )
     assert release.evidence_cutoff == "2015"
-    # Loaded onto the very corpus it froze: no published change since (the footer says so).
-    assert release.current_since is not None
+    # Loaded onto the very corpus it froze, it has no published change since (the footer says
+    # so); once the fixtures move on, it has.
+    same = snapshot.as_json(snapshot.published_corpus(VERSION)).encode() == shipped_bytes(
+        "corpus.json"
+    )
+    assert (release.current_since is not None) == same
 
 
 def test_the_shipped_release_is_what_make_release_makes_from_the_fixtures():
@@ -123,37 +127,39 @@ def test_a_tampered_manifest_is_refused(fixtures_copy):
 
 
 def _as_new_version(directory, version):
-    """The shipped release under another version (for a database that lacks it), checksums
-    and manifest recomputed as make_release would write them."""
+    """The shipped release's files under another version (for a database that lacks it),
+    its corpus.json replaced by this database's published corpus, and the manifest
+    recomputed as make_release would write it."""
     folder = directory / "releases" / version
-    shutil.move(directory / "releases" / VERSION, folder)
-    corpus = json.loads((folder / "files" / "corpus.json").read_text())
-    corpus["version"] = version
+    shutil.copytree(SHIPPED, folder)
+    corpus = snapshot.published_corpus(version)
     text = snapshot.as_json(corpus).encode("utf-8")
     (folder / "files" / "corpus.json").write_bytes(text)
     meta = json.loads((folder / "release.json").read_text())
     meta["version"] = version
+    meta["counts"] = snapshot.counts(corpus)
     # Made after the shipped one, so that the footer names it.
     meta["created_at"] = timezone.now().isoformat()
     for artefact in meta["artefacts"]:
         if artefact["name"] == "corpus.json":
             artefact["sha256"], artefact["size"] = hashlib.sha256(text).hexdigest(), len(text)
     (folder / "release.json").write_text(json.dumps(meta))
+    return folder
 
 
 def test_footer_after_loading_a_release_says_whether_the_corpus_differs(client, tmp_path):
-    shutil.copytree(SHIPPED, tmp_path / "same" / "releases" / VERSION)
+    # A release of exactly this database's published corpus: no changes since.
     _as_new_version(tmp_path / "same", "2026.12.5")
     assert load_files(tmp_path / "same") == []
     assert Release.objects.get(version="2026.12.5").current_since is not None
     page = client.get("/").content.decode()
     assert "2026.12.5" in page and "no published changes since" in page
 
-    # A corpus that differs from the release it is given: changes since, whatever the times.
+    # A release of a corpus that differs from this one: changes since, whatever the times
+    # (update() leaves the study's modification time as it was).
+    _as_new_version(tmp_path / "other", "2026.12.6")
     study = Study.objects.published().first()
     Study.objects.filter(pk=study.pk).update(summary="Changed before the release was loaded.")
-    shutil.copytree(SHIPPED, tmp_path / "other" / "releases" / VERSION)
-    _as_new_version(tmp_path / "other", "2026.12.6")
     assert load_files(tmp_path / "other") == []
     assert Release.objects.get(version="2026.12.6").current_since is None
     page = client.get("/").content.decode()
