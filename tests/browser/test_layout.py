@@ -22,6 +22,8 @@ PAGES = {
     "reference": "/references/1/",
     "search": "/search/?q=swallowing",
     "about": "/about/",
+    "release-list": "/releases/",
+    "release": "/releases/2026.12.0/",  # ships with the corpus (fixtures/releases/)
 }
 SHOTS = Path("/tmp/shots")
 
