@@ -149,6 +149,9 @@ def study_facts(studies: QuerySet[Study]) -> list[StudyFacts]:
             "safety_signal",
         )
     )
+    # In a fixed order (the database's own is arbitrary, and differed between SQLite and
+    # PostgreSQL): the syntheses list their studies in this order, and so do the pages.
+    rows.sort(key=lambda row: row[0])
     tested: dict[int, set[int]] = {}
     background: dict[int, set[int]] = {}
     with_arms: set[int] = set()

@@ -157,6 +157,7 @@ def study_row(study) -> str:
     year = var(default(study.year, ""))
     design = var(study.get_design_display())
     size = var(reported(study.sample_size))
+    noun = "patient" if study.sample_size == 1 else "patients"
     ref = f" · ref. {var(study.reference_number)}" if study.reference_number else ""
     meta_subtypes = ""
     if study.subtypes:
@@ -168,7 +169,7 @@ def study_row(study) -> str:
         "\n    <tr>\n"
         f'      <td><a href="{var(study.get_absolute_url())}">{var(study.label)}</a><br>'
         f"<small>{var(study.first_author)}{ref}</small>\n"
-        f'        <small class="row-meta">{year} · {design} · {size} patients{meta_subtypes}'
+        f'        <small class="row-meta">{year} · {design} · {size} {noun}{meta_subtypes}'
         "</small></td>\n"
         f"      <td>{conditional_escape(result_badge(study.result))}</td>\n"
         f"      <td>{conditional_escape(level_badge(study.level))}</td>\n"

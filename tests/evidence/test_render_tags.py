@@ -10,13 +10,15 @@ from django.template import Context, Template
 
 from evidence.selectors import StudyRow, SubtypeLabel
 
-# templates/includes/study_table.html's row loop before the study_row tag replaced its body.
+# templates/includes/study_table.html's row loop before the study_row tag replaced its body
+# (with "1 patient" in the singular, as the tag now writes it).
 ROW_LOOP = (
     '{% load evidence_tags %}{% for study in studies %}\n    <tr>\n      <td><a href="{{ study'
     '.get_absolute_url }}">{{ study.label }}</a><br><small>{{ study.first_author }}{% if study'
     ".reference_number %} · ref. {{ study.reference_number }}{% endif %}</small>\n        <sma"
     'll class="row-meta">{{ study.year|default:"" }} · {{ study.get_design_display }} · {{ stu'
-    "dy.sample_size|reported }} patients{% if study.subtypes %} · {% for s in study.subtypes %"
+    "dy.sample_size|reported }} {% if study.sample_size == 1 %}patient{% else %}patients{% endif %}"
+    "{% if study.subtypes %} · {% for s in study.subtypes %"
     "}{{ s.short }}{% if not forloop.last %}, {% endif %}{% endfor %}{% endif %}</small></td>"
     "\n      <td>{% result_badge study.result %}</td>\n      <td>{% level_badge study.level %}"
     '</td>\n      <td class="minor">{{ study.year|default:"" }}</td>\n      <td class="minor">'
@@ -50,10 +52,11 @@ ROWS = [
     row(),
     row(subtypes=(), reference_number=None, year=None, sample_size=None, level=None),
     row(result="", therapies=(), sample_size=0, design="case_report"),
+    row(sample_size=1, design="case_report"),
 ]
 
 
-@pytest.mark.parametrize("study", ROWS, ids=["full", "sparse", "empty-result"])
+@pytest.mark.parametrize("study", ROWS, ids=["full", "sparse", "empty-result", "one-patient"])
 def test_study_row_writes_what_the_row_template_wrote(study):
     context = {"studies": [study]}
     expected = Template(ROW_LOOP).render(Context(context))
