@@ -22,7 +22,6 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from core.caching.generation import content_changed
 from releases import snapshot
 from releases.models import Release, ReleaseArtefact
 from releases.services import CORPUS, checksum
@@ -181,7 +180,4 @@ def load_files(directory: Path) -> list[str]:
                 sha256=artefact["sha256"],
                 size=artefact["size"],
             ).save()
-        # Every page's footer names the latest release (memoised per content generation):
-        # installing one is a change readers see, as making one is (services.make_release).
-        content_changed()
     return problems

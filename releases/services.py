@@ -11,7 +11,6 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F
 
-from core.caching.generation import content_changed
 from core.formats import FORMATS
 from evidence import fhir
 from evidence.exports import studies_csv
@@ -119,6 +118,4 @@ def make_release(
             ).save()
         if then is not None:
             then(release)
-        # Cached pages name the latest release in their footer: they are stale now.
-        content_changed()
     return release

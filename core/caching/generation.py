@@ -27,10 +27,11 @@ computed: a change committed meanwhile leaves it stored as old, never served.
 What moves it on:
 
 * ``post_save``, ``post_delete`` and ``m2m_changed`` of every model of the content apps
-  (references, therapies, evidence; not the history tables), connected by ``CoreConfig.ready``:
-  the admin, the API, the services, ``load_corpus`` and the importers.
+  (references, therapies, evidence, releases; not the history tables), connected by
+  ``CoreConfig.ready``: the admin, the API, the services, ``load_corpus``, the importers and
+  making or installing a release.
 * ``content_changed()``, called by code that writes without signals (``bulk_create``, raw SQL,
-  ``QuerySet.update()``), e.g. ``generate_synthetic`` and making a release.
+  ``QuerySet.update()``), e.g. ``generate_synthetic``.
 
 Once per transaction, however many rows it writes. Inside a transaction that has changed
 content and not committed, nothing is read from or stored in the caches
@@ -60,7 +61,8 @@ __all__ = [
     "uncommitted_changes",
 ]
 
-CONTENT_APPS = ("references", "therapies", "evidence")
+# Releases count: every page's footer names the latest release.
+CONTENT_APPS = ("references", "therapies", "evidence", "releases")
 ROW = 1  # the primary key of the one row
 
 # The generation read in this request (or None): thread- and asyncio-task-local, as Django's
