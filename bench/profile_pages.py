@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [
     ("home", "/"),
+    ("about (near-static)", "/about/"),
     ("therapy page", "/therapies/rituximab/"),
     ("summary of findings", "/therapies/rituximab/dermatomyositis/"),
     ("filtered study list", "/studies/?subtype=dm&design=case_report"),
@@ -34,7 +35,7 @@ PAGES = [
 ]
 
 
-def setup(db: Path) -> None:
+def setup(db: Path, data_cache: bool = False) -> None:
     os.environ.update(
         DJANGO_SETTINGS_MODULE="config.settings",
         DJANGO_DEBUG="false",
@@ -44,7 +45,7 @@ def setup(db: Path) -> None:
         DATABASE_URL=f"sqlite:///{db}",
         CACHE_URL="locmem://",
         MYOEVIDENCE_PAGE_CACHE_SECONDS="0",
-        MYOEVIDENCE_DATA_CACHE_SECONDS="0",
+        MYOEVIDENCE_DATA_CACHE_SECONDS="3600" if data_cache else "0",
         MYOEVIDENCE_API_ANON_RATE="1000000/minute",
         DJANGO_LOG_LEVEL="WARNING",
         # Production serves hashed file names from a manifest: collected once, beside the db.
@@ -73,8 +74,13 @@ def main() -> None:
     parser.add_argument("--db", type=Path, default=Path("/tmp/myoevidence-profile.sqlite3"))
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--profile", metavar="URL", help="print a pyinstrument tree of URL")
+    parser.add_argument(
+        "--data-cache",
+        action="store_true",
+        help="keep the per-generation data cache on (the page cache stays off)",
+    )
     args = parser.parse_args()
-    setup(args.db)
+    setup(args.db, data_cache=args.data_cache)
     from django.test import Client
 
     client = Client()
