@@ -392,13 +392,7 @@ def data_version() -> str:
 def corpus_status(user=None) -> CorpusStatus:
     """Counts and the latest change of the visible corpus: one aggregate query per model,
     once per content generation."""
-    totals = corpus_totals(
-        {
-            "studies": Study.objects.restrict(user),
-            "references": Reference.objects.restrict(user),
-            "therapies": Therapy.objects.restrict(user),
-        }
-    )
+    totals = corpus_totals(user)
     return CorpusStatus(
         version=data_version(),
         last_updated=max((t["last"] for t in totals.values() if t["last"]), default=None),
@@ -409,11 +403,25 @@ def corpus_status(user=None) -> CorpusStatus:
 
 
 @per_generation
-def corpus_totals(querysets: dict[str, QuerySet]) -> dict[str, dict]:
-    """The number of rows and their latest ``modified`` of each named queryset."""
+def corpus_totals(user) -> dict[str, dict]:
+    """The number of visible studies, references and therapies and their latest ``modified``.
+
+    Keyed by the user (what it may see) rather than by the three querysets: building a key
+    from a queryset compiles its SQL, which cost more than the cached value saved."""
+    querysets = {
+        "studies": Study.objects.restrict(user),
+        "references": Reference.objects.restrict(user),
+        "therapies": Therapy.objects.restrict(user),
+    }
     return {
         name: qs.aggregate(n=Count("pk"), last=Max("modified")) for name, qs in querysets.items()
     }
+
+
+@per_generation
+def therapy_for_page(slug: str, user) -> Therapy | None:
+    """The therapy a page names, with its drug class, if ``user`` may see it (else None)."""
+    return Therapy.objects.restrict(user).select_related("drug_class").filter(slug=slug).first()
 
 
 @per_generation
@@ -465,12 +473,13 @@ def evidence_cutoff(user=None) -> EvidenceCutoff:
     """The newest publication year among the visible references (the evidence the corpus
     holds, the source review apart) and the source review's year: one aggregate query,
     memoized per content generation."""
-    newest, review = _cutoff_years(Reference.objects.restrict(user))
+    newest, review = _cutoff_years(user)
     return EvidenceCutoff(newest_year=newest, review_year=review)
 
 
 @per_generation
-def _cutoff_years(references: QuerySet[Reference]) -> tuple[int | None, int | None]:
+def _cutoff_years(user) -> tuple[int | None, int | None]:
+    references = Reference.objects.restrict(user)  # keyed by the user: see corpus_totals
     source = Q(role=ReferenceRole.SOURCE_REVIEW)
     found = references.aggregate(
         newest=Max("year", filter=~source), review=Max("year", filter=source)

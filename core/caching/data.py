@@ -112,17 +112,30 @@ def _canonical(value):
     )
 
 
+@functools.cache
+def _reviewed_models() -> tuple[type, ...]:
+    from core.models import ReviewedModel
+
+    return tuple(m for m in generation.content_models() if issubclass(m, ReviewedModel))
+
+
 def _visibility(user) -> tuple[str, ...]:
     """The content models whose unpublished entries ``user`` sees: all a key needs of a user,
     so every reader with the same rights shares the value."""
-    from core.models import ReviewedModel
     from core.workflow import sees_unpublished
 
-    return tuple(
-        model._meta.label
-        for model in generation.content_models()
-        if issubclass(model, ReviewedModel) and sees_unpublished(user, model)
-    )
+    # Remembered on the user object, which lives for one request: a page keys many values
+    # and fragments by it.
+    memo = getattr(user, "_myoevidence_visibility", None)
+    if memo is None:
+        memo = tuple(
+            model._meta.label for model in _reviewed_models() if sees_unpublished(user, model)
+        )
+        try:
+            user._myoevidence_visibility = memo
+        except AttributeError:  # a user object that takes no attributes: computed each time
+            pass
+    return memo
 
 
 def key_for(func: Callable, *args, **kwargs) -> str:

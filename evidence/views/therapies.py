@@ -1,6 +1,8 @@
 """Therapy pages: grouped list and the detail with statements, studies and chart."""
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.functional import SimpleLazyObject
 from django.views.generic import ListView, TemplateView
 
 from core.caching.data import count_by
@@ -8,7 +10,13 @@ from core.pagination import GenerationPaginator
 from evidence.charts import chart_points, evidence_chart, legend
 from evidence.filtersets import CheckboxStudyFilterSet
 from evidence.models import DiseaseSubtype, Statement, Study
-from evidence.selectors import evidence_cutoff, evidence_matrix, study_rows, summary_of_findings
+from evidence.selectors import (
+    evidence_cutoff,
+    evidence_matrix,
+    study_rows,
+    summary_of_findings,
+    therapy_for_page,
+)
 from references.models import Reference
 from therapies.models import Therapy
 
@@ -26,75 +34,101 @@ class TherapyListView(ListView):
 
 
 class TherapyDetailView(TemplateView):
+    """The therapy, its synthesis and statements, and its studies under the reader's filters.
+
+    Everything but the therapy is computed lazily (``SimpleLazyObject``): the template keeps
+    its sections as fragments per content generation (core.caching.fragments), and a section
+    found there never evaluates what it would have shown."""
+
     template_name = "therapies/therapy_detail.html"
     paginate_by = 50
 
     def get_context_data(self, **kwargs):
         user = self.request.user
-        therapy = get_object_or_404(
-            Therapy.objects.restrict(user).select_related("drug_class"), slug=self.kwargs["slug"]
-        )
-        studies = Study.objects.restrict(user).filter(therapies=therapy)
-        # The page is already about one therapy: no therapy or class filter.
-        filterset = CheckboxStudyFilterSet(
-            self.request.GET or None,
-            queryset=studies,
-            request=self.request,
-            exclude=("therapy", "drug_class"),
-        )
-        if filterset.is_bound and not filterset.is_valid():
-            matching = studies.none()
-        else:
-            matching = filterset.qs if filterset.is_bound else studies
+        therapy = therapy_for_page(self.kwargs["slug"], user)
+        if therapy is None:
+            raise Http404("No therapy found matching the query")
+
+        def filtered():
+            studies = Study.objects.restrict(user).filter(therapies=therapy)
+            # The page is already about one therapy: no therapy or class filter.
+            filterset = CheckboxStudyFilterSet(
+                self.request.GET or None,
+                queryset=studies,
+                request=self.request,
+                exclude=("therapy", "drug_class"),
+            )
+            if filterset.is_bound and not filterset.is_valid():
+                return filterset, studies.none()
+            return filterset, (filterset.qs if filterset.is_bound else studies)
+
+        found = SimpleLazyObject(filtered)
         # A field-wide corpus holds thousands of studies per drug: page the table, and draw the
         # chart from an aggregate of every matching study.
-        page = GenerationPaginator(matching, self.paginate_by).get_page(
-            self.request.GET.get("page")
+        page = SimpleLazyObject(
+            lambda: GenerationPaginator(found[1], self.paginate_by).get_page(
+                self.request.GET.get("page")
+            )
         )
-        shown = study_rows(page.object_list)
-        statements = Statement.objects.restrict(user).for_list().filter(therapy=therapy)
-        rationales = list(
-            therapy.rationales.restrict(user)
-            .select_related("reference")
-            .order_by("reference__number")
+        shown = SimpleLazyObject(lambda: study_rows(page.object_list))
+        rationales = SimpleLazyObject(
+            lambda: list(
+                therapy.rationales.restrict(user)
+                .select_related("reference")
+                .order_by("reference__number")
+            )
         )
-        # References behind the studies on this page, and the mechanistic papers: by id (an OR
-        # of two joins cannot use an index and took 70 ms at 100k studies).
-        references = (
-            Reference.objects.restrict(user)
-            .with_authors()
-            .filter(pk__in={s.reference_id for s in shown} | {r.reference_id for r in rationales})
-            .order_by("number")
-        )
-        # The same synthesis as the matrix, for this therapy's row.
-        matrix = evidence_matrix(
-            Study.objects.restrict(user).filter(therapies=therapy),
-            therapies=Therapy.objects.filter(pk=therapy.pk),
-        )
-        by_subtype = [
-            cell
-            for cell in (matrix.cells.get((therapy.pk, st.pk)) for st in matrix.subtypes)
-            if cell
-        ]
-        safety_ids = {pk for cell in by_subtype for pk in cell.synthesis.safety_studies}
+
+        def references():
+            # References behind the studies on this page, and the mechanistic papers: by id (an
+            # OR of two joins cannot use an index and took 70 ms at 100k studies).
+            return (
+                Reference.objects.restrict(user)
+                .with_authors()
+                .filter(
+                    pk__in={s.reference_id for s in shown} | {r.reference_id for r in rationales}
+                )
+                .order_by("number")
+            )
+
+        def by_subtype():
+            # The same synthesis as the matrix, for this therapy's row.
+            matrix = evidence_matrix(
+                Study.objects.restrict(user).filter(therapies=therapy),
+                therapies=Therapy.objects.filter(pk=therapy.pk),
+            )
+            return [
+                cell
+                for cell in (matrix.cells.get((therapy.pk, st.pk)) for st in matrix.subtypes)
+                if cell
+            ]
+
+        cells = SimpleLazyObject(by_subtype)
+
+        def safety_studies():
+            ids = {pk for cell in cells for pk in cell.synthesis.safety_studies}
+            return study_rows(Study.objects.filter(pk__in=ids)) if ids else []
+
         return super().get_context_data(
-            by_subtype=by_subtype,
-            cutoff=evidence_cutoff(user),
-            safety_studies=study_rows(Study.objects.filter(pk__in=safety_ids))
-            if safety_ids
-            else [],
+            by_subtype=cells,
+            cutoff=SimpleLazyObject(lambda: evidence_cutoff(user)),
+            safety_studies=SimpleLazyObject(safety_studies),
             therapy=therapy,
-            filter=filterset,
+            filter=SimpleLazyObject(lambda: found[0]),
             studies=shown,
             page_obj=page,
-            paginator=page.paginator,
-            statements=statements,
-            references=references,
-            rationales=rationales,
-            chart=evidence_chart(
-                chart_points(matching, therapy=therapy), title=f"Evidence for {therapy.name}"
+            paginator=SimpleLazyObject(lambda: page.paginator),
+            statements=SimpleLazyObject(
+                lambda: Statement.objects.restrict(user).for_list().filter(therapy=therapy)
             ),
-            legend=legend(),
+            references=SimpleLazyObject(references),
+            rationales=rationales,
+            chart=SimpleLazyObject(
+                lambda: evidence_chart(
+                    chart_points(found[1], therapy=therapy), title=f"Evidence for {therapy.name}"
+                )
+            ),
+            legend=SimpleLazyObject(legend),
             **kwargs,
         )
 
