@@ -3,7 +3,6 @@
 from django.http import Http404
 from django.views import View
 from django.views.generic import DetailView
-from django_filters.views import FilterView
 
 from core.conditional import (
     collection_etag,
@@ -14,7 +13,7 @@ from core.conditional import (
 )
 from core.formats import download
 from core.http import invalid_filter_response
-from core.pagination import GenerationPaginator
+from core.lists import LazyFilteredListView
 from core.streaming import one_at_a_time
 from references.filtersets import ReferenceFilterSet
 from references.formats import WRITERS
@@ -35,12 +34,14 @@ def reference_by_ident(queryset, ident: str) -> Reference:
         raise Http404("No such reference.") from None
 
 
-class ReferenceListView(FilterView):
+class ReferenceListView(LazyFilteredListView):
+    """The bibliography under the reader's filters; the body is one fragment per content
+    generation, filter state and reader's rights (templates/references/reference_list.html)."""
+
     filterset_class = ReferenceFilterSet
     template_name = "references/reference_list.html"
     context_object_name = "references"
     paginate_by = 100
-    paginator_class = GenerationPaginator
 
     def get_queryset(self):
         return Reference.objects.restrict(self.request.user).for_list()

@@ -1,5 +1,6 @@
 """The home page (evidence matrix) and the about page."""
 
+from django.utils.functional import SimpleLazyObject
 from django.views.generic import TemplateView
 
 from evidence.choices import StudyDesign
@@ -10,23 +11,34 @@ from therapies.models import Therapy
 
 
 class HomeView(TemplateView):
+    """The evidence matrix and the ways in. Its body is one fragment per content generation and
+    reader's rights (templates/evidence/home.html): every value is lazy, so a body found in the
+    fragment cache computes nothing."""
+
     template_name = "evidence/home.html"
 
     def get_context_data(self, **kwargs):
         user = self.request.user
-        studies = Study.objects.restrict(user)
-        counts = design_counts(studies)
-        return super().get_context_data(
-            matrix=evidence_matrix(studies, therapies=Therapy.objects.restrict(user)),
-            status=corpus_status(user),
-            cutoff=evidence_cutoff(user),
-            therapies=Therapy.objects.restrict(user).for_list(),
-            subtypes=DiseaseSubtype.objects.restrict(user),
-            designs=[
+
+        def designs():
+            counts = design_counts(Study.objects.restrict(user))
+            return [
                 (code, label, design_slug(code), counts.get(code, 0))
                 for code, label in StudyDesign.choices
                 if counts.get(code)
-            ],
+            ]
+
+        return super().get_context_data(
+            matrix=SimpleLazyObject(
+                lambda: evidence_matrix(
+                    Study.objects.restrict(user), therapies=Therapy.objects.restrict(user)
+                )
+            ),
+            status=SimpleLazyObject(lambda: corpus_status(user)),
+            cutoff=SimpleLazyObject(lambda: evidence_cutoff(user)),
+            therapies=SimpleLazyObject(lambda: Therapy.objects.restrict(user).for_list()),
+            subtypes=SimpleLazyObject(lambda: DiseaseSubtype.objects.restrict(user)),
+            designs=SimpleLazyObject(designs),
             **kwargs,
         )
 

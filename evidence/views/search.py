@@ -1,3 +1,4 @@
+from django.utils.functional import SimpleLazyObject
 from django.views.generic import TemplateView
 
 from evidence.search import MAX_QUERY_LENGTH, search
@@ -8,6 +9,16 @@ class SearchView(TemplateView):
 
     def get_context_data(self, **kwargs):
         query = self.request.GET.get("q", "")[:MAX_QUERY_LENGTH].strip()
-        groups = search(query, user=self.request.user) if query else {}
-        total = sum(len(hits) for hits in groups.values())
-        return super().get_context_data(query=query, groups=groups, total=total, **kwargs)
+        user = self.request.user
+        # Lazy: the results are a fragment per content generation, query and reader's rights
+        # (templates/evidence/search.html).
+        results = SimpleLazyObject(lambda: Results(search(query, user=user) if query else {}))
+        return super().get_context_data(query=query, results=results, **kwargs)
+
+
+class Results:
+    """The hits of a search by group, and how many in all."""
+
+    def __init__(self, groups: dict):
+        self.groups = groups
+        self.total = sum(len(hits) for hits in groups.values())

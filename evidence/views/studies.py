@@ -3,12 +3,11 @@
 from django.db.models import Prefetch
 from django.views import View
 from django.views.generic import DetailView
-from django_filters.views import FilterView
 
 from core.conditional import collection_etag, collection_state, respond
 from core.formats import download
 from core.http import invalid_filter_response
-from core.pagination import GenerationPaginator
+from core.lists import LazyFilteredListView
 from core.streaming import one_at_a_time
 from evidence.exports import studies_csv
 from evidence.filtersets import CheckboxStudyFilterSet, StudyFilterSet
@@ -16,20 +15,21 @@ from evidence.models import Statement, Study
 from evidence.selectors import study_rows
 
 
-class StudyListView(FilterView):
+class StudyListView(LazyFilteredListView):
+    """Every visible study under the reader's filters, a page at a time; the body is one
+    fragment per content generation, filter state and reader's rights
+    (templates/evidence/study_list.html)."""
+
     filterset_class = CheckboxStudyFilterSet
     template_name = "evidence/study_list.html"
     context_object_name = "studies"
     paginate_by = 50
-    paginator_class = GenerationPaginator
 
     def get_queryset(self):
         return Study.objects.restrict(self.request.user)
 
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["studies"] = study_rows(context["object_list"])
-        return context
+    def rows(self, object_list):
+        return study_rows(object_list)
 
 
 class StudyCsvView(View):

@@ -141,16 +141,19 @@ class SummaryOfFindingsView(TemplateView):
 
     def get_context_data(self, **kwargs):
         user = self.request.user
-        therapy = get_object_or_404(
-            Therapy.objects.restrict(user).select_related("drug_class"), slug=self.kwargs["slug"]
-        )
+        therapy = therapy_for_page(self.kwargs["slug"], user)
+        if therapy is None:
+            raise Http404("No therapy found matching the query")
         subtype = get_object_or_404(DiseaseSubtype, slug=self.kwargs["subtype"])
-        summary = summary_of_findings(Study.objects.restrict(user), therapy, subtype)
+        # Lazy: the page's body is a fragment per content generation (the template).
+        summary = SimpleLazyObject(
+            lambda: summary_of_findings(Study.objects.restrict(user), therapy, subtype)
+        )
         # The URL's own kwargs (slug, subtype) are replaced by the objects they name.
         return {
             **super().get_context_data(**kwargs),
             "therapy": therapy,
             "subtype": subtype,
             "summary": summary,
-            "cutoff": evidence_cutoff(user),
+            "cutoff": SimpleLazyObject(lambda: evidence_cutoff(user)),
         }
