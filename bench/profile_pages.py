@@ -35,7 +35,7 @@ PAGES = [
 ]
 
 
-def setup(db: Path, data_cache: bool = False) -> None:
+def setup(db: Path, data_cache: bool = False, page_cache: bool = False) -> None:
     os.environ.update(
         DJANGO_SETTINGS_MODULE="config.settings",
         DJANGO_DEBUG="false",
@@ -44,7 +44,7 @@ def setup(db: Path, data_cache: bool = False) -> None:
         DJANGO_SECURE_SSL_REDIRECT="false",
         DATABASE_URL=f"sqlite:///{db}",
         CACHE_URL="locmem://",
-        MYOEVIDENCE_PAGE_CACHE_SECONDS="0",
+        MYOEVIDENCE_PAGE_CACHE_SECONDS="300" if page_cache else "0",
         MYOEVIDENCE_DATA_CACHE_SECONDS="3600" if data_cache else "0",
         MYOEVIDENCE_API_ANON_RATE="1000000/minute",
         DJANGO_LOG_LEVEL="WARNING",
@@ -79,8 +79,11 @@ def main() -> None:
         action="store_true",
         help="keep the per-generation data cache on (the page cache stays off)",
     )
+    parser.add_argument(
+        "--page-cache", action="store_true", help="the page cache on too (a hit after the first)"
+    )
     args = parser.parse_args()
-    setup(args.db, data_cache=args.data_cache)
+    setup(args.db, data_cache=args.data_cache or args.page_cache, page_cache=args.page_cache)
     from django.test import Client
 
     client = Client()

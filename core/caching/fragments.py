@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
+from django.db import DatabaseError
 from django.utils.safestring import SafeString, mark_safe
 
 from core.caching import generation
@@ -45,5 +46,11 @@ def fragment(name: str, parts: tuple, render: Callable[[], str]) -> SafeString:
     try:
         key = fragment_key(name, parts)
     except _Uncacheable:
+        return mark_safe(render())
+    try:
+        generation.current()
+    except DatabaseError:
+        # The error pages (a 503 while the database is away) share the site's layout: without
+        # the generation nothing stored can be trusted, so the fragment is rendered as it is.
         return mark_safe(render())
     return mark_safe(_cached(key, seconds, lambda: str(render())))
