@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
-from django.db import DatabaseError
+from django.db import Error as DatabaseError  # InterfaceError too (a dead connection)
 from django.utils.safestring import SafeString, mark_safe
 
 from core.caching import generation
