@@ -17,6 +17,7 @@ from core import workflow
 from core.api.exports import CHUNK_SIZE, rows_as_csv
 from core.api.preconditions import PreconditionFailed, require_if_match
 from core.api.renderers import CSVRenderer, ExportRenderer, JSONRenderer
+from core.caching.data import value_for
 from core.conditional import (
     collection_etag,
     collection_state,
@@ -71,22 +72,50 @@ class ListViewSet(viewsets.GenericViewSet):
     # Reads ---------------------------------------------------------------------------------
 
     def list(self, request, *args, **kwargs):
-        queryset = self.filter_queryset(self.get_queryset())
         renderer = request.accepted_renderer
+        if isinstance(renderer, ExportRenderer):
+            return self.export_list(request, renderer)
+        # A page of JSON is kept per content generation, request (absolute URL: the links in
+        # it) and reader's rights, with its count and latest change for the validators: a
+        # page found costs no query but the generation's. Invalid filters or pages raise
+        # before anything is kept.
+        count, last_modified, data = value_for(
+            "api-list",
+            (type(self).__qualname__, request.build_absolute_uri(), request.user),
+            lambda: self.list_page(request),
+        )
+        etag = collection_etag(request, renderer.format, count, last_modified)
+
+        def build():
+            response = Response(data)
+            response["X-Total-Count"] = str(count)
+            return response
+
+        return respond(
+            request, etag=etag, last_modified=last_modified, build=build, refuse=PreconditionFailed
+        )
+
+    def list_page(self, request) -> tuple[int, object, object]:
+        """(count, latest change, page data) of this list for ``request``."""
+        queryset = self.filter_queryset(self.get_queryset())
+        count, last_modified = collection_state(queryset)
+        # The count is known already: the paginator takes it instead of counting again.
+        request.known_count = count
+        page = self.paginate_queryset(queryset)
+        data = self.get_paginated_response(self.get_serializer(page, many=True).data).data
+        return count, last_modified, data
+
+    def export_list(self, request, renderer):
+        queryset = self.filter_queryset(self.get_queryset())
 
         def build(count):
-            if isinstance(renderer, ExportRenderer):
-                if self.paginator is not None:
-                    self.paginator.validate(request)
-                return download(
-                    self.export(renderer.format, queryset.iterator(chunk_size=CHUNK_SIZE)),
-                    renderer.format,
-                    f"myoevidence-{self.export_name}",
-                )
-            # The count is known already: the paginator takes it instead of counting again.
-            request.known_count = count
-            page = self.paginate_queryset(queryset)
-            return self.get_paginated_response(self.get_serializer(page, many=True).data)
+            if self.paginator is not None:
+                self.paginator.validate(request)
+            return download(
+                self.export(renderer.format, queryset.iterator(chunk_size=CHUNK_SIZE)),
+                renderer.format,
+                f"myoevidence-{self.export_name}",
+            )
 
         return self.respond_for(request, queryset, build)
 

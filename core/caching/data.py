@@ -51,7 +51,14 @@ from core.caching import generation
 from core.caching.local import LocalStore
 from core.caching.shared import shared_cache
 
-__all__ = ["count_by", "data_cache_seconds", "key_for", "local_values", "per_generation"]
+__all__ = [
+    "count_by",
+    "data_cache_seconds",
+    "key_for",
+    "local_values",
+    "per_generation",
+    "value_for",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -173,6 +180,21 @@ def per_generation(func: Callable[P, T]) -> Callable[P, T]:
 
     wrapper.uncached = func  # type: ignore[attr-defined]
     return wrapper
+
+
+def value_for(name: str, parts: tuple, compute: Callable[[], T]) -> T:
+    """``compute()``'s value kept per generation under ``name`` and ``parts`` (keyed as
+    ``per_generation``'s arguments): for values whose inputs are not one function's arguments,
+    such as a rendered fragment or an API page built from the request."""
+    seconds = data_cache_seconds()
+    if seconds <= 0 or generation.uncommitted_changes():
+        return compute()
+    try:
+        canonical = (name, tuple(_canonical(part) for part in parts))
+    except _Uncacheable:
+        return compute()
+    key = "value:" + hashlib.md5(repr(canonical).encode(), usedforsecurity=False).hexdigest()
+    return _cached(key, seconds, compute)
 
 
 def _cached(key: str, seconds: int, compute: Callable[[], T]) -> T:

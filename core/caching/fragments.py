@@ -20,37 +20,25 @@ and keeps its entries in one cache only, not in this process first.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 
 from django.db import Error as DatabaseError  # InterfaceError too (a dead connection)
 from django.utils.safestring import SafeString, mark_safe
 
 from core.caching import generation
-from core.caching.data import _cached, _canonical, _Uncacheable, data_cache_seconds
+from core.caching.data import data_cache_seconds, value_for
 
-__all__ = ["fragment", "fragment_key"]
-
-
-def fragment_key(name: str, parts: tuple) -> str:
-    """The key of fragment ``name`` for these parts (TypeError for a part that has no key)."""
-    canonical = (name, tuple(_canonical(part) for part in parts))
-    return "fragment:" + hashlib.md5(repr(canonical).encode(), usedforsecurity=False).hexdigest()
+__all__ = ["fragment"]
 
 
 def fragment(name: str, parts: tuple, render: Callable[[], str]) -> SafeString:
     """The fragment ``name`` for ``parts``: stored, or rendered now (and stored)."""
-    seconds = data_cache_seconds()
-    if seconds <= 0 or generation.uncommitted_changes():
-        return mark_safe(render())
-    try:
-        key = fragment_key(name, parts)
-    except _Uncacheable:
-        return mark_safe(render())
-    try:
-        generation.current()
-    except DatabaseError:
-        # The error pages (a 503 while the database is away) share the site's layout: without
-        # the generation nothing stored can be trusted, so the fragment is rendered as it is.
-        return mark_safe(render())
-    return mark_safe(_cached(key, seconds, lambda: str(render())))
+    if data_cache_seconds() > 0:
+        try:
+            generation.current()
+        except DatabaseError:
+            # The error pages (a 503 while the database is away) share the site's layout:
+            # without the generation nothing stored can be trusted, so the fragment is
+            # rendered as it is.
+            return mark_safe(render())
+    return mark_safe(value_for(f"fragment:{name}", parts, lambda: str(render())))

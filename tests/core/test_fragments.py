@@ -1,6 +1,6 @@
-"""Rendered fragments per content generation (core.caching.fragments, {% fragment %}) and the
-pages assembled from them: a fragment is reused only for the same parts and the same rights,
-and a content change makes every one old."""
+"""Rendered fragments per content generation (core.caching.fragments, {% fragment %}), the
+pages assembled from them and the API pages kept the same way (core.caching.data.value_for):
+reused only for the same parts and the same rights, and old after any content change."""
 
 import pytest
 from django.template import Context, Template
@@ -112,6 +112,7 @@ PAGES = [
     "/studies/?design=guideline",
     "/therapies/rituximab/?design=guideline",
     "/search/?q=fragment+probe",
+    "/api/v1/studies/?design=guideline",  # an API page is kept per generation too
 ]
 
 
