@@ -490,18 +490,35 @@ def _cutoff_years(user) -> tuple[int | None, int | None]:
 # --- Summary of findings: one therapy in one subtype (issue 13). ---------------------------
 
 
+# A summary page lists at most this many rows per table: the synthesis counts every study,
+# the tables show the first rows and link to the study list for the rest. On the real corpus
+# no table reaches it; with thousands of studies in one cell a page listing them all took
+# seconds to build and megabytes to send (bench/RESULTS.md, issue 16).
+SUMMARY_ROWS = 50
+
+
 @dataclass
 class OutcomeFinding:
-    """One measured outcome of a summary of findings: its synthesis and each study's rows."""
+    """One measured outcome of a summary of findings: its synthesis and each study's rows
+    (the first ``shown`` of ``rows_total`` when the summary was asked for a page)."""
 
     measure: str
     label: str
     synthesis: Synthesis
     rows: list[dict]
+    rows_total: int = 0
+
+    @property
+    def truncated(self) -> bool:
+        return len(self.rows) < self.rows_total
 
 
 @dataclass
 class SummaryOfFindings:
+    """A summary of findings. ``studies``, ``background`` and each outcome's rows hold every
+    study (the API) or the first rows of each (a page); the totals and the synthesis count
+    every study either way."""
+
     therapy: Therapy
     subtype: DiseaseSubtype
     synthesis: Synthesis
@@ -509,40 +526,76 @@ class SummaryOfFindings:
     studies: list[StudyRow]
     without_data: list[int]
     background: list[StudyRow]
-    trials: dict[int, str]  # study id -> trial name
-    arms: dict[int, list]  # study id -> its arms
+    trials: dict[int, str]  # study id -> trial name, for the studies listed
+    arms: dict[int, list]  # study id -> its arms, for the studies listed
+    rows_by_id: dict[int, StudyRow] = field(default_factory=dict)
+    safety_ids: list[int] = field(default_factory=list)
+    background_total: int = 0
+
+    @property
+    def studies_total(self) -> int:
+        return len(self.synthesis.study_ids)
+
+    @property
+    def studies_truncated(self) -> bool:
+        return len(self.studies) < self.studies_total
+
+    @property
+    def background_truncated(self) -> bool:
+        return len(self.background) < self.background_total
 
     @property
     def key_studies(self) -> list[StudyRow]:
-        by_id = {row.pk: row for row in self.studies}
+        by_id = self.rows_by_id
         return [by_id[pk] for pk in self.synthesis.key_studies if pk in by_id]
 
     @property
     def safety_studies(self) -> list[StudyRow]:
-        ids = set(self.synthesis.safety_studies)
-        return [row for row in self.studies if row.pk in ids]
+        return [self.rows_by_id[pk] for pk in self.safety_ids if pk in self.rows_by_id]
+
+    @property
+    def safety_total(self) -> int:
+        return len(self.synthesis.safety_studies)
+
+    @property
+    def safety_truncated(self) -> bool:
+        return len(self.safety_ids) < self.safety_total
 
     @property
     def study_arms(self) -> list[tuple[StudyRow, list, str]]:
-        """(study, its arms, the name of its trial or '') for the studies that tested it."""
+        """(study, its arms, the name of its trial or '') for the studies listed."""
         return [
             (row, self.arms.get(row.pk, []), self.trials.get(row.pk, "")) for row in self.studies
         ]
 
 
 def summary_of_findings(
-    studies: QuerySet[Study], therapy: Therapy, subtype: DiseaseSubtype
+    studies: QuerySet[Study],
+    therapy: Therapy,
+    subtype: DiseaseSubtype,
+    shown: int | None = None,
 ) -> SummaryOfFindings:
     """The cell's synthesis, one synthesis per measured outcome, and the studies with their
-    arms, outcomes and per-arm results: a fixed number of queries (memoized)."""
-    return _summary_of_findings(studies.filter(subtypes=subtype), therapy, subtype)
+    arms, outcomes and per-arm results: a fixed number of queries (memoized). With ``shown``,
+    each list holds its first ``shown`` rows (a page); without, every row (the API)."""
+    return _summary_of_findings(studies.filter(subtypes=subtype), therapy, subtype, shown)
 
 
 @per_generation
-def _summary_of_findings(studies, therapy, subtype) -> SummaryOfFindings:
+def _summary_of_findings(studies, therapy, subtype, shown=None) -> SummaryOfFindings:
     from evidence.choices import OutcomeMeasure
 
-    facts = [f for f in study_facts(studies) if therapy.pk in f.tested | f.background]
+    def first(items: list) -> list:
+        return items if shown is None else items[:shown]
+
+    # Only studies naming the therapy (an arm or a link) can be about it: the database narrows
+    # them before the facts are read (the facts then decide tested or background).
+    naming = Q(pk__in=Arm.objects.filter(therapy=therapy).values("study_id")) | Q(
+        pk__in=Study.therapies.through.objects.filter(therapy=therapy).values("study_id")
+    )
+    facts = [
+        f for f in study_facts(studies.filter(naming)) if therapy.pk in f.tested | f.background
+    ]
     overrides = certainty_overrides()
     cell = synthesise(
         facts,
@@ -552,22 +605,32 @@ def _summary_of_findings(studies, therapy, subtype) -> SummaryOfFindings:
     )
     tested_ids = set(cell.study_ids)
     background_ids = [f.pk for f in facts if f.pk not in tested_ids]
-    rows = study_rows(Study.objects.filter(pk__in=[f.pk for f in facts]))
-    by_id = {row.pk: row for row in rows}
-    outcome_rows: dict[str, list[dict]] = {}
-    for outcome in (
+    listed_ids = first(list(cell.study_ids))
+    safety_set = set(cell.safety_studies)
+    safety_ids = first([pk for pk in cell.study_ids if pk in safety_set])
+    # Each measure's outcomes in study order; only the rows a table shows are read whole.
+    by_measure: dict[str, list[int]] = {}
+    for pk, measure in (
         Outcome.objects.filter(study_id__in=tested_ids)
-        .select_related("study")
-        .prefetch_related("arm_results__arm")
         .order_by("study_id", "order", "pk")
+        .values_list("pk", "measure")
     ):
-        outcome_rows.setdefault(outcome.measure, []).append(
-            {
-                "study": by_id[outcome.study_id],
-                "outcome": outcome,
-                "arm_results": list(outcome.arm_results.all()),
-            }
+        by_measure.setdefault(measure, []).append(pk)
+    outcome_ids = [pk for pks in by_measure.values() for pk in first(pks)]
+    outcomes_found = {
+        outcome.pk: outcome
+        for outcome in Outcome.objects.filter(pk__in=outcome_ids).prefetch_related(
+            "arm_results__arm"
         )
+    }
+    needed = (
+        set(listed_ids)
+        | set(cell.key_studies)
+        | set(safety_ids)
+        | set(first(background_ids))
+        | {outcomes_found[pk].study_id for pk in outcome_ids}
+    )
+    by_id = {row.pk: row for row in study_rows(Study.objects.filter(pk__in=needed))}
     outcomes = [
         OutcomeFinding(
             measure=measure,
@@ -579,17 +642,25 @@ def _summary_of_findings(studies, therapy, subtype) -> SummaryOfFindings:
                 measure=measure,
                 override=overrides.get((therapy.pk, subtype.pk, measure)),
             ),
-            rows=found,
+            rows=[
+                {
+                    "study": by_id[outcomes_found[pk].study_id],
+                    "outcome": outcomes_found[pk],
+                    "arm_results": list(outcomes_found[pk].arm_results.all()),
+                }
+                for pk in first(pks)
+            ],
+            rows_total=len(pks),
         )
-        for measure, found in sorted(
-            outcome_rows.items(), key=lambda item: list(OutcomeMeasure.values).index(item[0])
+        for measure, pks in sorted(
+            by_measure.items(), key=lambda item: list(OutcomeMeasure.values).index(item[0])
         )
     ]
     arms: dict[int, list] = {}
-    for arm in Arm.objects.filter(study_id__in=[f.pk for f in facts]).select_related("therapy"):
+    for arm in Arm.objects.filter(study_id__in=listed_ids).select_related("therapy"):
         arms.setdefault(arm.study_id, []).append(arm)
     trials = dict(
-        Study.objects.filter(pk__in=[f.pk for f in facts], trial__isnull=False).values_list(
+        Study.objects.filter(pk__in=listed_ids, trial__isnull=False).values_list(
             "pk", "trial__name"
         )
     )
@@ -599,11 +670,14 @@ def _summary_of_findings(studies, therapy, subtype) -> SummaryOfFindings:
         subtype=subtype,
         synthesis=cell,
         outcomes=outcomes,
-        studies=[by_id[pk] for pk in cell.study_ids if pk in by_id],
+        studies=[by_id[pk] for pk in listed_ids if pk in by_id],
         without_data=[pk for pk in cell.study_ids if not fact_by_id[pk].has_data],
-        background=[by_id[pk] for pk in background_ids if pk in by_id],
+        background=[by_id[pk] for pk in first(background_ids) if pk in by_id],
         trials=trials,
         arms=arms,
+        rows_by_id=by_id,
+        safety_ids=safety_ids,
+        background_total=len(background_ids),
     )
 
 

@@ -14,6 +14,7 @@ from evidence.selectors import (
     evidence_cutoff,
     evidence_matrix,
     study_rows,
+    SUMMARY_ROWS,
     summary_of_findings,
     therapy_for_page,
 )
@@ -147,7 +148,9 @@ class SummaryOfFindingsView(TemplateView):
         subtype = get_object_or_404(DiseaseSubtype, slug=self.kwargs["subtype"])
         # Lazy: the page's body is a fragment per content generation (the template).
         summary = SimpleLazyObject(
-            lambda: summary_of_findings(Study.objects.restrict(user), therapy, subtype)
+            lambda: summary_of_findings(
+                Study.objects.restrict(user), therapy, subtype, shown=SUMMARY_ROWS
+            )
         )
         # The URL's own kwargs (slug, subtype) are replaced by the objects they name.
         return {

@@ -47,6 +47,41 @@ def test_summary_page_of_a_background_therapy_rates_nothing(client):
     assert "Azathioprine + prednisone controlled trial" in plain
 
 
+def test_summary_page_lists_its_first_rows_and_counts_every_study(client, monkeypatch):
+    # With thousands of studies in one cell the page shows the first rows of each table and
+    # links to the study list; the synthesis still counts every study (Studies 4 below).
+    monkeypatch.setattr("evidence.views.therapies.SUMMARY_ROWS", 2)
+    html = body(client.get("/therapies/rituximab/dermatomyositis/"), status=200)
+    plain = text(html)
+    assert "Studies 4 (3 trials" in plain and "Patients 91" in plain
+    assert "Studies (4)" in plain  # the table's caption: every study, though two are listed
+    assert "The first 2 of 4 studies are shown" in plain
+    assert 'href="/studies/?therapy=rituximab&amp;subtype=dm"' in html
+    listed = html[html.index('id="all-heading"') : html.index("Arms and regimens")]
+    assert listed.count('<tr class="') + listed.count("<tr>") - 1 == 2  # header row apart
+    # Nothing of this on the full page: no table reaches the limit on the real corpus.
+    monkeypatch.setattr("evidence.views.therapies.SUMMARY_ROWS", 50)
+    assert "are shown" not in text(body(client.get("/therapies/rituximab/dermatomyositis/")))
+
+
+def test_summary_selector_shown_limits_lists_not_the_synthesis():
+    from evidence.models import DiseaseSubtype
+    from evidence.selectors import summary_of_findings
+    from therapies.models import Therapy
+
+    rituximab = Therapy.objects.get(slug="rituximab")
+    dm = DiseaseSubtype.objects.get(code="dm")
+    full = summary_of_findings(Study.objects.published(), rituximab, dm)
+    page = summary_of_findings(Study.objects.published(), rituximab, dm, shown=1)
+    assert page.synthesis == full.synthesis and page.studies_total == full.studies_total == 4
+    assert [row.pk for row in page.studies] == [row.pk for row in full.studies][:1]
+    assert page.studies_truncated and not full.studies_truncated
+    assert [row.pk for row in page.key_studies] == [row.pk for row in full.key_studies]
+    for short, whole in zip(page.outcomes, full.outcomes, strict=True):
+        assert short.rows_total == whole.rows_total == len(whole.rows)
+        assert short.rows == whole.rows[:1]
+
+
 def test_summary_page_unknown_names_404(client):
     assert client.get("/therapies/rituximab/no-such-subtype/").status_code == 404
     assert client.get("/therapies/no-such-drug/dermatomyositis/").status_code == 404
