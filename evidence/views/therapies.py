@@ -11,10 +11,10 @@ from evidence.charts import chart_points, evidence_chart, legend
 from evidence.filtersets import CheckboxStudyFilterSet
 from evidence.models import DiseaseSubtype, Statement, Study
 from evidence.selectors import (
+    SUMMARY_ROWS,
     evidence_cutoff,
     evidence_matrix,
     study_rows,
-    SUMMARY_ROWS,
     summary_of_findings,
     therapy_for_page,
 )
