@@ -50,6 +50,11 @@ PAGES = {
     "api-study": "/api/v1/studies/3/",
     "api-therapies": "/api/v1/therapies/",
     "api-references": "/api/v1/references/",
+    # The exports (issue 16 rewrote the studies CSV to read plain values).
+    "studies-csv": "/studies/export.csv",
+    "studies-csv-filtered": "/studies/export.csv?therapy=rituximab&subtype=dm",
+    "api-studies-csv": "/api/v1/studies/?format=csv",
+    "references-bibtex": "/references/export/bibtex/",
 }
 
 VOLATILE = [
@@ -70,7 +75,8 @@ def normalise(content: bytes) -> bytes:
 
 def golden_paths(name: str, content_type: str) -> tuple[Path, Path]:
     """The shared golden file (SQLite's output) and this database's own, if it differs."""
-    ext = "json" if "json" in content_type else "html"
+    ext = next((e for e in ("json", "csv", "bibtex") if e in content_type), "html")
+    ext = "bib" if ext == "bibtex" else ext
     return GOLDEN / f"{name}.{ext}", GOLDEN / f"{name}.{connection.vendor}.{ext}"
 
 
@@ -93,7 +99,10 @@ def test_output_is_identical_to_the_stored_golden_output(client, name, url):
     assert response.status_code == 200, url
     content_type = response["Content-Type"]
     shared, own = golden_paths(name, content_type)
-    actual = normalise(response.content)
+    content = (
+        b"".join(response.streaming_content) if response.streaming else response.content
+    )
+    actual = normalise(content)
     if os.environ.get("MYOEVIDENCE_WRITE_GOLDEN"):
         write_golden(shared, own, actual)
     path = own if own.exists() else shared
