@@ -448,9 +448,7 @@ class StudyAdmin(ReviewedAdminMixin, ContentAdmin):
     @admin.action(description="Export selected as CSV", permissions=["view"])
     def export_csv(self, request, queryset):
         # The site's studies CSV (pages, API, releases), with the curators' columns appended.
-        rows = studies_csv(
-            queryset.for_detail(), request.build_absolute_uri("/")[:-1], curator=True
-        )
+        rows = studies_csv(queryset, request.build_absolute_uri("/")[:-1], curator=True)
         return download(rows, "csv", "studies", stream=False)
 
     @admin.action(

@@ -3,10 +3,15 @@ and the admin (which appends the curators' columns), through the site's one CSV 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
+from types import SimpleNamespace
+
+from django.db.models import QuerySet
+from django.urls import reverse
 
 from core.csvfile import csv_lines
-from evidence.models import Study
+from evidence.choices import ArmRole
+from evidence.models import Arm, Outcome, Study, StudySubtypeCount
 
 STUDY_CSV_COLUMNS = [
     "id",
@@ -53,89 +58,189 @@ STUDY_CSV_COLUMNS = [
 CURATOR_CSV_COLUMNS = ["key", "status", "level_override_reason"]
 
 
+# Studies read per batch: each batch is one query per table, of plain values.
+BATCH = 1000
+STUDY_FIELDS = (
+    "pk",
+    "label",
+    "reference__number",
+    "reference__first_author",
+    "reference__year",
+    "reference__title",
+    "reference__journal",
+    "reference__pmid",
+    "reference__doi",
+    "design",
+    "phase",
+    "blinding",
+    "comparator",
+    "sample_size",
+    "age_group",
+    "refractory",
+    "primary_endpoint",
+    "primary_endpoint_met",
+    "result",
+    "level",
+    "level_override",
+    "level_override_reason",
+    "summary",
+    "adverse_events",
+    "follow_up",
+    "verified",
+    "trial__key",
+    "publication_role",
+    "data_availability",
+    "has_result_data",
+    "safety_signal",
+    "key",
+    "status",
+)
+
+
 def _yes_no(value) -> str:
     return "" if value is None else ("yes" if value else "no")
 
 
-def study_row(study: Study, base_url: str = "") -> list:
-    ref = study.reference
-    outcomes = "; ".join(
-        f"{o.get_measure_display()}{' (' + o.timepoint + ')' if o.timepoint else ''}: "
-        f"{o.display_value}"
-        for o in study.outcomes.all()
-    )
-    return [
-        study.pk,
-        study.label,
-        ref.number or "",
-        ref.first_author,
-        ref.year or "",
-        ref.title,
-        ref.journal,
-        ref.pmid,
-        ref.doi,
-        "; ".join(sorted(t.slug for t in study.therapies.all())),
-        "; ".join(sorted(s.code for s in study.subtypes.all())),
-        study.design,
-        study.phase,
-        study.blinding,
-        study.comparator,
-        "" if study.sample_size is None else study.sample_size,
-        study.age_group,
-        _yes_no(study.refractory),
-        study.primary_endpoint,
-        _yes_no(study.primary_endpoint_met),
-        study.result,
-        "" if study.level is None else study.level,
-        study.level_reason,
-        study.summary,
-        study.adverse_events,
-        study.follow_up,
-        outcomes,
-        _yes_no(study.verified),
-        base_url + study.get_absolute_url(),
-        *_synthesis_columns(study),
-    ]
+def _labels(model, name: str) -> dict:
+    return {value: str(label) for value, label in model._meta.get_field(name).flatchoices}
 
 
-def _synthesis_columns(study: Study) -> list:
-    arms = list(study.arms.all())
+def _level_reason(row: dict, designs: dict) -> str:
+    # Study.level_reason, from the row's values (the same three cases, the same words).
+    if row["level_override"] is not None:
+        return f"Set by a curator: {row['level_override_reason']}"
+    if row["level"] is None:
+        return "Guidelines and consensus statements are not graded as primary evidence."
+    return f"Suggested by the design ({designs.get(row['design'], row['design'])})."
 
-    def slugs(role):
-        return "; ".join(sorted({a.therapy.slug for a in arms if a.role == role and a.therapy}))
 
-    regimens = "; ".join(
-        f"{a.label} ({a.role}"
-        + "".join(f", {v}" for v in (a.dose, a.route, a.schedule, a.duration) if v)
-        + (f", n={a.n}" if a.n is not None else "")
-        + ")"
-        for a in arms
-    )
-    counts = "; ".join(f"{c.subtype.code} {c.n}" for c in study.subtype_counts.all())
-    return [
-        study.trial.key if study.trial else "",
-        study.publication_role,
-        study.data_availability,
-        _yes_no(study.has_result_data),
-        _yes_no(study.safety_signal),
-        slugs("tested"),
-        slugs("background"),
-        regimens,
-        counts,
-    ]
+def _related(studies: list[int]) -> dict[str, dict[int, list]]:
+    """Each table's rows of a batch of studies as tuples, per study, in the models' order."""
+    found: dict[str, dict[int, list]] = {
+        name: {pk: [] for pk in studies}
+        for name in ("therapies", "subtypes", "outcomes", "arms", "counts")
+    }
+    tables = {
+        "therapies": Study.therapies.through.objects.values_list("study_id", "therapy__slug"),
+        "subtypes": Study.subtypes.through.objects.values_list("study_id", "diseasesubtype__code"),
+        "outcomes": Outcome.objects.order_by("study", "order", "pk").values_list(
+            "study_id", "measure", "timepoint", "responders", "n", "value"
+        ),
+        "arms": Arm.objects.order_by("study", "order", "pk").values_list(
+            "study_id",
+            "label",
+            "role",
+            "dose",
+            "route",
+            "schedule",
+            "duration",
+            "n",
+            "therapy__slug",
+        ),
+        "counts": StudySubtypeCount.objects.order_by("study", "subtype__order").values_list(
+            "study_id", "subtype__code", "n"
+        ),
+    }
+    for name, rows in tables.items():
+        for study_id, *values in rows.filter(study_id__in=studies):
+            found[name][study_id].append(values)
+    return found
+
+
+def _csv_rows(studies: QuerySet[Study], base_url: str, curator: bool) -> Iterator[list]:
+    """The CSV's rows, in the queryset's order, from plain values read per batch of studies.
+
+    Written by hand rather than from model instances: building each study with its seven
+    kinds of related rows streamed the 100,000-study export at 0.4 MB/s (bench/RESULTS.md);
+    the same columns from values are many times faster. tests/test_render_identity.py holds
+    the bytes of the instance-based writer this replaced, which this one must reproduce.
+    """
+    designs = _labels(Study, "design")
+    measures = _labels(Outcome, "measure")
+    # A study's URL is the same pattern for every study: reversed once, filled in per row.
+    marker = 987654321
+    head, tail = reverse("evidence:study_detail", args=[marker]).split(str(marker))
+    url = base_url + head
+    pks = list(studies.values_list("pk", flat=True))
+    for start in range(0, len(pks), BATCH):
+        batch = pks[start : start + BATCH]
+        values = {
+            row["pk"]: row for row in Study.objects.filter(pk__in=batch).values(*STUDY_FIELDS)
+        }
+        related = _related(batch)
+        for pk in batch:
+            row = values[pk]
+            outcomes = "; ".join(
+                f"{measures.get(measure, measure)}{' (' + timepoint + ')' if timepoint else ''}: "
+                f"{display_value(responders, n, value)}"
+                for measure, timepoint, responders, n, value in related["outcomes"][pk]
+            )
+            arms = related["arms"][pk]
+
+            def slugs(role, arms=arms):
+                return "; ".join(sorted({arm[-1] for arm in arms if arm[1] == role and arm[-1]}))
+
+            regimens = "; ".join(
+                f"{label} ({role}"
+                + "".join(f", {v}" for v in (dose, route, schedule, duration) if v)
+                + (f", n={n}" if n is not None else "")
+                + ")"
+                for label, role, dose, route, schedule, duration, n, _ in arms
+            )
+            line = [
+                pk,
+                row["label"],
+                row["reference__number"] or "",
+                row["reference__first_author"],
+                row["reference__year"] or "",
+                row["reference__title"],
+                row["reference__journal"],
+                row["reference__pmid"],
+                row["reference__doi"],
+                "; ".join(sorted(slug for (slug,) in related["therapies"][pk])),
+                "; ".join(sorted(code for (code,) in related["subtypes"][pk])),
+                row["design"],
+                row["phase"],
+                row["blinding"],
+                row["comparator"],
+                "" if row["sample_size"] is None else row["sample_size"],
+                row["age_group"],
+                _yes_no(row["refractory"]),
+                row["primary_endpoint"],
+                _yes_no(row["primary_endpoint_met"]),
+                row["result"],
+                "" if row["level"] is None else row["level"],
+                _level_reason(row, designs),
+                row["summary"],
+                row["adverse_events"],
+                row["follow_up"],
+                outcomes,
+                _yes_no(row["verified"]),
+                f"{url}{pk}{tail}",
+                row["trial__key"] or "",
+                row["publication_role"],
+                row["data_availability"],
+                _yes_no(row["has_result_data"]),
+                _yes_no(row["safety_signal"]),
+                slugs(ArmRole.TESTED),
+                slugs(ArmRole.BACKGROUND),
+                regimens,
+                "; ".join(f"{code} {n}" for code, n in related["counts"][pk]),
+            ]
+            if curator:
+                line += [row[name] for name in CURATOR_CSV_COLUMNS]
+            yield line
+
+
+def display_value(responders, n, value) -> str:
+    """Outcome.display_value of an outcome's values (the same rule, without an instance)."""
+    return Outcome.display_value.fget(SimpleNamespace(responders=responders, n=n, value=value))
 
 
 def studies_csv(
-    studies: Iterable[Study], base_url: str = "", *, curator: bool = False
+    studies: QuerySet[Study], base_url: str = "", *, curator: bool = False
 ) -> Iterator[str]:
     """The studies as streamed CSV lines, through the site's one writer (``core.csvfile``);
     ``curator`` appends the curators' columns (the admin's export)."""
-    if not curator:
-        return csv_lines(STUDY_CSV_COLUMNS, (study_row(study, base_url) for study in studies))
-    return csv_lines(
-        STUDY_CSV_COLUMNS + CURATOR_CSV_COLUMNS,
-        (
-            study_row(study, base_url) + [getattr(study, name) for name in CURATOR_CSV_COLUMNS]
-            for study in studies
-        ),
-    )
+    header = STUDY_CSV_COLUMNS + (CURATOR_CSV_COLUMNS if curator else [])
+    return csv_lines(header, _csv_rows(studies, base_url, curator))

@@ -608,27 +608,28 @@ def _summary_of_findings(studies, therapy, subtype, shown=None) -> SummaryOfFind
     listed_ids = first(list(cell.study_ids))
     safety_set = set(cell.safety_studies)
     safety_ids = first([pk for pk in cell.study_ids if pk in safety_set])
-    # Each measure's outcomes in study order; only the rows a table shows are read whole.
-    by_measure: dict[str, list[int]] = {}
-    for pk, measure in (
-        Outcome.objects.filter(study_id__in=tested_ids)
-        .order_by("study_id", "order", "pk")
-        .values_list("pk", "measure")
-    ):
-        by_measure.setdefault(measure, []).append(pk)
-    outcome_ids = [pk for pks in by_measure.values() for pk in first(pks)]
-    outcomes_found = {
-        outcome.pk: outcome
-        for outcome in Outcome.objects.filter(pk__in=outcome_ids).prefetch_related(
-            "arm_results__arm"
-        )
-    }
+    # Each measure's outcomes in study order. A page reads the measure of every outcome
+    # first and then only the rows its tables show; the API reads them all in one go.
+    ordered = Outcome.objects.filter(study_id__in=tested_ids).order_by("study_id", "order", "pk")
+    totals: Counter[str] = Counter()
+    if shown is None:
+        chosen = ordered
+    else:
+        kept: set[int] = set()
+        for pk, measure in ordered.values_list("pk", "measure"):
+            totals[measure] += 1
+            if totals[measure] <= shown:
+                kept.add(pk)
+        chosen = ordered.filter(pk__in=kept)
+    by_measure: dict[str, list[Outcome]] = {}
+    for outcome in chosen.prefetch_related("arm_results__arm"):
+        by_measure.setdefault(outcome.measure, []).append(outcome)
     needed = (
         set(listed_ids)
         | set(cell.key_studies)
         | set(safety_ids)
         | set(first(background_ids))
-        | {outcomes_found[pk].study_id for pk in outcome_ids}
+        | {outcome.study_id for found in by_measure.values() for outcome in found}
     )
     by_id = {row.pk: row for row in study_rows(Study.objects.filter(pk__in=needed))}
     outcomes = [
@@ -644,15 +645,15 @@ def _summary_of_findings(studies, therapy, subtype, shown=None) -> SummaryOfFind
             ),
             rows=[
                 {
-                    "study": by_id[outcomes_found[pk].study_id],
-                    "outcome": outcomes_found[pk],
-                    "arm_results": list(outcomes_found[pk].arm_results.all()),
+                    "study": by_id[outcome.study_id],
+                    "outcome": outcome,
+                    "arm_results": list(outcome.arm_results.all()),
                 }
-                for pk in first(pks)
+                for outcome in found
             ],
-            rows_total=len(pks),
+            rows_total=totals[measure] or len(found),
         )
-        for measure, pks in sorted(
+        for measure, found in sorted(
             by_measure.items(), key=lambda item: list(OutcomeMeasure.values).index(item[0])
         )
     ]

@@ -44,7 +44,7 @@ def _artefacts(version: str) -> tuple[list[Artefact], dict]:
     # Absolute links when the site's address is configured; else paths relative to it.
     base_url = getattr(settings, "MYOEVIDENCE_SITE_URL", "").rstrip("/")
     corpus = snapshot.published_corpus(version)
-    studies = Study.objects.published().for_detail().order_by("pk")
+    studies = Study.objects.published().order_by("pk")
     references = (
         Reference.objects.published()
         .with_authors()

@@ -99,9 +99,7 @@ def test_output_is_identical_to_the_stored_golden_output(client, name, url):
     assert response.status_code == 200, url
     content_type = response["Content-Type"]
     shared, own = golden_paths(name, content_type)
-    content = (
-        b"".join(response.streaming_content) if response.streaming else response.content
-    )
+    content = b"".join(response.streaming_content) if response.streaming else response.content
     actual = normalise(content)
     if os.environ.get("MYOEVIDENCE_WRITE_GOLDEN"):
         write_golden(shared, own, actual)

@@ -3,9 +3,11 @@ write side (validated through the apps' services, guarded by If-Match, workflow 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from datetime import datetime
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -95,7 +97,7 @@ class ListViewSet(viewsets.GenericViewSet):
             request, etag=etag, last_modified=last_modified, build=build, refuse=PreconditionFailed
         )
 
-    def list_page(self, request) -> tuple[int, object, object]:
+    def list_page(self, request) -> tuple[int, datetime | None, object]:
         """(count, latest change, page data) of this list for ``request``."""
         queryset = self.filter_queryset(self.get_queryset())
         count, last_modified = collection_state(queryset)
@@ -112,7 +114,7 @@ class ListViewSet(viewsets.GenericViewSet):
             if self.paginator is not None:
                 self.paginator.validate(request)
             return download(
-                self.export(renderer.format, queryset.iterator(chunk_size=CHUNK_SIZE)),
+                self.export(renderer.format, queryset),
                 renderer.format,
                 f"myoevidence-{self.export_name}",
             )
@@ -132,13 +134,17 @@ class ListViewSet(viewsets.GenericViewSet):
             refuse=PreconditionFailed,
         )
 
-    def export(self, fmt: str, records: Iterable) -> Iterator[str]:
-        """The chunks of an export; CSV by default, subclasses add their formats."""
+    def export(self, fmt: str, queryset: QuerySet) -> Iterator[str]:
+        """The chunks of an export of the filtered ``queryset``; CSV by default, subclasses
+        add their formats (and may read the rows their own way)."""
         if fmt != "csv":  # pragma: no cover - negotiation only offers declared formats
             raise Http404(f"No {fmt} export here.")
         serializer_class, context = self.get_serializer_class(), self.get_serializer_context()
         return rows_as_csv(
-            (serializer_class(record, context=context).data for record in records),
+            (
+                serializer_class(record, context=context).data
+                for record in queryset.iterator(chunk_size=CHUNK_SIZE)
+            ),
             self.csv_columns,
         )
 
@@ -153,7 +159,9 @@ class ReadViewSet(ListViewSet):
         # The ETag is a digest of the representation itself (core/conditional.py), so the
         # body is built before the preconditions are evaluated.
         if isinstance(renderer, ExportRenderer):
-            text = "".join(self.export(renderer.format, [instance]))  # one record: small
+            # The export reads a queryset, as a list's does: here the one record's.
+            one = self.get_queryset().filter(pk=instance.pk)
+            text = "".join(self.export(renderer.format, one))  # one record: small
             etag = representation_etag(text, renderer.format)
         else:
             data = self.get_serializer(instance).data

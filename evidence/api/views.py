@@ -154,9 +154,9 @@ class StudyViewSet(WriteViewSet):
             return visible_studies(self.request).select_related("reference", "trial")
         return visible_studies(self.request).for_detail()
 
-    def export(self, fmt, records):
+    def export(self, fmt, queryset):
         # The site's own CSV writer, so the API's export matches the page's byte for byte.
-        return studies_csv(records, base_url=self.request.build_absolute_uri("/")[:-1])
+        return studies_csv(queryset, base_url=self.request.build_absolute_uri("/")[:-1])
 
     def perform_create(self, serializer):
         return create_study(**serializer.validated_data, **self.write_arguments(created=True))

@@ -4,6 +4,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework.decorators import action
 
+from core.api.exports import CHUNK_SIZE
 from core.api.renderers import BibTeXRenderer, CSLJSONRenderer, CSVRenderer, RISRenderer
 from core.api.viewsets import WriteViewSet
 from references.api.serializers import ReferenceSerializer, ReferenceWriteSerializer
@@ -84,10 +85,10 @@ class ReferenceViewSet(WriteViewSet):
         self.check_object_permissions(self.request, instance)
         return instance
 
-    def export(self, fmt, records):
+    def export(self, fmt, queryset):
         if fmt in WRITERS:
-            return WRITERS[fmt](records)
-        return super().export(fmt, records)
+            return WRITERS[fmt](queryset.iterator(chunk_size=CHUNK_SIZE))
+        return super().export(fmt, queryset)
 
     @extend_schema(
         summary="One reference (by its number in the review)",
