@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters
+from django_filters.constants import EMPTY_VALUES
 
 
 class RestrictedFilterSet(django_filters.FilterSet):
@@ -61,3 +62,19 @@ def as_checkboxes(form, names) -> None:
                 # choices"); django-filter's setter would wrap the list in a queryset iterator.
                 field._choices = choices
             field.widget = forms.CheckboxSelectMultiple(choices=choices)
+
+
+class StableOrderingFilter(django_filters.OrderingFilter):
+    """An ``OrderingFilter`` whose order is total: the chosen fields, then the primary key.
+
+    Sorting by a field many rows share (a year, a design, a result) leaves the order of the
+    tied rows to the database, which differs between SQLite and PostgreSQL and may differ
+    between two queries on one database: a paged list could then show a study on two pages
+    and skip another. The primary key, last, makes every page's rows one fixed slice.
+    """
+
+    def filter(self, qs, value):
+        qs = super().filter(qs, value)
+        if value in EMPTY_VALUES:
+            return qs  # the model's own ordering
+        return qs.order_by(*qs.query.order_by, "pk")

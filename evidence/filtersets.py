@@ -6,7 +6,12 @@ import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q
 
-from core.filtersets import AnyBooleanWidget, RestrictedFilterSet, as_checkboxes
+from core.filtersets import (
+    AnyBooleanWidget,
+    RestrictedFilterSet,
+    StableOrderingFilter,
+    as_checkboxes,
+)
 from evidence.choices import AgeGroup, EvidenceLevel, ResultDirection, StudyDesign
 from evidence.models import DiseaseSubtype, Study
 from therapies.models import DrugClass, Therapy
@@ -83,7 +88,7 @@ class StudyFilterSet(RestrictedFilterSet):
     reference = django_filters.NumberFilter(
         field_name="reference__number", label="Reference number in the review"
     )
-    ordering = django_filters.OrderingFilter(
+    ordering = StableOrderingFilter(
         fields=(
             ("reference__year", "year"),
             ("sample_size", "size"),

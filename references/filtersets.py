@@ -5,7 +5,7 @@ from django import forms
 from django.apps import apps
 from django.db.models import Exists, OuterRef, Q
 
-from core.filtersets import AnyBooleanWidget, RestrictedFilterSet
+from core.filtersets import AnyBooleanWidget, RestrictedFilterSet, StableOrderingFilter
 from references.choices import ReferenceKind, ReferenceRole
 from references.models import Reference
 
@@ -53,7 +53,7 @@ class ReferenceFilterSet(RestrictedFilterSet):
     subtype = OfferedValuesFilter(
         method="filter_subtype", label="Disease subtype", widget=forms.CheckboxSelectMultiple
     )
-    ordering = django_filters.OrderingFilter(
+    ordering = StableOrderingFilter(
         fields=(
             ("number", "number"),
             ("year", "year"),

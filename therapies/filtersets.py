@@ -3,7 +3,7 @@
 import django_filters
 from django.db.models import Q
 
-from core.filtersets import RestrictedFilterSet
+from core.filtersets import RestrictedFilterSet, StableOrderingFilter
 from therapies.choices import ReviewPosition
 from therapies.models import DrugClass, Therapy
 
@@ -19,7 +19,7 @@ class TherapyFilterSet(RestrictedFilterSet):
     position = django_filters.MultipleChoiceFilter(
         method="filter_position", choices=ReviewPosition.choices, label="Review's position"
     )
-    ordering = django_filters.OrderingFilter(
+    ordering = StableOrderingFilter(
         fields=(("name", "name"), ("drug_class__order", "class")), label="Sort by"
     )
 

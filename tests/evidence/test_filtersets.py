@@ -97,6 +97,23 @@ def test_ordering_by_year_descending():
     assert years == sorted(years, reverse=True) and len(set(years)) > 1
 
 
+@pytest.mark.parametrize("ordering", ["-year", "year", "design", "-result", "level", "size"])
+def test_a_chosen_order_is_total_ties_by_id(ordering):
+    # Many studies share a year, a design or a result: without a last unique key the database
+    # orders the tied rows as it likes, and a paged list could show one on two pages.
+    field = {"year": "reference__year", "size": "sample_size"}.get(
+        ordering.lstrip("-"), ordering.lstrip("-")
+    )
+    filterset = StudyFilterSet(query({"ordering": ordering}), Study.objects.published())
+    assert filterset.is_valid(), filterset.errors
+    rows = list(filterset.qs.values_list(field, "pk"))
+    keys = [key for key, _ in rows]
+    assert len(set(keys)) < len(keys)  # there are ties to break
+    for (key, pk), (next_key, next_pk) in zip(rows, rows[1:], strict=False):
+        if key == next_key:
+            assert pk < next_pk, (ordering, key, pk, next_pk)
+
+
 def test_the_queryset_handed_in_is_only_narrowed():
     """A FilterSet keeps the joins of the queryset it is given (STYLE.md, habit 2)."""
     base = Study.objects.published().select_related("reference").filter(design="case_report")
