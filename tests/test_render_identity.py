@@ -55,6 +55,8 @@ PAGES = {
     "studies-csv-filtered": "/studies/export.csv?therapy=rituximab&subtype=dm",
     "api-studies-csv": "/api/v1/studies/?format=csv",
     "references-bibtex": "/references/export/bibtex/",
+    "fhir-bundle-all": "/api/fhir/Bundle/all",
+    "fhir-bundle-rituximab": "/api/fhir/Bundle/therapy-rituximab",
 }
 
 VOLATILE = [
