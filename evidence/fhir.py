@@ -25,14 +25,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from types import SimpleNamespace
 
 from django.db.models import Prefetch, QuerySet
+from django.urls import reverse
 
 from core.choices import ReviewStatus
 from core.formats import FORMATS
 from core.streaming import one_at_a_time
 from evidence.choices import ArmRole, Certainty, OutcomeMeasure
-from evidence.models import Arm, DiseaseSubtype, Outcome, Study, registry_url
+from evidence.models import (
+    Arm,
+    DiseaseSubtype,
+    Outcome,
+    OutcomeArmResult,
+    Study,
+    registry_url,
+)
 from evidence.synthesis import Synthesis
 from references.models import Reference
 from therapies.models import Therapy
@@ -349,6 +358,152 @@ def studies_for_export(studies: QuerySet[Study]) -> QuerySet[Study]:
     )
 
 
+# -- Studies as plain rows, for the Bundles -------------------------------------------------
+#
+# ``evidence()`` reads a study through its attributes and related managers. For one outcome
+# (the Evidence view) that is a Study with its prefetches; for a Bundle of every study, model
+# instances with five prefetches each cost most of the export's time (the full Bundle streamed
+# at 3.5 MB/s at +100k studies, bench/RESULTS.md). A Bundle's studies are therefore read as
+# plain values per batch, one query per table, and handed to ``evidence()`` as light objects
+# with the same attributes; therapies and subtypes are the same few instances for every study.
+# Written by hand because no library turns values into objects that stand in for a model's
+# related managers; tests/test_render_identity.py holds the bytes of the Bundles as the
+# instance-based loop wrote them, which this one reproduces.
+
+
+class _Many(list):
+    """Stands in for a prefetched related manager: ``.all()`` is the list."""
+
+    def all(self):
+        return self
+
+
+class _ArmRow(SimpleNamespace):
+    def get_role_display(self) -> str:
+        return ARM_ROLES.get(self.role, self.role)
+
+
+class _StudyRow(SimpleNamespace):
+    def get_absolute_url(self) -> str:
+        return self.url
+
+
+ARM_ROLES = {value: str(label) for value, label in ArmRole.choices}
+
+
+def _bundle_studies(studies: QuerySet[Study], batch_size: int = 500) -> Iterator[_StudyRow]:
+    """``studies`` (ordered as given) as objects ``evidence()`` reads, a batch at a time."""
+    therapies = {t.pk: t for t in Therapy.objects.all()}
+    therapy_rank = {pk: i for i, pk in enumerate(therapies)}  # the model's ordering
+    subtypes = {s.pk: s for s in DiseaseSubtype.objects.all()}
+    subtype_rank = {pk: i for i, pk in enumerate(subtypes)}
+    marker = 987654321
+    head, tail = reverse("evidence:study_detail", args=[marker]).split(str(marker))
+    pks = list(studies.values_list("pk", flat=True))
+    for start in range(0, len(pks), batch_size):
+        batch = pks[start : start + batch_size]
+        rows = {
+            row["pk"]: row
+            for row in Study.objects.filter(pk__in=batch).values(
+                "pk",
+                "label",
+                "comparator",
+                "summary",
+                "reference_id",
+                "trial_id",
+                "trial__name",
+                "trial__registry_ids",
+            )
+        }
+        linked: dict[int, list] = {pk: [] for pk in batch}
+        for study_id, therapy_id in Study.therapies.through.objects.filter(
+            study_id__in=batch
+        ).values_list("study_id", "therapy_id"):
+            linked[study_id].append(therapies[therapy_id])
+        of_subtypes: dict[int, list] = {pk: [] for pk in batch}
+        for study_id, subtype_id in Study.subtypes.through.objects.filter(
+            study_id__in=batch
+        ).values_list("study_id", "diseasesubtype_id"):
+            of_subtypes[study_id].append(subtypes[subtype_id])
+        arms: dict[int, _Many] = {pk: _Many() for pk in batch}
+        arm_by_id: dict[int, _ArmRow] = {}
+        for arm_id, study_id, label, role, dose, route, schedule, duration, therapy_id in (
+            Arm.objects.filter(study_id__in=batch)
+            .order_by("study", "order", "pk")
+            .values_list(
+                "pk",
+                "study_id",
+                "label",
+                "role",
+                "dose",
+                "route",
+                "schedule",
+                "duration",
+                "therapy_id",
+            )
+        ):
+            arm = _ArmRow(
+                label=label,
+                role=role,
+                dose=dose,
+                route=route,
+                schedule=schedule,
+                duration=duration,
+                therapy=therapies.get(therapy_id),
+            )
+            arms[study_id].append(arm)
+            arm_by_id[arm_id] = arm
+        results: dict[int, _Many] = {}
+        for outcome_id, arm_id, responders, n in (
+            OutcomeArmResult.objects.filter(outcome__study_id__in=batch)
+            .order_by("outcome", "arm__order", "pk")
+            .values_list("outcome_id", "arm_id", "responders", "n")
+        ):
+            results.setdefault(outcome_id, _Many()).append(
+                SimpleNamespace(arm=arm_by_id[arm_id], responders=responders, n=n)
+            )
+        outcomes: dict[int, _Many] = {pk: _Many() for pk in batch}
+        for pk, study_id, measure, description, timepoint, value, responders, n in (
+            Outcome.objects.filter(study_id__in=batch)
+            .order_by("study", "order", "pk")
+            .values_list(
+                "pk", "study_id", "measure", "description", "timepoint", "value", "responders", "n"
+            )
+        ):
+            outcomes[study_id].append(
+                SimpleNamespace(
+                    pk=pk,
+                    measure=measure,
+                    description=description,
+                    timepoint=timepoint,
+                    value=value,
+                    responders=responders,
+                    n=n,
+                    arm_results=results.get(pk, _Many()),
+                )
+            )
+        for pk in batch:
+            row = rows[pk]
+            trial = (
+                SimpleNamespace(name=row["trial__name"], registry_ids=row["trial__registry_ids"])
+                if row["trial_id"] is not None
+                else None
+            )
+            yield _StudyRow(
+                pk=pk,
+                label=row["label"],
+                comparator=row["comparator"],
+                summary=row["summary"],
+                reference=SimpleNamespace(pk=row["reference_id"]),
+                trial=trial,
+                url=f"{head}{pk}{tail}",
+                therapies=_Many(sorted(linked[pk], key=lambda t: therapy_rank[t.pk])),
+                subtypes=_Many(sorted(of_subtypes[pk], key=lambda s: subtype_rank[s.pk])),
+                arms=arms[pk],
+                outcomes=outcomes[pk],
+            )
+
+
 def certainty_cells() -> dict:
     """(therapy id, subtype id) -> Synthesis of the published evidence (memoized matrix)."""
     from evidence.selectors import evidence_matrix
@@ -394,7 +549,7 @@ def bundle_entries(
     for measure in measures:
         yield outcome_variable(measure)
     cells = certainty_cells()
-    for study in one_at_a_time(studies_for_export(studies).iterator(chunk_size=CHUNK_SIZE)):
+    for study in _bundle_studies(studies.order_by("pk")):
         for outcome in study.outcomes.all():
             yield evidence(outcome, study, cells, base_url)
 

@@ -134,3 +134,23 @@ def test_fhir_endpoints_documented(client):
     schema = client.get("/api/schema/?format=json").json()
     assert "/api/fhir/Bundle/{name}" in schema["paths"]
     assert "/api/fhir/Citation/{ident}" in schema["paths"]
+
+
+def test_bundle_studies_read_as_values_give_what_the_model_instances_give():
+    # A Bundle reads its studies as plain values per batch (evidence.fhir._bundle_studies);
+    # every Evidence resource must be what the same study read as a model instance gives.
+    from evidence import fhir
+
+    studies = Study.objects.published().order_by("pk")
+    cells = fhir.certainty_cells()
+    instances = {s.pk: s for s in fhir.studies_for_export(studies)}
+    rows = list(fhir._bundle_studies(studies, batch_size=4))  # 43 studies: batches join up
+    assert [row.pk for row in rows] == list(studies.values_list("pk", flat=True))
+    compared = 0
+    for row in rows:
+        study = instances[row.pk]
+        by_values = [fhir.evidence(o, row, cells, "https://x.org") for o in row.outcomes.all()]
+        by_model = [fhir.evidence(o, study, cells, "https://x.org") for o in study.outcomes.all()]
+        assert by_values == by_model, row.label
+        compared += len(by_model)
+    assert compared > 40  # outcomes with arms, per-arm results, trials and certainty among them
