@@ -46,3 +46,17 @@ def one_at_a_time(rows: Iterable[M]) -> Iterator[M]:
     for row in rows:
         yield row
         forget(row)
+
+
+def id_batches(rows: models.QuerySet, size: int) -> Iterator[list[int]]:
+    """The primary keys of ``rows``, in its order, as lists of ``size``: read from the
+    database a chunk at a time (a server-side cursor on PostgreSQL), so that not even the list
+    of every key is held at once, whatever the number of rows."""
+    batch: list[int] = []
+    for pk in rows.values_list("pk", flat=True).iterator(chunk_size=size):
+        batch.append(pk)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 
 from core.csvfile import csv_lines
+from core.streaming import id_batches
 from evidence.choices import ArmRole
 from evidence.models import Arm, Outcome, Study, StudySubtypeCount
 
@@ -161,9 +162,7 @@ def _csv_rows(studies: QuerySet[Study], base_url: str, curator: bool) -> Iterato
     marker = 987654321
     head, tail = reverse("evidence:study_detail", args=[marker]).split(str(marker))
     url = base_url + head
-    pks = list(studies.values_list("pk", flat=True))
-    for start in range(0, len(pks), BATCH):
-        batch = pks[start : start + BATCH]
+    for batch in id_batches(studies, BATCH):
         values = {
             row["pk"]: row for row in Study.objects.filter(pk__in=batch).values(*STUDY_FIELDS)
         }

@@ -32,7 +32,7 @@ from django.urls import reverse
 
 from core.choices import ReviewStatus
 from core.formats import FORMATS
-from core.streaming import one_at_a_time
+from core.streaming import id_batches, one_at_a_time
 from evidence.choices import ArmRole, Certainty, OutcomeMeasure
 from evidence.models import (
     Arm,
@@ -399,9 +399,7 @@ def _bundle_studies(studies: QuerySet[Study], batch_size: int = 500) -> Iterator
     subtype_rank = {pk: i for i, pk in enumerate(subtypes)}
     marker = 987654321
     head, tail = reverse("evidence:study_detail", args=[marker]).split(str(marker))
-    pks = list(studies.values_list("pk", flat=True))
-    for start in range(0, len(pks), batch_size):
-        batch = pks[start : start + batch_size]
+    for batch in id_batches(studies, batch_size):
         rows = {
             row["pk"]: row
             for row in Study.objects.filter(pk__in=batch).values(
