@@ -5,7 +5,7 @@ import weakref
 
 import pytest
 
-from core.streaming import one_at_a_time
+from core.streaming import id_batches, one_at_a_time
 from evidence.models import Study
 
 pytestmark = pytest.mark.django_db
@@ -45,3 +45,11 @@ def test_a_plain_iterator_leaves_written_rows_to_the_garbage_collector():
 
 def test_one_at_a_time_frees_each_row_once_the_next_is_asked_for():
     assert not first_row_survives(one_at_a_time(studies()))
+
+
+def test_id_batches_keep_the_querysets_order_in_lists_of_the_size():
+    ordered = Study.objects.published().order_by("-reference__year", "pk")
+    batches = list(id_batches(ordered, 10))
+    assert [len(b) for b in batches] == [10, 10, 10, 10, ordered.count() - 40]
+    assert [pk for b in batches for pk in b] == list(ordered.values_list("pk", flat=True))
+    assert list(id_batches(Study.objects.none(), 10)) == []
