@@ -158,5 +158,6 @@ class SummaryOfFindingsView(TemplateView):
             "therapy": therapy,
             "subtype": subtype,
             "summary": summary,
+            "shown": SUMMARY_ROWS,  # rows per table: a part of the page's fragment key
             "cutoff": SimpleLazyObject(lambda: evidence_cutoff(user)),
         }
