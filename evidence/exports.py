@@ -3,7 +3,7 @@ and the admin (which appends the curators' columns), through the site's one CSV 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 
 from django.db.models import QuerySet
@@ -102,17 +102,31 @@ def _yes_no(value) -> str:
     return "" if value is None else ("yes" if value else "no")
 
 
-def _labels(model, name: str) -> dict:
+def choice_labels(model, name: str) -> dict:
+    """A field's choices as value -> label (what ``get_<name>_display`` gives), for rows read
+    as values."""
     return {value: str(label) for value, label in model._meta.get_field(name).flatchoices}
 
 
+def study_url() -> Callable[[int], str]:
+    """``Study.get_absolute_url`` for rows read as values: the pattern reversed once, the id
+    filled in per row."""
+    marker = 987654321
+    head, tail = reverse("evidence:study_detail", args=[marker]).split(str(marker))
+    return lambda pk: f"{head}{pk}{tail}"
+
+
 def _level_reason(row: dict, designs: dict) -> str:
-    # Study.level_reason, from the row's values (the same three cases, the same words).
-    if row["level_override"] is not None:
-        return f"Set by a curator: {row['level_override_reason']}"
-    if row["level"] is None:
-        return "Guidelines and consensus statements are not graded as primary evidence."
-    return f"Suggested by the design ({designs.get(row['design'], row['design'])})."
+    # Study.level_reason's own rule and words, read from the row's values.
+    design = row["design"]
+    return Study.level_reason.fget(
+        SimpleNamespace(
+            level_override=row["level_override"],
+            level_override_reason=row["level_override_reason"],
+            level=row["level"],
+            get_design_display=lambda: designs.get(design, design),
+        )
+    )
 
 
 def _related(studies: list[int]) -> dict[str, dict[int, list]]:
@@ -156,12 +170,9 @@ def _csv_rows(studies: QuerySet[Study], base_url: str, curator: bool) -> Iterato
     the same columns from values are many times faster. tests/test_render_identity.py holds
     the bytes of the instance-based writer this replaced, which this one must reproduce.
     """
-    designs = _labels(Study, "design")
-    measures = _labels(Outcome, "measure")
-    # A study's URL is the same pattern for every study: reversed once, filled in per row.
-    marker = 987654321
-    head, tail = reverse("evidence:study_detail", args=[marker]).split(str(marker))
-    url = base_url + head
+    designs = choice_labels(Study, "design")
+    measures = choice_labels(Outcome, "measure")
+    url = study_url()
     for batch in id_batches(studies, BATCH):
         values = {
             row["pk"]: row for row in Study.objects.filter(pk__in=batch).values(*STUDY_FIELDS)
@@ -215,7 +226,7 @@ def _csv_rows(studies: QuerySet[Study], base_url: str, curator: bool) -> Iterato
                 row["follow_up"],
                 outcomes,
                 _yes_no(row["verified"]),
-                f"{url}{pk}{tail}",
+                base_url + url(pk),
                 row["trial__key"] or "",
                 row["publication_role"],
                 row["data_availability"],

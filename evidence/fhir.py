@@ -28,12 +28,12 @@ from collections.abc import Iterable, Iterator
 from types import SimpleNamespace
 
 from django.db.models import Prefetch, QuerySet
-from django.urls import reverse
 
 from core.choices import ReviewStatus
 from core.formats import FORMATS
 from core.streaming import id_batches, one_at_a_time
 from evidence.choices import ArmRole, Certainty, OutcomeMeasure
+from evidence.exports import choice_labels, study_url
 from evidence.models import (
     Arm,
     DiseaseSubtype,
@@ -388,7 +388,7 @@ class _StudyRow(SimpleNamespace):
         return self.url
 
 
-ARM_ROLES = {value: str(label) for value, label in ArmRole.choices}
+ARM_ROLES = choice_labels(Arm, "role")
 
 
 def _bundle_studies(studies: QuerySet[Study], batch_size: int = 500) -> Iterator[_StudyRow]:
@@ -397,8 +397,7 @@ def _bundle_studies(studies: QuerySet[Study], batch_size: int = 500) -> Iterator
     therapy_rank = {pk: i for i, pk in enumerate(therapies)}  # the model's ordering
     subtypes = {s.pk: s for s in DiseaseSubtype.objects.all()}
     subtype_rank = {pk: i for i, pk in enumerate(subtypes)}
-    marker = 987654321
-    head, tail = reverse("evidence:study_detail", args=[marker]).split(str(marker))
+    url = study_url()
     for batch in id_batches(studies, batch_size):
         rows = {
             row["pk"]: row
@@ -494,7 +493,7 @@ def _bundle_studies(studies: QuerySet[Study], batch_size: int = 500) -> Iterator
                 summary=row["summary"],
                 reference=SimpleNamespace(pk=row["reference_id"]),
                 trial=trial,
-                url=f"{head}{pk}{tail}",
+                url=url(pk),
                 therapies=_Many(sorted(linked[pk], key=lambda t: therapy_rank[t.pk])),
                 subtypes=_Many(sorted(of_subtypes[pk], key=lambda s: subtype_rank[s.pk])),
                 arms=arms[pk],
