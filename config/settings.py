@@ -87,15 +87,17 @@ MIDDLEWARE = [
     "core.middleware_api.APIErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Above the session and authentication: a cached page is answered without touching them.
+    # Above the two header middlewares too: their headers are the same for every anonymous
+    # page, so they are stored with it and a hit does not rebuild them. And above the three
+    # checks of the request below: only a 200 is stored, so a stored page's address passed
+    # them when it was rendered (a bad address is a miss, and gets their answer).
+    "core.middleware.PageCacheMiddleware",
     "core.security.URLLengthLimitMiddleware",
     # NUL characters in the path, query string or a form: 400 before any view or query.
     "core.security.NullCharacterMiddleware",
-    # Database down: 503 with Retry-After, not a 500 (cached pages are still served below).
+    # Database down: 503 with Retry-After, not a 500.
     "core.middleware_db.DatabaseUnavailableMiddleware",
-    # Above the session and authentication: a cached page is answered without touching them.
-    # Above the two header middlewares too: their headers are the same for every anonymous
-    # page, so they are stored with it and a hit does not rebuild them.
-    "core.middleware.PageCacheMiddleware",
     "csp.middleware.CSPMiddleware",
     "core.security.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -182,6 +184,12 @@ CACHES["default"]["KEY_PREFIX"] = os.environ.get("CACHE_KEY_PREFIX", "myoevidenc
 # (core/caching/generation.py), so a change made by any process reaches every process on its
 # next request, with or without Redis.
 MYOEVIDENCE_PAGE_CACHE_SECONDS = int(os.environ.get("MYOEVIDENCE_PAGE_CACHE_SECONDS", "300"))
+# On PostgreSQL each serving process learns the generation from the database's notifications
+# instead of reading it on every request (core/caching/listener.py: one more connection per
+# process). Turn it off behind a connection pooler in transaction mode, where LISTEN cannot work.
+MYOEVIDENCE_GENERATION_LISTEN = os.environ.get(
+    "MYOEVIDENCE_GENERATION_LISTEN", "true"
+).strip().lower() not in ("0", "false", "no", "off")
 # Each process keeps pages it has stored or served, up to this many bytes of content; with
 # Redis (CACHE_URL=redis://...) they are shared through it too.
 MYOEVIDENCE_PAGE_CACHE_LOCAL_BYTES = int(

@@ -226,8 +226,20 @@ def respond(
     return stamp(build(), etag=etag, last_modified=last_modified)
 
 
+# The request headers that can turn a stored response into a 304 or a 412.
+CONDITIONAL_HEADERS = (
+    "HTTP_IF_MATCH",
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_UNMODIFIED_SINCE",
+)
+
+
 def revalidate(request, response):
     """A stored response (the page cache's) answered again: 304 when the client holds it."""
+    meta = request.META
+    if not any(header in meta for header in CONDITIONAL_HEADERS):
+        return response  # nothing to compare: most requests, and every hit pays this check
     etag = response.get("ETag")
     last_modified = parse_http_date_safe(response.get("Last-Modified", ""))
     if etag is None and last_modified is None:

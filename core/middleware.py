@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from django.core.exceptions import DisallowedHost
 from django.db import DatabaseError
 
 from core.caching import pages as page_cache
@@ -18,7 +19,8 @@ class PageCacheMiddleware:
     """Serve anonymous GET requests from the whole-page cache (see ``core.caching.pages``).
 
     It sits above the session and authentication middleware, so a hit costs the request's one
-    read of the content generation (a query) and, from this process's copy, nothing else. A
+    read of the content generation (a query on SQLite; on PostgreSQL the number this process
+    heard, see ``core.caching.listener``) and, from this process's copy, nothing else. A
     miss renders normally and stores a 200 that sets no cookie and is not streamed (exports
     are never held in the cache). The response says which it was
     in ``X-Page-Cache`` (hit, miss), for the benchmark and for debugging.
@@ -38,6 +40,8 @@ class PageCacheMiddleware:
             return self.get_response(request)
         try:
             found = page_cache.lookup(request)
+        except DisallowedHost:
+            return self.get_response(request)  # Django's 400, never a cached page
         except DatabaseError:
             # No generation, no stored page can be trusted: the request goes on to fail as
             # any other would, into DatabaseUnavailableMiddleware's one-line 503.

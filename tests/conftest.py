@@ -33,6 +33,10 @@ def cache_mode(settings):
     from core.caching import generation, pages
     from core.caching.data import local_values
 
+    # A test's changes are never committed, so no other connection hears of them: the
+    # listening thread is tested on its own (tests/core/test_generation_listener.py).
+    settings.MYOEVIDENCE_GENERATION_LISTEN = False
+
     if TEST_CACHES == "off":
         settings.MYOEVIDENCE_PAGE_CACHE_SECONDS = 0
         settings.MYOEVIDENCE_DATA_CACHE_SECONDS = 0

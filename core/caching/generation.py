@@ -21,7 +21,8 @@ resolves by failing one of them with an error (nothing is half-written; the writ
 repeated).
 
 Reading it costs one indexed query; a request reads it once (``current``), however many cache
-lookups it makes, and a page or value is stored with the generation read *before* it was
+lookups it makes; on PostgreSQL a serving process does not even ask, it hears every change
+(``core.caching.listener``), and a page or value is stored with the generation read *before* it was
 computed: a change committed meanwhile leaves it stored as old, never served.
 
 What moves it on:
@@ -47,8 +48,10 @@ from asgiref.local import Local
 from django.apps import apps
 from django.core.signals import request_finished, request_started
 from django.db import DEFAULT_DB_ALIAS, transaction
-from django.db.models import F
 from django.db.models.signals import m2m_changed, post_delete, post_save
+
+from core.caching.listener import enabled as listen_enabled
+from core.caching.listener import listener
 
 __all__ = [
     "CONTENT_APPS",
@@ -81,11 +84,16 @@ def current(using: str = DEFAULT_DB_ALIAS) -> int:
     memo = getattr(_request, "generation", None)
     if memo is not None:
         return memo
-    value = _read(using)
+    if not getattr(_request, "active", False):
+        return _read(using)
     # A value read after this transaction's own uncommitted bump may be rolled back and
-    # reused: never remembered.
-    if getattr(_request, "active", False) and not uncommitted_changes(using):
-        _request.generation = value
+    # reused: never remembered, and the number heard from other processes is older than it.
+    if uncommitted_changes(using):
+        return _read(using)
+    # On PostgreSQL the serving process hears every change (core.caching.listener): no query.
+    heard = listener.value() if listen_enabled(using) else None
+    value = heard if heard is not None else _read(using)
+    _request.generation = value
     return value
 
 
@@ -129,10 +137,24 @@ def _create(using: str) -> None:
     )
 
 
-def _increment(using: str) -> None:
-    model = _model()
-    if not model.objects.using(using).filter(pk=ROW).update(value=F("value") + 1):
-        _create(using)
+def _increment(using: str) -> int | None:
+    """Add one, in the current transaction; the new number (None when the row was missing
+    and has just been created with a random one)."""
+    opts = _model()._meta
+    connection = transaction.get_connection(using)
+    quote = connection.ops.quote_name
+    column = quote(opts.get_field("value").column)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(opts.db_table)} SET {column} = {column} + 1 "
+            f"WHERE {quote(opts.pk.column)} = %s RETURNING {column}",
+            [ROW],
+        )
+        found = cursor.fetchone()
+    if found:
+        return found[0]
+    _create(using)
+    return None
 
 
 class _Bumped:
@@ -140,22 +162,29 @@ class _Bumped:
 
     done = False
 
+    def __init__(self, value: int | None = None) -> None:
+        self.value = value
+
     def __call__(self) -> None:
         self.done = True
-        forget()  # this request's remembered number is now old
+        _committed(self.value)
+
+
+def _committed(value: int | None) -> None:
+    forget()  # this request's remembered number is now old
+    if value is not None:
+        listener.committed(value)  # and so is the one this process last heard
 
 
 def content_changed(using: str = DEFAULT_DB_ALIAS) -> None:
     """Move the generation on, in the current transaction (at once outside one)."""
     connection = transaction.get_connection(using)
     if not connection.in_atomic_block:
-        _increment(using)
-        forget()
+        _committed(_increment(using))
         return
     if _bump_pending(connection):
         return
-    _increment(using)
-    transaction.on_commit(_Bumped(), using=using)
+    transaction.on_commit(_Bumped(_increment(using)), using=using)
 
 
 def _bump_pending(connection) -> bool:

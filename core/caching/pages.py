@@ -22,7 +22,6 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import cc_delim_re
 
@@ -78,16 +77,10 @@ def is_cacheable_request(request: HttpRequest) -> bool:
     if "HTTP_AUTHORIZATION" in request.META:
         return False
     cookies = request.COOKIES
-    if (
+    return not (
         settings.SESSION_COOKIE_NAME in cookies
         or getattr(settings, "MESSAGE_COOKIE_NAME", "messages") in cookies
-    ):
-        return False
-    try:
-        request.get_host()  # part of the key; a host we do not serve gets Django's 400
-    except DisallowedHost:
-        return False
-    return True
+    )
 
 
 def is_cacheable_response(request: HttpRequest, response: HttpResponse) -> bool:
@@ -116,24 +109,27 @@ class Lookup:
 
 
 def lookup(request: HttpRequest) -> Lookup:
-    """The stored page for this request if it belongs to the current generation."""
+    """The stored page for this request if it belongs to the current generation.
+
+    Raises ``DisallowedHost`` for a host the site does not serve (the host is part of the key):
+    the caller lets Django answer it (400)."""
     url = _url_digest(request)
     current = generation.current()
-    shared = shared_cache()
     headers = _vary_memo.get(url)
+    if headers is not None:
+        key = _page_key(url, request, headers)
+        page = local_pages.get(key, current)
+        if page is not None:
+            return _served(page, current, url)
+    shared = shared_cache()
+    if shared is None:
+        return Lookup(generation=current, url=url)
     if headers is None:
-        if shared is None:
-            return Lookup(generation=current, url=url)
         headers = _shared_get(shared, f"page-vary:{url}")
         if headers is None:
             return Lookup(generation=current, url=url)
         _remember(url, headers)
-    key = _page_key(url, request, headers)
-    page = local_pages.get(key, current)
-    if page is not None:
-        return _served(page, current, url)
-    if shared is None:
-        return Lookup(generation=current, url=url)
+        key = _page_key(url, request, headers)
     stored = _shared_get(shared, key)
     # A page stored under another generation is a miss: content changed since.
     if stored is None or stored[0] != current:

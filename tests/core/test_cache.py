@@ -196,6 +196,18 @@ def test_an_unknown_host_is_refused_as_without_the_cache(client):
     assert client.get("/therapies/", headers={"Host": "evil.example"}).status_code == 400
 
 
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [("/references/?q=a%00b", 400), ("/references/?q=" + "a" * 40_000, 414)],
+)
+def test_the_checks_below_the_cache_answer_a_bad_address_every_time(client, url, status):
+    # The page cache sits above them: a bad address is never stored, so it is a miss each time.
+    for _ in range(2):
+        response = client.get(url)
+        assert response.status_code == status
+        assert HEADER not in response
+
+
 def test_a_response_that_sets_a_cookie_is_not_stored(client):
     # The login form puts a CSRF cookie on the response: personal, never shared.
     with override_settings(MYOEVIDENCE_PAGE_CACHE_EXCLUDE=()):
