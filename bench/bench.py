@@ -208,6 +208,9 @@ def bump_generation(prefix: str) -> None:
     with conn.cursor() as cursor:
         cursor.execute("UPDATE core_contentgeneration SET value = value + 1")
     conn.close()
+    # The serving processes hear of it from PostgreSQL's notification (core.caching.listener),
+    # well within this pause: the request after it measures the recomputation, not a race.
+    time.sleep(0.05)
 
 
 def clear_redis(prefix: str) -> None:

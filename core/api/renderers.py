@@ -51,8 +51,22 @@ RISRenderer = export_renderer("ris")
 CSLJSONRenderer = export_renderer("csljson")
 
 
+class Rendered:
+    """A body this renderer made earlier (kept per content generation): sent as it is."""
+
+    __slots__ = ("content",)
+
+    def __init__(self, content: bytes):
+        self.content = content
+
+
 class JSONRenderer(renderers.JSONRenderer):
     """Plain JSON (no browsable API: the interactive documentation is at /api/docs/)."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, Rendered):
+            return data.content
+        return super().render(data, accepted_media_type, renderer_context)
 
 
 class ContentNegotiation(DefaultContentNegotiation):

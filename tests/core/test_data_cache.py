@@ -206,6 +206,26 @@ def test_a_warm_data_cache_saves_queries(client, url):
     assert len(warm) < len(cold), url
 
 
+def test_an_api_list_page_is_kept_rendered_per_media_type(client, monkeypatch):
+    from rest_framework.renderers import JSONRenderer
+
+    url = "/api/v1/studies/?page_size=2"
+    fresh = client.get(url).content
+    encoded = []
+    original = JSONRenderer.render
+    monkeypatch.setattr(
+        JSONRenderer, "render", lambda *a, **k: encoded.append(1) or original(*a, **k)
+    )
+
+    assert client.get(url).content == fresh  # the same bytes, not encoded again
+    assert encoded == []
+    indented = client.get(url, headers={"Accept": "application/json; indent=2"})
+    assert indented.json() == client.get(url).json()
+    assert indented.content != fresh
+    assert indented.content.startswith(b'{\n  "count"')
+    assert encoded == [1]
+
+
 def change(django_capture_on_commit_callbacks, edit):
     with django_capture_on_commit_callbacks(execute=True):
         edit()
