@@ -14,7 +14,6 @@ from core.conditional import (
 from core.formats import download
 from core.http import invalid_filter_response
 from core.lists import LazyFilteredListView
-from core.streaming import one_at_a_time
 from references.filtersets import ReferenceFilterSet
 from references.formats import WRITERS
 from references.models import Reference
@@ -64,8 +63,8 @@ class ReferenceExportView(View):
             etag=collection_etag(request, fmt, count, last_modified),
             last_modified=last_modified,
             build=lambda: download(
-                # Rows forgotten once written (core.streaming): memory stays flat however many.
-                WRITERS[fmt](one_at_a_time(references.iterator(chunk_size=500))),
+                # Read a batch at a time (references.formats): memory stays flat however many.
+                WRITERS[fmt](references),
                 fmt,
                 "myoevidence-references",
             ),

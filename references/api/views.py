@@ -4,7 +4,6 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework.decorators import action
 
-from core.api.exports import CHUNK_SIZE
 from core.api.renderers import BibTeXRenderer, CSLJSONRenderer, CSVRenderer, RISRenderer
 from core.api.viewsets import WriteViewSet
 from references.api.serializers import ReferenceSerializer, ReferenceWriteSerializer
@@ -87,7 +86,7 @@ class ReferenceViewSet(WriteViewSet):
 
     def export(self, fmt, queryset):
         if fmt in WRITERS:
-            return WRITERS[fmt](queryset.iterator(chunk_size=CHUNK_SIZE))
+            return WRITERS[fmt](queryset)
         return super().export(fmt, queryset)
 
     @extend_schema(

@@ -81,3 +81,41 @@ def test_an_unwritable_path_is_a_clear_error(tmp_path):
 
     with pytest.raises(CommandError, match="cannot be written"):
         call_command("export_bibtex", str(tmp_path / "missing" / "x.bib"), stderr=StringIO())
+
+
+# -- the writers read a queryset as plain values ------------------------------------------------
+
+
+def test_every_entry_is_laid_out_as_bibtexparser_lays_it_out():
+    from references.formats import (
+        BIBTEX_TYPES,
+        _entry_text,
+        bibtex_entry,
+        bibtex_key,
+        library_entry_text,
+    )
+
+    references = list(Reference.objects.with_authors())
+    assert len(references) >= 60
+    for reference in references:
+        text = bibtex_entry(reference)
+        entry_type = BIBTEX_TYPES.get(reference.kind, "misc")
+        fields = re.findall(r"^  (\w+) = (.*?),?$", text, flags=re.MULTILINE)
+        assert fields, text
+        assert library_entry_text(entry_type, bibtex_key(reference), fields) == text
+    # One field, and none at all.
+    for fields in ([("title", "{T}")], []):
+        assert _entry_text("misc", "k", fields) == library_entry_text("misc", "k", fields)
+
+
+@pytest.mark.parametrize("fmt", ["bibtex", "ris", "csljson"])
+def test_a_queryset_is_written_as_its_instances_are(fmt, django_assert_max_num_queries):
+    from references.formats import WRITERS
+
+    queryset = Reference.objects.with_authors().order_by("-year", "pk")
+    instances = "".join(WRITERS[fmt](list(queryset)))
+    # Keys, then per batch of 1,000 the authors and the references: a few queries in all.
+    with django_assert_max_num_queries(3):
+        values = "".join(WRITERS[fmt](queryset))
+    assert values == instances
+    assert values.count("Oddis") >= 1
