@@ -57,7 +57,16 @@ def csv_lines(header: Sequence[str], rows: Iterable[Sequence]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow([safe_cell(name) for name in header])
     for row in rows:
-        yield writer.writerow([safe_cell(value) for value in row])
+        # Most cells are text that starts as no formula does: kept as they are without the
+        # conversions of safe_cell (a third of a large export's time).
+        yield writer.writerow(
+            [
+                value
+                if type(value) is str and not value.startswith(FORMULA_START)
+                else safe_cell(value)
+                for value in row
+            ]
+        )
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence]) -> str:

@@ -12,10 +12,12 @@ reference counting free each chunk as soon as the iterator lets go of it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
-from django.db import models
+from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db.models.expressions import RawSQL
 
 M = TypeVar("M", bound=models.Model)
 
@@ -60,3 +62,19 @@ def id_batches(rows: models.QuerySet, size: int) -> Iterator[list[int]]:
             batch = []
     if batch:
         yield batch
+
+
+def keys_in(keys: list[int], using: str = DEFAULT_DB_ALIAS) -> RawSQL | list[int]:
+    """A batch of integer keys as one query parameter, for ``filter(<key>__in=keys_in(batch))``.
+
+    ``filter(study_id__in=batch)`` makes one parameter per key: Django prepares each and
+    PostgreSQL plans a list of a thousand constants, for every table a batched export reads
+    (a third of the studies CSV's time at scale on PostgreSQL). One array (PostgreSQL) or one
+    JSON text (SQLite's ``json_each``) is the same set, passed and planned once.
+    """
+    keys = [int(key) for key in keys]
+    if connections[using].vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", [keys])
+    if connections[using].vendor == "sqlite":
+        return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(keys)])
+    return keys  # pragma: no cover - another database: Django's own list

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 
 from core.csvfile import csv_lines
-from core.streaming import id_batches
+from core.streaming import id_batches, keys_in
 from evidence.choices import ArmRole
 from evidence.models import Arm, Outcome, Study, StudySubtypeCount
 
@@ -157,7 +157,7 @@ def _related(studies: list[int]) -> dict[str, dict[int, list]]:
         ),
     }
     for name, rows in tables.items():
-        for study_id, *values in rows.filter(study_id__in=studies):
+        for study_id, *values in rows.filter(study_id__in=keys_in(studies)):
             found[name][study_id].append(values)
     return found
 
@@ -175,7 +175,8 @@ def _csv_rows(studies: QuerySet[Study], base_url: str, curator: bool) -> Iterato
     url = study_url()
     for batch in id_batches(studies, BATCH):
         values = {
-            row["pk"]: row for row in Study.objects.filter(pk__in=batch).values(*STUDY_FIELDS)
+            row["pk"]: row
+            for row in Study.objects.filter(pk__in=keys_in(batch)).values(*STUDY_FIELDS)
         }
         related = _related(batch)
         for pk in batch:

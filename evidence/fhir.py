@@ -31,7 +31,7 @@ from django.db.models import Prefetch, QuerySet
 
 from core.choices import ReviewStatus
 from core.formats import FORMATS
-from core.streaming import id_batches, one_at_a_time
+from core.streaming import id_batches, keys_in, one_at_a_time
 from evidence.choices import ArmRole, Certainty, OutcomeMeasure
 from evidence.exports import choice_labels, study_url
 from evidence.models import (
@@ -399,9 +399,10 @@ def _bundle_studies(studies: QuerySet[Study], batch_size: int = 500) -> Iterator
     subtype_rank = {pk: i for i, pk in enumerate(subtypes)}
     url = study_url()
     for batch in id_batches(studies, batch_size):
+        keys = keys_in(batch)
         rows = {
             row["pk"]: row
-            for row in Study.objects.filter(pk__in=batch).values(
+            for row in Study.objects.filter(pk__in=keys).values(
                 "pk",
                 "label",
                 "comparator",
@@ -414,18 +415,18 @@ def _bundle_studies(studies: QuerySet[Study], batch_size: int = 500) -> Iterator
         }
         linked: dict[int, list] = {pk: [] for pk in batch}
         for study_id, therapy_id in Study.therapies.through.objects.filter(
-            study_id__in=batch
+            study_id__in=keys
         ).values_list("study_id", "therapy_id"):
             linked[study_id].append(therapies[therapy_id])
         of_subtypes: dict[int, list] = {pk: [] for pk in batch}
         for study_id, subtype_id in Study.subtypes.through.objects.filter(
-            study_id__in=batch
+            study_id__in=keys
         ).values_list("study_id", "diseasesubtype_id"):
             of_subtypes[study_id].append(subtypes[subtype_id])
         arms: dict[int, _Many] = {pk: _Many() for pk in batch}
         arm_by_id: dict[int, _ArmRow] = {}
         for arm_id, study_id, label, role, dose, route, schedule, duration, therapy_id in (
-            Arm.objects.filter(study_id__in=batch)
+            Arm.objects.filter(study_id__in=keys)
             .order_by("study", "order", "pk")
             .values_list(
                 "pk",
@@ -452,7 +453,7 @@ def _bundle_studies(studies: QuerySet[Study], batch_size: int = 500) -> Iterator
             arm_by_id[arm_id] = arm
         results: dict[int, _Many] = {}
         for outcome_id, arm_id, responders, n in (
-            OutcomeArmResult.objects.filter(outcome__study_id__in=batch)
+            OutcomeArmResult.objects.filter(outcome__study_id__in=keys)
             .order_by("outcome", "arm__order", "pk")
             .values_list("outcome_id", "arm_id", "responders", "n")
         ):
@@ -461,7 +462,7 @@ def _bundle_studies(studies: QuerySet[Study], batch_size: int = 500) -> Iterator
             )
         outcomes: dict[int, _Many] = {pk: _Many() for pk in batch}
         for pk, study_id, measure, description, timepoint, value, responders, n in (
-            Outcome.objects.filter(study_id__in=batch)
+            Outcome.objects.filter(study_id__in=keys)
             .order_by("study", "order", "pk")
             .values_list(
                 "pk", "study_id", "measure", "description", "timepoint", "value", "responders", "n"

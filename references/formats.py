@@ -16,7 +16,7 @@ from bibtexparser.model import Entry, Field
 from bibtexparser.writer import BibtexFormat, write
 from django.db.models import QuerySet
 
-from core.streaming import id_batches
+from core.streaming import id_batches, keys_in
 from references.choices import ReferenceKind
 from references.models import Author, Reference
 from references.validators import BIBTEX_KEY_RE
@@ -235,13 +235,16 @@ def _records(references: QuerySet[Reference]) -> Iterator[SimpleNamespace]:
     batch at a time, keys read through a server-side cursor."""
     for batch in id_batches(references, BATCH):
         authors: dict[int, list[SimpleNamespace]] = {pk: [] for pk in batch}
-        rows = Author.objects.filter(reference_id__in=batch).order_by("reference_id", "position")
+        rows = Author.objects.filter(reference_id__in=keys_in(batch)).order_by(
+            "reference_id", "position"
+        )
         for reference_id, family, given, is_corporate in rows.values_list(*AUTHOR_FIELDS):
             authors[reference_id].append(
                 SimpleNamespace(family=family, given=given, is_corporate=is_corporate)
             )
         values = {
-            row["pk"]: row for row in Reference.objects.filter(pk__in=batch).values(*RECORD_FIELDS)
+            row["pk"]: row
+            for row in Reference.objects.filter(pk__in=keys_in(batch)).values(*RECORD_FIELDS)
         }
         for pk in batch:
             yield SimpleNamespace(**values[pk], ordered_authors=authors[pk])

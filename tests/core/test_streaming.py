@@ -5,8 +5,8 @@ import weakref
 
 import pytest
 
-from core.streaming import id_batches, one_at_a_time
-from evidence.models import Study
+from core.streaming import id_batches, keys_in, one_at_a_time
+from evidence.models import Outcome, Study
 
 pytestmark = pytest.mark.django_db
 
@@ -53,3 +53,13 @@ def test_id_batches_keep_the_querysets_order_in_lists_of_the_size():
     assert [len(b) for b in batches] == [10, 10, 10, 10, ordered.count() - 40]
     assert [pk for b in batches for pk in b] == list(ordered.values_list("pk", flat=True))
     assert list(id_batches(Study.objects.none(), 10)) == []
+
+
+@pytest.mark.parametrize("count", [0, 1, 7, 1500])
+def test_keys_in_selects_the_same_rows_as_a_list_of_keys(count):
+    keys = list(Study.objects.order_by("-pk").values_list("pk", flat=True)[:count])
+    keys += [0, -5] if count else []  # no such rows
+    by_list = set(Outcome.objects.filter(study_id__in=keys).values_list("pk", flat=True))
+    by_keys = set(Outcome.objects.filter(study_id__in=keys_in(keys)).values_list("pk", flat=True))
+    assert by_keys == by_list
+    assert bool(by_keys) == bool(count)
