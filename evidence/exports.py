@@ -130,7 +130,10 @@ def _level_reason(row: dict, designs: dict) -> str:
 
 
 def _related(studies: list[int]) -> dict[str, dict[int, list]]:
-    """Each table's rows of a batch of studies as tuples, per study, in the models' order."""
+    """Each table's rows of a batch of studies as tuples, per study, in the models' order.
+
+    Ordered by ``study_id``, not ``study``: rows are grouped per study here, and ordering by
+    the study would join every study and its reference to sort by the study's own ordering."""
     found: dict[str, dict[int, list]] = {
         name: {pk: [] for pk in studies}
         for name in ("therapies", "subtypes", "outcomes", "arms", "counts")
@@ -138,10 +141,10 @@ def _related(studies: list[int]) -> dict[str, dict[int, list]]:
     tables = {
         "therapies": Study.therapies.through.objects.values_list("study_id", "therapy__slug"),
         "subtypes": Study.subtypes.through.objects.values_list("study_id", "diseasesubtype__code"),
-        "outcomes": Outcome.objects.order_by("study", "order", "pk").values_list(
+        "outcomes": Outcome.objects.order_by("study_id", "order", "pk").values_list(
             "study_id", "measure", "timepoint", "responders", "n", "value"
         ),
-        "arms": Arm.objects.order_by("study", "order", "pk").values_list(
+        "arms": Arm.objects.order_by("study_id", "order", "pk").values_list(
             "study_id",
             "label",
             "role",
@@ -152,7 +155,7 @@ def _related(studies: list[int]) -> dict[str, dict[int, list]]:
             "n",
             "therapy__slug",
         ),
-        "counts": StudySubtypeCount.objects.order_by("study", "subtype__order").values_list(
+        "counts": StudySubtypeCount.objects.order_by("study_id", "subtype__order").values_list(
             "study_id", "subtype__code", "n"
         ),
     }
@@ -176,7 +179,7 @@ def _csv_rows(studies: QuerySet[Study], base_url: str, curator: bool) -> Iterato
     for batch in id_batches(studies, BATCH):
         values = {
             row["pk"]: row
-            for row in Study.objects.filter(pk__in=keys_in(batch)).values(*STUDY_FIELDS)
+            for row in Study.objects.filter(pk__in=keys_in(batch)).order_by().values(*STUDY_FIELDS)
         }
         related = _related(batch)
         for pk in batch:

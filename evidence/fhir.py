@@ -402,7 +402,9 @@ def _bundle_studies(studies: QuerySet[Study], batch_size: int = 500) -> Iterator
         keys = keys_in(batch)
         rows = {
             row["pk"]: row
-            for row in Study.objects.filter(pk__in=keys).values(
+            for row in Study.objects.filter(pk__in=keys)
+            .order_by()
+            .values(
                 "pk",
                 "label",
                 "comparator",
@@ -427,7 +429,7 @@ def _bundle_studies(studies: QuerySet[Study], batch_size: int = 500) -> Iterator
         arm_by_id: dict[int, _ArmRow] = {}
         for arm_id, study_id, label, role, dose, route, schedule, duration, therapy_id in (
             Arm.objects.filter(study_id__in=keys)
-            .order_by("study", "order", "pk")
+            .order_by("study_id", "order", "pk")
             .values_list(
                 "pk",
                 "study_id",
@@ -454,7 +456,7 @@ def _bundle_studies(studies: QuerySet[Study], batch_size: int = 500) -> Iterator
         results: dict[int, _Many] = {}
         for outcome_id, arm_id, responders, n in (
             OutcomeArmResult.objects.filter(outcome__study_id__in=keys)
-            .order_by("outcome", "arm__order", "pk")
+            .order_by("outcome_id", "arm__order", "pk")
             .values_list("outcome_id", "arm_id", "responders", "n")
         ):
             results.setdefault(outcome_id, _Many()).append(
@@ -463,7 +465,7 @@ def _bundle_studies(studies: QuerySet[Study], batch_size: int = 500) -> Iterator
         outcomes: dict[int, _Many] = {pk: _Many() for pk in batch}
         for pk, study_id, measure, description, timepoint, value, responders, n in (
             Outcome.objects.filter(study_id__in=keys)
-            .order_by("study", "order", "pk")
+            .order_by("study_id", "order", "pk")
             .values_list(
                 "pk", "study_id", "measure", "description", "timepoint", "value", "responders", "n"
             )

@@ -244,7 +244,9 @@ def _records(references: QuerySet[Reference]) -> Iterator[SimpleNamespace]:
             )
         values = {
             row["pk"]: row
-            for row in Reference.objects.filter(pk__in=keys_in(batch)).values(*RECORD_FIELDS)
+            for row in Reference.objects.filter(pk__in=keys_in(batch))
+            .order_by()
+            .values(*RECORD_FIELDS)
         }
         for pk in batch:
             yield SimpleNamespace(**values[pk], ordered_authors=authors[pk])
