@@ -13,7 +13,7 @@ reference counting free each chunk as soon as the iterator lets go of it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
@@ -50,13 +50,14 @@ def one_at_a_time(rows: Iterable[M]) -> Iterator[M]:
         forget(row)
 
 
-def id_batches(rows: models.QuerySet, size: int) -> Iterator[list[int]]:
-    """The primary keys of ``rows``, in its order, as lists of ``size``: read from the
-    database a chunk at a time (a server-side cursor on PostgreSQL), so that not even the list
-    of every key is held at once, whatever the number of rows."""
-    batch: list[int] = []
-    for pk in rows.values_list("pk", flat=True).iterator(chunk_size=size):
-        batch.append(pk)
+def value_batches(rows: models.QuerySet, fields: Sequence[str], size: int) -> Iterator[list[dict]]:
+    """The rows of ``rows`` as dicts of ``fields``, in its order, as lists of ``size``: read
+    through one cursor a chunk at a time (a server-side cursor on PostgreSQL), so that not even
+    the list of every key is held at once, whatever the number of rows. A batched export reads
+    each batch's related rows by the keys of the batch (``keys_in``)."""
+    batch: list[dict] = []
+    for row in rows.prefetch_related(None).values(*fields).iterator(chunk_size=size):
+        batch.append(row)
         if len(batch) == size:
             yield batch
             batch = []

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 
 from core.csvfile import csv_lines
-from core.streaming import id_batches, keys_in
+from core.streaming import keys_in, value_batches
 from evidence.choices import ArmRole
 from evidence.models import Arm, Outcome, Study, StudySubtypeCount
 
@@ -176,14 +176,10 @@ def _csv_rows(studies: QuerySet[Study], base_url: str, curator: bool) -> Iterato
     designs = choice_labels(Study, "design")
     measures = choice_labels(Outcome, "measure")
     url = study_url()
-    for batch in id_batches(studies, BATCH):
-        values = {
-            row["pk"]: row
-            for row in Study.objects.filter(pk__in=keys_in(batch)).order_by().values(*STUDY_FIELDS)
-        }
-        related = _related(batch)
-        for pk in batch:
-            row = values[pk]
+    for rows in value_batches(studies, STUDY_FIELDS, BATCH):
+        related = _related([row["pk"] for row in rows])
+        for row in rows:
+            pk = row["pk"]
             outcomes = "; ".join(
                 f"{measures.get(measure, measure)}{' (' + timepoint + ')' if timepoint else ''}: "
                 f"{display_value(responders, n, value)}"

@@ -31,7 +31,7 @@ from django.db.models import Prefetch, QuerySet
 
 from core.choices import ReviewStatus
 from core.formats import FORMATS
-from core.streaming import id_batches, keys_in, one_at_a_time
+from core.streaming import keys_in, one_at_a_time, value_batches
 from evidence.choices import ArmRole, Certainty, OutcomeMeasure
 from evidence.exports import choice_labels, study_url
 from evidence.models import (
@@ -398,23 +398,20 @@ def _bundle_studies(studies: QuerySet[Study], batch_size: int = 500) -> Iterator
     subtypes = {s.pk: s for s in DiseaseSubtype.objects.all()}
     subtype_rank = {pk: i for i, pk in enumerate(subtypes)}
     url = study_url()
-    for batch in id_batches(studies, batch_size):
+    fields = (
+        "pk",
+        "label",
+        "comparator",
+        "summary",
+        "reference_id",
+        "trial_id",
+        "trial__name",
+        "trial__registry_ids",
+    )
+    for found in value_batches(studies, fields, batch_size):
+        rows = {row["pk"]: row for row in found}
+        batch = list(rows)
         keys = keys_in(batch)
-        rows = {
-            row["pk"]: row
-            for row in Study.objects.filter(pk__in=keys)
-            .order_by()
-            .values(
-                "pk",
-                "label",
-                "comparator",
-                "summary",
-                "reference_id",
-                "trial_id",
-                "trial__name",
-                "trial__registry_ids",
-            )
-        }
         linked: dict[int, list] = {pk: [] for pk in batch}
         for study_id, therapy_id in Study.therapies.through.objects.filter(
             study_id__in=keys

@@ -5,7 +5,7 @@ import weakref
 
 import pytest
 
-from core.streaming import id_batches, keys_in, one_at_a_time
+from core.streaming import keys_in, one_at_a_time, value_batches
 from evidence.models import Outcome, Study
 
 pytestmark = pytest.mark.django_db
@@ -47,12 +47,15 @@ def test_one_at_a_time_frees_each_row_once_the_next_is_asked_for():
     assert not first_row_survives(one_at_a_time(studies()))
 
 
-def test_id_batches_keep_the_querysets_order_in_lists_of_the_size():
-    ordered = Study.objects.published().order_by("-reference__year", "pk")
-    batches = list(id_batches(ordered, 10))
+def test_value_batches_keep_the_querysets_order_in_lists_of_the_size():
+    # Prefetching is dropped (values have nothing to prefetch into); the order is kept.
+    ordered = Study.objects.published().prefetch_related("arms").order_by("-reference__year", "pk")
+    batches = list(value_batches(ordered, ("pk", "label"), 10))
     assert [len(b) for b in batches] == [10, 10, 10, 10, ordered.count() - 40]
-    assert [pk for b in batches for pk in b] == list(ordered.values_list("pk", flat=True))
-    assert list(id_batches(Study.objects.none(), 10)) == []
+    assert [(row["pk"], row["label"]) for b in batches for row in b] == list(
+        ordered.values_list("pk", "label")
+    )
+    assert list(value_batches(Study.objects.none(), ("pk",), 10)) == []
 
 
 @pytest.mark.parametrize("count", [0, 1, 7, 1500])
