@@ -105,9 +105,16 @@ def _balanced(value: str) -> bool:
     return depth == 0
 
 
+# Any character that one of the functions below would change: a value without one (most
+# values) is written as it is, without their passes over it.
+_PLAIN_RE = re.compile(f"[{re.escape(''.join(_BIBTEX_SPECIALS))}]|{_LINE_BREAKS_RE.pattern}")
+
+
 def _bibtex_escape(value: str) -> str:
     """Protect characters BibTeX treats specially, in one pass (so no escape is escaped
     again); Unicode is kept as it is (biber and our reader take UTF-8)."""
+    if not _PLAIN_RE.search(value):
+        return value
     specials = _BIBTEX_SPECIALS if _balanced(value) else {**_BIBTEX_SPECIALS, **_UNPAIRED_BRACES}
     return _BIBTEX_SPECIALS_RE.sub(lambda m: specials[m.group(0)], one_line(value))
 
@@ -116,6 +123,8 @@ def _bibtex_identifier(value: str) -> str:
     """An identifier (DOI, pages, kind...) is written as it is, unless it has a backslash or
     braces without partners, which could end the field: those are dropped (our reader drops
     braces from identifiers anyway)."""
+    if not _PLAIN_RE.search(value):
+        return value
     value = one_line(value)
     if "\\" in value or not _balanced(value):
         value = value.replace("\\", "").replace("{", "").replace("}", "")
