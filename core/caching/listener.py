@@ -135,8 +135,14 @@ class Listener:
                 wrapper.ensure_connection()
                 self._listen(wrapper.connection, stop, wake)
             except Exception:
-                if not stop.is_set():
-                    logger.warning("Generation listener lost its connection.", exc_info=True)
+                # Said once when a connection is lost, not every second while the database
+                # stays away (requests meanwhile read it, and say so themselves).
+                if not stop.is_set() and self.connected.is_set():
+                    logger.warning(
+                        "Generation listener lost its connection; requests read the "
+                        "generation until it is back.",
+                        exc_info=True,
+                    )
             finally:
                 self.connected.clear()
                 with self._lock:
