@@ -12,8 +12,7 @@ import re
 from collections.abc import Iterable, Iterator
 from types import SimpleNamespace
 
-from bibtexparser.model import Entry, Field
-from bibtexparser.writer import BibtexFormat, write
+from bibtexparser.writer import BibtexFormat
 from django.db.models import QuerySet
 
 from core.streaming import keys_in, value_batches
@@ -196,19 +195,11 @@ def _entry_text(entry_type: str, key: str, fields: list[tuple[str, str]]) -> str
 
     Written by hand: bibtexparser builds a Library per entry (checking its key) and was half of
     the full export's time (1.4 MB/s at +100k studies, bench/RESULTS.md), while the layout is
-    these few lines. tests/references/test_export_bibtex.py checks that both give the same text
-    for every reference of the corpus and for entries with every kind of field.
+    these few lines. tests/references/test_export_bibtex.py checks that bibtexparser gives the
+    same text for every reference of the corpus and for an entry of one field and of none.
     """
     body = ",\n".join(f"{_FORMAT.indent}{name} = {value}" for name, value in fields)
     return f"@{entry_type}{{{key},\n{body}{chr(10) if body else ''}}}\n\n"
-
-
-def library_entry_text(entry_type: str, key: str, fields: list[tuple[str, str]]) -> str:
-    """The same entry written by bibtexparser (what ``_entry_text`` must reproduce)."""
-    from bibtexparser import Library
-
-    entry = Entry(entry_type=entry_type, key=key, fields=[Field(key=k, value=v) for k, v in fields])
-    return write(Library([entry]), bibtex_format=_FORMAT).strip() + "\n\n"
 
 
 # The fields of a reference the writers read, and of each of its authors.

@@ -49,6 +49,16 @@ def eventually(condition, seconds=10.0):
     return False
 
 
+def assert_reads_the_generation(django_assert_num_queries):
+    """Inside a request cycle, ``current()`` asks the database (one query)."""
+    generation._request_started()
+    try:
+        with django_assert_num_queries(1):
+            generation.current()
+    finally:
+        generation._request_finished()
+
+
 @pytest.fixture
 def listening(settings, monkeypatch):
     """The listener on, reading the value itself only when it connects (no timed re-reads
@@ -143,12 +153,7 @@ def test_a_listener_that_has_not_heard_from_the_database_lately_is_not_trusted(
     with listening._lock:  # the thread cannot note any word from the database meanwhile
         listening._heard -= 3 * listener_module.VERIFY_SECONDS
         assert listening.value() is None
-        generation._request_started()
-        try:
-            with django_assert_num_queries(1):
-                generation.current()
-        finally:
-            generation._request_finished()
+        assert_reads_the_generation(django_assert_num_queries)
 
 
 @on_postgresql
@@ -167,9 +172,4 @@ def test_without_postgresql_or_when_turned_off_every_request_reads_the_generatio
     settings, django_assert_num_queries
 ):
     settings.MYOEVIDENCE_GENERATION_LISTEN = connection.vendor == "sqlite"
-    generation._request_started()
-    try:
-        with django_assert_num_queries(1):
-            generation.current()
-    finally:
-        generation._request_finished()
+    assert_reads_the_generation(django_assert_num_queries)
