@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from django.http import HttpResponse, StreamingHttpResponse
 
 from core.http import attach
+from core.streaming import joined
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,9 @@ def download(chunks: Iterable[str] | str, fmt: str, stem: str, *, stream: bool =
     if isinstance(chunks, str):
         chunks, stream = [chunks], False
     if stream:
-        body = (chunk.encode(export_format.charset) for chunk in chunks)
-        response = StreamingHttpResponse(body, content_type=export_format.content_type)
+        response = StreamingHttpResponse(
+            joined(chunks, charset=export_format.charset), content_type=export_format.content_type
+        )
     else:
         response = HttpResponse(
             "".join(chunks).encode(export_format.charset), content_type=export_format.content_type

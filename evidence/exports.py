@@ -130,7 +130,8 @@ def _level_reason(row: dict, designs: dict) -> str:
 
 
 def _related(studies: list[int]) -> dict[str, dict[int, list]]:
-    """Each table's rows of a batch of studies as tuples, per study, in the models' order.
+    """Each table's rows of a batch of studies as tuples (the study's id first, as read),
+    per study, in the models' order.
 
     Ordered by ``study_id``, not ``study``: rows are grouped per study here, and ordering by
     the study would join every study and its reference to sort by the study's own ordering."""
@@ -160,8 +161,9 @@ def _related(studies: list[int]) -> dict[str, dict[int, list]]:
         ),
     }
     for name, rows in tables.items():
-        for study_id, *values in rows.filter(study_id__in=keys_in(studies)):
-            found[name][study_id].append(values)
+        per_study = found[name]
+        for row in rows.filter(study_id__in=keys_in(studies)):
+            per_study[row[0]].append(row)
     return found
 
 
@@ -183,19 +185,19 @@ def _csv_rows(studies: QuerySet[Study], base_url: str, curator: bool) -> Iterato
             outcomes = "; ".join(
                 f"{measures.get(measure, measure)}{' (' + timepoint + ')' if timepoint else ''}: "
                 f"{display_value(responders, n, value)}"
-                for measure, timepoint, responders, n, value in related["outcomes"][pk]
+                for _, measure, timepoint, responders, n, value in related["outcomes"][pk]
             )
             arms = related["arms"][pk]
 
             def slugs(role, arms=arms):
-                return "; ".join(sorted({arm[-1] for arm in arms if arm[1] == role and arm[-1]}))
+                return "; ".join(sorted({arm[-1] for arm in arms if arm[2] == role and arm[-1]}))
 
             regimens = "; ".join(
                 f"{label} ({role}"
                 + "".join(f", {v}" for v in (dose, route, schedule, duration) if v)
                 + (f", n={n}" if n is not None else "")
                 + ")"
-                for label, role, dose, route, schedule, duration, n, _ in arms
+                for _, label, role, dose, route, schedule, duration, n, _ in arms
             )
             line = [
                 pk,
@@ -207,8 +209,8 @@ def _csv_rows(studies: QuerySet[Study], base_url: str, curator: bool) -> Iterato
                 row["reference__journal"],
                 row["reference__pmid"],
                 row["reference__doi"],
-                "; ".join(sorted(slug for (slug,) in related["therapies"][pk])),
-                "; ".join(sorted(code for (code,) in related["subtypes"][pk])),
+                "; ".join(sorted(slug for _, slug in related["therapies"][pk])),
+                "; ".join(sorted(code for _, code in related["subtypes"][pk])),
                 row["design"],
                 row["phase"],
                 row["blinding"],
@@ -235,7 +237,7 @@ def _csv_rows(studies: QuerySet[Study], base_url: str, curator: bool) -> Iterato
                 slugs(ArmRole.TESTED),
                 slugs(ArmRole.BACKGROUND),
                 regimens,
-                "; ".join(f"{code} {n}" for code, n in related["counts"][pk]),
+                "; ".join(f"{code} {n}" for _, code, n in related["counts"][pk]),
             ]
             if curator:
                 line += [row[name] for name in CURATOR_CSV_COLUMNS]

@@ -234,14 +234,13 @@ def _records(references: QuerySet[Reference]) -> Iterator[SimpleNamespace]:
     export built model instances with their authors at about 1 MB/s. Memory stays flat: one
     batch at a time, keys read through a server-side cursor."""
     for rows in value_batches(references, RECORD_FIELDS, BATCH):
-        authors: dict[int, list[SimpleNamespace]] = {row["pk"]: [] for row in rows}
+        authors: dict[int, list] = {row["pk"]: [] for row in rows}
         found = Author.objects.filter(reference_id__in=keys_in(list(authors)))
-        for reference_id, family, given, is_corporate in found.order_by(
-            "reference_id", "position"
-        ).values_list(*AUTHOR_FIELDS):
-            authors[reference_id].append(
-                SimpleNamespace(family=family, given=given, is_corporate=is_corporate)
-            )
+        # Named tuples: the writers read an author's family, given and is_corporate.
+        for author in found.order_by("reference_id", "position").values_list(
+            *AUTHOR_FIELDS, named=True
+        ):
+            authors[author.reference_id].append(author)
         for row in rows:
             yield SimpleNamespace(**row, ordered_authors=authors[row["pk"]])
 

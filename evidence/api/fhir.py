@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from core.api.renderers import JSONRenderer, export_renderer
 from core.formats import FORMATS
+from core.streaming import joined
 from evidence import fhir
 from evidence.models import DiseaseSubtype, Outcome, Study
 from references.models import Reference
@@ -113,7 +114,7 @@ class BundleView(FHIRView):
         else:
             raise Http404("Bundles are all, therapy-<slug> and subtype-<slug>.")
         response = StreamingHttpResponse(
-            (chunk.encode() for chunk in fhir.bundle_json(name, entries, self.base_url(request))),
+            joined(fhir.bundle_json(name, entries, self.base_url(request))),
             content_type=FORMATS["fhir"].content_type,
         )
         return response
