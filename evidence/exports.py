@@ -242,6 +242,8 @@ def _csv_rows(studies: QuerySet[Study], base_url: str, curator: bool) -> Iterato
             if curator:
                 line += [row[name] for name in CURATOR_CSV_COLUMNS]
             yield line
+        # This batch is let go of before the next is read (see references.formats._records).
+        del rows, related
 
 
 def display_value(responders, n, value) -> str:
