@@ -60,3 +60,13 @@ logger_class = "core.logging.GunicornLogger"
 # FORWARDED_ALLOW_IPS to the proxy's address when it runs elsewhere.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 proc_name = "myoevidence"
+
+
+def post_worker_init(worker):
+    """Import the URLconf, and with it every view, the REST framework and the API schema,
+    before the worker takes its first request: Django imports them on the first request
+    otherwise, which made that request (in every new worker, and again after each recycling)
+    about 150 ms slower."""
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 - the property's import is the point

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from types import SimpleNamespace
 
 from bibtexparser.writer import BibtexFormat
@@ -144,32 +144,59 @@ def bibtex_key(reference: Reference) -> str:
     return re.sub(r"[^A-Za-z0-9:./+_-]+", "-", key).strip("-:./+_")[:100] or f"ref-{reference.pk}"
 
 
-def _bibtex_name(author) -> str:
+def _as_is(value: str) -> str:
+    return value
+
+
+def _bibtex_name(author, escape: Callable[[str], str] = _bibtex_escape) -> str:
     if author.is_corporate:
-        return "{" + _bibtex_escape(author.family) + "}"
-    family = _bibtex_escape(author.family)
+        return "{" + escape(author.family) + "}"
+    family = escape(author.family)
     if " " in author.family and author.family.split()[0][:1].isupper():
         family = "{" + family + "}"  # keep multi-word surnames such as 'De Bleecker' together
-    return f"{family}, {_bibtex_escape(author.given)}" if author.given else family
+    return f"{family}, {escape(author.given)}" if author.given else family
 
 
 def bibtex_entry(reference: Reference) -> str:
     """One reference as a BibTeX entry (authors and fields round-trip through our reader)."""
-    names = [_bibtex_name(a) for a in reference.ordered_authors]
+    authors = reference.ordered_authors
+    texts = [
+        reference.title,
+        reference.journal,
+        reference.publisher,
+        reference.volume,
+        reference.issue,
+        reference.pages,
+        reference.doi,
+        reference.pmid,
+        reference.pmcid,
+        reference.notes,
+    ]
+    for author in authors:
+        texts += (author.family, author.given)
+    # Most entries have no character that escaping would change in any of these values: one
+    # search over all of them then spares a search per value (the escaping functions give
+    # such values back unchanged, so the entry is the same either way; kind and role are
+    # choice values with '_' and are always passed through).
+    if _PLAIN_RE.search("\x00".join(texts)):
+        escape, identifier = _bibtex_escape, _bibtex_identifier
+    else:
+        escape = identifier = _as_is
+    names = [_bibtex_name(a, escape) for a in authors]
     if reference.authors_truncated:
         names.append("others")
     fields = [
         ("author", " and ".join(names)),
-        ("title", _bibtex_escape(reference.title)),
-        ("journal", _bibtex_escape(reference.journal)),
-        ("publisher", _bibtex_escape(reference.publisher)),
+        ("title", escape(reference.title)),
+        ("journal", escape(reference.journal)),
+        ("publisher", escape(reference.publisher)),
         ("year", str(reference.year or "")),
-        ("volume", _bibtex_escape(reference.volume)),
-        ("number", _bibtex_escape(reference.issue)),
-        ("pages", _bibtex_identifier(reference.pages.replace("–", "--"))),
-        ("doi", _bibtex_identifier(reference.doi)),
-        ("pmid", _bibtex_identifier(reference.pmid)),
-        ("pmcid", _bibtex_identifier(reference.pmcid)),
+        ("volume", escape(reference.volume)),
+        ("number", escape(reference.issue)),
+        ("pages", identifier(reference.pages.replace("–", "--"))),
+        ("doi", identifier(reference.doi)),
+        ("pmid", identifier(reference.pmid)),
+        ("pmcid", identifier(reference.pmcid)),
         ("url", _bibtex_url(reference.url)),
         ("reviewnumber", str(reference.number or "")),
         ("kind", _bibtex_identifier(reference.kind)),
@@ -180,7 +207,7 @@ def bibtex_entry(reference: Reference) -> str:
                 _bibtex_url(u).replace(" ", "%20") for u in reference.identifier_sources or []
             ),
         ),
-        ("annote", _bibtex_escape(reference.notes)),
+        ("annote", escape(reference.notes)),
     ]
     return _entry_text(
         BIBTEX_TYPES.get(reference.kind, "misc"),

@@ -125,3 +125,38 @@ def test_a_queryset_is_written_as_its_instances_are(fmt, django_assert_max_num_q
         values = "".join(WRITERS[fmt](queryset))
     assert values == instances
     assert values.count("Oddis") >= 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "written"),
+    [
+        ("title", "a & b", r"title = {a \& b}"),
+        ("journal", "J_Med", r"journal = {J\_Med}"),
+        ("publisher", "50% Press", r"publisher = {50\% Press}"),
+        ("volume", "#3", r"volume = {\#3}"),
+        ("issue", "$4", r"number = {\$4}"),
+        ("notes", "line one\nline two", "annote = {line one line two}"),
+        ("doi", "10.1000/a\\b", "doi = {10.1000/ab}"),
+        ("pages", "1}-2", "pages = {1-2}"),
+        ("author_given", "J&K", r"author = {Smith, J\&K}"),
+        ("author_family", "O_Neil", r"author = {O\_Neil, J}"),
+    ],
+)
+def test_one_special_character_anywhere_is_escaped(field, value, written):
+    """A value is escaped even when it is the entry's only one that needs it (the writer
+    skips escaping for entries that need none)."""
+    from references.formats import bibtex_entry
+    from references.models import Author
+
+    fields = {"title": "Plain title", "bibtex_key": "plain2020", "year": 2020}
+    if not field.startswith("author_"):
+        fields[field] = value
+    reference = Reference.objects.create(**fields)
+    Author.objects.create(
+        reference=reference,
+        position=0,
+        family=value if field == "author_family" else "Smith",
+        given=value if field == "author_given" else "J",
+    )
+    reference = Reference.objects.with_authors().get(pk=reference.pk)
+    assert written in bibtex_entry(reference)
