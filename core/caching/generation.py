@@ -108,18 +108,26 @@ def reset() -> None:
     _request_finished()
 
 
-def _read(using: str) -> int:
-    # Plain SQL on the primary key: every request runs it, and building the same query through
-    # the ORM cost several times what the database spends answering it.
+def _names(connection) -> tuple[str, str, str]:
+    """The generation's table, value column and key column, quoted for ``connection``."""
     opts = _model()._meta
-    connection = transaction.get_connection(using)
     quote = connection.ops.quote_name
-    sql = (
-        f"SELECT {quote(opts.get_field('value').column)} FROM {quote(opts.db_table)} "
-        f"WHERE {quote(opts.pk.column)} = %s"
-    )
+    return quote(opts.db_table), quote(opts.get_field("value").column), quote(opts.pk.column)
+
+
+def select_sql(connection) -> str:
+    """The statement that reads the generation (its one parameter: ``ROW``), for requests
+    and for the listening thread (``core.caching.listener``). Plain SQL on the primary key:
+    every request ran it, and building the same query through the ORM cost several times
+    what the database spends answering it."""
+    table, column, key = _names(connection)
+    return f"SELECT {column} FROM {table} WHERE {key} = %s"
+
+
+def _read(using: str) -> int:
+    connection = transaction.get_connection(using)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [ROW])
+        cursor.execute(select_sql(connection), [ROW])
         found = cursor.fetchone()
     if found:
         return found[0]
@@ -140,14 +148,11 @@ def _create(using: str) -> None:
 def _increment(using: str) -> int | None:
     """Add one, in the current transaction; the new number (None when the row was missing
     and has just been created with a random one)."""
-    opts = _model()._meta
     connection = transaction.get_connection(using)
-    quote = connection.ops.quote_name
-    column = quote(opts.get_field("value").column)
+    table, column, key = _names(connection)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {quote(opts.db_table)} SET {column} = {column} + 1 "
-            f"WHERE {quote(opts.pk.column)} = %s RETURNING {column}",
+            f"UPDATE {table} SET {column} = {column} + 1 WHERE {key} = %s RETURNING {column}",
             [ROW],
         )
         found = cursor.fetchone()

@@ -133,7 +133,7 @@ class Listener:
                 # shared with requests and never returned to Django's per-thread handling.
                 wrapper = connections.create_connection(DEFAULT_DB_ALIAS)
                 wrapper.ensure_connection()
-                self._listen(wrapper.connection, stop, wake)
+                self._listen(wrapper, stop, wake)
             except Exception:
                 # Said once when a connection is lost, not every second while the database
                 # stays away (requests meanwhile read it, and say so themselves).
@@ -154,19 +154,23 @@ class Listener:
                         pass
             stop.wait(RETRY_SECONDS)
 
-    def _listen(self, raw, stop: threading.Event, wake: int) -> None:
+    def _listen(self, wrapper, stop: threading.Event, wake: int) -> None:
+        from core.caching import generation  # which imports this module
+
+        raw = wrapper.connection
         raw.autocommit = True
+        select_sql = generation.select_sql(wrapper)
         with raw.cursor() as cursor:
             # Listen first, then read: a change committed in between is both read and heard.
             cursor.execute(f"LISTEN {CHANNEL}")
-            self._set(self._read(cursor))
+            self._set(self._read(cursor, select_sql))
             self.backend_pid = raw.get_backend_pid()
             self.connected.set()
             due = time.monotonic() + VERIFY_SECONDS
             while not stop.is_set():
                 wait = due - time.monotonic()
                 if wait <= 0:
-                    self._set(self._read(cursor))
+                    self._set(self._read(cursor, select_sql))
                     due = time.monotonic() + VERIFY_SECONDS
                     continue
                 readable, _, _ = select.select([raw, wake], [], [], wait)
@@ -179,8 +183,10 @@ class Listener:
                     self._see(max(heard))
 
     @staticmethod
-    def _read(cursor) -> int | None:
-        cursor.execute("SELECT value FROM core_contentgeneration WHERE id = 1")
+    def _read(cursor, select_sql: str) -> int | None:
+        from core.caching.generation import ROW
+
+        cursor.execute(select_sql, [ROW])
         found = cursor.fetchone()
         return found[0] if found else None
 
