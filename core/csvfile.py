@@ -61,12 +61,14 @@ def csv_lines(header: Sequence[str], rows: Iterable[Sequence]) -> Iterator[str]:
     writer.writerow([safe_cell(name) for name in header])
     pending = []
     for row in rows:
-        # Most cells are text that starts as no formula does: kept as they are without the
-        # conversions of safe_cell (a third of a large export's time).
+        # Most cells are text that starts as no formula does, or an integer (which the csv
+        # module writes as safe_cell would: a lone negative number is kept): kept as they are
+        # without the conversions of safe_cell (a third of a large export's time).
         pending.append(
             [
                 value
-                if value.__class__ is str and value[:1] not in _FORMULA_FIRST
+                if (kind := value.__class__) is int
+                or (kind is str and value[:1] not in _FORMULA_FIRST)
                 else safe_cell(value)
                 for value in row
             ]

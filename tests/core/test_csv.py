@@ -94,6 +94,18 @@ def test_safe_cell(value, expected):
     assert safe_cell(value) == expected
 
 
+def test_the_writer_writes_every_cell_as_safe_cell_gives_it():
+    """The writer passes plain text and integers through without safe_cell (a fast path):
+    each line must still read back as safe_cell's text of each cell."""
+    from core.csvfile import ROWS_PER_PIECE, csv_text
+
+    cells = [-7, 0, 12, "-0.25", "=1", "@x", "a=1", "", None, True, False, 1.5, ["=a", "b"]]
+    rows = [cells] * (ROWS_PER_PIECE + 3)  # more than one piece
+    read = list(csv.reader(io.StringIO(csv_text(["h"] * len(cells), rows))))
+    assert read[0] == ["h"] * len(cells)
+    assert read[1:] == [[safe_cell(value) for value in cells]] * len(rows)
+
+
 def test_a_download_name_from_data_is_sanitised(client):
     """A key stored before keys were validated names the citation file: no quote, semicolon
     or line break of it reaches the header."""
