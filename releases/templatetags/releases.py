@@ -6,6 +6,7 @@ from django.db.models import Exists, OuterRef
 from django.urls import reverse
 
 from core.caching.data import per_generation
+from core.queries import BuiltOnce
 from evidence.models import CertaintyOverride, DiseaseSubtype, Statement, Study, Trial
 from references.models import Reference
 from releases.models import Release
@@ -19,6 +20,24 @@ register = template.Library()
 PUBLISHED_MODELS = (Study, Reference, Therapy, Statement, Trial, CertaintyOverride, DiseaseSubtype)
 
 
+def _latest_release_query():
+    since = {
+        f"changed_{model._meta.model_name}": Exists(
+            model.objects.published().filter(modified__gt=OuterRef("current_since"))
+        )
+        for model in PUBLISHED_MODELS
+    }
+    return (
+        Release.objects.order_by("-created_at")
+        .annotate(**since)
+        .values_list("version", "created_at", "current_since", *since)[:1]
+    )
+
+
+# The same SQL on every call: built by the ORM once per process (core.queries).
+_LATEST_RELEASE = BuiltOnce(_latest_release_query)
+
+
 @per_generation
 def _latest_release() -> tuple[str, object, bool] | None:
     """(version, time, published changes since?) of the latest release, in one query.
@@ -28,19 +47,11 @@ def _latest_release() -> tuple[str, object, bool] | None:
     the fixtures is older than the corpus loaded with it. A release loaded onto a corpus that
     differs from it has no such time, and the corpus has changed since by definition.
     """
-    since = {
-        f"changed_{model._meta.model_name}": Exists(
-            model.objects.published().filter(modified__gt=OuterRef("current_since"))
-        )
-        for model in PUBLISHED_MODELS
-    }
-    row = (
-        Release.objects.order_by("-created_at")
-        .annotate(**since)
-        .values_list("version", "created_at", "current_since", *since)
-        .first()
-    )
-    return (row[0], row[1], row[2] is None or any(row[3:])) if row else None
+    found = _LATEST_RELEASE.rows()
+    if not found:
+        return None
+    row = found[0]
+    return (row[0], row[1], row[2] is None or any(row[3:]))
 
 
 @register.inclusion_tag("releases/footer.html")
