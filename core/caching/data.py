@@ -24,7 +24,8 @@ Entries live in this process (``local_values``, up to ``MYOEVIDENCE_DATA_CACHE_L
 pickled, so every caller gets its own copy) and, when Django's default cache is shared (Redis),
 there too. The value is computed directly, neither read nor stored, when
 ``MYOEVIDENCE_DATA_CACHE_SECONDS`` is 0, when the shared cache is unreachable (stored locally
-only), and inside a transaction that has changed content and not committed yet.
+only), and inside a transaction that has changed content and not committed yet. Threads of one
+process that ask for a value being computed wait for it (``core.caching.flights``).
 """
 
 from __future__ import annotations
@@ -48,12 +49,14 @@ from django.db.models import Count, Model, QuerySet
 from django.http import QueryDict
 
 from core.caching import generation
+from core.caching.flights import Flights
 from core.caching.local import LocalStore
 from core.caching.shared import shared_cache
 
 __all__ = [
     "count_by",
     "data_cache_seconds",
+    "flights",
     "key_for",
     "local_values",
     "per_generation",
@@ -76,6 +79,8 @@ def _local_limit() -> int:
 
 # Pickled values by key; sized by their pickles.
 local_values = LocalStore(_local_limit)
+# The values being computed in this process, by key and generation.
+flights = Flights()
 
 
 class _Uncacheable(Exception):
@@ -212,17 +217,22 @@ def _cached(key: str, seconds: int, compute: Callable[[], T]) -> T:
         if stored is not None and stored[0] == current:
             local_values.put(key, current, stored[1], len(stored[1]), seconds)
             return pickle.loads(stored[1])
+
     # The generation was read before computing: a change committed meanwhile makes this value
-    # old at once, as with pages.
-    value = compute()
-    pickled = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    local_values.put(key, current, pickled, len(pickled), seconds)
-    if shared is not None:
-        try:
-            shared.set(key, (current, pickled), timeout=seconds)
-        except Exception:
-            logger.warning("Shared data cache unavailable; value not shared.", exc_info=True)
-    return value
+    # old at once, as with pages. Threads of this process asking for it meanwhile wait for
+    # this computation rather than repeat it (core.caching.flights).
+    def compute_and_store():
+        value = compute()
+        pickled = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        local_values.put(key, current, pickled, len(pickled), seconds)
+        if shared is not None:
+            try:
+                shared.set(key, (current, pickled), timeout=seconds)
+            except Exception:
+                logger.warning("Shared data cache unavailable; value not shared.", exc_info=True)
+        return value, pickled
+
+    return flights.run((key, current), compute_and_store)
 
 
 @per_generation
