@@ -377,8 +377,8 @@ def measure(
             status, headers, _, seconds = fetch(url)
         if seconds > SLOW_SECONDS and cache == "local":
             # Without Redis every worker computes its own copy once; the second request may
-            # have gone to another worker. Give every worker its first request (the warm-up
-            # run, then until they are idle) before calling it too slow.
+            # have gone to another worker. Give every worker its first request (warm_up)
+            # before calling it too slow.
             warm_up(server, url, args.concurrency)
             status, headers, _, seconds = fetch(url)
     except urllib.error.HTTPError as exc:
@@ -433,21 +433,18 @@ def warm_up(server: Server, url: str, concurrency: int) -> int:
     corrects for coordinated omission (a request that took 600 ms where they take 2 ms adds
     samples for the ~300 requests its connection could not send), so a single one puts the
     run's p95 at hundreds of milliseconds. The cold state is measured apart (cold_latency)."""
-    pids = server.workers()
+    pids = set(server.workers())
     served: set[int] = set()
     runs = 0
-    while runs < WARMUP_RUNS and not served >= set(pids):
+    while runs < WARMUP_RUNS and served != pids:
         before = {pid: cpu_ticks([pid]) for pid in pids}
         # More connections than the measured runs: spread over more workers.
         wrk(url, WARMUP_SECONDS, concurrency * WARMUP_SPREAD)
         wait_idle(server, limit=300)
         served |= {pid for pid in pids if cpu_ticks([pid]) - before[pid] >= SERVED_TICKS}
         runs += 1
-    if not served >= set(pids):
-        log(
-            f"  warm-up: {len(set(pids) - served)} of {len(pids)} workers not reached "
-            f"in {runs} runs"
-        )
+    if served != pids:
+        log(f"  warm-up: {len(pids - served)} of {len(pids)} workers not reached in {runs} runs")
     return runs
 
 

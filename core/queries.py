@@ -2,7 +2,7 @@
 
 For a query that takes no value from its caller, the ORM still clones, resolves and compiles
 every expression on every call. For the footer's latest-release query (seven EXISTS
-subqueries) that was about 5 ms of Python against 0.05 ms in the database, paid by the first
+subqueries) that was 5-7 ms of Python against 0.05 ms in the database, paid by the first
 request of every page after each content change. Django has no API for a query prepared
 once, so this keeps the compiler that the ORM made the first time, runs its SQL on the
 caller's connection, and hands the rows back to that compiler to convert (datetimes on
@@ -52,8 +52,3 @@ class BuiltOnce:
         compiler = self.build().query.get_compiler(using)
         sql, params = compiler.as_sql()
         return compiler, sql, params
-
-    def forget(self) -> None:
-        """Build the SQL again on the next call (tests that change the schema or settings)."""
-        with self._lock:
-            self._built.clear()

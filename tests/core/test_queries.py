@@ -3,7 +3,7 @@
 import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import Exists, OuterRef
 from django.test.utils import CaptureQueriesContext
 
@@ -60,8 +60,6 @@ def test_a_query_built_in_one_thread_runs_on_another_threads_connection():
     found = []
 
     def read():
-        from django.db import connections
-
         try:
             with CaptureQueriesContext(connections["default"]) as queries:
                 found.append(built.rows())
