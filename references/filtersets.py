@@ -101,7 +101,7 @@ class ReferenceFilterSet(RestrictedFilterSet):
         # Every term may match any author: an EXISTS per term, not a join. A join per term
         # (``authors__family`` in each ``filter()``) multiplies a reference's rows by its
         # authors once per term: ten authors and six terms made a million rows per reference
-        # for DISTINCT to fold, minutes on PostgreSQL.
+        # for DISTINCT to fold, over a minute on PostgreSQL.
         author = Author.objects.filter(reference=OuterRef("pk"))
         for term in value.split()[:10]:
             queryset = queryset.filter(
