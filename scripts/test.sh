@@ -18,4 +18,7 @@ if [ "${SKIP_CHECKS:-}" != 1 ]; then
   echo "==> mypy on services, selectors and the API, against mypy-baseline.txt"
   .venv/bin/python scripts/mypy_baseline.py
 fi
-exec .venv/bin/python -m pytest "$@"
+# One worker per core (pytest-xdist; each has its own test database and loads the corpus
+# once): a pass took 6-10 min on one core of two. TEST_WORKERS=0 runs in this process alone
+# (e.g. with --pdb); arguments given after it override it (-n 4).
+exec .venv/bin/python -m pytest -n "${TEST_WORKERS:-auto}" "$@"

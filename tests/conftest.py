@@ -102,13 +102,25 @@ def editor_api(db):
 
 
 @pytest.fixture
-def fresh_throttle():
-    """Each test starts with empty rate-limit counters (they live in the cache)."""
+def fresh_throttle(settings):
+    """Each test starts with empty rate-limit counters (they live in the default cache).
+
+    A cache of this process (locmem) is emptied. A shared one (Redis) is not: emptying it
+    empties the whole Redis database, under the feet of tests running meanwhile in the other
+    workers (pytest -n, scripts/test.sh); the test gets a key prefix of its own instead, under
+    which no counter exists yet."""
     from django.core.cache import cache
 
-    cache.clear()
+    default = settings.CACHES["default"]
+    shared = default["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    if shared:
+        prefix = f"{default.get('KEY_PREFIX', '')}-throttle-{uuid.uuid4().hex[:12]}"
+        settings.CACHES = {**settings.CACHES, "default": {**default, "KEY_PREFIX": prefix}}
+    else:
+        cache.clear()
     yield
-    cache.clear()
+    if not shared:
+        cache.clear()
 
 
 @pytest.fixture
