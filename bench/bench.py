@@ -339,7 +339,10 @@ def free_port() -> int:
 # -- measuring --------------------------------------------------------------------------------
 
 
-def wrk(url: str, seconds: int, concurrency: int) -> dict:
+def wrk(url: str, seconds: int, concurrency: int, *, new_connections: bool = False) -> dict:
+    """One wrk run; ``new_connections``: a connection per request (``Connection: close``)
+    instead of keep-alive."""
+    headers = ["-H", "Connection: close"] if new_connections else []
     result = subprocess.run(
         [
             "wrk",
@@ -348,6 +351,7 @@ def wrk(url: str, seconds: int, concurrency: int) -> dict:
             f"-d{seconds}s",
             "--timeout",
             "60s",
+            *headers,
             "-s",
             str(BENCH / "latency.lua"),
             url,
@@ -427,8 +431,11 @@ def warm_up(server: Server, url: str, concurrency: int) -> int:
     many ran.
 
     Without Redis each worker computes its own copy of a page's values on its first request
-    (at +100k a search takes about 0.6 s), and one run does not reach every worker: a gthread
-    worker accepts as many connections as it is offered. A worker's first computation inside
+    (at +100k a search takes about 0.6 s). The warm-up opens a connection per request: with
+    keep-alive a gthread worker keeps every connection it accepted for the whole run, and the
+    same workers tend to win the next run's connections too (three 2-second runs of 32
+    connections on 5 workers: two workers served nothing after the first run; with a connection
+    per request each of the five served a fifth of every run). A worker's first computation inside
     a measured run would be a cold request counted as a warm one, and more than one: wrk
     corrects for coordinated omission (a request that took 600 ms where they take 2 ms adds
     samples for the ~300 requests its connection could not send), so a single one puts the
@@ -439,7 +446,7 @@ def warm_up(server: Server, url: str, concurrency: int) -> int:
     while runs < WARMUP_RUNS and served != pids:
         before = {pid: cpu_ticks([pid]) for pid in pids}
         # More connections than the measured runs: spread over more workers.
-        wrk(url, WARMUP_SECONDS, concurrency * WARMUP_SPREAD)
+        wrk(url, WARMUP_SECONDS, concurrency * WARMUP_SPREAD, new_connections=True)
         wait_idle(server, limit=300)
         served |= {pid for pid in pids if cpu_ticks([pid]) - before[pid] >= SERVED_TICKS}
         runs += 1
