@@ -19,6 +19,13 @@ if TEST_CACHES not in ("on", "off"):
     raise ValueError(f"MYOEVIDENCE_TEST_CACHES must be 'on' or 'off', not {TEST_CACHES!r}")
 
 
+def own_key_prefix(settings, label: str) -> None:
+    """Give the default cache a key prefix nothing else uses (this test's settings only)."""
+    default = settings.CACHES["default"]
+    prefix = f"{default.get('KEY_PREFIX', '')}-{label}-{uuid.uuid4().hex[:12]}"
+    settings.CACHES = {**settings.CACHES, "default": {**default, "KEY_PREFIX": prefix}}
+
+
 @pytest.fixture(autouse=True)
 def cache_mode(settings):
     """The page and data caches, off (the default) or on as in production
@@ -43,9 +50,7 @@ def cache_mode(settings):
     else:
         settings.MYOEVIDENCE_PAGE_CACHE_SECONDS = 300
         settings.MYOEVIDENCE_DATA_CACHE_SECONDS = 300
-        default = settings.CACHES["default"]
-        prefix = f"{default.get('KEY_PREFIX', '')}-test-{uuid.uuid4().hex[:12]}"
-        settings.CACHES = {**settings.CACHES, "default": {**default, "KEY_PREFIX": prefix}}
+        own_key_prefix(settings, "test")
     pages.reset()
     local_values.clear()
     generation.reset()
@@ -105,17 +110,17 @@ def editor_api(db):
 def fresh_throttle(settings):
     """Each test starts with empty rate-limit counters (they live in the default cache).
 
-    A cache of this process (locmem) is emptied. A shared one (Redis) is not: emptying it
-    empties the whole Redis database, under the feet of tests running meanwhile in the other
-    workers (pytest -n, scripts/test.sh); the test gets a key prefix of its own instead, under
-    which no counter exists yet."""
+    A cache of this process (locmem) is emptied. A shared one (Redis: ``shared_cache``) is
+    not: emptying it empties the whole Redis database, under the feet of tests running
+    meanwhile in the other workers (pytest -n, scripts/test.sh); the test gets a key prefix of
+    its own instead, under which no counter exists yet."""
     from django.core.cache import cache
 
-    default = settings.CACHES["default"]
-    shared = default["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    from core.caching.shared import shared_cache
+
+    shared = shared_cache() is not None
     if shared:
-        prefix = f"{default.get('KEY_PREFIX', '')}-throttle-{uuid.uuid4().hex[:12]}"
-        settings.CACHES = {**settings.CACHES, "default": {**default, "KEY_PREFIX": prefix}}
+        own_key_prefix(settings, "throttle")
     else:
         cache.clear()
     yield
