@@ -5,8 +5,9 @@
 * needs the change permission on the entry as it is *now* (simple-history only checks the view
   permission on the old version, which would let a curator revert a published entry);
 * keeps the entry's review status: reverting content never publishes or unpublishes it;
-* brings back the rows that belong to the entry (authors, outcomes, provenance...) and its
-  many-to-many links as they were at that version, all in one transaction.
+* brings back the rows that belong to the entry (authors, outcomes, provenance...), the rows
+  that belong to those (an outcome's per-arm results) and its many-to-many links as they were
+  at that version, all in one transaction.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import models, transaction
 from django.http import Http404
 from django.utils import timezone
@@ -50,11 +51,17 @@ class ReadableHistoryHelper(HistoricalRecordContextHelper):
 
 @dataclass(frozen=True)
 class HistoryChild:
-    """Rows that are part of an entry, restored with it: ``model`` points at it through ``fk``."""
+    """Rows that are part of an entry, restored with it: ``model`` points at it through ``fk``.
+
+    With ``via``, the rows belong to the entry through the rows of another child: ``fk`` points
+    at those (an outcome's per-arm results are part of the study through its outcomes). List
+    such a child after the children it points at: a revert re-creates a changed row with its old
+    id, which deletes the rows that point at it, and this child then brings them back."""
 
     model: type[models.Model]
     fk: str
     label: str
+    via: HistoryChild | None = None
 
 
 class ContentAdmin(ConcurrencyAdminMixin, SimpleHistoryAdmin):
@@ -159,7 +166,8 @@ class ContentAdmin(ConcurrencyAdminMixin, SimpleHistoryAdmin):
     def save_model(self, request, obj, form, change):
         live = getattr(request, "_history_revert", None)
         if live is not None:
-            for name in KEPT_ON_REVERT:
+            # Rows that are part of an entry (outcomes, provenance) have no review fields.
+            for name in KEPT_ON_REVERT & {f.name for f in obj._meta.concrete_fields}:
                 setattr(obj, name, getattr(live, name))
         save_entry(obj, user=request.user, reason=self.write_reason(request, change))
         if live is not None:
@@ -198,7 +206,7 @@ class ContentAdmin(ConcurrencyAdminMixin, SimpleHistoryAdmin):
         """Make the entry's rows (authors, outcomes...) what they were at ``version``."""
         for child in self.history_children:
             wanted = {row.pk: row for row in self.children_at(child, version)}
-            for row in child.model._default_manager.filter(**{child.fk: obj}):
+            for row in self.live_children(child, obj):
                 old = wanted.get(row.pk)
                 if old is not None and _same_row(row, old):
                     wanted.pop(row.pk)
@@ -211,6 +219,11 @@ class ContentAdmin(ConcurrencyAdminMixin, SimpleHistoryAdmin):
                 row._history_user = user
                 row._state.adding = True
                 row.save(force_insert=True)
+
+    def live_children(self, child: HistoryChild, obj) -> models.QuerySet:
+        """The child rows as they are now."""
+        path = f"{child.fk}__{child.via.fk}" if child.via else child.fk
+        return child.model._default_manager.filter(**{path: obj})
 
     def children_at(self, child: HistoryChild, version) -> list[models.Model]:
         """The child rows as they stood at the end of the save that made ``version``.
@@ -227,9 +240,11 @@ class ContentAdmin(ConcurrencyAdminMixin, SimpleHistoryAdmin):
             .first()
         )
         cutoff = later.history_date if later else timezone.now()
-        records = child.model.history.filter(
-            **{f"{child.fk}_id": getattr(version, pk_name), "history_date__lt": cutoff}
-        )
+        if child.via is None:
+            owner = {f"{child.fk}_id": getattr(version, pk_name)}
+        else:
+            owner = {f"{child.fk}_id__in": [row.pk for row in self.children_at(child.via, version)]}
+        records = child.model.history.filter(**owner, history_date__lt=cutoff)
         return list(records.latest_of_each().as_instances())
 
     # -- comparing a version with the current entry ------------------------------------------
@@ -249,13 +264,13 @@ class ContentAdmin(ConcurrencyAdminMixin, SimpleHistoryAdmin):
             rows.append({"field": shown.field, "version": shown.old, "current": shown.new})
         for child in self.history_children:
             then = sorted(self.children_at(child, version), key=_child_order)
-            now = sorted(child.model._default_manager.filter(**{child.fk: live}), key=_child_order)
+            now = sorted(self.live_children(child, live), key=_child_order)
             if [_row_values(r) for r in then] != [_row_values(r) for r in now]:
                 rows.append(
                     {
                         "field": child.label,
-                        "version": "; ".join(str(r) for r in then) or "(none)",
-                        "current": "; ".join(str(r) for r in now) or "(none)",
+                        "version": "; ".join(_describe(r) for r in then) or "(none)",
+                        "current": "; ".join(_describe(r) for r in now) or "(none)",
                     }
                 )
         return rows
@@ -271,6 +286,14 @@ def _row_values(row: models.Model) -> dict:
 
 def _same_row(a: models.Model, b: models.Model) -> bool:
     return _row_values(a) == _row_values(b)
+
+
+def _describe(row: models.Model) -> str:
+    # A row of an old version may name a related row that is gone (a per-arm result's arm).
+    try:
+        return str(row)
+    except ObjectDoesNotExist:
+        return f"{row._meta.verbose_name} {row.pk}"
 
 
 def _child_order(row: models.Model):

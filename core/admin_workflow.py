@@ -19,6 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from core.choices import ReviewStatus
 from core.invariants import InvariantError, published_shows_problem
+from core.models import entry_of
 from core.workflow import (
     TRANSITIONS,
     WORKFLOW_FIELDS,
@@ -248,7 +249,9 @@ class _PartOfEntry:
     parent_field: str = ""
 
     def _parent_editable(self, request, parent) -> bool:
-        return parent is None or can_edit(request.user, parent)
+        # The entry decides, also when the parent is itself a part (an outcome's per-arm
+        # results follow its study).
+        return parent is None or can_edit(request.user, entry_of(parent) or parent)
 
 
 class PartOfEntryInlineMixin(_PartOfEntry):

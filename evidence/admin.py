@@ -31,6 +31,7 @@ from evidence.models import (
     CertaintyOverride,
     DiseaseSubtype,
     Outcome,
+    OutcomeArmResult,
     Provenance,
     Statement,
     Study,
@@ -102,6 +103,11 @@ class DiseaseSubtypeAdmin(ReviewedAdminMixin, ContentAdmin):
         return obj.study_count
 
 
+# A study's outcomes, in its history; their per-arm results belong to the study through them.
+OUTCOMES = HistoryChild(Outcome, "study", "Outcomes")
+ARM_RESULTS = HistoryChild(OutcomeArmResult, "outcome", "Per-arm results", via=OUTCOMES)
+
+
 class OutcomeInline(PartOfEntryInlineMixin, admin.TabularInline):
     model = Outcome
     extra = 0
@@ -123,12 +129,14 @@ class OutcomeInline(PartOfEntryInlineMixin, admin.TabularInline):
 
     @admin.display(description="per arm")
     def arm_results_display(self, obj):
-        # Per-arm results come with the study's data (fixtures, API: services/studies.py);
-        # shown here so the curator checks them beside the outcome.
+        # Shown here so the curator checks them beside the outcome; edited on the outcome's
+        # own page (an inline cannot hold another inline).
         if obj is None or obj.pk is None:
             return "—"
         results = [(result,) for result in obj.arm_results.all()]
-        return format_html_join(mark_safe("<br>"), "{}", results) if results else "—"
+        shown = format_html_join(mark_safe("<br>"), "{}", results) if results else "—"
+        url = reverse("admin:evidence_outcome_change", args=[obj.pk])
+        return format_html('{}<br><a href="{}#arm_results-group">Per-arm results…</a>', shown, url)
 
 
 # What a record can be the source of: the study's own fields and its rows (outcomes, arms...).
@@ -291,10 +299,12 @@ class StudyAdmin(ReviewedAdminMixin, ContentAdmin):
     date_hierarchy = "modified"
     inlines = [ArmInline, SubtypeCountInline, OutcomeInline, ProvenanceInline]
     history_children = (
-        HistoryChild(Outcome, "study", "Outcomes"),
+        OUTCOMES,
         HistoryChild(Provenance, "study", "Provenance"),
         HistoryChild(Arm, "study", "Arms"),
         HistoryChild(StudySubtypeCount, "study", "Patients per subtype"),
+        # Last: re-creating a changed outcome or arm deletes its per-arm results.
+        ARM_RESULTS,
     )
     actions = [*WORKFLOW_ACTIONS, "export_csv", "mark_verified"]
     readonly_fields = ["suggested_level_display", "level"]
@@ -472,6 +482,26 @@ class StudyAdmin(ReviewedAdminMixin, ContentAdmin):
             )
 
 
+class ArmResultInline(PartOfEntryInlineMixin, admin.TabularInline):
+    """The outcome's result in each arm of its study (responders of n, or a value)."""
+
+    model = OutcomeArmResult
+    extra = 0
+    fields = ["arm", "responders", "n", "value"]
+    verbose_name = "per-arm result"
+    verbose_name_plural = "per-arm results"
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        # Only the arms of the outcome's own study (the model refuses any other on save).
+        arms = formset.form.base_fields["arm"]
+        arms.queryset = Arm.objects.filter(study=obj.study) if obj else Arm.objects.none()
+        arms.label_from_instance = lambda arm: arm.label  # the study is the outcome's
+        if obj is None:
+            arms.help_text = "Save the outcome first: its study's arms are offered then."
+        return formset
+
+
 @admin.register(Outcome)
 class OutcomeAdmin(PartOfEntryAdminMixin, ContentAdmin):
     parent_field = "study"
@@ -480,6 +510,8 @@ class OutcomeAdmin(PartOfEntryAdminMixin, ContentAdmin):
     list_select_related = ["study"]
     search_fields = ["study__label", "description", "value"]
     autocomplete_fields = ["study"]
+    inlines = [ArmResultInline]
+    history_children = (HistoryChild(OutcomeArmResult, "outcome", "Per-arm results"),)
 
 
 @admin.register(Provenance)

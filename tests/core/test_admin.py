@@ -12,7 +12,7 @@ from django.utils import timezone
 from core import workflow
 from core.choices import ReviewStatus
 from core.workflow import CURATORS, EDITORS
-from evidence.models import Outcome, Study
+from evidence.models import Arm, Outcome, OutcomeArmResult, Study
 from references.models import Author, Reference
 from tests.factories import staff
 from therapies.models import Therapy
@@ -299,3 +299,65 @@ def test_reverting_a_study_restores_its_therapies_and_outcomes(client, editor):
     assert study.label != "Changed label"
     assert set(study.therapies.values_list("pk", flat=True)) == before_therapies
     assert list(study.outcomes.values_list("pk", "value")) == before_outcomes
+
+
+def arm_results_of(study) -> list:
+    return sorted(
+        OutcomeArmResult.objects.filter(outcome__study=study).values_list(
+            "pk", "outcome_id", "arm_id", "responders", "n", "value"
+        )
+    )
+
+
+def test_reverting_a_study_keeps_the_per_arm_results_of_the_rows_it_recreates(client, editor):
+    """A revert re-creates a changed outcome or arm with its old id; deleting it took its
+    per-arm results with it, and nothing brought them back."""
+    study = (
+        Study.objects.filter(outcomes__arm_results__isnull=False).distinct().order_by("pk").first()
+    )
+    before = arm_results_of(study)
+    assert before
+    study.save()  # a version to come back to, after the loader's rows
+    version = study.history.first()
+    study.label = "Changed label"
+    study.save()
+    outcome = study.outcomes.filter(arm_results__isnull=False).first()
+    outcome.description += " (edited)"
+    outcome.save()
+    result = outcome.arm_results.order_by("pk").first()
+    result.value = "edited"
+    result.save()
+    # An arm deleted since: its results went with it, and the comparison still names them.
+    Arm.objects.filter(results__outcome__study=study).exclude(results=result).first().delete()
+    client.force_login(editor)
+    url = reverse("admin:evidence_study_simple_history", args=[study.pk, version.history_id])
+    page = client.get(url)
+    assert "Per-arm results" in page.content.decode()  # the comparison lists them
+    response = client.post(url, post_data(page.context["adminform"].form))
+    assert response.status_code == 302
+    study.refresh_from_db()
+    assert study.label != "Changed label"
+    assert not study.outcomes.filter(description__endswith="(edited)").exists()
+    assert arm_results_of(study) == before
+
+
+def test_reverting_an_outcome_restores_its_per_arm_results(client, editor):
+    outcome = Outcome.objects.filter(arm_results__isnull=False).distinct().order_by("pk").first()
+    before = arm_results_of(outcome.study)
+    outcome.save()
+    version = outcome.history.first()
+    outcome.value = "changed"
+    outcome.save()
+    changed = outcome.arm_results.order_by("pk").last()
+    changed.value = "changed too"
+    changed.save()
+    outcome.arm_results.order_by("pk").first().delete()
+    client.force_login(editor)
+    url = reverse("admin:evidence_outcome_simple_history", args=[outcome.pk, version.history_id])
+    page = client.get(url)
+    assert "Per-arm results" in page.content.decode()  # the comparison lists them
+    response = client.post(url, post_data(page.context["adminform"].form))
+    assert response.status_code == 302
+    outcome.refresh_from_db()
+    assert outcome.value != "changed"
+    assert arm_results_of(outcome.study) == before

@@ -9,7 +9,7 @@ from django import forms
 from django.urls import reverse
 
 from core.choices import ReviewStatus
-from evidence.models import DiseaseSubtype, Outcome, Provenance, Statement, Study
+from evidence.models import Arm, DiseaseSubtype, Outcome, Provenance, Statement, Study
 
 pytestmark = pytest.mark.django_db
 
@@ -228,3 +228,95 @@ def test_a_curator_cannot_tick_verified_on_facts_they_wrote(client, curator):
     response = client.post(page, form)
     assert "must be verified by another curator" in response.content.decode()
     assert not study.provenance.filter(verified=True).exists()
+
+
+# -- per-arm results, on the outcome's page ------------------------------------------------------
+
+
+def outcome_with_arm_results(draft: bool = False) -> Outcome:
+    outcome = Outcome.objects.filter(arm_results__isnull=False).distinct().order_by("pk").first()
+    if draft:
+        Study.objects.filter(pk=outcome.study_id).update(status=ReviewStatus.DRAFT)
+    return outcome
+
+
+def test_an_editor_edits_per_arm_results_on_the_outcome_page(client, editor):
+    outcome = outcome_with_arm_results()
+    result = outcome.arm_results.order_by("pk").first()
+    url = reverse("admin:evidence_outcome_change", args=[outcome.pk])
+    data = change_form_data(client, url)
+    row = next(
+        k[: -len("-id")] for k, v in data.items() if k.endswith("-id") and v == str(result.pk)
+    )
+    data[f"{row}-responders"], data[f"{row}-n"], data[f"{row}-value"] = "3", "9", "3/9 improved"
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    result.refresh_from_db()
+    assert (result.responders, result.n, result.value) == (3, 9, "3/9 improved")
+    record = result.history.first()
+    assert (record.history_user, record.history_change_reason) == (editor, "Changed in the admin")
+
+
+def test_the_arm_list_offers_only_the_outcomes_own_study(client, editor):
+    outcome = outcome_with_arm_results()
+    url = reverse("admin:evidence_outcome_change", args=[outcome.pk])
+    formset = client.get(url).context["inline_admin_formsets"][0].formset
+    offered = set(formset.forms[0].fields["arm"].queryset)
+    assert offered == set(Arm.objects.filter(study=outcome.study_id))
+    # A forged post naming another study's arm is refused, and nothing is saved.
+    foreign = Arm.objects.exclude(study=outcome.study_id).first()
+    data = change_form_data(client, url)
+    result = outcome.arm_results.order_by("pk").first()
+    row = next(
+        k[: -len("-id")] for k, v in data.items() if k.endswith("-id") and v == str(result.pk)
+    )
+    data[f"{row}-arm"] = str(foreign.pk)
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    result.refresh_from_db()
+    assert result.arm.study_id == outcome.study_id
+
+
+def test_more_responders_than_patients_is_refused_with_the_reason(client, editor):
+    outcome = outcome_with_arm_results()
+    url = reverse("admin:evidence_outcome_change", args=[outcome.pk])
+    data = change_form_data(client, url)
+    result = outcome.arm_results.order_by("pk").first()
+    before = (result.responders, result.n, result.value)
+    row = next(
+        k[: -len("-id")] for k, v in data.items() if k.endswith("-id") and v == str(result.pk)
+    )
+    data[f"{row}-responders"], data[f"{row}-n"] = "12", "10"
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "Responders cannot exceed n." in response.content.decode()
+    result.refresh_from_db()
+    assert (result.responders, result.n, result.value) == before
+
+
+def test_a_curator_adds_a_per_arm_result_to_a_draft_but_not_a_published_study(client, curator):
+    published = outcome_with_arm_results()
+    page = client.get(reverse("admin:evidence_outcome_change", args=[published.pk]))
+    assert not page.context["inline_admin_formsets"][0].has_add_permission
+    draft = outcome_with_arm_results(draft=True)
+    arm = Arm.objects.filter(study=draft.study_id).exclude(results__outcome=draft).first()
+    if arm is None:  # every arm has a result: free one
+        arm = draft.arm_results.order_by("-pk").first().arm
+        draft.arm_results.filter(arm=arm).delete()
+    url = reverse("admin:evidence_outcome_change", args=[draft.pk])
+    data = change_form_data(client, url)
+    total = int(data["arm_results-TOTAL_FORMS"])
+    data["arm_results-TOTAL_FORMS"] = str(total + 1)
+    data[f"arm_results-{total}-arm"] = str(arm.pk)
+    data[f"arm_results-{total}-value"] = "added by the curator"
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    assert draft.arm_results.filter(arm=arm, value="added by the curator").exists()
+
+
+def test_the_study_page_links_each_outcome_to_its_per_arm_results(client, editor):
+    outcome = outcome_with_arm_results()
+    page = client.get(reverse("admin:evidence_study_change", args=[outcome.study_id]))
+    link = reverse("admin:evidence_outcome_change", args=[outcome.pk]) + "#arm_results-group"
+    assert f'href="{link}"' in page.content.decode()
