@@ -353,9 +353,16 @@ class TrialSerializer(serializers.ModelSerializer):
 
 
 class OutcomeWriteSerializer(serializers.ModelSerializer):
+    id = serializers.IntegerField(
+        required=False,
+        help_text="The outcome this row changes (as shown); a row without one is kept if "
+        "identical to a stored outcome, else changes the next one in order or is added. "
+        "Send it for an outcome with per-arm results: they stay with their outcome.",
+    )
+
     class Meta:
         model = Outcome
-        fields = list(OUTCOME_FIELDS)
+        fields = ["id", *OUTCOME_FIELDS]
         validators = []  # checked by full_clean in the service
 
 
@@ -368,7 +375,8 @@ class ProvenanceWriteSerializer(serializers.ModelSerializer):
 class StudyWriteSerializer(WriteSerializer):
     """A study as curators send it; validated here, saved by the viewset through
     ``evidence.services.studies.create_study``/``update_study`` (with ``full_clean``).
-    Outcomes and provenance, when given, replace the study's rows in order."""
+    Outcomes and provenance, when given, replace the study's rows in order (an outcome row
+    may name the outcome it changes by ``id``: evidence.services.studies._sync_outcomes)."""
 
     key = serializers.SlugField(
         max_length=80,

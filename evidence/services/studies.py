@@ -163,7 +163,7 @@ def save_study(
             study, values, links={"therapies": list(therapies), "subtypes": list(subtypes)}
         )
         if outcomes is not None:
-            _sync_rows(study, Outcome, "outcomes", OUTCOME_FIELDS, outcomes, ordered=True)
+            _sync_outcomes(study, outcomes, results_given=arms is not None)
         if provenance is not None:
             _sync_rows(
                 study,
@@ -327,6 +327,86 @@ def _sync_arm_results(study: Study, by_label: dict, arm_results: list[list[dict]
             )
         for stale in current.values():
             stale.delete()
+
+
+def _sync_outcomes(study: Study, rows: list[dict], *, results_given: bool) -> None:
+    """The study's outcomes as ``rows`` give them, in that order.
+
+    Per-arm results hang on the stored outcome, so which row changes which outcome matters.
+    A row with an ``id`` (as the API shows it) changes that outcome. A row without one keeps
+    the stored outcome it is identical to; failing that, when no row has an id, it changes the
+    next stored outcome not yet matched, in their order (how rows were always matched); else
+    it adds an outcome. Stored outcomes left unmatched are deleted, with their per-arm results.
+
+    Matching by position is refused for an outcome that has per-arm results, unless the caller
+    gives the per-arm results too (the fixtures, a backup): without ids, dropping one row and
+    changing another would move one outcome's results onto another, silently."""
+    current = list(study.outcomes.order_by("order", "pk"))
+    by_id = {outcome.pk: outcome for outcome in current}
+    wanted = []
+    for index, row in enumerate(rows):
+        unknown = set(row) - {*OUTCOME_FIELDS, "id"}
+        if unknown:
+            raise StudyDataError(
+                f"outcomes[{index}]: unknown field(s) {', '.join(sorted(unknown))}"
+            )
+        values = {
+            name: row.get(name, Outcome._meta.get_field(name).get_default())
+            for name in OUTCOME_FIELDS
+        }
+        values = {
+            k: ("" if v is None and not Outcome._meta.get_field(k).null else v)
+            for k, v in values.items()
+        }
+        wanted.append(values)
+    matched: list[Outcome | None] = [None] * len(rows)
+    for index, row in enumerate(rows):
+        if row.get("id") is None:
+            continue
+        outcome = by_id.pop(row["id"], None)
+        if outcome is None:
+            raise ValidationError(
+                {
+                    "outcomes": f"outcomes[{index}]: this study has no outcome {row['id']} "
+                    "(or two rows name it)."
+                }
+            )
+        matched[index] = outcome
+    for index, values in enumerate(wanted):
+        if matched[index] is None:
+            same = next(
+                (o for o in by_id.values() if all(getattr(o, k) == v for k, v in values.items())),
+                None,
+            )
+            if same is not None:
+                matched[index] = by_id.pop(same.pk)
+    with_results = set(
+        OutcomeArmResult.objects.filter(outcome__in=list(by_id.values())).values_list(
+            "outcome_id", flat=True
+        )
+    )
+    left = list(by_id.values())
+    # Rows that name their outcomes say that a row without an id is a new one.
+    by_position = all(row.get("id") is None for row in rows)
+    for index in range(len(rows)):
+        if matched[index] is not None or not left or not by_position:
+            continue
+        outcome = left.pop(0)
+        if outcome.pk in with_results and not results_given:
+            raise ValidationError(
+                {
+                    "outcomes": f"outcomes[{index}] would change outcome {outcome.pk} "
+                    f"(“{outcome}”), which has per-arm results: give each changed row the "
+                    "id of the outcome it changes (as the API shows it), so that no outcome's "
+                    "results end up on another."
+                }
+            )
+        matched[index] = outcome
+    for index, values in enumerate(wanted):
+        instance = matched[index] or Outcome(study=study)
+        save_changes(instance, {**values, "order": index})
+    for stale in left:
+        stale.delete()
 
 
 def _field_value(model, name: str, value):
