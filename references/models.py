@@ -147,7 +147,7 @@ class Reference(ReviewedModel):
     def __str__(self) -> str:
         prefix = f"[{self.number}] " if self.number else ""
         who = self.first_author or "Anon."
-        return f"{prefix}{who} ({self.year or 'n.d.'}) {self.title[:80]}"
+        return f"{prefix}{who} ({self.year or 'n.d.'}) {_shortened(self.title)}"
 
     def get_absolute_url(self) -> str:
         return reverse("references:reference_detail", args=[self.ident])
@@ -238,3 +238,14 @@ class Author(models.Model):
         if self.is_corporate or not self.given:
             return self.family
         return f"{self.family} {self.given.replace('.', '').replace(' ', '')}"
+
+
+def _shortened(title: str, width: int = 80) -> str:
+    """A long title cut at a word boundary, with an ellipsis saying so (admin lists, history,
+    autocompletes and refusals name references this way)."""
+    if len(title) <= width:
+        return title
+    cut = title[: width - 1]
+    if " " in cut and not title[width - 1].isspace():
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:.-–") + "…"

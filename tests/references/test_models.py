@@ -87,3 +87,19 @@ def test_vancouver_lists_six_authors_then_et_al():
     citation = ref.citation
     assert "Author6 A, et al. A new study. J Test. 2020;1(2):3-9." in citation
     assert "Author7" not in citation
+
+
+def test_a_long_title_is_cut_at_a_word_with_an_ellipsis():
+    """The name admin lists, autocompletes and refusals use: it cut mid-word before ("...
+    dermatomyositis and ."), with nothing to say the title went on."""
+    title = (
+        "Rituximab in the treatment of refractory adult and juvenile dermatomyositis and "
+        "adult polymyositis: a randomized, placebo-phase trial"
+    )
+    shown = str(Reference(number=9, first_author="Oddis CV", year=2013, title=title))
+    assert shown == (
+        "[9] Oddis CV (2013) Rituximab in the treatment of refractory adult and juvenile "
+        "dermatomyositis and…"
+    )
+    short = Reference(first_author="Doe J", year=2020, title="A short title.")
+    assert str(short) == "Doe J (2020) A short title."
