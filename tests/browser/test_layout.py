@@ -128,7 +128,8 @@ def test_screenshots(browser, site_url, kind, size):
 
 def admin_page(browser, site_url, login, form, size):
     study = Study.objects.get(key="ref01-rim-trial")
-    path = ADMIN_FORMS[form].format(ref=study.reference_id, study=study.pk)
+    outcome = study.outcomes.filter(arm_results__isnull=False).first()
+    path = ADMIN_FORMS[form].format(ref=study.reference_id, study=study.pk, outcome=outcome.pk)
     context, page, csp = open_page(browser, site_url, "/admin/login/?next=" + path, size)
     page.fill("#id_username", login[0])
     page.fill("#id_password", login[1])
@@ -140,6 +141,8 @@ def admin_page(browser, site_url, login, form, size):
 ADMIN_FORMS = {
     "reference": "/admin/references/reference/{ref}/change/",
     "study": "/admin/evidence/study/{study}/change/",
+    # With its per-arm results inline.
+    "outcome": "/admin/evidence/outcome/{outcome}/change/",
 }
 
 
