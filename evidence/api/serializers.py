@@ -367,9 +367,16 @@ class OutcomeWriteSerializer(serializers.ModelSerializer):
 
 
 class ProvenanceWriteSerializer(serializers.ModelSerializer):
+    id = serializers.IntegerField(
+        required=False,
+        help_text="The provenance record this row changes (as shown); a row without one is "
+        "kept if identical to a stored record. A record whose content changes loses its "
+        "verification.",
+    )
+
     class Meta:
         model = Provenance
-        fields = list(PROVENANCE_FIELDS)
+        fields = ["id", *PROVENANCE_FIELDS]
 
 
 class StudyWriteSerializer(WriteSerializer):

@@ -165,14 +165,7 @@ def save_study(
         if outcomes is not None:
             _sync_outcomes(study, outcomes, results_given=arms is not None)
         if provenance is not None:
-            _sync_rows(
-                study,
-                Provenance,
-                "provenance",
-                PROVENANCE_FIELDS,
-                provenance,
-                optional=OPTIONAL_PROVENANCE_FIELDS,
-            )
+            _sync_provenance(study, provenance)
         # Given arms replace the study's arms and per-arm results (the fixtures, a backup);
         # when a caller gives none (the API's study form) what curators recorded is kept.
         if arms is not None:
@@ -271,9 +264,7 @@ def sync_arms(study: Study, arms: list[dict], arm_results: list[list[dict]]) -> 
     labels = [row["label"] for row in rows]
     if len(set(labels)) != len(labels):
         raise StudyDataError("arms: two arms have the same label")
-    _sync_rows(
-        study, Arm, "arms", (*ARM_FIELDS[:1], "therapy_id", *ARM_FIELDS[2:]), rows, ordered=True
-    )
+    _sync_rows(study, Arm, "arms", (*ARM_FIELDS[:1], "therapy_id", *ARM_FIELDS[2:]), rows)
     by_label = {arm.label: arm for arm in study.arms.all()}
     _sync_arm_results(study, by_label, arm_results)
 
@@ -329,82 +320,119 @@ def _sync_arm_results(study: Study, by_label: dict, arm_results: list[list[dict]
             stale.delete()
 
 
-def _sync_outcomes(study: Study, rows: list[dict], *, results_given: bool) -> None:
-    """The study's outcomes as ``rows`` give them, in that order.
-
-    Per-arm results hang on the stored outcome, so which row changes which outcome matters.
-    A row with an ``id`` (as the API shows it) changes that outcome. A row without one keeps
-    the stored outcome it is identical to; failing that, when no row has an id, it changes the
-    next stored outcome not yet matched, in their order (how rows were always matched); else
-    it adds an outcome. Stored outcomes left unmatched are deleted, with their per-arm results.
-
-    Matching by position is refused for an outcome that has per-arm results, unless the caller
-    gives the per-arm results too (the fixtures, a backup): without ids, dropping one row and
-    changing another would move one outcome's results onto another, silently."""
-    current = list(study.outcomes.order_by("order", "pk"))
-    by_id = {outcome.pk: outcome for outcome in current}
+def _given_values(model, names, rows: list[dict], what: str, optional=()) -> list[dict]:
+    """Each row's values of ``names`` (defaults for those left out); unknown fields refused."""
     wanted = []
     for index, row in enumerate(rows):
-        unknown = set(row) - {*OUTCOME_FIELDS, "id"}
+        unknown = set(row) - {*names, *optional}
         if unknown:
-            raise StudyDataError(
-                f"outcomes[{index}]: unknown field(s) {', '.join(sorted(unknown))}"
-            )
-        values = {
-            name: row.get(name, Outcome._meta.get_field(name).get_default())
-            for name in OUTCOME_FIELDS
-        }
-        values = {
-            k: ("" if v is None and not Outcome._meta.get_field(k).null else v)
-            for k, v in values.items()
-        }
-        wanted.append(values)
-    matched: list[Outcome | None] = [None] * len(rows)
+            raise StudyDataError(f"{what}[{index}]: unknown field(s) {', '.join(sorted(unknown))}")
+        values = {name: row.get(name, model._meta.get_field(name).get_default()) for name in names}
+        wanted.append(
+            {
+                k: ("" if v is None and not model._meta.get_field(k).null else v)
+                for k, v in values.items()
+            }
+        )
+    return wanted
+
+
+def _match_rows(current: list, rows: list[dict], wanted: list[dict], what: str, noun: str):
+    """Which stored row each given row changes (None: it adds one), the stored rows left
+    unmatched, and the indexes matched by position.
+
+    A row with an ``id`` (as the API shows it) changes that row. A row without one keeps the
+    stored row it is identical to; failing that, when no row has an id, it changes the next
+    stored row not yet matched, in their order (how rows were always matched); else it is
+    new. With ids, a row without one is new."""
+    by_id = {row.pk: row for row in current}
+    matched: list = [None] * len(rows)
     for index, row in enumerate(rows):
         if row.get("id") is None:
             continue
-        outcome = by_id.pop(row["id"], None)
-        if outcome is None:
+        found = by_id.pop(row["id"], None)
+        if found is None:
             raise ValidationError(
                 {
-                    "outcomes": f"outcomes[{index}]: this study has no outcome {row['id']} "
+                    what: f"{what}[{index}]: this study has no {noun} {row['id']} "
                     "(or two rows name it)."
                 }
             )
-        matched[index] = outcome
+        matched[index] = found
     for index, values in enumerate(wanted):
         if matched[index] is None:
             same = next(
-                (o for o in by_id.values() if all(getattr(o, k) == v for k, v in values.items())),
+                (r for r in by_id.values() if all(getattr(r, k) == v for k, v in values.items())),
                 None,
             )
             if same is not None:
                 matched[index] = by_id.pop(same.pk)
-    with_results = set(
-        OutcomeArmResult.objects.filter(outcome__in=list(by_id.values())).values_list(
-            "outcome_id", flat=True
-        )
-    )
     left = list(by_id.values())
-    # Rows that name their outcomes say that a row without an id is a new one.
-    by_position = all(row.get("id") is None for row in rows)
-    for index in range(len(rows)):
-        if matched[index] is not None or not left or not by_position:
-            continue
-        outcome = left.pop(0)
-        if outcome.pk in with_results and not results_given:
-            raise ValidationError(
-                {
-                    "outcomes": f"outcomes[{index}] would change outcome {outcome.pk} "
-                    f"(“{outcome}”), which has per-arm results: give each changed row the "
-                    "id of the outcome it changes (as the API shows it), so that no outcome's "
-                    "results end up on another."
-                }
-            )
-        matched[index] = outcome
+    positional = set()
+    if all(row.get("id") is None for row in rows):
+        for index in range(len(rows)):
+            if matched[index] is None and left:
+                matched[index] = left.pop(0)
+                positional.add(index)
+    return matched, left, positional
+
+
+def _sync_outcomes(study: Study, rows: list[dict], *, results_given: bool) -> None:
+    """The study's outcomes as ``rows`` give them, in that order (matched by ``_match_rows``);
+    stored outcomes left unmatched are deleted, with their per-arm results.
+
+    Per-arm results hang on the stored outcome, so matching by position is refused for an
+    outcome that has them, unless the caller gives the per-arm results too (the fixtures, a
+    backup): without ids, dropping one row and changing another would move one outcome's
+    results onto another, silently."""
+    current = list(study.outcomes.order_by("order", "pk"))
+    wanted = _given_values(Outcome, OUTCOME_FIELDS, rows, "outcomes", ("id",))
+    matched, left, positional = _match_rows(current, rows, wanted, "outcomes", "outcome")
+    if positional and not results_given:
+        with_results = set(
+            OutcomeArmResult.objects.filter(
+                outcome__in=[matched[i] for i in positional]
+            ).values_list("outcome_id", flat=True)
+        )
+        for index in sorted(positional):
+            outcome = matched[index]
+            if outcome.pk in with_results:
+                raise ValidationError(
+                    {
+                        "outcomes": f"outcomes[{index}] would change outcome {outcome.pk} "
+                        f"(“{outcome}”), which has per-arm results: give each changed row the "
+                        "id of the outcome it changes (as the API shows it), so that no "
+                        "outcome's results end up on another."
+                    }
+                )
     for index, values in enumerate(wanted):
-        instance = matched[index] or Outcome(study=study)
-        save_changes(instance, {**values, "order": index})
+        save_changes(matched[index] or Outcome(study=study), {**values, "order": index})
+    for stale in left:
+        stale.delete()
+
+
+def _sync_provenance(study: Study, rows: list[dict]) -> None:
+    """The study's provenance records as ``rows`` give them (matched by ``_match_rows``);
+    records left unmatched are deleted.
+
+    A record's verification (who checked it, and when) belongs to what it says: a stored
+    record whose content a row changes loses it, unless the row gives it (a backup does)."""
+    current = list(study.provenance.order_by("pk"))
+    wanted = _given_values(
+        Provenance, PROVENANCE_FIELDS, rows, "provenance", (*OPTIONAL_PROVENANCE_FIELDS, "id")
+    )
+    matched, left, _ = _match_rows(current, rows, wanted, "provenance", "provenance record")
+    for index, values in enumerate(wanted):
+        row, record = rows[index], matched[index] or Provenance(study=study)
+        given = {
+            name: _field_value(Provenance, name, row[name])
+            for name in OPTIONAL_PROVENANCE_FIELDS
+            if name in row
+        }
+        changed = any(getattr(record, k) != v for k, v in values.items())
+        if record.pk is not None and changed and not given:
+            given = {"verified": False, "verified_by": "", "verified_at": None}
+        save_changes(record, {**values, **given})
     for stale in left:
         stale.delete()
 
@@ -429,33 +457,12 @@ def _default(name: str):
     )
 
 
-def _sync_rows(
-    study,
-    model,
-    related: str,
-    names,
-    rows: list[dict],
-    ordered: bool = False,
-    optional: tuple[str, ...] = (),
-):
+def _sync_rows(study, model, related: str, names, rows: list[dict]) -> None:
+    """Ordered rows matched by position (arms: their per-arm results come with them and are
+    written again by arm label just after)."""
     current = list(getattr(study, related).order_by("pk"))
-    for index, row in enumerate(rows):
-        unknown = set(row) - set(names) - set(optional)
-        if unknown:
-            raise StudyDataError(
-                f"{related}[{index}]: unknown field(s) {', '.join(sorted(unknown))}"
-            )
-        values = {name: row.get(name, model._meta.get_field(name).get_default()) for name in names}
-        values.update(
-            {name: _field_value(model, name, row[name]) for name in optional if name in row}
-        )
-        values = {
-            k: ("" if v is None and not model._meta.get_field(k).null else v)
-            for k, v in values.items()
-        }
-        if ordered:
-            values["order"] = index
+    for index, values in enumerate(_given_values(model, names, rows, related)):
         instance = current[index] if index < len(current) else model(study=study)
-        save_changes(instance, values)
+        save_changes(instance, {**values, "order": index})
     for extra in current[len(rows) :]:
         extra.delete()
