@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,23 +27,25 @@ class UpsertResult:
     changed: bool
 
 
-def find_existing(parsed: ParsedReference) -> Reference | None:
-    """Match an incoming reference: review number, DOI, PMID, then normalised title + year."""
+def find_existing(parsed: ParsedReference, exclude: Collection[int] = ()) -> Reference | None:
+    """Match an incoming reference: review number, DOI, PMID, then normalised title + year
+    (never one of the references whose ids are in ``exclude``)."""
+    candidates = Reference.objects.exclude(pk__in=list(exclude))
     if parsed.number:
-        match = Reference.objects.filter(number=parsed.number).first()
+        match = candidates.filter(number=parsed.number).first()
         if match:
             return match
     if parsed.doi:
-        match = Reference.objects.filter(doi__iexact=normalise_doi(parsed.doi)).first()
+        match = candidates.filter(doi__iexact=normalise_doi(parsed.doi)).first()
         if match:
             return match
     if parsed.pmid:
-        match = Reference.objects.filter(pmid=parsed.pmid).first()
+        match = candidates.filter(pmid=parsed.pmid).first()
         if match:
             return match
     title = normalise_title(parsed.title)[:500]
     if title:
-        return Reference.objects.filter(title_normalised=title, year=parsed.year).first()
+        return candidates.filter(title_normalised=title, year=parsed.year).first()
     return None
 
 

@@ -50,6 +50,7 @@ from evidence.services.curation import (
     Change,
     Writes,
     curated_change,
+    curated_deletion,
     marking_history,
 )
 from evidence.services.statements import upsert_statement
@@ -107,6 +108,7 @@ class LoadReport:
     new: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     updated: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)  # the kept ones a curator deleted
     overwritten: list[str] = field(default_factory=list)
     # kind -> (how many entries the fixtures do not list, the first UNLISTED_NAMED names)
     unlisted: dict[str, tuple[int, list[str]]] = field(default_factory=dict)
@@ -118,6 +120,8 @@ class LoadReport:
         elif outcome in ("updated", "kept", "overwritten"):
             text = f"{KINDS[kind]} {name}" + (f" ({change})" if change else "")
             getattr(self, outcome).append(text)
+            if change is not None and change.deleted:
+                self.deleted.append(text)
 
     def lines(self) -> list[str]:
         lines = []
@@ -186,6 +190,8 @@ class _Load:
         existing: models.Model | None,
         func: Callable[..., models.Model],
         /,
+        *,
+        identity: tuple[type[models.Model], dict] | None = None,
         **kwargs,
     ) -> models.Model | None:
         """Write one entry of the fixtures through its service, unless a curator changed it
@@ -196,7 +202,15 @@ class _Load:
         fixtures differ from the curator's version) the savepoint is rolled back and the entry
         reported as kept. Letting the service decide what differs keeps one definition of
         "differs", the one that makes reloading the same data write nothing.
+
+        ``identity`` (the model and its natural key) lets an entry with no row be told apart
+        from one a curator deleted: that one stays deleted, reported as kept, unless ``force``.
         """
+        if existing is None and identity is not None and not self.force:
+            deletion = curated_deletion(*identity)
+            if deletion is not None:
+                self.report.add(kind, "kept", name, deletion)
+                return None
         change = curated_change(existing) if existing is not None else None
         savepoint = transaction.savepoint() if change else None
         if change:
@@ -280,7 +294,8 @@ def load_corpus(
         if load.problems:
             transaction.set_rollback(True)
     if load.problems:
-        raise CorpusError(load.problems)
+        # An entry the fixtures cite may be one a curator deleted: say so beside the problem.
+        raise CorpusError(load.problems + [f"left deleted: {t}" for t in load.report.deleted])
     return load.report
 
 
@@ -293,6 +308,7 @@ def _load_subtypes(load: _Load) -> None:
             f"subtypes.json[{index}] ({code})",
             DiseaseSubtype.objects.filter(code=code).first(),
             upsert_subtype,
+            identity=(DiseaseSubtype, {"code": code}),
             **{"status": load.status, **row},
         )
     load.unlisted("subtypes", DiseaseSubtype, "code")
@@ -308,6 +324,7 @@ def _load_therapies(load: _Load) -> None:
             f"therapies.json drug_classes[{index}] ({slug})",
             DrugClass.objects.filter(slug=slug).first(),
             upsert_drug_class,
+            identity=(DrugClass, {"slug": slug}),
             **{"status": load.status, **row},
         )
     for index, row in enumerate(data.get("therapies", [])):
@@ -318,6 +335,7 @@ def _load_therapies(load: _Load) -> None:
             f"therapies.json therapies[{index}] ({slug})",
             Therapy.objects.filter(slug=slug).first(),
             upsert_therapy,
+            identity=(Therapy, {"slug": slug}),
             **{"status": load.status, **row},
         )
     load.unlisted("drug classes", DrugClass, "slug")
@@ -343,16 +361,24 @@ def _load_references(load: _Load) -> None:
         if (load.directory / STATUS_FILE).exists()
         else {}
     )
+    # Two entries are two works (an abstract and its paper may share title and year): an entry
+    # never matches a reference this load has already written (``load.seen``).
+    written = load.seen["references"]
     for entry in parsed:
-        existing = find_existing(entry)
+        # The key names the entry in the fixtures and in a backup: it matches first.
+        existing = Reference.objects.filter(bibtex_key=entry.key).first()
+        if existing is None or existing.pk in written:
+            existing = find_existing(entry, exclude=written)
         load.entry(
             "references",
             entry.key,
             f"references.bib entry '{entry.key}' (line {entry.line})",
             existing,
             _upsert_reference,
+            identity=(Reference, {"bibtex_key": entry.key}),
             parsed=entry,
-            existing=existing,
+            # An unsaved reference means "create": the service must not match again.
+            existing=existing if existing is not None else Reference(),
             status=statuses.get(entry.key, load.status),
         )
     load.unlisted("references", Reference, "bibtex_key")
@@ -374,6 +400,7 @@ def _load_rationale(load: _Load) -> None:
                 where,
                 TherapyRationale.objects.filter(therapy=therapy, reference=reference).first(),
                 set_rationale,
+                identity=(TherapyRationale, {"therapy": therapy, "reference": reference}),
                 therapy=therapy,
                 reference=reference,
                 pathway=row.get("pathway", ""),
@@ -406,6 +433,7 @@ def _load_studies(load: _Load) -> None:
                 where,
                 Study.objects.filter(key=key).first(),
                 upsert_study,
+                identity=(Study, {"key": key}),
                 key=key,
                 reference=reference,
                 **{"status": load.status, **row},
@@ -424,6 +452,7 @@ def _load_statements(load: _Load) -> None:
             f"statements.json[{index}] ({key})",
             Statement.objects.filter(key=key).first(),
             upsert_statement,
+            identity=(Statement, {"key": key}),
             **{"status": load.status, "order": index, **row},
         )
     load.unlisted("statements", Statement, "key")
@@ -448,6 +477,7 @@ def _load_trials(load: _Load) -> None:
             f"{TRIALS_FILE}[{index}] ({key})",
             Trial.objects.filter(key=key).first(),
             upsert_trial,
+            identity=(Trial, {"key": key}),
             **{"status": load.status, **row},
         )
     load.unlisted("trials", Trial, "key")
@@ -461,16 +491,17 @@ def _load_certainty_overrides(load: _Load) -> None:
         return
     for index, row in enumerate(load.read_json(OVERRIDES_FILE).get("overrides", [])):
         name = f"{row.get('therapy')} x {row.get('subtype')}"
-        existing = CertaintyOverride.objects.filter(
-            therapy__slug=row.get("therapy"),
-            subtype__code=row.get("subtype"),
-            measure=row.get("measure", ""),
-        ).first()
+        natural_key = {
+            "therapy__slug": row.get("therapy"),
+            "subtype__code": row.get("subtype"),
+            "measure": row.get("measure", ""),
+        }
         load.entry(
             "certainty overrides",
             name,
             f"{OVERRIDES_FILE}[{index}] ({name})",
-            existing,
+            CertaintyOverride.objects.filter(**natural_key).first(),
             upsert_certainty_override,
+            identity=(CertaintyOverride, natural_key),
             **{"status": load.status, **row},
         )

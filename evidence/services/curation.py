@@ -1,7 +1,8 @@
 """Tell the loader's own writes from curators' edits, using each entry's history.
 
 ``load_corpus`` marks every history record it writes with ``LOADED`` (or ``RESET`` under
-``--force``) and no user. An entry is *curated* when the newest history record of the entry or
+``--force``) and no user. An entry a curator deleted is curated too (``curated_deletion``): the
+loader does not bring it back. An entry is *curated* when the newest history record of the entry or
 of any row that is part of it (``PARTS``: a study's outcomes and provenance, a reference's
 authors; many-to-many links are in the entry's own history) is somebody else's: an edit in the
 admin or the API, a workflow transition, a revert, an import. The loader leaves such an entry
@@ -57,9 +58,11 @@ class Change:
     who: str
     when: str
     reason: str
+    deleted: bool = False
 
     def __str__(self) -> str:
-        text = f"changed by {self.who} on {self.when}" if self.who else f"changed on {self.when}"
+        what = "deleted" if self.deleted else "changed"
+        text = f"{what} by {self.who} on {self.when}" if self.who else f"{what} on {self.when}"
         return f"{text}: {self.reason}" if self.reason else text
 
 
@@ -118,14 +121,34 @@ def curated_change(instance: models.Model) -> Change | None:
         key=lambda record: record.history_date,
         default=None,
     )
-    if latest is None or (
-        latest.history_user_id is None and latest.history_change_reason in _LOADERS
+    return _curators(latest)
+
+
+def curated_deletion(model: type[models.Model], identity: dict) -> Change | None:
+    """Who deleted the entry that ``identity`` (its natural key) names, unless the loader did
+    or the entry was written again since."""
+    latest = (
+        model.history.filter(**identity)
+        .select_related("history_user")
+        .order_by("-history_date", "-history_id")
+        .first()
+    )
+    if latest is None or latest.history_type != "-":
+        return None
+    return _curators(latest, deleted=True)
+
+
+def _curators(record, *, deleted: bool = False) -> Change | None:
+    """The change ``record`` made, unless it is the loader's."""
+    if record is None or (
+        record.history_user_id is None and record.history_change_reason in _LOADERS
     ):
         return None
-    user = latest.history_user
-    when = timezone.localtime(latest.history_date).strftime("%Y-%m-%d %H:%M %Z")
+    user = record.history_user
+    when = timezone.localtime(record.history_date).strftime("%Y-%m-%d %H:%M %Z")
     return Change(
         who=user.get_username() if user else "",
         when=when,
-        reason=latest.history_change_reason or "",
+        reason=record.history_change_reason or "",
+        deleted=deleted,
     )

@@ -24,7 +24,8 @@ from evidence.services.backup import table_counts
 from evidence.services.studies import upsert_study
 from references.bibtex import ParsedAuthor, ParsedReference
 from references.models import Reference
-from references.services import upsert_reference
+from references.services import create_reference, upsert_reference
+from tests.evidence.roundtrip import backup_and_restore, differences, dump
 from therapies.models import DrugClass, Therapy
 from therapies.services import set_rationale
 
@@ -232,3 +233,36 @@ def test_a_bad_status_in_a_backup_refuses_the_load(tmp_path):
         call_command("load_corpus", str(tmp_path), verbosity=0)
     assert "therapies.json therapies[0]" in str(info.value)
     assert "'lost' is not a valid choice" in str(info.value)
+
+
+# -- every value back, by natural key (tests/evidence/roundtrip.py) -----------------------------
+
+
+def test_a_restore_gives_back_every_value_of_the_corpus(tmp_path):
+    before = dump()
+    backup_and_restore(tmp_path / "backup")
+    assert differences(before, dump()) == []
+
+
+def test_restore_keeps_two_references_that_share_a_title_and_year(tmp_path):
+    """A conference abstract and its paper may share title and year (the admin saves such a
+    pair with "Not a duplicate"). The loader matched each entry by number, DOI, PMID, then
+    title and year: the second of the pair, whose DOI was not in the new database yet, matched
+    the first (written a moment before) and overwrote it. Entries now match by BibTeX key
+    first, and never one this load has written."""
+    for key, doi, kind in (
+        ("smith2019abstract", "10.1136/annrheumdis-2019-eular.1", "conference_abstract"),
+        ("smith2019rituximab", "10.1016/j.jaut.2019.01.001", "journal_article"),
+    ):
+        create_reference(
+            bibtex_key=key,
+            title="Rituximab in refractory anti-SRP myopathy",
+            year=2019,
+            journal="Ann Rheum Dis",
+            doi=doi,
+            kind=kind,
+            authors=[ParsedAuthor("Smith", "J")],
+        )
+    before = dump()
+    backup_and_restore(tmp_path / "backup")
+    assert differences(before, dump()) == []

@@ -10,8 +10,9 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from core.choices import ReviewStatus
 from core.workflow import withdraw
-from evidence.models import Outcome, Provenance, Statement, Study
+from evidence.models import CertaintyOverride, Outcome, Provenance, Statement, Study
 from evidence.services.curation import LOADED, RESET
 from references.models import Author, Reference
 from tests.evidence.test_admin import change_form_data, study_post_data
@@ -326,3 +327,53 @@ def test_a_broken_fixture_for_a_curated_entry_still_refuses_the_whole_load(clien
     with pytest.raises(CommandError, match=r"ref01-rim-trial\): sample_size"):
         load(str(corpus))
     assert Study.objects.get(key="ref02-aza-prednisone-trial").summary != "Would be new."
+
+
+# -- what a curator deleted stays deleted ------------------------------------------------------
+
+
+def delete_override_in_admin(client):
+    override = CertaintyOverride.objects.get(therapy__slug="rituximab", subtype__code="jdm")
+    response = client.post(
+        reverse("admin:evidence_certaintyoverride_delete", args=[override.pk]), {"post": "yes"}
+    )
+    assert response.status_code == 302
+
+
+def test_an_entry_an_editor_deleted_is_not_brought_back_and_is_named(client, editor):
+    """The loader took an entry with no row for a new one: it re-created, published, the
+    certainty override an editor had deleted, and named it nowhere."""
+    delete_override_in_admin(client)
+
+    out = load()
+
+    assert not CertaintyOverride.objects.exists()
+    assert re.search(
+        r"^kept: certainty override rituximab x jdm \(deleted by editor on "
+        r"\d{4}-\d\d-\d\d \d\d:\d\d UTC: Deleted in the admin\)$",
+        out,
+        re.MULTILINE,
+    ), out
+    assert "certainty overrides: 1 in the fixtures: 0 new, 0 unchanged, 0 updated, 1 kept" in out
+    # --force restores the fixtures' version, as for any curated entry.
+    load("--force")
+    assert CertaintyOverride.objects.filter(therapy__slug="rituximab", subtype__code="jdm").exists()
+
+
+def test_fixtures_citing_a_deleted_entry_are_refused_saying_it_was_deleted(client, editor):
+    """A statement of the fixtures cites a study an editor deleted: the load is refused (all
+    or nothing), and the error says that the study was deleted, by whom."""
+    statement = Statement.objects.filter(studies__isnull=False).order_by("pk").first()
+    study = statement.studies.order_by("pk").first()
+    Statement.objects.filter(studies=study).update(status=ReviewStatus.DRAFT)
+    Study.objects.filter(pk=study.pk).update(status=ReviewStatus.DRAFT)
+    response = client.post(reverse("admin:evidence_study_delete", args=[study.pk]), {"post": "yes"})
+    assert response.status_code == 302
+
+    with pytest.raises(CommandError) as refused:
+        load()
+
+    message = str(refused.value)
+    assert f"unknown study key(s): {study.key}" in message
+    assert f"left deleted: study {study.key} (deleted by editor on " in message
+    assert not Study.objects.filter(key=study.key).exists()
