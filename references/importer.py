@@ -377,6 +377,12 @@ def _merge(item: ParsedReference, existing: Reference) -> ParsedReference:
         item.kind
     ):
         values["kind"] = existing.kind
+    if "authors_truncated" not in item.present:
+        # A format that cannot say "et al." (RIS, MEDLINE, Web of Science): the stored "et al."
+        # stands unless the record lists more authors than are stored.
+        values["authors_truncated"] = existing.authors_truncated and (
+            "authors" not in item.present or len(item.authors) <= existing.authors.count()
+        )
     if "authors" not in item.present:
         values["authors"] = [
             ParsedAuthor(family=a.family, given=a.given, is_corporate=a.is_corporate)

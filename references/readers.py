@@ -344,9 +344,13 @@ def _finish(
         raise _RecordProblems(problems)
     values.update(doi=doi, pmid=pmid, pmcid=pmcid)
     present = {name for name in present if values.get(name)}
+    # RIS, MEDLINE and Web of Science cannot say "et al.": ``authors_truncated`` is never
+    # theirs to clear (the importer decides it from the stored authors).
     if values["authors"]:
-        present |= {"authors", "authors_truncated"}
-    if "kind" in values:
+        present.add("authors")
+    # "Journal article" (RIS JOUR, a MEDLINE record with a journal) says no more than BibTeX's
+    # @article: a curated guideline or abstract stays one. A finer type is the record's word.
+    if values.get("kind") and values["kind"] != ReferenceKind.JOURNAL_ARTICLE:
         present.add("kind")
     fields = {name: value for name, value in values.items() if name != "kind" or value}
     return ParsedReference(
@@ -413,7 +417,13 @@ def _from_wos(record: dict, *, line: int, where: str) -> ParsedReference:
     )
     values = {
         "title": _first(record, "document_title"),
-        "authors": _names(record.get("author_full_name") or record.get("authors") or []),
+        # Persons (AF, else AU), then the group authors (CA: "RIM Study Grp").
+        "authors": _names(record.get("author_full_name") or record.get("authors") or [])
+        + [
+            ParsedAuthor(family=" ".join(name.split()), is_corporate=True)
+            for name in record.get("group_authors") or []
+            if name.strip()
+        ],
         "year": _year(_first(record, "publication_year"), where, problems),
         "journal": _first(record, "iso_source_abbreviation", "publication_name"),
         "volume": _first(record, "volume"),
@@ -456,14 +466,17 @@ def _from_medline(record: dict, *, line: int, where: str) -> ParsedReference:
     title = _first(record, "title", "book_title")
     if title.endswith(".") and not title.endswith(".."):
         title = title[:-1]
+    # FAU (persons) and CN (groups, no comma) share one list, in their order.
     people = record.get("full_authors") or []
-    if not people:  # records before 2002 have only the short form, "Oddis CV"
+    if not any("," in name for name in people):
+        # Records before 2002 have only the short form of persons, "Oddis CV" (AU); their
+        # groups (CN) follow them.
         people = [
             " ".join(name.rsplit(" ", 1)[:1]) + ", " + name.rsplit(" ", 1)[1]
             if " " in name.strip()
             else name
             for name in record.get("authors") or []
-        ]
+        ] + people
     values = {
         "title": title,
         "authors": _names(people),

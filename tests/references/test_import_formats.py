@@ -13,9 +13,10 @@ from django.urls import reverse
 from core.choices import ReviewStatus
 from references.admin import IMPORT_SESSION_KEY
 from references.choices import ReferenceKind
+from references.formats import to_ris
 from references.importer import ImportRefused, import_references, parse_references
 from references.models import Author, Reference
-from references.readers import MEDLINE, RIS, WOS, detect_format
+from references.readers import MEDLINE, RIS, WOS, detect_format, read_records
 
 pytestmark = pytest.mark.django_db
 
@@ -365,3 +366,125 @@ def test_admin_refuses_a_bad_ris_upload_naming_the_problem(client, curator):
     ).content.decode()
     assert "nothing was saved" in text and "record 1 (line 2): has no title" in text
     assert IMPORT_SESSION_KEY not in client.session
+
+
+# -- re-importing a stored reference: what the record cannot say is kept; no author dropped --
+
+
+def test_reimporting_our_own_ris_export_keeps_et_al():
+    """Reference [1] lists three authors "and others". Importing the site's own RIS export of it
+    cleared the flag (RIS cannot say "et al."), so citations then claimed the three were all
+    the authors: a round trip of the RIS export cleared it on 27 of the 61 references."""
+    ref = Reference.objects.get(number=1)
+    assert ref.authors_truncated
+    before = authors(ref)
+
+    report = import_references(text="".join(to_ris([ref])), fmt=RIS)
+
+    (entry,) = report.entries
+    ref.refresh_from_db()
+    assert authors(ref) == before
+    assert ref.authors_truncated, f"et al. dropped ({entry.describe()})"
+
+
+@pytest.mark.parametrize(
+    "fmt, text",
+    [
+        # Our own RIS export of reference [29] (TY JOUR: RIS has no guideline type).
+        (RIS, None),
+        # PubMed's record of the same guideline (PMID 22454268), as "Send to: Citation manager"
+        # gives it: a journal, and publication types that say it is a guideline.
+        (
+            MEDLINE,
+            "PMID- 22454268\n"
+            "TI  - Evidence-based guideline: intravenous immunoglobulin in the treatment of\n"
+            "      neuromuscular disorders: report of the Therapeutics and Technology\n"
+            "      Assessment Subcommittee of the American Academy of Neurology.\n"
+            "DP  - 2012 Mar 27\n"
+            "TA  - Neurology\n"
+            "VI  - 78\n"
+            "IP  - 13\n"
+            "PG  - 1009-15\n"
+            "PT  - Journal Article\n"
+            "PT  - Practice Guideline\n"
+            "AID - 10.1212/WNL.0b013e31824de293 [doi]\n",
+        ),
+    ],
+)
+def test_a_ris_or_pubmed_record_keeps_a_curated_kind(fmt, text):
+    """Reference [29] is curated as a guideline. Re-importing it from RIS (even our own export)
+    or from PubMed rewrote it as a plain journal article: those records say no more than
+    "journal article", which the BibTeX path already takes as saying nothing finer."""
+    ref = Reference.objects.get(number=29)
+    assert ref.kind == ReferenceKind.GUIDELINE
+    if text is None:
+        text = "".join(to_ris([ref]))
+
+    report = import_references(text=text, fmt=fmt)
+
+    (entry,) = report.entries
+    ref.refresh_from_db()
+    assert ref.kind == ReferenceKind.GUIDELINE, f"kind overwritten ({entry.describe()})"
+
+
+def test_a_pubmed_record_with_a_collective_author_keeps_its_persons():
+    """PubMed records before 2002 have only short person names (AU, no FAU); a group comes as
+    CN. The reader read AU only when there was no FAU or CN line, so the group hid both
+    persons."""
+    record = (
+        "PMID- 9000001\n"
+        "TI  - A controlled trial of an example therapy in dermatomyositis.\n"
+        "AU  - Smith J\n"
+        "AU  - De Bleecker JL\n"
+        "CN  - Example Myositis Study Group\n"
+        "DP  - 1997 Mar\n"
+        "TA  - Neurology\n"
+        "VI  - 48\n"
+        "PG  - 712-6\n"
+    )
+
+    (parsed,) = read_records(record, MEDLINE, max_records=10).references
+    names = [(a.family, a.given, a.is_corporate) for a in parsed.authors]
+    assert names == [
+        ("Smith", "J", False),
+        ("De Bleecker", "JL", False),
+        ("Example Myositis Study Group", "", True),
+    ]
+
+
+def test_a_web_of_science_record_keeps_its_group_author():
+    """Web of Science gives a group author in CA (the RIM trial: "RIM Study Grp"); the reader
+    read only AF/AU and dropped it."""
+    record = (
+        "FN Clarivate Analytics Web of Science\n"
+        "VR 1.0\n"
+        "PT J\n"
+        "AU Oddis, CV\n"
+        "   Reed, AM\n"
+        "AF Oddis, Chester V.\n"
+        "   Reed, Ann M.\n"
+        "CA RIM Study Grp\n"
+        "TI Rituximab in the treatment of refractory adult and juvenile dermatomyositis\n"
+        "SO ARTHRITIS AND RHEUMATISM\n"
+        "PY 2013\n"
+        "ER\n"
+        "\n"
+        "EF\n"
+    )
+
+    (parsed,) = read_records(record, WOS, max_records=10).references
+    names = [(a.family, a.is_corporate) for a in parsed.authors]
+    assert ("RIM Study Grp", True) in names, f"group author dropped: {names}"
+
+
+def test_a_longer_author_list_ends_a_stored_et_al():
+    """The stored "et al." stands for authors not stored: a record listing more authors than
+    are stored replaces them, and the flag goes."""
+    ref = Reference.objects.get(number=1)
+    record = "".join(to_ris([ref])).replace(
+        "ER  -", "AU  - Fourth, Author\nAU  - Fifth, Author\nER  -"
+    )
+    import_references(text=record, fmt=RIS)
+    ref.refresh_from_db()
+    assert [a[0] for a in authors(ref)][-2:] == ["Fourth", "Fifth"]
+    assert not ref.authors_truncated
