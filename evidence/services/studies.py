@@ -13,6 +13,7 @@ from django.utils.text import slugify
 from core.choices import ReviewStatus
 from core.services import attributed, save_changes
 from core.workflow import load_status
+from evidence.choices import ArmRole
 from evidence.models import (
     Arm,
     DiseaseSubtype,
@@ -231,6 +232,8 @@ def update_study(
         raise StudyDataError(f"unknown field(s): {', '.join(sorted(unknown))}")
     current = {name: getattr(study, name) for name in STUDY_FIELDS}
     current.update({k: v for k, v in changes.items() if k in STUDY_FIELDS})
+    if changes.get("therapies"):
+        _check_therapies_against_arms(study, changes["therapies"])
     return save_study(
         study=study,
         reference=changes.get("reference") or study.reference,
@@ -243,6 +246,33 @@ def update_study(
         reason=reason,
         **current,
     )
+
+
+def _check_therapies_against_arms(study: Study, therapies: Sequence[Therapy]) -> None:
+    """A study with arms is rated for the therapies its tested arms give (evidence.selectors),
+    so a change of its therapies that they contradict would be shown and never rated: refused.
+    Arms are changed in the admin (this write path keeps them)."""
+    tested = {
+        arm.therapy: arm.label
+        for arm in study.arms.filter(role=ArmRole.TESTED, therapy__isnull=False).select_related(
+            "therapy"
+        )
+    }
+    if not tested:
+        return
+    before, after = set(study.therapies.all()), set(therapies)
+    removed = [t for t in before - after if t in tested]
+    added = [t for t in after - before if t not in tested]
+    if removed or added:
+        problems = [f"{t.name} is tested by the arm “{tested[t]}”" for t in removed]
+        problems += [f"no arm tests {t.name}" for t in added]
+        raise ValidationError(
+            {
+                "therapies": "The study's arms say which therapies it tests, and they would "
+                f"contradict this change ({'; '.join(problems)}): change the arms in the "
+                "admin first."
+            }
+        )
 
 
 def sync_arms(study: Study, arms: list[dict], arm_results: list[list[dict]]) -> None:

@@ -143,3 +143,27 @@ def test_an_update_without_arms_keeps_the_curated_arms():
     del args["arms"]
     upsert_study(**args)
     assert list(study.arms.values_list("label", "role")) == before
+
+
+def test_a_therapies_change_that_the_arms_contradict_is_refused(editor_api, fresh_throttle):
+    """The synthesis rates a study for what its tested arms give. The API changed the study's
+    therapies and kept its arms (it cannot write arms): Levine's rituximab pilot, changed to
+    IVIg, was listed under IVIg and still rated under rituximab."""
+    study = Study.objects.get(key="ref13-levine-rtx-pilot")
+    assert [(a.therapy.slug, a.role) for a in study.arms.all()] == [("rituximab", "tested")]
+    url = f"/api/v1/studies/{study.pk}/"
+    read = editor_api.get(url)
+    response = editor_api.patch(
+        url, {"therapies": ["ivig"]}, format="json", HTTP_IF_MATCH=read["ETag"]
+    )
+    assert response.status_code == 400, response.json()
+    message = response.json()["therapies"][0]
+    assert "Rituximab is tested by the arm “rituximab”" in message
+    assert "no arm tests Intravenous immune globulin (IVIg)" in message
+    assert [t.slug for t in study.therapies.all()] == ["rituximab"]
+    # The same therapies again is no change: accepted.
+    read = editor_api.get(url)
+    response = editor_api.patch(
+        url, {"therapies": ["rituximab"]}, format="json", HTTP_IF_MATCH=read["ETag"]
+    )
+    assert response.status_code == 200, response.json()
