@@ -155,7 +155,15 @@ def _bibtex_name(author, escape: Callable[[str], str] = _bibtex_escape) -> str:
     family = escape(author.family)
     if " " in author.family and author.family.split()[0][:1].isupper():
         family = "{" + family + "}"  # keep multi-word surnames such as 'De Bleecker' together
-    return f"{family}, {escape(author.given)}" if author.given else family
+    if not author.given:
+        # Given names "{}": a wholly braced name is a group (references.bibtex.parse_names).
+        return f"{family}, {{}}" if family.startswith("{") else family
+    # The importers keep a suffix after the given names ("Chester V, Jr"); BibTeX writes it
+    # second: "Oddis, Jr, Chester V".
+    given, comma, suffix = author.given.rpartition(", ")
+    if comma:
+        return f"{family}, {escape(suffix)}, {escape(given)}"
+    return f"{family}, {escape(author.given)}"
 
 
 def bibtex_entry(reference: Reference) -> str:

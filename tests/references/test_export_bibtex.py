@@ -8,7 +8,13 @@ from django.core.management import call_command
 
 from core.choices import ReviewStatus
 from evidence.models import Study
+from references.bibtex import ParsedAuthor
+from references.formats import bibtex_entry
+from references.importer import import_references
 from references.models import Reference
+from references.readers import RIS
+from references.services import update_reference
+from tests.evidence.roundtrip import backup_and_restore
 from therapies.models import TherapyRationale
 
 pytestmark = pytest.mark.django_db
@@ -160,3 +166,42 @@ def test_one_special_character_anywhere_is_escaped(field, value, written):
     )
     reference = Reference.objects.with_authors().get(pk=reference.pk)
     assert written in bibtex_entry(reference)
+
+
+# -- names that must come back as they went out (a backup is BibTeX) ----------------------------
+
+
+def test_a_name_suffix_comes_back_in_place(tmp_path):
+    """The importers keep a suffix after the given names ("Chester V, Jr"). The export wrote
+    "Oddis, Chester V, Jr", which BibTeX reads as "Last, Jr, First": each backup and restore
+    swapped them. It writes "Oddis, Jr, Chester V" now."""
+    import_references(
+        text=(
+            "TY  - JOUR\nAU  - Oddis, Chester V, Jr\nAU  - Aggarwal, Rohit\n"
+            "TI  - A reference with a name suffix\nPY  - 2020\nJO  - Arthritis Rheumatol\nER  - \n"
+        ),
+        fmt=RIS,
+    )
+    reference = Reference.objects.get(title="A reference with a name suffix")
+    assert "author = {Oddis, Jr, Chester V and Aggarwal, Rohit}" in bibtex_entry(reference)
+    backup_and_restore(tmp_path / "backup")
+    restored = Reference.objects.get(title="A reference with a name suffix")
+    assert [(a.family, a.given) for a in restored.ordered_authors] == [
+        ("Oddis", "Chester V, Jr"),
+        ("Aggarwal", "Rohit"),
+    ]
+
+
+def test_a_person_known_by_a_surname_of_several_words_stays_a_person(tmp_path):
+    """ "De Bleecker" with no given names was written "{De Bleecker}", which reads back as a
+    group (a wholly braced name): after a restore the person was cited and sorted as one."""
+    reference = Reference.objects.get(number=6)
+    authors = [ParsedAuthor(a.family, a.given, a.is_corporate) for a in reference.ordered_authors]
+    update_reference(reference=reference, authors=[*authors, ParsedAuthor("De Bleecker", "")])
+    before = [(a.family, a.given, a.is_corporate) for a in reference.authors.order_by("position")]
+    assert "{De Bleecker}, {}" in bibtex_entry(reference)
+    backup_and_restore(tmp_path / "backup")
+    restored = Reference.objects.get(number=6)
+    assert [
+        (a.family, a.given, a.is_corporate) for a in restored.authors.order_by("position")
+    ] == before
