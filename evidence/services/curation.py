@@ -109,8 +109,13 @@ def curated_change(instance: models.Model) -> Change | None:
     """Who last changed ``instance`` (or a row that is part of it), unless the loader did."""
     model = type(instance)
     histories = [model.history.filter(**{model._meta.pk.attname: instance.pk})]
+    # Every record of a row that was ever part of it: one moved to another entry last
+    # says so under that entry's id.
     histories += [
-        part.history.filter(**{f"{fk}_id": instance.pk}) for part, fk in PARTS.get(model, ())
+        part.history.filter(
+            id__in=part.history.filter(**{f"{fk}_id": instance.pk}).values("id")
+        )
+        for part, fk in PARTS.get(model, ())
     ]
     newest = [
         queryset.select_related("history_user").order_by("-history_date", "-history_id").first()

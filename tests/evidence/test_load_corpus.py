@@ -377,3 +377,24 @@ def test_fixtures_citing_a_deleted_entry_are_refused_saying_it_was_deleted(clien
     assert f"unknown study key(s): {study.key}" in message
     assert f"left deleted: study {study.key} (deleted by editor on " in message
     assert not Study.objects.filter(key=study.key).exists()
+
+
+def test_an_outcome_moved_to_another_study_is_curation_of_both(client, editor):
+    """An editor moves an outcome recorded under the wrong study to the right one (its own
+    admin page). The loader saw the move only under the study that received it: it called the
+    other uncurated and put the outcome back, so the result was reported under both."""
+    source = Study.objects.get(key="ref13-levine-rtx-pilot")
+    target = Study.objects.get(key="ref14-mok-rtx-pm")
+    outcome = source.outcomes.order_by("order", "pk").last()
+    url = reverse("admin:evidence_outcome_change", args=[outcome.pk])
+    data = change_form_data(client, url)
+    data["study"] = str(target.pk)
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    left = list(source.outcomes.values_list("pk", flat=True))
+
+    out = load()
+
+    assert list(source.outcomes.values_list("pk", flat=True)) == left
+    assert kept_line("study", source.key, "editor").search(out), out
+    assert kept_line("study", target.key, "editor").search(out), out
