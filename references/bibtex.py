@@ -26,6 +26,10 @@ from core.validators import validate_http_url_list
 from references.choices import ReferenceKind, ReferenceRole
 from references.validators import BIBTEX_KEY_RE, DOI_RE, PMCID_RE, PMID_RE, normalise_doi
 
+# What ``\newline`` decodes to until whitespace is folded: a private-use character, which no
+# reference text contains and ``str.split`` does not take for whitespace.
+_LINE_BREAK_MARK = "\ue000"
+
 
 def _latex_converter() -> tuple[LatexNodes2Text, macrospec.LatexContextDb]:
     """pylatexenc, taught the biblatex and TeX-logo macros that bibliographies use."""
@@ -44,6 +48,10 @@ def _latex_converter() -> tuple[LatexNodes2Text, macrospec.LatexContextDb]:
             # What our exports write for a brace that has no partner (see formats._bibtex_escape).
             MacroTextSpec("textbraceleft", simplify_repl="{"),
             MacroTextSpec("textbraceright", simplify_repl="}"),
+            # The caret our exports escape (pylatexenc's own is the modifier letter U+02C6).
+            MacroTextSpec("textasciicircum", simplify_repl="^"),
+            # A line break in a value (a curator's note): kept, where other whitespace folds.
+            MacroTextSpec("newline", simplify_repl=_LINE_BREAK_MARK),
             MacroTextSpec("mkbibquote", simplify_repl="\u201c%s\u201d"),
             MacroTextSpec("enquote", simplify_repl="\u201c%s\u201d"),
             MacroTextSpec("mkbibemph", simplify_repl="%s"),
@@ -295,12 +303,14 @@ class ParseResult:
 
 
 def decode(value: str) -> str:
-    """LaTeX to Unicode, whitespace folded ('{\\"u}' -> 'ü', '--' -> '–')."""
+    """LaTeX to Unicode, whitespace folded ('{\\"u}' -> 'ü', '--' -> '–'); ``\\newline`` is a
+    line break."""
     if any(char in value for char in "\\{-~$"):
         text = _LATEX.latex_to_text(value, latex_context=_LATEX_WALKER_DB)
     else:
         text = value
-    return " ".join(text.replace("\xa0", " ").split())
+    lines = text.replace("\xa0", " ").split(_LINE_BREAK_MARK)
+    return "\n".join(" ".join(line.split()) for line in lines)
 
 
 def parse_names(raw: str) -> tuple[list[ParsedAuthor], bool]:

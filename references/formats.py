@@ -105,18 +105,28 @@ def _balanced(value: str) -> bool:
     return depth == 0
 
 
+# TeX reads these pairs as one character ("--" an en dash, "''" a closing quote): an empty
+# group between the two keeps them as typed.
+_LIGATURES_RE = re.compile(r"-(?=-)|'(?=')|`(?=`)|[?!](?=`)")
+# One line break (a Windows one counted once), written as \newline{} in prose values.
+_LINE_BREAK_RE = re.compile(r"\r\n|[\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 # Any character that one of the functions below would change: a value without one (most
 # values) is written as it is, without their passes over it.
-_PLAIN_RE = re.compile(f"[{re.escape(''.join(_BIBTEX_SPECIALS))}]|{_LINE_BREAKS_RE.pattern}")
+_PLAIN_RE = re.compile(
+    f"[{re.escape(''.join(_BIBTEX_SPECIALS))}]|{_LINE_BREAKS_RE.pattern}|--|''|``|[?!]`"
+)
 
 
 def _bibtex_escape(value: str) -> str:
     """Protect characters BibTeX treats specially, in one pass (so no escape is escaped
-    again); Unicode is kept as it is (biber and our reader take UTF-8)."""
+    again), and the ligatures; a line break is ``\\newline{}`` (a curator's note keeps its
+    lines through a backup). Unicode is kept as it is (biber and our reader take UTF-8)."""
     if not _PLAIN_RE.search(value):
         return value
     specials = _BIBTEX_SPECIALS if _balanced(value) else {**_BIBTEX_SPECIALS, **_UNPAIRED_BRACES}
-    return _BIBTEX_SPECIALS_RE.sub(lambda m: specials[m.group(0)], one_line(value))
+    text = _BIBTEX_SPECIALS_RE.sub(lambda m: specials[m.group(0)], value)
+    text = _LIGATURES_RE.sub(lambda m: m.group(0) + "{}", text)
+    return _LINE_BREAK_RE.sub(r"\\newline{}", text)
 
 
 def _bibtex_identifier(value: str) -> str:

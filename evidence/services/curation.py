@@ -112,9 +112,7 @@ def curated_change(instance: models.Model) -> Change | None:
     # Every record of a row that was ever part of it: one moved to another entry last
     # says so under that entry's id.
     histories += [
-        part.history.filter(
-            id__in=part.history.filter(**{f"{fk}_id": instance.pk}).values("id")
-        )
+        part.history.filter(id__in=part.history.filter(**{f"{fk}_id": instance.pk}).values("id"))
         for part, fk in PARTS.get(model, ())
     ]
     newest = [

@@ -141,7 +141,7 @@ def test_a_queryset_is_written_as_its_instances_are(fmt, django_assert_max_num_q
         ("publisher", "50% Press", r"publisher = {50\% Press}"),
         ("volume", "#3", r"volume = {\#3}"),
         ("issue", "$4", r"number = {\$4}"),
-        ("notes", "line one\nline two", "annote = {line one line two}"),
+        ("notes", "line one\nline two", "annote = {line one\\newline{}line two}"),
         ("doi", "10.1000/a\\b", "doi = {10.1000/ab}"),
         ("pages", "1}-2", "pages = {1-2}"),
         ("author_given", "J&K", r"author = {Smith, J\&K}"),
@@ -205,3 +205,16 @@ def test_a_person_known_by_a_surname_of_several_words_stays_a_person(tmp_path):
     assert [
         (a.family, a.given, a.is_corporate) for a in restored.authors.order_by("position")
     ] == before
+
+
+def test_a_curators_note_comes_back_from_a_restore_as_written(tmp_path):
+    """A note's lines folded into one, and TeX read "--" as an en dash, "''" as a closing
+    quote and the escaped caret as U+02C6: a restore changed what the curator wrote."""
+    notes = (
+        "Printed as vol. 12 -- corrected from PubMed.\n"
+        "Lymphocytes below 0.5 x 10^9/L were excluded; the ''responders'' are the authors'."
+    )
+    reference = Reference.objects.get(number=5)
+    update_reference(reference=reference, notes=notes)
+    backup_and_restore(tmp_path / "backup")
+    assert Reference.objects.get(number=5).notes == notes
