@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
-from django.db import models, transaction
+from django.db import connections, models, transaction
 from django.http import Http404
 from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
@@ -191,6 +191,7 @@ class ContentAdmin(ConcurrencyAdminMixin, SimpleHistoryAdmin):
         rows = formset.save(commit=False)  # collects deleted_objects without deleting them
         for row in formset.deleted_objects:
             delete_entry(row, user=request.user, reason=reason)
+        _park_swapped_values(rows)
         for row in rows:
             save_entry(row, user=request.user, reason=reason)
         formset.save_m2m()
@@ -274,6 +275,58 @@ class ContentAdmin(ConcurrencyAdminMixin, SimpleHistoryAdmin):
                     }
                 )
         return rows
+
+
+def _park_swapped_values(rows: list[models.Model]) -> None:
+    """Let the rows of one inline swap values that must be unique per entry (two arms' labels,
+    two authors' positions).
+
+    Saved one by one, the first row would clash with the second's stored value, and the
+    service's validation refused the save with a 500. The rows whose stored value another row
+    takes first get a placeholder (an update, which writes no history); each row's own save
+    then records its change from its stored value, as ever."""
+    stored_rows = [row for row in rows if row.pk is not None]
+    if len(stored_rows) < 2:
+        return
+    model = type(stored_rows[0])
+    for fields in _unique_field_sets(model):
+        attnames = [model._meta.get_field(name).attname for name in fields]
+        stored = {
+            pk: tuple(values)
+            for pk, *values in model._default_manager.filter(
+                pk__in=[row.pk for row in stored_rows]
+            ).values_list("pk", *attnames)
+        }
+        wanted = {row.pk: tuple(getattr(row, name) for name in attnames) for row in stored_rows}
+        changed = {pk for pk in wanted if wanted[pk] != stored.get(pk)}
+        taken = {wanted[pk] for pk in changed}
+        parked = [pk for pk in changed if stored.get(pk) in taken - {wanted[pk]}]
+        field = next(
+            (
+                model._meta.get_field(name)
+                for name in reversed(fields)
+                if not model._meta.get_field(name).is_relation
+            ),
+            None,
+        )
+        for index, pk in enumerate(parked):
+            if field is not None:
+                model._default_manager.filter(pk=pk).update(
+                    **{field.attname: _placeholder(field, index)}
+                )
+
+
+def _unique_field_sets(model: type[models.Model]) -> list[tuple[str, ...]]:
+    sets = [tuple(c.fields) for c in model._meta.total_unique_constraints if len(c.fields) > 1]
+    return sets + [tuple(fields) for fields in model._meta.unique_together]
+
+
+def _placeholder(field: models.Field, index: int):
+    """A value no row holds: the largest integers the column takes, or a text no one types."""
+    if isinstance(field, models.IntegerField):
+        ops = connections[field.model._default_manager.db].ops
+        return ops.integer_field_range(field.get_internal_type())[1] - index
+    return f"~{index}~ (being swapped)"[: field.max_length or None]
 
 
 def _row_values(row: models.Model) -> dict:

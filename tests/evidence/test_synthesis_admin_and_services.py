@@ -167,3 +167,28 @@ def test_a_therapies_change_that_the_arms_contradict_is_refused(editor_api, fres
         url, {"therapies": ["rituximab"]}, format="json", HTTP_IF_MATCH=read["ETag"]
     )
     assert response.status_code == 200, response.json()
+
+
+def test_two_arms_swap_their_labels_in_the_admin(client, editor):
+    """Saved one by one, the first arm clashed with the second's stored label: the service's
+    validation raised, and the admin answered 500."""
+    study = Study.objects.get(key="ref01-rim-trial")
+    first, second = study.arms.order_by("order", "pk")[:2]
+    results = {a.pk: sorted(a.results.values_list("pk", flat=True)) for a in (first, second)}
+    url = reverse("admin:evidence_study_change", args=[study.pk])
+    data = study_post_data(client, study)
+    rows = {
+        v: k[: -len("-id")] for k, v in data.items() if k.startswith("arms-") and k.endswith("-id")
+    }
+    data[f"{rows[str(first.pk)]}-label"] = second.label
+    data[f"{rows[str(second.pk)]}-label"] = first.label
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    assert Arm.objects.get(pk=first.pk).label == second.label
+    assert Arm.objects.get(pk=second.pk).label == first.label
+    # Each arm keeps its own per-arm results, and its history says what it was.
+    assert {
+        a.pk: sorted(a.results.values_list("pk", flat=True)) for a in (first, second)
+    } == results
+    record = Arm.objects.get(pk=first.pk).history.first()
+    assert (record.label, record.prev_record.label) == (second.label, first.label)
