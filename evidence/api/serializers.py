@@ -1,6 +1,7 @@
 """How subtypes, designs, studies, outcomes, statements, the matrix and search results look in
 the API, and how curators write studies and statements."""
 
+from django.db.models import Q
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
@@ -28,6 +29,7 @@ from evidence.services.studies import (
     STUDY_FIELDS,
 )
 from references.api.serializers import ReferenceSummarySerializer
+from references.choices import ReferenceRole
 from references.models import Reference
 from therapies.api.serializers import TermsField
 from therapies.models import Therapy
@@ -470,9 +472,14 @@ class StatementWriteSerializer(WriteSerializer):
     )
     references = serializers.PrimaryKeyRelatedField(
         many=True,
-        queryset=Reference.objects.filter(number__isnull=False),
+        # The review's numbered references, and the review itself (which the corpus's
+        # statements cite: a GET sent back must be accepted).
+        queryset=Reference.objects.filter(
+            Q(number__isnull=False) | Q(role=ReferenceRole.SOURCE_REVIEW)
+        ),
         required=False,
-        help_text="Ids of supporting references (numbered references of the review).",
+        help_text="Ids of supporting references (numbered references of the review, or the "
+        "review itself).",
     )
 
     class Meta:

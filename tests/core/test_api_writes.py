@@ -3,7 +3,8 @@ If-Match guarding against lost updates."""
 
 import pytest
 
-from evidence.models import Study
+from core.choices import ReviewStatus
+from evidence.models import Statement, Study
 from references.models import Reference
 from tests.factories import client_for, staff
 
@@ -286,3 +287,17 @@ def test_publishing_a_study_of_an_unpublished_reference_is_refused_with_its_name
     assert "publish them first" in refused.json()["detail"]
     assert str(reference)[:40] in refused.json()["detail"]
     assert Study.objects.get(pk=study["id"]).status == ReviewStatus.SUBMITTED
+
+
+def test_a_statement_citing_the_source_review_is_written_back_as_read(editor_api):
+    """The corpus's statements cite the review itself (a reference without a number); the
+    write format took numbered references only, so sending a statement back as read was a
+    400 and its references could not be edited without dropping that link."""
+    statement = Statement.objects.filter(references__role="source_review").order_by("pk").first()
+    Statement.objects.filter(pk=statement.pk).update(status=ReviewStatus.DRAFT)
+    url = f"/api/v1/statements/{statement.pk}/"
+    read = editor_api.get(url)
+    body = {k: read.json()[k] for k in ["key", "therapy", "text", "studies", "references"]}
+    response = editor_api.put(url, body, format="json", HTTP_IF_MATCH=read["ETag"])
+    assert response.status_code == 200, response.json()
+    assert sorted(statement.references.values_list("pk", flat=True)) == sorted(body["references"])
