@@ -26,6 +26,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import models
 from django.utils import timezone
@@ -127,7 +128,7 @@ def curated_change(instance: models.Model) -> Change | None:
     return _curators(latest)
 
 
-def curated_deletion(model: type[models.Model], identity: dict) -> Change | None:
+def curated_deletion(model: type[Any], identity: dict) -> Change | None:
     """Who deleted the entry that ``identity`` (its natural key) names, unless the loader did
     or the entry was written again since."""
     latest = (
