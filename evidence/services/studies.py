@@ -232,9 +232,8 @@ def update_study(
         raise StudyDataError(f"unknown field(s): {', '.join(sorted(unknown))}")
     current = {name: getattr(study, name) for name in STUDY_FIELDS}
     current.update({k: v for k, v in changes.items() if k in STUDY_FIELDS})
-    if changes.get("therapies"):
-        _check_therapies_against_arms(study, changes["therapies"])
-    return save_study(
+    before = list(study.therapies.all()) if changes.get("therapies") else None
+    saved = save_study(
         study=study,
         reference=changes.get("reference") or study.reference,
         therapies=changes.get("therapies") or list(study.therapies.all()),
@@ -246,9 +245,16 @@ def update_study(
         reason=reason,
         **current,
     )
+    if before is not None:
+        # After the save, so that its own refusals (a draft therapy: 409) come first; this
+        # transaction then rolls the save back.
+        _check_therapies_against_arms(study, before, changes["therapies"])
+    return saved
 
 
-def _check_therapies_against_arms(study: Study, therapies: Sequence[Therapy]) -> None:
+def _check_therapies_against_arms(
+    study: Study, therapies_before: Sequence[Therapy], therapies: Sequence[Therapy]
+) -> None:
     """A study with arms is rated for the therapies its tested arms give (evidence.selectors),
     so a change of its therapies that they contradict would be shown and never rated: refused.
     Arms are changed in the admin (this write path keeps them)."""
@@ -260,7 +266,7 @@ def _check_therapies_against_arms(study: Study, therapies: Sequence[Therapy]) ->
     }
     if not tested:
         return
-    before, after = set(study.therapies.all()), set(therapies)
+    before, after = set(therapies_before), set(therapies)
     removed = [t for t in before - after if t in tested]
     added = [t for t in after - before if t not in tested]
     if removed or added:

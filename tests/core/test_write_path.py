@@ -144,13 +144,7 @@ def test_an_api_write_goes_through_the_services():
 
 
 def test_the_api_refuses_a_published_study_showing_a_draft_therapy_with_409():
-    # A therapy the study's arms test but its list leaves out (the API refuses a change of
-    # therapies that the arms contradict, with a 400, before anything is written).
-    study = Study.objects.published().get(key="ref36-efthimiou-tnfi-retrospective")
-    therapy = Therapy.objects.get(slug="tnf-inhibitor")
-    assert therapy not in study.therapies.all() and study.arms.filter(therapy=therapy).exists()
-    Therapy.objects.filter(pk=therapy.pk).update(status=ReviewStatus.DRAFT)
-    therapy.refresh_from_db()
+    study, therapy = published_study_and_draft_therapy()
     api = client_for(staff("api-editor", EDITORS))
     url = f"/api/v1/studies/{study.pk}/"
     slugs = [t.slug for t in study.therapies.all()]
