@@ -301,19 +301,20 @@ def _park_swapped_values(rows: list[models.Model]) -> None:
         changed = {pk for pk in wanted if wanted[pk] != stored.get(pk)}
         taken = {wanted[pk] for pk in changed}
         parked = [pk for pk in changed if stored.get(pk) in taken - {wanted[pk]}]
+        # A value column if the set has one, else its last foreign key (two per-arm results
+        # swapping arms).
         field = next(
             (
                 model._meta.get_field(name)
                 for name in reversed(fields)
                 if not model._meta.get_field(name).is_relation
             ),
-            None,
+            model._meta.get_field(fields[-1]),
         )
         for index, pk in enumerate(parked):
-            if field is not None:
-                model._default_manager.filter(pk=pk).update(
-                    **{field.attname: _placeholder(field, index)}
-                )
+            model._default_manager.filter(pk=pk).update(
+                **{field.attname: _placeholder(field, index)}
+            )
 
 
 def _unique_field_sets(model: type[models.Model]) -> list[tuple[str, ...]]:
@@ -322,7 +323,11 @@ def _unique_field_sets(model: type[models.Model]) -> list[tuple[str, ...]]:
 
 
 def _placeholder(field: models.Field, index: int):
-    """A value no row holds: the largest integers the column takes, or a text no one types."""
+    """A value no row holds: the largest integers the column takes, a text no one types, or
+    for a foreign key an id no row has (Django creates foreign keys deferred to the commit, by
+    which each row's own save has set its real value)."""
+    if field.is_relation:
+        return -1 - index
     if isinstance(field, models.IntegerField):
         ops = connections[field.model._default_manager.db].ops
         return ops.integer_field_range(field.get_internal_type())[1] - index

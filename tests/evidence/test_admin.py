@@ -9,7 +9,15 @@ from django import forms
 from django.urls import reverse
 
 from core.choices import ReviewStatus
-from evidence.models import Arm, DiseaseSubtype, Outcome, Provenance, Statement, Study
+from evidence.models import (
+    Arm,
+    DiseaseSubtype,
+    Outcome,
+    OutcomeArmResult,
+    Provenance,
+    Statement,
+    Study,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -320,3 +328,23 @@ def test_the_study_page_links_each_outcome_to_its_per_arm_results(client, editor
     page = client.get(reverse("admin:evidence_study_change", args=[outcome.study_id]))
     link = reverse("admin:evidence_outcome_change", args=[outcome.pk]) + "#arm_results-group"
     assert f'href="{link}"' in page.content.decode()
+
+
+def test_two_per_arm_results_swap_their_arms(client, editor):
+    """Both columns of the (outcome, arm) pair are foreign keys: the first row saved clashed
+    with the second's stored arm (a 500)."""
+    outcome = outcome_with_arm_results()
+    first, second = outcome.arm_results.order_by("pk")[:2]
+    url = reverse("admin:evidence_outcome_change", args=[outcome.pk])
+    data = change_form_data(client, url)
+    rows = {v: k[: -len("-id")] for k, v in data.items() if k.endswith("-id")}
+    data[f"{rows[str(first.pk)]}-arm"] = str(second.arm_id)
+    data[f"{rows[str(second.pk)]}-arm"] = str(first.arm_id)
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    first_after, second_after = (
+        OutcomeArmResult.objects.get(pk=first.pk),
+        OutcomeArmResult.objects.get(pk=second.pk),
+    )
+    assert (first_after.arm_id, second_after.arm_id) == (second.arm_id, first.arm_id)
+    assert first_after.history.first().prev_record.arm_id == first.arm_id
