@@ -38,6 +38,7 @@ from evidence.models import (
     StudySubtypeCount,
     Trial,
 )
+from evidence.services.studies import withdraw_verification
 from references.admin import ReferenceAdmin
 from references.models import Reference
 from therapies.admin import TherapyAdmin
@@ -454,6 +455,21 @@ class StudyAdmin(ReviewedAdminMixin, ContentAdmin):
                 if "verified" in row.changed_data:
                     stamp_verification(row.instance, user=request.user)
         super().save_formset(request, form, formset, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # Its fields, therapies, subtypes, arms, patient counts or outcomes: the facts a
+        # verification checked (provenance rows keep their own).
+        facts = [f for f in form.changed_data if f != "verified"] or any(
+            formset.has_changed() for formset in formsets if formset.model is not Provenance
+        )
+        if change and facts and "verified" not in form.changed_data:
+            if withdraw_verification(form.instance, user=request.user):
+                messages.warning(
+                    request,
+                    f"“{form.instance}” is no longer marked verified: its facts changed, and "
+                    "another curator must check them again.",
+                )
 
     @admin.action(description="Export selected as CSV", permissions=["view"])
     def export_csv(self, request, queryset):

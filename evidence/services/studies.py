@@ -233,6 +233,7 @@ def update_study(
     current = {name: getattr(study, name) for name in STUDY_FIELDS}
     current.update({k: v for k, v in changes.items() if k in STUDY_FIELDS})
     before = list(study.therapies.all()) if changes.get("therapies") else None
+    facts = _facts(study) if study.verified else None
     saved = save_study(
         study=study,
         reference=changes.get("reference") or study.reference,
@@ -249,7 +250,34 @@ def update_study(
         # After the save, so that its own refusals (a draft therapy: 409) come first; this
         # transaction then rolls the save back.
         _check_therapies_against_arms(study, before, changes["therapies"])
+    if facts is not None and _facts(study) != facts:
+        withdraw_verification(study, user=user)
     return saved
+
+
+# The history's reason when an edit of a verified study's facts withdraws its verification.
+FACTS_CHANGED = "Verification withdrawn: its facts changed"
+
+
+def withdraw_verification(study: Study, *, user: AbstractBaseUser | None) -> bool:
+    """A study's verification is a second curator's check of its facts (without it the public
+    page says "not yet verified"): after an edit of those facts it no longer holds. The admin
+    and the API call this; the fixtures and backups give the flag themselves. True when it
+    was withdrawn."""
+    if not study.verified:
+        return False
+    return save_changes(study, {"verified": False}, user=user, reason=FACTS_CHANGED)
+
+
+def _facts(study: Study) -> tuple:
+    """What a verification of the study checked: its fields, links, arms and outcomes."""
+    return (
+        tuple(getattr(study, name) for name in STUDY_FIELDS),
+        study.reference_id,
+        sorted(study.therapies.values_list("pk", flat=True)),
+        sorted(study.subtypes.values_list("pk", flat=True)),
+        list(study.outcomes.order_by("order", "pk").values_list(*OUTCOME_FIELDS)),
+    )
 
 
 def _check_therapies_against_arms(

@@ -6,6 +6,7 @@ import io
 
 import pytest
 from django import forms
+from django.test import Client
 from django.urls import reverse
 
 from core.choices import ReviewStatus
@@ -18,6 +19,7 @@ from evidence.models import (
     Statement,
     Study,
 )
+from evidence.services.studies import FACTS_CHANGED
 
 pytestmark = pytest.mark.django_db
 
@@ -348,3 +350,66 @@ def test_two_per_arm_results_swap_their_arms(client, editor):
     )
     assert (first_after.arm_id, second_after.arm_id) == (second.arm_id, first.arm_id)
     assert first_after.history.first().prev_record.arm_id == first.arm_id
+
+
+# -- a verified study's facts edited: its verification is withdrawn -----------------------------
+
+
+def verified_study() -> Study:
+    study = Study.objects.get(key="ref02-aza-prednisone-trial")
+    Study.objects.filter(pk=study.pk).update(verified=True)
+    study.refresh_from_db()
+    return study
+
+
+def test_editing_a_verified_studys_facts_in_the_admin_withdraws_its_verification(client, editor):
+    """A second curator verified the facts as they were; the public page then says nothing.
+    An edit kept the flag, so the page went on implying a check nobody had made."""
+    study = verified_study()
+    url = reverse("admin:evidence_study_change", args=[study.pk])
+    data = study_post_data(client, study)
+    data["summary"] = study.summary + " Edited."
+    response = client.post(url, data, follow=True)
+    assert response.status_code == 200
+    study.refresh_from_db()
+    assert not study.verified
+    assert study.history.first().history_change_reason == FACTS_CHANGED
+    assert "is no longer marked verified" in response.content.decode()
+    page = Client().get(study.get_absolute_url()).content.decode()
+    assert "Not yet verified by a curator" in page
+
+
+def test_an_outcome_edited_on_the_study_page_withdraws_it_and_an_unchanged_post_keeps_it(
+    client, editor
+):
+    study = verified_study()
+    url = reverse("admin:evidence_study_change", args=[study.pk])
+    assert client.post(url, study_post_data(client, study)).status_code == 302
+    study.refresh_from_db()
+    assert study.verified  # nothing changed: nothing to withdraw
+    data = study_post_data(client, study)
+    row = next(k for k in data if k.startswith("outcomes-") and k.endswith("-value"))
+    data[row] = "changed value"
+    assert client.post(url, data).status_code == 302
+    study.refresh_from_db()
+    assert not study.verified
+
+
+def test_a_fact_changed_through_the_api_withdraws_it_too(editor_api, fresh_throttle):
+    study = verified_study()
+    url = f"/api/v1/studies/{study.pk}/"
+    read = editor_api.get(url)
+    same = editor_api.patch(
+        url, {"summary": study.summary}, format="json", HTTP_IF_MATCH=read["ETag"]
+    )
+    assert same.status_code == 200
+    study.refresh_from_db()
+    assert study.verified
+    read = editor_api.get(url)
+    changed = editor_api.patch(
+        url, {"summary": "Another summary."}, format="json", HTTP_IF_MATCH=read["ETag"]
+    )
+    assert changed.status_code == 200, changed.json()
+    study.refresh_from_db()
+    assert not study.verified
+    assert study.history.first().history_change_reason == FACTS_CHANGED
