@@ -83,9 +83,11 @@ _BIBTEX_SPECIALS = {
 # neither reader can end the field early ("}, author = {x" stays inside the title).
 _UNPAIRED_BRACES = {"{": r"\textbraceleft{}", "}": r"\textbraceright{}"}
 _BIBTEX_SPECIALS_RE = re.compile("|".join(re.escape(c) for c in _BIBTEX_SPECIALS))
-# Every line break Python knows (str.splitlines): a value on one line cannot start a line with
-# '@' (a new entry for line-based readers) or with 'name =' (a new field).
-_LINE_BREAKS_RE = re.compile(r"[\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029]+")
+# One line break, of any kind Python knows (str.splitlines), a Windows one counted once: a value
+# on one line cannot start a line with '@' (a new entry for line-based readers) or with
+# 'name =' (a new field). BibTeX writes each as \newline{} in prose values.
+_LINE_BREAK_RE = re.compile(r"\r\n|[\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+_LINE_BREAKS_RE = re.compile(f"(?:{_LINE_BREAK_RE.pattern})+")
 _URL_UNSAFE = {"{": "%7B", "}": "%7D", "\\": "%5C"}
 
 
@@ -108,12 +110,10 @@ def _balanced(value: str) -> bool:
 # TeX reads these pairs as one character ("--" an en dash, "''" a closing quote): an empty
 # group between the two keeps them as typed.
 _LIGATURES_RE = re.compile(r"-(?=-)|'(?=')|`(?=`)|[?!](?=`)")
-# One line break (a Windows one counted once), written as \newline{} in prose values.
-_LINE_BREAK_RE = re.compile(r"\r\n|[\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 # Any character that one of the functions below would change: a value without one (most
 # values) is written as it is, without their passes over it.
 _PLAIN_RE = re.compile(
-    f"[{re.escape(''.join(_BIBTEX_SPECIALS))}]|{_LINE_BREAKS_RE.pattern}|--|''|``|[?!]`"
+    f"[{re.escape(''.join(_BIBTEX_SPECIALS))}]|{_LINE_BREAK_RE.pattern}|{_LIGATURES_RE.pattern}"
 )
 
 

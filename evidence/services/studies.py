@@ -270,7 +270,8 @@ def withdraw_verification(study: Study, *, user: AbstractBaseUser | None) -> boo
 
 
 def _facts(study: Study) -> tuple:
-    """What a verification of the study checked: its fields, links, arms and outcomes."""
+    """What a verification of the study checked, as far as this write path can change it: its
+    fields, reference, therapies, subtypes and outcomes (it keeps the arms as they are)."""
     return (
         tuple(getattr(study, name) for name in STUDY_FIELDS),
         study.reference_id,

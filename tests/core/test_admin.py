@@ -35,6 +35,14 @@ def post_data(form) -> dict:
     return data
 
 
+def revert(client, url: str) -> str:
+    """Open a version's page and revert to it; the page's text (its comparison)."""
+    page = client.get(url)
+    response = client.post(url, post_data(page.context["adminform"].form))
+    assert response.status_code == 302
+    return page.content.decode()
+
+
 def submitted(obj, user, *, ago: timedelta):
     workflow.submit(obj, user=user)
     type(obj).objects.filter(pk=obj.pk).update(submitted_at=timezone.now() - ago)
@@ -226,13 +234,10 @@ def test_a_version_is_compared_with_the_current_entry_and_reverted(
     url = reverse(
         "admin:references_reference_simple_history", args=[edited_reference.pk, first.history_id]
     )
-    page = client.get(url)
-    text = page.content.decode()
+    text = revert(client, url)
     assert "compared with the current entry" in text
     assert "First title" in text and "Second title" in text
     assert "Curie M" in text and "Sklodowska M; Langevin P" in text  # the authors then and now
-    response = client.post(url, post_data(page.context["adminform"].form))
-    assert response.status_code == 302
     edited_reference.refresh_from_db()
     assert edited_reference.title == "First title"
     assert [(a.position, a.family) for a in edited_reference.ordered_authors] == [(1, "Curie")]
@@ -291,10 +296,7 @@ def test_reverting_a_study_restores_its_therapies_and_outcomes(client, editor):
     study.save()
     client.force_login(editor)
     url = reverse("admin:evidence_study_simple_history", args=[study.pk, version.history_id])
-    page = client.get(url)
-    assert "added later" in page.content.decode()  # the comparison lists the outcomes
-    response = client.post(url, post_data(page.context["adminform"].form))
-    assert response.status_code == 302
+    assert "added later" in revert(client, url)  # the comparison lists the outcomes
     study.refresh_from_db()
     assert study.label != "Changed label"
     assert set(study.therapies.values_list("pk", flat=True)) == before_therapies
@@ -331,10 +333,7 @@ def test_reverting_a_study_keeps_the_per_arm_results_of_the_rows_it_recreates(cl
     Arm.objects.filter(results__outcome__study=study).exclude(results=result).first().delete()
     client.force_login(editor)
     url = reverse("admin:evidence_study_simple_history", args=[study.pk, version.history_id])
-    page = client.get(url)
-    assert "Per-arm results" in page.content.decode()  # the comparison lists them
-    response = client.post(url, post_data(page.context["adminform"].form))
-    assert response.status_code == 302
+    assert "Per-arm results" in revert(client, url)  # the comparison lists them
     study.refresh_from_db()
     assert study.label != "Changed label"
     assert not study.outcomes.filter(description__endswith="(edited)").exists()
@@ -354,10 +353,7 @@ def test_reverting_an_outcome_restores_its_per_arm_results(client, editor):
     outcome.arm_results.order_by("pk").first().delete()
     client.force_login(editor)
     url = reverse("admin:evidence_outcome_simple_history", args=[outcome.pk, version.history_id])
-    page = client.get(url)
-    assert "Per-arm results" in page.content.decode()  # the comparison lists them
-    response = client.post(url, post_data(page.context["adminform"].form))
-    assert response.status_code == 302
+    assert "Per-arm results" in revert(client, url)  # the comparison lists them
     outcome.refresh_from_db()
     assert outcome.value != "changed"
     assert arm_results_of(outcome.study) == before

@@ -79,6 +79,16 @@ def study_post_data(client, study) -> dict:
     return change_form_data(client, reverse("admin:evidence_study_change", args=[study.pk]))
 
 
+def row_prefix(data: dict, inline: str, pk: int) -> str:
+    """The prefix ("arms-1") of the row of the ``inline`` formset that holds stored row ``pk``,
+    in a form's data as ``change_form_data`` gives it."""
+    return next(
+        key[: -len("-id")]
+        for key, value in data.items()
+        if key.startswith(f"{inline}-") and key.endswith("-id") and value == str(pk)
+    )
+
+
 def change_form_data(client, url: str) -> dict:
     """An admin change form (with its inlines) as displayed, ready to post back."""
     response = client.get(url)
@@ -255,9 +265,7 @@ def test_an_editor_edits_per_arm_results_on_the_outcome_page(client, editor):
     result = outcome.arm_results.order_by("pk").first()
     url = reverse("admin:evidence_outcome_change", args=[outcome.pk])
     data = change_form_data(client, url)
-    row = next(
-        k[: -len("-id")] for k, v in data.items() if k.endswith("-id") and v == str(result.pk)
-    )
+    row = row_prefix(data, "arm_results", result.pk)
     data[f"{row}-responders"], data[f"{row}-n"], data[f"{row}-value"] = "3", "9", "3/9 improved"
     response = client.post(url, data)
     assert response.status_code == 302, response.content.decode()[-2000:]
@@ -277,9 +285,7 @@ def test_the_arm_list_offers_only_the_outcomes_own_study(client, editor):
     foreign = Arm.objects.exclude(study=outcome.study_id).first()
     data = change_form_data(client, url)
     result = outcome.arm_results.order_by("pk").first()
-    row = next(
-        k[: -len("-id")] for k, v in data.items() if k.endswith("-id") and v == str(result.pk)
-    )
+    row = row_prefix(data, "arm_results", result.pk)
     data[f"{row}-arm"] = str(foreign.pk)
     response = client.post(url, data)
     assert response.status_code == 200
@@ -294,9 +300,7 @@ def test_more_responders_than_patients_is_refused_with_the_reason(client, editor
     data = change_form_data(client, url)
     result = outcome.arm_results.order_by("pk").first()
     before = (result.responders, result.n, result.value)
-    row = next(
-        k[: -len("-id")] for k, v in data.items() if k.endswith("-id") and v == str(result.pk)
-    )
+    row = row_prefix(data, "arm_results", result.pk)
     data[f"{row}-responders"], data[f"{row}-n"] = "12", "10"
     response = client.post(url, data)
     assert response.status_code == 200
@@ -339,9 +343,8 @@ def test_two_per_arm_results_swap_their_arms(client, editor):
     first, second = outcome.arm_results.order_by("pk")[:2]
     url = reverse("admin:evidence_outcome_change", args=[outcome.pk])
     data = change_form_data(client, url)
-    rows = {v: k[: -len("-id")] for k, v in data.items() if k.endswith("-id")}
-    data[f"{rows[str(first.pk)]}-arm"] = str(second.arm_id)
-    data[f"{rows[str(second.pk)]}-arm"] = str(first.arm_id)
+    data[f"{row_prefix(data, 'arm_results', first.pk)}-arm"] = str(second.arm_id)
+    data[f"{row_prefix(data, 'arm_results', second.pk)}-arm"] = str(first.arm_id)
     response = client.post(url, data)
     assert response.status_code == 302, response.content.decode()[-2000:]
     first_after, second_after = (

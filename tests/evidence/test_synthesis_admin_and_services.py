@@ -14,7 +14,7 @@ from evidence.models import (
 )
 from evidence.services.studies import StudyDataError, upsert_study
 from evidence.services.trials import upsert_trial
-from tests.evidence.test_admin import study_post_data
+from tests.evidence.test_admin import row_prefix, study_post_data
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +41,7 @@ def test_the_study_form_edits_arms_and_subtype_counts(client, curator):
     assert "prednisone (all patients)" in page and "patients per subtype" in page.lower()
     data = study_post_data(client, study)
     arm = study.arms.get(therapy__slug="azathioprine")
-    prefix = next(k for k, v in data.items() if k.endswith("-id") and v == str(arm.pk))[:-3]
+    prefix = row_prefix(data, "arms", arm.pk)
     data[f"{prefix}-dose"] = "2 mg/kg per day (edited)"
     response = client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors
@@ -177,11 +177,8 @@ def test_two_arms_swap_their_labels_in_the_admin(client, editor):
     results = {a.pk: sorted(a.results.values_list("pk", flat=True)) for a in (first, second)}
     url = reverse("admin:evidence_study_change", args=[study.pk])
     data = study_post_data(client, study)
-    rows = {
-        v: k[: -len("-id")] for k, v in data.items() if k.startswith("arms-") and k.endswith("-id")
-    }
-    data[f"{rows[str(first.pk)]}-label"] = second.label
-    data[f"{rows[str(second.pk)]}-label"] = first.label
+    data[f"{row_prefix(data, 'arms', first.pk)}-label"] = second.label
+    data[f"{row_prefix(data, 'arms', second.pk)}-label"] = first.label
     response = client.post(url, data)
     assert response.status_code == 302, response.content.decode()[-2000:]
     assert Arm.objects.get(pk=first.pk).label == second.label

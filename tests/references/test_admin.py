@@ -289,19 +289,14 @@ def test_the_upload_shows_markup_escaped(client, curator):
 def test_two_authors_swap_places_in_the_admin(client, editor):
     """Saved one by one, the first author clashed with the second's stored position, and
     the admin answered 500: authors could not be reordered."""
-    from tests.evidence.test_admin import change_form_data
+    from tests.evidence.test_admin import change_form_data, row_prefix
 
     reference = Reference.objects.get(number=1)
     first, second = reference.authors.order_by("position")[:2]
     url = reverse("admin:references_reference_change", args=[reference.pk])
     data = change_form_data(client, url)
-    rows = {
-        v: k[: -len("-id")]
-        for k, v in data.items()
-        if k.startswith("authors-") and k.endswith("-id")
-    }
-    data[f"{rows[str(first.pk)]}-position"] = str(second.position)
-    data[f"{rows[str(second.pk)]}-position"] = str(first.position)
+    data[f"{row_prefix(data, 'authors', first.pk)}-position"] = str(second.position)
+    data[f"{row_prefix(data, 'authors', second.pk)}-position"] = str(first.position)
     response = client.post(url, data)
     assert response.status_code == 302, response.content.decode()[-2000:]
     assert [a.family for a in reference.ordered_authors[:2]] == [second.family, first.family]
