@@ -81,7 +81,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Outermost: every response and every log line of the request carries its id.
+    # Outermost: after a content change, the pages readers were reading are rendered again
+    # once everything below is done with this request (core/caching/refresh.py).
+    "core.middleware.RefreshAheadMiddleware",
+    # Next: every response and every log line of the request carries its id.
     "core.logging.RequestIdMiddleware",
     # Next: any error under /api/ leaves as JSON, whichever layer below produced it.
     "core.middleware_api.APIErrorMiddleware",
@@ -203,6 +206,15 @@ MYOEVIDENCE_DATA_CACHE_SECONDS = int(os.environ.get("MYOEVIDENCE_DATA_CACHE_SECO
 # Each process keeps values (pickled) up to this many bytes; shared through Redis too.
 MYOEVIDENCE_DATA_CACHE_LOCAL_BYTES = int(
     os.environ.get("MYOEVIDENCE_DATA_CACHE_LOCAL_BYTES", str(32 * 1024 * 1024))
+)
+# Refresh ahead (core/caching/refresh.py): a request that commits a content change renders, before
+# its response leaves, up to PAGES of the anonymous pages readers needed computed within the last
+# HOT_SECONDS, newest first, starting none after SECONDS; the curator waits, the next reader
+# does not. SECONDS=0 turns it off.
+MYOEVIDENCE_REFRESH_AHEAD_SECONDS = float(os.environ.get("MYOEVIDENCE_REFRESH_AHEAD_SECONDS", "10"))
+MYOEVIDENCE_REFRESH_AHEAD_PAGES = int(os.environ.get("MYOEVIDENCE_REFRESH_AHEAD_PAGES", "32"))
+MYOEVIDENCE_REFRESH_AHEAD_HOT_SECONDS = int(
+    os.environ.get("MYOEVIDENCE_REFRESH_AHEAD_HOT_SECONDS", str(24 * 3600))
 )
 # Never cached: the admin (staff only) and the health check (must reach the database).
 MYOEVIDENCE_PAGE_CACHE_EXCLUDE = ("/admin/", "/healthz")

@@ -37,12 +37,14 @@ def cache_mode(settings):
     test's own. Tests that need the caches on or off whatever the setting say so themselves
     (tests/core/test_cache*.py, test_data_cache.py).
     """
-    from core.caching import generation, pages
+    from core.caching import generation, pages, refresh
     from core.caching.data import local_values
 
     # A test's changes are never committed, so no other connection hears of them: the
     # listening thread is tested on its own (tests/core/test_generation_listener.py).
     settings.MYOEVIDENCE_GENERATION_LISTEN = False
+    # A write does not render the site again (tests/core/test_refresh_ahead.py turns it on).
+    settings.MYOEVIDENCE_REFRESH_AHEAD_SECONDS = 0
 
     if TEST_CACHES == "off":
         settings.MYOEVIDENCE_PAGE_CACHE_SECONDS = 0
@@ -54,6 +56,7 @@ def cache_mode(settings):
     pages.reset()
     local_values.clear()
     generation.reset()
+    refresh.forget_hot_pages()
     yield
     pages.reset()
     local_values.clear()

@@ -48,7 +48,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db.models import Count, Model, QuerySet
 from django.http import QueryDict
 
-from core.caching import generation
+from core.caching import generation, refresh
 from core.caching.flights import Flights
 from core.caching.local import LocalStore
 from core.caching.shared import shared_cache
@@ -223,6 +223,7 @@ def _cached(key: str, seconds: int, compute: Callable[[], T]) -> T:
     # this computation rather than repeat it (core.caching.flights).
     def compute_and_store():
         value = compute()
+        refresh.note_computed()
         pickled = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         local_values.put(key, current, pickled, len(pickled), seconds)
         if shared is not None:

@@ -50,6 +50,7 @@ from django.core.signals import request_finished, request_started
 from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
+from core.caching import refresh
 from core.caching.listener import enabled as listen_enabled
 from core.caching.listener import listener
 
@@ -177,6 +178,7 @@ class _Bumped:
 
 def _committed(value: int | None) -> None:
     forget()  # this request's remembered number is now old
+    refresh.note_changed()  # its pages are worth computing again before readers ask
     if value is not None:
         listener.committed(value)  # and so is the one this process last heard
 
