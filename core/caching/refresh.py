@@ -46,7 +46,7 @@ from django.conf import settings
 from django.core.handlers.base import BaseHandler
 from django.core.handlers.wsgi import WSGIRequest
 from django.http import HttpRequest, HttpResponseBase
-from django.utils.cache import has_vary_header
+from django.utils.cache import cc_delim_re
 
 from core.caching.shared import shared_cache
 
@@ -69,8 +69,9 @@ logger = logging.getLogger(__name__)
 
 # The shared cache's copy of the hot pages (one entry, not per generation).
 HOT_KEY = "refresh-ahead:hot"
-# What of a reader's request may change the page, beside its path: kept and replayed.
-_REPLAYED = ("HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "wsgi.url_scheme", "HTTP_X_FORWARDED_PROTO")
+# What of a reader's request may change the page beside its path, whatever the response says:
+# kept and replayed (with the headers the response varies on, and the proxy's HTTPS header).
+_REPLAYED = ("HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "wsgi.url_scheme")
 
 # A page: its path, query string and the request headers replayed, as (name, value) pairs.
 Page = tuple[str, str, tuple[tuple[str, str], ...]]
@@ -179,8 +180,9 @@ def record(request: HttpRequest, response: HttpResponseBase) -> None:
 
     if not is_cacheable_request(request):
         return
-    names = _REPLAYED + (("HTTP_ACCEPT",) if has_vary_header(response, "Accept") else ())
-    headers = tuple((name, str(request.META[name])) for name in names if name in request.META)
+    headers = tuple(
+        (name, str(request.META[name])) for name in _replayed(response) if name in request.META
+    )
     page: Page = (request.path_info, request.META.get("QUERY_STRING", ""), headers)
     now = time.time()
     _hot.add(page, now)
@@ -193,6 +195,19 @@ def record(request: HttpRequest, response: HttpResponseBase) -> None:
         shared.set(HOT_KEY, dict(newest), timeout=max(int(_hot_seconds()), 1))
     except Exception:
         logger.warning("Shared cache unavailable; hot page not shared.", exc_info=True)
+
+
+def _replayed(response: HttpResponseBase) -> tuple[str, ...]:
+    """The request's META names that may change ``response``."""
+    names = list(_REPLAYED)
+    proxy = getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
+    if proxy:
+        names.append(proxy[0])
+    for header in cc_delim_re.split(response.get("Vary", "")):
+        header = header.strip()
+        if header and header.lower() != "cookie":  # an anonymous reader sends none we keep
+            names.append("HTTP_" + header.upper().replace("-", "_"))
+    return tuple(dict.fromkeys(names))
 
 
 def hot_pages() -> list[Page]:

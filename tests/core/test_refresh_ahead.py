@@ -175,3 +175,12 @@ def test_a_page_that_is_gone_is_not_refreshed_again(
     assert refresh.refresh() == 2
     assert paths() == [("/references/", "")]
     assert [path for path, _, _ in shared.get(refresh.HOT_KEY)] == ["/references/"]
+
+
+def test_a_page_read_through_the_https_proxy_is_replayed_as_https(settings):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    Client().get(THERAPY, HTTP_X_FORWARDED_PROTO="https", HTTP_X_UNRELATED="not kept")
+    ((path, query, headers),) = refresh.hot_pages()
+    replayed = refresh._request_for((path, query, headers))
+    assert replayed.is_secure() and replayed.get_full_path() == THERAPY
+    assert "HTTP_X_UNRELATED" not in dict(headers)
