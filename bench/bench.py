@@ -12,7 +12,10 @@ Run it with ``bench/run.sh`` (which checks wrk, PostgreSQL and Redis first). It
    page cache on (the production configuration) and off (every request rendered; the data
    cache of per-generation aggregates stays on), next to a static asset served by the same
    server, the ceiling; with the page cache off it also times the first request after a
-   content change (the generation bumped, so every cached aggregate is computed afresh);
+   content change: an editor edits a published therapy's summary through the API (the
+   generation moves on, so every cached page, fragment and value is old), and the time of
+   that edit's own request, which renders the pages readers needed again (refresh ahead,
+   core/caching/refresh.py);
 4. adds the synthetic corpus (``generate_synthetic``, 100k studies by default) and measures
    again, then downloads the full BibTeX and CSV exports once each while sampling the gunicorn
    workers' resident memory (VmRSS in /proc/<pid>/status);
