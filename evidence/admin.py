@@ -38,7 +38,7 @@ from evidence.models import (
     StudySubtypeCount,
     Trial,
 )
-from evidence.services.studies import withdraw_verification
+from evidence.services.studies import UNVERIFIED, withdraw_verification
 from references.admin import ReferenceAdmin
 from references.models import Reference
 from therapies.admin import TherapyAdmin
@@ -199,6 +199,11 @@ class ProvenanceForm(forms.ModelForm):
         model = Provenance
         fields = ["study", "source", "url", "pmid", "facts", "note", "verified"]
 
+    # What a verification checked: a change to any of these withdraws it (as the API does),
+    # unless the same save ticks or unticks the box itself.
+    CONTENT = frozenset({"study", "source", "url", "pmid", "facts", "note"})
+    verification_withdrawn = False
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         choices = provenance_fact_choices()
@@ -206,6 +211,26 @@ class ProvenanceForm(forms.ModelForm):
         recorded = self.instance.facts if isinstance(self.instance.facts, list) else []
         choices += [(value, value) for value in recorded if value not in known]
         self.fields["facts"].choices = choices
+
+    def clean(self):
+        data = super().clean()
+        record = self.instance
+        changed = set(self.changed_data)
+        if record.pk and record.verified and "verified" not in changed and changed & self.CONTENT:
+            data["verified"] = UNVERIFIED["verified"]
+            record.verified_by = UNVERIFIED["verified_by"]
+            record.verified_at = UNVERIFIED["verified_at"]
+            self.verification_withdrawn = True
+        return data
+
+
+def warn_verification_withdrawn(request, form) -> None:
+    if getattr(form, "verification_withdrawn", False):
+        messages.warning(
+            request,
+            f"The provenance record “{form.instance}” is no longer marked verified: what it "
+            "says changed, and another curator must check it again.",
+        )
 
 
 class ProvenanceInline(PartOfEntryInlineMixin, admin.StackedInline):
@@ -454,6 +479,7 @@ class StudyAdmin(ReviewedAdminMixin, ContentAdmin):
             for row in formset.forms:
                 if "verified" in row.changed_data:
                     stamp_verification(row.instance, user=request.user)
+                warn_verification_withdrawn(request, row)
         super().save_formset(request, form, formset, change)
 
     def save_related(self, request, form, formsets, change):
@@ -564,6 +590,7 @@ class ProvenanceAdmin(PartOfEntryAdminMixin, ContentAdmin):
     def save_model(self, request, obj, form, change):
         if "verified" in form.changed_data:
             stamp_verification(obj, user=request.user)
+        warn_verification_withdrawn(request, form)
         super().save_model(request, obj, form, change)
 
 

@@ -61,6 +61,9 @@ PROVENANCE_FIELDS = ("source", "url", "pmid", "facts", "note")
 # reloading the fixtures never clears a curator's verification.
 OPTIONAL_STUDY_FIELDS = ("verified",)
 OPTIONAL_PROVENANCE_FIELDS = ("verified", "verified_by", "verified_at")
+# A provenance record whose content changes loses its verification (who checked it, and when):
+# the API (``_sync_provenance``) and the admin (``evidence.admin.ProvenanceForm``) both.
+UNVERIFIED = {"verified": False, "verified_by": "", "verified_at": None}
 
 
 class StudyDataError(ValueError):
@@ -496,7 +499,7 @@ def _sync_provenance(study: Study, rows: list[dict]) -> None:
         }
         changed = any(getattr(record, k) != v for k, v in values.items())
         if record.pk is not None and changed and not given:
-            given = {"verified": False, "verified_by": "", "verified_at": None}
+            given = dict(UNVERIFIED)
         save_changes(record, {**values, **given})
     for stale in left:
         stale.delete()

@@ -8,6 +8,7 @@ import pytest
 from django import forms
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from core.choices import ReviewStatus
 from evidence.models import (
@@ -149,6 +150,49 @@ def test_ticking_provenance_verified_records_who_and_when(client, curator):
     provenance.refresh_from_db()
     assert provenance.verified and provenance.verified_by == "curator"
     assert provenance.verified_at is not None
+
+
+def verified_provenance(study) -> Provenance:
+    provenance = study.provenance.order_by("pk").first()
+    Provenance.objects.filter(pk=provenance.pk).update(
+        verified=True, verified_by="alice", verified_at=timezone.now()
+    )
+    return provenance
+
+
+def test_editing_what_a_verified_provenance_record_says_withdraws_its_verification(client, curator):
+    study = draft_study()
+    provenance = verified_provenance(study)
+    url = reverse("admin:evidence_study_change", args=[study.pk])
+    data = study_post_data(client, study)
+    assert client.post(url, data).status_code == 302  # posted back unchanged: still verified
+    provenance.refresh_from_db()
+    assert (provenance.verified, provenance.verified_by) == (True, "alice")
+    data = study_post_data(client, study)
+    data[f"{row_prefix(data, 'provenance', provenance.pk)}-note"] = "Checked against the PDF."
+    response = client.post(url, data, follow=True)
+    assert response.redirect_chain, response.context["adminform"].form.errors
+    provenance.refresh_from_db()
+    assert (provenance.verified, provenance.verified_by, provenance.verified_at) == (
+        False,
+        "",
+        None,
+    )
+    assert provenance.note == "Checked against the PDF."
+    assert any("no longer marked verified" in str(m) for m in response.context["messages"])
+
+
+def test_the_provenance_page_withdraws_a_verification_when_the_record_changes(client, curator):
+    study = draft_study()
+    provenance = verified_provenance(study)
+    url = reverse("admin:evidence_provenance_change", args=[provenance.pk])
+    data = change_form_data(client, url)
+    data["pmid"] = "12345678" if provenance.pmid != "12345678" else "87654321"
+    response = client.post(url, data, follow=True)
+    assert response.status_code == 200
+    provenance.refresh_from_db()
+    assert not provenance.verified and provenance.verified_by == ""
+    assert any("no longer marked verified" in str(m) for m in response.context["messages"])
 
 
 def test_export_selected_studies_as_csv(client, curator):
