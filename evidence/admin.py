@@ -267,8 +267,33 @@ class ArmInline(PartOfEntryInlineMixin, admin.TabularInline):
     autocomplete_fields = ["therapy"]
 
 
+class SubtypeCountFormSet(forms.BaseInlineFormSet):
+    """Patients may be counted only for the study's own subtypes, as the study form posts them
+    (a count for a subtype the study lacks is shown and used nowhere)."""
+
+    def clean(self):
+        super().clean()
+        if "subtypes" in self.data:  # the study form's choice, as posted
+            chosen = set(self.data.getlist("subtypes"))
+        else:  # a form that shows them read-only keeps the stored ones
+            chosen = {str(pk) for pk in self.instance.subtypes.values_list("pk", flat=True)}
+        outside = sorted(
+            form.cleaned_data["subtype"].name
+            for form in self.forms
+            if form.cleaned_data.get("subtype") is not None
+            and not form.cleaned_data.get("DELETE")
+            and str(form.cleaned_data["subtype"].pk) not in chosen
+        )
+        if outside:
+            raise forms.ValidationError(
+                f"Patients are counted for {', '.join(outside)}, not among the study's "
+                "subtypes: add the subtype, or delete the count."
+            )
+
+
 class SubtypeCountInline(PartOfEntryInlineMixin, admin.TabularInline):
     model = StudySubtypeCount
+    formset = SubtypeCountFormSet
     extra = 0
     fields = ["subtype", "n"]
     verbose_name = "patients with a subtype"

@@ -253,6 +253,8 @@ def update_study(
         # After the save, so that its own refusals (a draft therapy: 409) come first; this
         # transaction then rolls the save back.
         _check_therapies_against_arms(study, before, changes["therapies"])
+    if changes.get("subtypes"):
+        _check_subtypes_against_counts(study)
     if facts is not None and _facts(study) != facts:
         withdraw_verification(study, user=user)
     return saved
@@ -309,6 +311,26 @@ def _check_therapies_against_arms(
                 "therapies": "The study's arms say which therapies it tests, and they would "
                 f"contradict this change ({'; '.join(problems)}): change the arms in the "
                 "admin first."
+            }
+        )
+
+
+def _check_subtypes_against_counts(study: Study) -> None:
+    """Patients counted for a subtype the study no longer has would be kept and never shown
+    or used: a change of subtypes that leaves such a count is refused. Patient counts are
+    changed in the admin (this write path keeps them)."""
+    orphans = [
+        f"{count.n} with {count.subtype.name}"
+        for count in study.subtype_counts.exclude(subtype__in=study.subtypes.all())
+        .select_related("subtype")
+        .order_by("subtype__name")
+    ]
+    if orphans:
+        raise ValidationError(
+            {
+                "subtypes": "The study counts patients per subtype, and this change would leave "
+                f"counts for subtypes it no longer has ({'; '.join(orphans)}): remove those "
+                "counts in the admin first."
             }
         )
 

@@ -8,6 +8,7 @@ from core.choices import ReviewStatus
 from evidence.models import (
     Arm,
     CertaintyOverride,
+    DiseaseSubtype,
     Study,
     Trial,
     validate_registry_ids,
@@ -167,6 +168,56 @@ def test_a_therapies_change_that_the_arms_contradict_is_refused(editor_api, fres
         url, {"therapies": ["rituximab"]}, format="json", HTTP_IF_MATCH=read["ETag"]
     )
     assert response.status_code == 200, response.json()
+
+
+def test_a_subtypes_change_that_would_orphan_patient_counts_is_refused(editor_api, fresh_throttle):
+    """The API changes a study's subtypes and keeps its patient counts (it cannot write them):
+    dropping JDM from the RIM trial kept "48 with JDM", shown and used nowhere."""
+    study = Study.objects.get(key="ref01-rim-trial")
+    url = f"/api/v1/studies/{study.pk}/"
+    read = editor_api.get(url)
+    response = editor_api.patch(
+        url, {"subtypes": ["dm", "pm"]}, format="json", HTTP_IF_MATCH=read["ETag"]
+    )
+    assert response.status_code == 400, response.json()
+    message = response.json()["subtypes"][0]
+    assert "48 with Juvenile dermatomyositis" in message and "in the admin first" in message
+    assert sorted(study.subtypes.values_list("code", flat=True)) == ["dm", "jdm", "pm"]
+    # Dropping a subtype no patients are counted for is accepted.
+    valiyil = Study.objects.get(key="ref12-valiyil-anti-srp-series")
+    url = f"/api/v1/studies/{valiyil.pk}/"
+    read = editor_api.get(url)
+    response = editor_api.patch(
+        url, {"subtypes": ["anti-srp"]}, format="json", HTTP_IF_MATCH=read["ETag"]
+    )
+    assert response.status_code == 200, response.json()
+
+
+def test_the_admin_refuses_patients_counted_for_a_subtype_the_study_lacks(client, editor):
+    study = Study.objects.get(key="ref01-rim-trial")
+    url = reverse("admin:evidence_study_change", args=[study.pk])
+    data = study_post_data(client, study)
+    jdm = DiseaseSubtype.objects.get(code="jdm")
+    data["subtypes"] = [v for v in data["subtypes"] if v != str(jdm.pk)]
+    response = client.post(url, data)
+    assert response.status_code == 200
+    errors = [
+        str(error)
+        for formset in response.context["inline_admin_formsets"]
+        for error in formset.formset.non_form_errors()
+    ]
+    assert any("Juvenile dermatomyositis" in e and "not among" in e for e in errors), errors
+    assert study.subtypes.filter(code="jdm").exists()
+    # Removing the count with the subtype is accepted.
+    prefix = row_prefix(data, "subtype_counts", study.subtype_counts.get(subtype=jdm).pk)
+    data[f"{prefix}-DELETE"] = "on"
+    response = client.post(
+        url,
+        study_post_data(client, study) | {"subtypes": data["subtypes"], f"{prefix}-DELETE": "on"},
+    )
+    assert response.status_code == 302
+    assert not study.subtypes.filter(code="jdm").exists()
+    assert not study.subtype_counts.filter(subtype=jdm).exists()
 
 
 def test_two_arms_swap_their_labels_in_the_admin(client, editor):
