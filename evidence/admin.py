@@ -505,7 +505,22 @@ class StudyAdmin(ReviewedAdminMixin, ContentAdmin):
                 if "verified" in row.changed_data:
                     stamp_verification(row.instance, user=request.user)
                 warn_verification_withdrawn(request, row)
+        # An arm's per-arm results go with it (they are edited on the outcome's page, not
+        # here): say so, and how to bring them back.
+        gone = [
+            (row.instance.label, row.instance.results.count())
+            for row in (formset.deleted_forms if formset.model is Arm else [])
+            if row.instance.pk is not None
+        ]
         super().save_formset(request, form, formset, change)
+        for label, results in gone:
+            if results:
+                messages.warning(
+                    request,
+                    f"The arm “{label}” was deleted with its {results} per-arm "
+                    f"result{'s' if results != 1 else ''}; reverting the study in its history "
+                    "brings them back.",
+                )
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

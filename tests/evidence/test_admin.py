@@ -195,6 +195,23 @@ def test_the_provenance_page_withdraws_a_verification_when_the_record_changes(cl
     assert any("no longer marked verified" in str(m) for m in response.context["messages"])
 
 
+def test_deleting_an_arm_says_which_per_arm_results_went_with_it(client, editor):
+    study = Study.objects.filter(arms__results__isnull=False).distinct().order_by("pk").first()
+    arm = study.arms.filter(results__isnull=False).distinct().first()
+    results = arm.results.count()
+    url = reverse("admin:evidence_study_change", args=[study.pk])
+    data = study_post_data(client, study)
+    data[f"{row_prefix(data, 'arms', arm.pk)}-DELETE"] = "on"
+    response = client.post(url, data, follow=True)
+    assert response.redirect_chain, response.context["adminform"].form.errors
+    assert not study.arms.filter(pk=arm.pk).exists()
+    messages = [str(m) for m in response.context["messages"]]
+    plural = "s" if results != 1 else ""
+    assert f"“{arm.label}” was deleted with its {results} per-arm result{plural}" in " ".join(
+        messages
+    )
+
+
 def test_export_selected_studies_as_csv(client, curator):
     study = Study.objects.get(key="ref01-rim-trial")
     Study.objects.filter(pk=study.pk).update(label='=HYPERLINK("http://evil")')
