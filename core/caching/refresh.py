@@ -191,10 +191,15 @@ def record(request: HttpRequest, response: HttpResponseBase) -> None:
         return
     try:  # a lost update between two processes only loses a hint
         pages = {**(shared.get(HOT_KEY) or {}), page: now}
-        newest = sorted(pages.items(), key=lambda item: item[1])[-max(_limit(), 1) :]
-        shared.set(HOT_KEY, dict(newest), timeout=max(int(_hot_seconds()), 1))
+        _share(shared, pages)
     except Exception:
         logger.warning("Shared cache unavailable; hot page not shared.", exc_info=True)
+
+
+def _share(shared, pages: dict[Page, float]) -> None:
+    """Store the newest of ``pages`` (at most the page limit) as the shared hot pages."""
+    newest = sorted(pages.items(), key=lambda item: item[1])[-max(_limit(), 1) :]
+    shared.set(HOT_KEY, dict(newest), timeout=max(int(_hot_seconds()), 1))
 
 
 def _replayed(response: HttpResponseBase) -> tuple[str, ...]:
@@ -233,7 +238,7 @@ def _forget(page: Page) -> None:
     try:
         pages = shared.get(HOT_KEY) or {}
         if pages.pop(page, None) is not None:
-            shared.set(HOT_KEY, pages, timeout=max(int(_hot_seconds()), 1))
+            _share(shared, pages)
     except Exception:
         logger.warning("Shared cache unavailable; hot page not forgotten.", exc_info=True)
 
