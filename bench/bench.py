@@ -953,6 +953,12 @@ def summary(results: list[dict], verdict_lines: list[str], when: str) -> list[st
         return f"{fmt(r['cold_ms'])} / {fmt(r['warm_ms'])}"
 
     passed = sum(line.startswith("PASS") for line in verdict_lines)
+    others = [line for line in verdict_lines if not line.startswith("PASS")]
+    outcome = (
+        [f"{passed} of {len(verdict_lines)} targets PASS; not yet:", "", "```", *others, "```"]
+        if others
+        else [f"All {passed} targets PASS."]
+    )
     return [
         f"`bench/run.sh`, {when} (2 CPUs; full table, every PASS/FAIL line and method in "
         "[bench/RESULTS.md](bench/RESULTS.md)). × static: the endpoint's req/s over a static "
@@ -969,11 +975,7 @@ def summary(results: list[dict], verdict_lines: list[str], when: str) -> list[st
             for name, _, _ in ENDPOINTS
         ),
         "",
-        f"{passed} of {len(verdict_lines)} targets PASS; not yet:",
-        "",
-        "```",
-        *(line for line in verdict_lines if not line.startswith("PASS")),
-        "```",
+        *outcome,
     ]
 
 
