@@ -145,6 +145,12 @@ def set_links(
     with attributed(user=user, reason=reason):
         for name, targets in links.items():
             manager = getattr(instance, name)
+            # Compared with, and set against, the links as stored: the instance may carry
+            # them prefetched through its reader's visibility (the API reads a record as its
+            # user may see it), and a link hidden from that view is stored all the same.
+            getattr(instance, "_prefetched_objects_cache", {}).pop(
+                manager.prefetch_cache_name, None
+            )
             if set(manager.all()) != set(targets):
                 manager.set(targets)
                 changed = True

@@ -244,6 +244,30 @@ class WriteViewSet(ReadViewSet):
         """Who writes and through which route, for the services' history records."""
         return {"user": self.request.user, "reason": self.CREATED if created else self.CHANGED}
 
+    def with_hidden_links(self, serializer, *names: str) -> dict:
+        """``validated_data`` with the record's current links that this user may not see
+        added back to each many-to-many field ``names`` that was sent.
+
+        The read side shows such a field through ``restrict``: a curator whose group may not
+        view drafts is shown only the published links, and sending that list back (or a
+        list edited from it) must not drop links the curator was never shown. Links the
+        user sees stay theirs to remove. Only for fields that the read serializer restricts:
+        where every link is shown, one the user removed must go."""
+        data = dict(serializer.validated_data)
+        instance, user = serializer.instance, self.request.user
+        for name in names:
+            if name not in data:
+                continue
+            # The stored links, read afresh: the instance's own are prefetched as the user
+            # sees them.
+            field = type(instance)._meta.get_field(name)
+            stored = field.related_model._default_manager.filter(
+                **{field.related_query_name(): instance}
+            )
+            visible = field.related_model._default_manager.restrict(user)
+            data[name] = [*data[name], *stored.exclude(pk__in=visible.values("pk"))]
+        return data
+
     def get_serializer_class(self):
         if self.action in ("create", "update", "partial_update"):
             return self.write_serializer_class

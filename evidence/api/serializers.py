@@ -5,7 +5,7 @@ from django.db.models import Q
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from core.api.fields import ContextCountField, page_url
+from core.api.fields import ContextCountField, VisiblePrimaryKeyRelatedField, page_url
 from core.api.serializers import WriteSerializer
 from core.workflow import is_curator
 from evidence.api import representations
@@ -467,10 +467,10 @@ class StatementWriteSerializer(WriteSerializer):
 
     key = serializers.SlugField(max_length=80)
     therapy = serializers.SlugRelatedField(slug_field="slug", queryset=Therapy.objects.all())
-    studies = serializers.PrimaryKeyRelatedField(
-        many=True, queryset=Study.objects.all(), required=False
-    )
-    references = serializers.PrimaryKeyRelatedField(
+    # Only what the writer may see: the read side shows a statement's links through
+    # ``restrict`` too, and the viewset keeps the ones it did not show (with_hidden_links).
+    studies = VisiblePrimaryKeyRelatedField(many=True, queryset=Study.objects.all(), required=False)
+    references = VisiblePrimaryKeyRelatedField(
         many=True,
         # The review's numbered references, and the review itself (which the corpus's
         # statements cite: a GET sent back must be accepted).

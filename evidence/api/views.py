@@ -241,7 +241,8 @@ class StatementViewSet(WriteViewSet):
     def perform_update(self, serializer):
         return update_statement(
             statement=serializer.instance,
-            **serializer.validated_data,
+            # The read side shows only the studies and references this user may see.
+            **self.with_hidden_links(serializer, "studies", "references"),
             **self.write_arguments(created=False),
         )
 

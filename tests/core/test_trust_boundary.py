@@ -130,6 +130,90 @@ def test_staff_status_alone_does_not_show_drafts(client, rim):
     assert client.get(rim.get_absolute_url()).status_code == 200
 
 
+@pytest.fixture
+def narrowed_curator():
+    """A curator whose group may not view studies (a narrowed group): shown published
+    studies only, as a reader is."""
+    from django.contrib.auth.models import Group, Permission
+
+    Group.objects.get(name=CURATORS).permissions.remove(
+        Permission.objects.get(codename="view_study")
+    )
+    return staff("narrow", CURATORS)
+
+
+def _draft_statement_citing(*studies) -> Statement:
+    statement = Statement.objects.filter(studies__isnull=False).order_by("pk").first()
+    Statement.objects.filter(pk=statement.pk).update(status=ReviewStatus.DRAFT)
+    statement.studies.set(studies)
+    return statement
+
+
+def test_sending_back_a_statement_keeps_the_studies_its_writer_was_not_shown(narrowed_curator, rim):
+    hidden = Study.objects.exclude(pk=rim.pk).order_by("pk").first()
+    Study.objects.filter(pk=hidden.pk).update(status=ReviewStatus.DRAFT)
+    statement = _draft_statement_citing(rim, hidden)
+    api = client_for(narrowed_curator)
+    url = f"/api/v1/statements/{statement.pk}/"
+    read = api.get(url)
+    assert read.json()["studies"] == [rim.pk]  # the draft is not shown to this curator
+    body = {k: read.json()[k] for k in ["key", "therapy", "studies", "references"]}
+    body["text"] = "Reworded by a curator who cannot see draft studies."
+    response = api.put(url, body, format="json", HTTP_IF_MATCH=read["ETag"])
+    assert response.status_code == 200, response.json()
+    assert response.json()["studies"] == [rim.pk]
+    statement.refresh_from_db()
+    assert statement.text == body["text"]
+    assert set(statement.studies.values_list("pk", flat=True)) == {rim.pk, hidden.pk}
+
+
+def test_a_statement_sent_back_unchanged_writes_nothing(narrowed_curator, rim):
+    """The links kept for the curator are the stored ones: sending back what was read is no
+    change (no history record, no new ETag), though the curator was shown fewer links."""
+    hidden = Study.objects.exclude(pk=rim.pk).order_by("pk").first()
+    Study.objects.filter(pk=hidden.pk).update(status=ReviewStatus.DRAFT)
+    statement = _draft_statement_citing(rim, hidden)
+    records = statement.history.count()
+    api = client_for(narrowed_curator)
+    url = f"/api/v1/statements/{statement.pk}/"
+    read = api.get(url)
+    body = {k: read.json()[k] for k in ["key", "therapy", "text", "studies", "references"]}
+    response = api.put(url, body, format="json", HTTP_IF_MATCH=read["ETag"])
+    assert response.status_code == 200, response.json()
+    assert response["ETag"] == read["ETag"]
+    assert statement.history.count() == records
+    assert set(statement.studies.values_list("pk", flat=True)) == {rim.pk, hidden.pk}
+
+
+def test_a_study_the_writer_may_not_see_cannot_be_linked_or_probed(narrowed_curator, rim):
+    hidden = Study.objects.exclude(pk=rim.pk).order_by("pk").first()
+    Study.objects.filter(pk=hidden.pk).update(status=ReviewStatus.DRAFT)
+    api = client_for(narrowed_curator)
+    body = {"key": "narrow-claim", "therapy": "rituximab", "text": "A claim."}
+    linked = api.post("/api/v1/statements/", {**body, "studies": [hidden.pk]}, format="json")
+    unknown = api.post("/api/v1/statements/", {**body, "studies": [10**9]}, format="json")
+    assert linked.status_code == unknown.status_code == 400
+    # The same words as for an id that does not exist: nothing tells the draft is there.
+    assert linked.json()["studies"] == [
+        m.replace(str(10**9), str(hidden.pk)) for m in unknown.json()["studies"]
+    ]
+    assert not Statement.objects.filter(key="narrow-claim").exists()
+
+
+def test_a_curator_who_sees_a_draft_study_may_unlink_it(curator_api, rim):
+    hidden = Study.objects.exclude(pk=rim.pk).order_by("pk").first()
+    Study.objects.filter(pk=hidden.pk).update(status=ReviewStatus.DRAFT)
+    statement = _draft_statement_citing(rim, hidden)
+    url = f"/api/v1/statements/{statement.pk}/"
+    read = curator_api.get(url)
+    assert sorted(read.json()["studies"]) == sorted([rim.pk, hidden.pk])
+    response = curator_api.patch(
+        url, {"studies": [rim.pk]}, format="json", HTTP_IF_MATCH=read["ETag"]
+    )
+    assert response.status_code == 200, response.json()
+    assert list(statement.studies.values_list("pk", flat=True)) == [rim.pk]
+
+
 # -- 2. the invariant on every write -------------------------------------------------------------
 
 
