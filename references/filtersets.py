@@ -72,16 +72,15 @@ class ReferenceFilterSet(RestrictedFilterSet):
             # ``therapy=a,b`` as one value (the API's form): split it, as checkboxes send one
             # value each; a subtype may be named by slug too, offered by code.
             data = data.copy()
-            codes = None
             for name in ("therapy", "subtype"):
                 if name in data:
                     values = [v for value in data.getlist(name) for v in value.split(",") if v]
                     if name == "subtype":
-                        codes = dict(
-                            apps.get_model("evidence", "DiseaseSubtype").objects.values_list(
-                                "slug", "code"
-                            )
-                        )
+                        # Only the subtypes this user may see: a draft's slug is left as
+                        # typed, as an unknown one is, so the answer does not name its code.
+                        user = getattr(kwargs.get("request"), "user", None)
+                        subtype = apps.get_model("evidence", "DiseaseSubtype")
+                        codes = dict(subtype.objects.restrict(user).values_list("slug", "code"))
                         values = [codes.get(v, v) for v in values]
                     data.setlist(name, values)
         super().__init__(data, *args, **kwargs)

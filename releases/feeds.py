@@ -71,20 +71,33 @@ def _link(kind: str, record) -> str:
         study = Study.objects.published().filter(trial_id=record.id).order_by("pk").first()
         return study.get_absolute_url() if study else reverse("evidence:study_list")
     if kind in ("statement", "certainty"):
-        therapy = Therapy.objects.filter(pk=record.therapy_id).values_list("slug", flat=True)
-        if not therapy:
+        if not record.therapy_slug:
             return "/"
         if kind == "certainty" and record.subtype_slug:
             try:
                 return reverse(
-                    "therapies:summary_of_findings", args=[therapy[0], record.subtype_slug]
+                    "therapies:summary_of_findings", args=[record.therapy_slug, record.subtype_slug]
                 )
             except NoReverseMatch:
                 pass
-        return reverse("therapies:therapy_detail", args=[therapy[0]])
+        return reverse("therapies:therapy_detail", args=[record.therapy_slug])
     if record.number:
         return reverse("references:reference_detail", args=[record.number])
     return reverse("references:reference_detail", args=[f"id-{record.id}"])
+
+
+def _as_published(model, key: str, field: str) -> Subquery:
+    """``field`` of the ``model`` row that the record's ``key`` names, as readers last saw it
+    at the record's date: from its newest published history record then. A therapy withdrawn
+    and renamed as a draft since must not give its unpublished name (or slug) to an older item
+    of the feed; nor may a row that readers never saw give one at all."""
+    return Subquery(
+        model.history.model.objects.filter(
+            id=OuterRef(key), status=PUBLISHED, history_date__lte=OuterRef("history_date")
+        )
+        .order_by("-history_date", "-history_id")
+        .values(field)[:1]
+    )
 
 
 def _history(kind: str, model):
@@ -94,22 +107,28 @@ def _history(kind: str, model):
         id=OuterRef("id"), history_date__lt=OuterRef("history_date")
     ).order_by("-history_date", "-history_id")
     records = history.objects.annotate(prev_status=Subquery(previous.values("status")[:1]))
+    if kind in ("statement", "certainty"):
+        # The therapy's page is the item's link.
+        records = records.annotate(therapy_slug=_as_published(Therapy, "therapy_id", "slug"))
     if kind == "certainty":
         # Named by the cell, worded as the changelog words it ("Rituximab × DM: certainty
         # low → moderate because ..."): the previous rating and the cell's names come along.
+        subtype = DiseaseSubtype.history.model.objects.annotate(
+            label=Coalesce(NullIf(F("abbreviation"), Value("")), F("name"))
+        )
         records = records.annotate(
             prev_certainty=Subquery(previous.values("certainty")[:1]),
-            therapy_name=Subquery(
-                Therapy.objects.filter(pk=OuterRef("therapy_id")).values("name")[:1]
-            ),
+            therapy_name=_as_published(Therapy, "therapy_id", "name"),
             subtype_label=Subquery(
-                DiseaseSubtype.objects.filter(pk=OuterRef("subtype_id"))
-                .annotate(label=Coalesce(NullIf(F("abbreviation"), Value("")), F("name")))
+                subtype.filter(
+                    id=OuterRef("subtype_id"),
+                    status=PUBLISHED,
+                    history_date__lte=OuterRef("history_date"),
+                )
+                .order_by("-history_date", "-history_id")
                 .values("label")[:1]
             ),
-            subtype_slug=Subquery(
-                DiseaseSubtype.objects.filter(pk=OuterRef("subtype_id")).values("slug")[:1]
-            ),
+            subtype_slug=_as_published(DiseaseSubtype, "subtype_id", "slug"),
         )
     else:
         records = records.annotate(prev_name=Subquery(previous.values(NAME_FIELD[kind])[:1]))
@@ -172,6 +191,13 @@ def _records(kind: str, model, ids: Q | None) -> list[FeedItem]:
             )
         )
     return items
+
+
+def _seen_linked(**link):
+    """History records of studies as they were published, linked as ``link`` says: the studies
+    readers saw linked to a therapy or subtype. A draft's links, or links a curator made to a
+    study after its withdrawal, put nothing in that therapy's or subtype's feed."""
+    return Study.history.model.objects.filter(status=PUBLISHED, **link)
 
 
 KINDS = (
@@ -254,9 +280,9 @@ class TherapyChangesFeed(ChangesFeed):
         return obj.get_absolute_url()
 
     def scopes(self, obj):
-        studies = Study.objects.filter(therapies=obj)
+        studies = _seen_linked(historicalstudy_therapies__therapy=obj)
         return {
-            "study": Q(id__in=studies.values("pk")),
+            "study": Q(id__in=studies.values("id")),
             "trial": Q(id__in=studies.values("trial_id")),
             "statement": Q(therapy_id=obj.pk),
             "reference": Q(id__in=studies.values("reference_id")),
@@ -278,10 +304,10 @@ class SubtypeChangesFeed(ChangesFeed):
         return obj.get_absolute_url()
 
     def scopes(self, obj):
-        studies = Study.objects.filter(subtypes=obj)
+        studies = _seen_linked(historicalstudy_subtypes__diseasesubtype=obj)
         # Statements are about a therapy, not a subtype: the subtype feed has none.
         return {
-            "study": Q(id__in=studies.values("pk")),
+            "study": Q(id__in=studies.values("id")),
             "trial": Q(id__in=studies.values("trial_id")),
             "reference": Q(id__in=studies.values("reference_id")),
             "certainty": Q(subtype_id=obj.pk),

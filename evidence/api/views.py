@@ -395,9 +395,10 @@ class SummaryViewSet(ListViewSet):
 
     def list(self, request, *args, **kwargs):
         therapy = Therapy.objects.restrict(request.user).filter(slug=kwargs["therapy"]).first()
+        subtypes = DiseaseSubtype.objects.restrict(request.user)
         subtype = (
-            DiseaseSubtype.objects.filter(slug=kwargs["subtype"]).first()
-            or DiseaseSubtype.objects.filter(code=kwargs["subtype"]).first()
+            subtypes.filter(slug=kwargs["subtype"]).first()
+            or subtypes.filter(code=kwargs["subtype"]).first()
         )
         if therapy is None or subtype is None:
             raise Http404("No such therapy or subtype.")

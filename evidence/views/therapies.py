@@ -145,7 +145,9 @@ class SummaryOfFindingsView(TemplateView):
         therapy = therapy_for_page(self.kwargs["slug"], user)
         if therapy is None:
             raise Http404("No therapy found matching the query")
-        subtype = get_object_or_404(DiseaseSubtype, slug=self.kwargs["subtype"])
+        subtype = get_object_or_404(
+            DiseaseSubtype.objects.restrict(user), slug=self.kwargs["subtype"]
+        )
         # Lazy: the page's body is a fragment per content generation (the template).
         summary = SimpleLazyObject(
             lambda: summary_of_findings(

@@ -131,6 +131,36 @@ def test_staff_status_alone_does_not_show_drafts(client, rim):
 
 
 @pytest.fixture
+def draft_subtype():
+    return DiseaseSubtype.objects.create(
+        code="quokka", slug="quokka-myositis", name="Quokka myositis"
+    )
+
+
+def test_a_draft_subtype_has_no_summary_page_or_api(client, draft_subtype):
+    page = client.get("/therapies/rituximab/quokka-myositis/")
+    assert page.status_code == 404 and "Quokka" not in page.content.decode()
+    unknown = client_for().get("/api/v1/summary/rituximab/no-such-subtype/")
+    for ident in ("quokka", "quokka-myositis"):
+        draft = client_for().get(f"/api/v1/summary/rituximab/{ident}/")
+        assert draft.status_code == unknown.status_code == 404
+        assert draft.json() == unknown.json()
+    client.force_login(staff("cur", CURATORS))  # curators review the draft's summary
+    assert client.get("/therapies/rituximab/quokka-myositis/").status_code == 200
+
+
+def test_a_draft_subtypes_slug_in_a_reference_filter_is_an_unknown_slug(client, draft_subtype):
+    """The slug is left as typed, as an unknown slug is, instead of being turned into the
+    draft's code (which the page then named as the active filter)."""
+    draft = client.get("/references/", {"subtype": "quokka-myositis"}).content.decode()
+    unknown = client.get("/references/", {"subtype": "no-such-myositis"}).content.decode()
+    assert "quokka" not in draft.replace("quokka-myositis", "")
+    assert draft.replace("quokka-myositis", "no-such-myositis") == unknown
+    api = client_for().get("/api/v1/references/", {"subtype": "quokka-myositis"})
+    assert "quokka" not in api.content.decode().replace("quokka-myositis", "")
+
+
+@pytest.fixture
 def narrowed_curator():
     """A curator whose group may not view studies (a narrowed group): shown published
     studies only, as a reader is."""

@@ -146,3 +146,62 @@ def test_certainty_rating_changes_are_worded_for_clinicians(client):
     parsed = entries(client, "/feeds/changes.atom")
     assert parsed[0].title == f"Certainty rating withdrawn: {cell}"
     assert not any("nobody published" in e.summary for e in parsed)
+
+
+def test_a_draft_study_linking_a_therapy_adds_nothing_to_its_feed(client):
+    """A feed is scoped by what readers saw: a draft study's links put its (published)
+    reference in no therapy's feed."""
+    from references.models import Reference
+
+    reference = Reference.objects.create(
+        title="Quokka cohort in myositis",
+        bibtex_key="quokka2099",
+        year=2099,
+        journal="J Probe",
+        status=ReviewStatus.PUBLISHED,
+    )
+    url = "/feeds/therapies/rituximab.atom"
+    assert "Quokka" not in client.get(url).content.decode()
+    draft = Study.objects.create(
+        key="quokka-draft", reference=reference, label="Draft", design="rct_parallel"
+    )
+    draft.therapies.add(Therapy.objects.get(slug="rituximab"))
+    assert "Quokka" not in client.get(url).content.decode()
+    # Once published, the study and its reference are the therapy's news.
+    Study.objects.filter(pk=draft.pk).update(status=ReviewStatus.PUBLISHED)
+    draft.refresh_from_db()
+    draft.save()  # a published history record, linked to rituximab
+    assert "Reference published: Quokka cohort" in client.get(url).content.decode()
+
+
+def test_a_withdrawn_rating_keeps_the_names_readers_saw(client):
+    """A certainty rating and its therapy withdrawn, then the therapy renamed as a draft: the
+    rating's items still name (and link) the therapy as it was published."""
+    from evidence.models import CertaintyOverride, DiseaseSubtype
+    from therapies.models import DrugClass
+
+    therapy = Therapy.objects.create(
+        name="Probe therapy",
+        slug="probe-therapy",
+        position="investigational",
+        drug_class=DrugClass.objects.get(slug="anti-cd20"),
+        status=ReviewStatus.PUBLISHED,
+    )
+    rating = CertaintyOverride.objects.create(
+        therapy=therapy,
+        subtype=DiseaseSubtype.objects.get(code="dm"),
+        certainty="low",
+        reason="Probe.",
+        status=ReviewStatus.PUBLISHED,
+    )
+    rating.status = ReviewStatus.WITHDRAWN
+    rating.save()
+    therapy.status = ReviewStatus.WITHDRAWN
+    therapy.save()
+    therapy.name, therapy.slug = "Quokkamab (unpublished rename)", "quokkamab-secret"
+    therapy.save()
+    parsed = entries(client, "/feeds/changes.atom")
+    assert parsed[0].title == "Certainty rating withdrawn: Probe therapy × DM"
+    assert parsed[0].link.endswith("/therapies/probe-therapy/dermatomyositis/")
+    text = client.get("/feeds/changes.atom").content.decode()
+    assert "Quokkamab" not in text and "quokkamab-secret" not in text
