@@ -171,3 +171,4 @@ class CertaintyReason(models.TextChoices):
     EXCLUDED_NO_DATA = "excluded_no_data", "Studies without result data are not rated"
     LOWER_TIER = "lower_tier", "Weaker designs listed, not rated"
     OVERRIDE = "override", "Set by a curator"
+    SAFETY_OUTCOME = "safety_outcome", "A harm outcome: not rated as efficacy"

@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.urls import reverse
 
 from core.caching.data import per_generation
@@ -23,6 +23,7 @@ from evidence.models import (
 )
 from evidence.synthesis import (
     RANK,
+    SAFETY_MEASURES,
     Override,
     StudyFacts,
     Synthesis,
@@ -469,20 +470,27 @@ class EvidenceCutoff:
         )
 
 
-def evidence_cutoff(user=None) -> EvidenceCutoff:
-    """The newest publication year among the visible references (the evidence the corpus
-    holds, the source review apart) and the source review's year: one aggregate query,
-    memoized per content generation."""
-    newest, review = _cutoff_years(user)
+def evidence_cutoff(user=None, studies: QuerySet[Study] | None = None) -> EvidenceCutoff:
+    """The newest publication year among ``studies`` (by default every study ``user`` may
+    see: the evidence the corpus holds) and the source review's year, each memoized per
+    content generation.
+
+    The studies' own references, not every reference: a reference that reports no study (a
+    classification paper, the review's background) or whose study is a draft is not evidence
+    the synthesis holds, and moved the public cut-off."""
+    if studies is None:
+        studies = Study.objects.restrict(user)
+    newest, review = _cutoff_years(studies, user)
     return EvidenceCutoff(newest_year=newest, review_year=review)
 
 
 @per_generation
-def _cutoff_years(user) -> tuple[int | None, int | None]:
+def _cutoff_years(studies: QuerySet[Study], user) -> tuple[int | None, int | None]:
     references = Reference.objects.restrict(user)  # keyed by the user: see corpus_totals
-    source = Q(role=ReferenceRole.SOURCE_REVIEW)
+    reported = Exists(studies.order_by().filter(reference=OuterRef("pk")))
     found = references.aggregate(
-        newest=Max("year", filter=~source), review=Max("year", filter=source)
+        newest=Max("year", filter=Q(reported)),
+        review=Max("year", filter=Q(role=ReferenceRole.SOURCE_REVIEW)),
     )
     return found["newest"], found["review"]
 
@@ -507,6 +515,11 @@ class OutcomeFinding:
     synthesis: Synthesis
     rows: list[dict]
     rows_total: int = 0
+
+    @property
+    def safety(self) -> bool:
+        """An outcome that measures harm: listed, not rated as efficacy (evidence.synthesis)."""
+        return self.measure in SAFETY_MEASURES
 
     @property
     def truncated(self) -> bool:

@@ -16,12 +16,14 @@ The rules (GRADE approach, as the about page explains them in plain words):
 * A safety signal (a report of the drug inducing or worsening myositis) is counted apart. A
   flagged study whose finding is harm is safety evidence only; a flagged study with another
   finding also counts for efficacy. An unflagged "harm" finding (worse than control in a trial)
-  is efficacy evidence of harm.
+  is efficacy evidence of harm. An outcome that measures harm (adverse events) is listed per
+  study but given no efficacy certainty or direction: a study's result says nothing of it.
 * Publications of one trial are one trial: its patients count once (the largest n among its
   publications, or the reported number of patients with the subtype, where known). A study
   without a trial is its own trial; guidelines, reviews and laboratory studies are no trial and
   add no patients. A study covering several subtypes with no split reported is
-  a mixed population: its whole n is shown as such.
+  a mixed population: its whole n is shown as such. A study whose reported split leaves the
+  subtype out adds no number for it (its n is other subtypes' patients): a trial without size.
 * Certainty starts from the best design with data: randomised high, observational low, case
   series and reports very low; guidelines, reviews and laboratory studies are not rated.
   It is rated down one step each for risk of bias, inconsistency, indirectness, imprecision
@@ -62,6 +64,9 @@ CASE_DESIGNS = {StudyDesign.CASE_SERIES, StudyDesign.CASE_REPORT}
 NOT_RATED_DESIGNS = {StudyDesign.GUIDELINE, StudyDesign.SYSTEMATIC_REVIEW, StudyDesign.MECHANISTIC}
 # Outcomes that stand in for what patients feel (muscle enzymes, laboratory markers).
 SURROGATE_MEASURES = {OutcomeMeasure.CK, OutcomeMeasure.BIOMARKER}
+# Outcomes that measure harm: a study's result (benefit, no benefit...) is about efficacy and
+# says nothing of them, so their synthesis gives no efficacy certainty or direction.
+SAFETY_MEASURES = {OutcomeMeasure.ADVERSE_EVENTS}
 # Fewer patients than this in the rated evidence: imprecise (the GRADE optimal information
 # size for a binary outcome is in the hundreds; 100 is a deliberately lenient threshold for
 # rare diseases, stated on the about page).
@@ -124,10 +129,15 @@ class StudyFacts:
         )
 
     def mixed_for(self, subtype: int) -> bool:
+        """Its patients with ``subtype`` are not reported apart (indirect evidence for it)."""
         return len(self.subtypes) > 1 and subtype not in self.subtype_counts
 
     def n_for(self, subtype: int) -> int | None:
-        return self.subtype_counts.get(subtype, self.sample_size)
+        """Its patients with ``subtype``: the reported split, else its whole n; unknown when
+        it reports a split that leaves the subtype out (its n is then other subtypes')."""
+        if subtype in self.subtype_counts:
+            return self.subtype_counts[subtype]
+        return None if self.subtype_counts else self.sample_size
 
 
 @dataclass(frozen=True)
@@ -196,7 +206,9 @@ def patients(studies: Iterable[StudyFacts], subtype: int) -> tuple[int | None, b
     """Deduplicated patients: (total or None, mixed population?, trials, trials without n).
 
     Per trial the largest n among its publications; the reported number with the subtype
-    where any publication gives the split."""
+    where any publication gives the split. A publication whose split leaves the subtype out
+    gives no number for it: its n belongs to the subtypes it lists (the trial is then counted
+    without a size, unless another publication gives one)."""
     by_trial: dict[str, list[StudyFacts]] = {}
     for study in studies:
         by_trial.setdefault(study.trial_key, []).append(study)
@@ -206,10 +218,10 @@ def patients(studies: Iterable[StudyFacts], subtype: int) -> tuple[int | None, b
         if split:
             total, known = total + max(split), True
             continue
-        sizes = [s.sample_size for s in publications if s.sample_size is not None]
-        if sizes:
-            total, known = total + max(sizes), True
-            mixed = mixed or any(s.mixed_for(subtype) for s in publications)
+        whole = [s for s in publications if s.sample_size is not None and not s.subtype_counts]
+        if whole:
+            total, known = total + max(s.sample_size for s in whole), True
+            mixed = mixed or any(s.mixed_for(subtype) for s in whole)
         else:
             unknown += 1
     return (total if known else None), mixed, len(by_trial), unknown
@@ -265,6 +277,15 @@ def synthesise(
 
 def _certainty(out: Synthesis, body, rated, subtype: int, measure: str | None) -> None:
     reasons = out.reasons
+    if measure in SAFETY_MEASURES:
+        reasons.append(
+            Reason(
+                CertaintyReason.SAFETY_OUTCOME,
+                f"{OutcomeMeasure(measure).label} measure harm, not benefit: the results are "
+                "listed per study; no efficacy certainty or direction is given for them.",
+            )
+        )
+        return
     if out.studies_without_data:
         reasons.append(
             Reason(

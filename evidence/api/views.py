@@ -298,7 +298,8 @@ class MatrixViewSet(ListViewSet):
 
     def matrix_data(self, studies) -> dict:
         matrix = evidence_matrix(studies)
-        cutoff = evidence_cutoff(self.request.user)
+        # The filters' studies: /matrix/?year_max=2005 holds nothing newer than 2005.
+        cutoff = evidence_cutoff(self.request.user, studies)
         subtype_order = {subtype.pk: i for i, subtype in enumerate(matrix.subtypes)}
         therapy_order = {therapy.pk: i for i, therapy in enumerate(matrix.therapies)}
         cells = sorted(
