@@ -487,12 +487,20 @@ def evidence_cutoff(user=None, studies: QuerySet[Study] | None = None) -> Eviden
 @per_generation
 def _cutoff_years(studies: QuerySet[Study], user) -> tuple[int | None, int | None]:
     references = Reference.objects.restrict(user)  # keyed by the user: see corpus_totals
-    reported = Exists(studies.order_by().filter(reference=OuterRef("pk")))
-    found = references.aggregate(
-        newest=Max("year", filter=Q(reported)),
-        review=Max("year", filter=Q(role=ReferenceRole.SOURCE_REVIEW)),
+    source = Q(role=ReferenceRole.SOURCE_REVIEW)
+    # The newest reference that reports one of the studies: read down the references' year
+    # index until one has a study (a Max over every reference probed each of them).
+    newest = (
+        references.filter(Exists(studies.order_by().filter(reference=OuterRef("pk"))))
+        .exclude(source)
+        .filter(year__isnull=False)
+        .order_by("-year")
+        .values("pk")[:1]
     )
-    return found["newest"], found["review"]
+    years = references.filter(source | Q(pk__in=newest)).order_by().values_list("role", "year")
+    review = [year for role, year in years if role == ReferenceRole.SOURCE_REVIEW]
+    others = [year for role, year in years if role != ReferenceRole.SOURCE_REVIEW]
+    return max(others, default=None), max((y for y in review if y), default=None)
 
 
 # --- Summary of findings: one therapy in one subtype (issue 13). ---------------------------
