@@ -24,7 +24,7 @@ from simple_history.models import DeletedObject
 from simple_history.template_utils import HistoricalRecordContextHelper
 
 from core.admin_concurrency import ConcurrencyAdminMixin
-from core.services import attributed, delete_entry, save_entry, set_links
+from core.services import attributed, delete_entry, hidden_links, save_entry, set_links
 from core.workflow import WORKFLOW_FIELDS
 
 # Fields a revert never changes (bookkeeping, and the review status: see the module docstring).
@@ -173,11 +173,23 @@ class ContentAdmin(ConcurrencyAdminMixin, SimpleHistoryAdmin):
         if live is not None:
             self.restore_children(obj, request._history_version, user=request.user)
 
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        """Links offered and shown only among the entries the user may see (``restrict``): a
+        curator whose group may not view drafts is not shown their names in a form either.
+        ``save_related`` keeps the links such a form did not show."""
+        related = db_field.related_model._default_manager
+        if "queryset" not in kwargs and hasattr(related, "restrict"):
+            kwargs["queryset"] = related.restrict(request.user)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
     def save_related(self, request, form, formsets, change):
         """The form's many-to-many links and the inline rows, through the services."""
         obj = form.instance
         links = {
-            field.name: form.cleaned_data[field.name]
+            field.name: [
+                *form.cleaned_data[field.name],
+                *hidden_links(obj, field.name, request.user),  # not shown: kept
+            ]
             for field in obj._meta.many_to_many
             if field.name in form.cleaned_data
         }

@@ -157,6 +157,21 @@ def set_links(
     return changed
 
 
+def hidden_links(instance: models.Model, name: str, user) -> list[models.Model]:
+    """The entries that ``instance``'s many-to-many field ``name`` links as stored and that
+    ``user`` may not see (``restrict``): for a form or a write that showed the user only the
+    links they may see, and must keep the others (a curator whose group was narrowed)."""
+    manager: Any = getattr(instance, name)
+    related = manager.model._default_manager
+    if instance.pk is None or not hasattr(related, "restrict"):
+        return []
+    # Read through the link table: the instance may hold its links prefetched as the user
+    # sees them.
+    stored = manager.through._default_manager.filter(**{manager.source_field_name: instance.pk})
+    linked = related.filter(pk__in=stored.values(manager.target_field_name))
+    return list(linked.exclude(pk__in=related.restrict(user).values("pk")))
+
+
 def save_changes(
     instance: models.Model,
     values: dict,

@@ -30,6 +30,7 @@ from core.conditional import (
     stamp,
 )
 from core.formats import download
+from core.services import hidden_links
 
 # Path segments match anything but "/", so that a malformed key answers a JSON 404 from the
 # view instead of Django's HTML one.
@@ -254,18 +255,10 @@ class WriteViewSet(ReadViewSet):
         user sees stay theirs to remove. Only for fields that the read serializer restricts:
         where every link is shown, one the user removed must go."""
         data = dict(serializer.validated_data)
-        instance, user = serializer.instance, self.request.user
         for name in names:
-            if name not in data:
-                continue
-            # The stored links, read afresh: the instance's own are prefetched as the user
-            # sees them.
-            field = type(instance)._meta.get_field(name)
-            stored = field.related_model._default_manager.filter(
-                **{field.related_query_name(): instance}
-            )
-            visible = field.related_model._default_manager.restrict(user)
-            data[name] = [*data[name], *stored.exclude(pk__in=visible.values("pk"))]
+            if name in data:
+                hidden = hidden_links(serializer.instance, name, self.request.user)
+                data[name] = [*data[name], *hidden]
         return data
 
     def get_serializer_class(self):

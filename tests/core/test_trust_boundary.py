@@ -215,6 +215,28 @@ def test_a_statement_sent_back_unchanged_writes_nothing(narrowed_curator, rim):
     assert set(statement.studies.values_list("pk", flat=True)) == {rim.pk, hidden.pk}
 
 
+def test_the_admin_shows_a_narrowed_curator_no_draft_link_and_keeps_it(
+    client, narrowed_curator, rim
+):
+    from tests.evidence.test_admin import change_form_data
+
+    hidden = Study.objects.exclude(pk=rim.pk).order_by("pk").first()
+    Study.objects.filter(pk=hidden.pk).update(status=ReviewStatus.DRAFT, label="Unseen draft")
+    statement = _draft_statement_citing(rim, hidden)
+    client.force_login(narrowed_curator)
+    url = reverse("admin:evidence_statement_change", args=[statement.pk])
+    page = client.get(url)
+    assert page.status_code == 200 and "Unseen draft" not in page.content.decode()
+    data = change_form_data(client, url)
+    data["studies"] = [str(rim.pk)]  # what the browser sends: the options it was shown
+    data["text"] = "Reworded in the admin by a curator who cannot see draft studies."
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    statement.refresh_from_db()
+    assert statement.text == data["text"]
+    assert set(statement.studies.values_list("pk", flat=True)) == {rim.pk, hidden.pk}
+
+
 def test_a_study_the_writer_may_not_see_cannot_be_linked_or_probed(narrowed_curator, rim):
     hidden = Study.objects.exclude(pk=rim.pk).order_by("pk").first()
     Study.objects.filter(pk=hidden.pk).update(status=ReviewStatus.DRAFT)
