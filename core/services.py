@@ -161,9 +161,11 @@ def hidden_links(instance: models.Model, name: str, user) -> list[models.Model]:
     """The entries that ``instance``'s many-to-many field ``name`` links as stored and that
     ``user`` may not see (``restrict``): for a form or a write that showed the user only the
     links they may see, and must keep the others (a curator whose group was narrowed)."""
+    if instance.pk is None:
+        return []  # nothing stored yet (and no link manager before the first save)
     manager: Any = getattr(instance, name)
     related = manager.model._default_manager
-    if instance.pk is None or not hasattr(related, "restrict"):
+    if not hasattr(related, "restrict"):
         return []
     # Read through the link table: the instance may hold its links prefetched as the user
     # sees them.

@@ -237,6 +237,12 @@ def test_the_admin_shows_a_narrowed_curator_no_draft_link_and_keeps_it(
     assert set(statement.studies.values_list("pk", flat=True)) == {rim.pk, hidden.pk}
 
 
+def test_an_unsaved_entry_has_no_hidden_links():
+    from core.services import hidden_links
+
+    assert hidden_links(Statement(key="not-saved"), "studies", None) == []
+
+
 def test_a_study_the_writer_may_not_see_cannot_be_linked_or_probed(narrowed_curator, rim):
     hidden = Study.objects.exclude(pk=rim.pk).order_by("pk").first()
     Study.objects.filter(pk=hidden.pk).update(status=ReviewStatus.DRAFT)
