@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.syndication.views import Feed
-from django.db.models import F, OuterRef, Q, Subquery, Value
+from django.db.models import Expression, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -86,18 +86,18 @@ def _link(kind: str, record) -> str:
     return reverse("references:reference_detail", args=[f"id-{record.id}"])
 
 
-def _as_published(model, key: str, field: str) -> Subquery:
-    """``field`` of the ``model`` row that the record's ``key`` names, as readers last saw it
-    at the record's date: from its newest published history record then. A therapy withdrawn
-    and renamed as a draft since must not give its unpublished name (or slug) to an older item
-    of the feed; nor may a row that readers never saw give one at all."""
-    return Subquery(
-        model.history.model.objects.filter(
-            id=OuterRef(key), status=PUBLISHED, history_date__lte=OuterRef("history_date")
-        )
-        .order_by("-history_date", "-history_id")
-        .values(field)[:1]
-    )
+def _as_published(model, key: str, field: str | Expression) -> Subquery:
+    """``field`` (a name, or an expression of its fields) of the ``model`` row that the
+    record's ``key`` names, as readers last saw it at the record's date: from its newest
+    published history record then. A therapy withdrawn and renamed as a draft since must not
+    give its unpublished name (or slug) to an older item of the feed; nor may a row that
+    readers never saw give one at all."""
+    records = model.history.model.objects.filter(
+        id=OuterRef(key), status=PUBLISHED, history_date__lte=OuterRef("history_date")
+    ).order_by("-history_date", "-history_id")
+    if not isinstance(field, str):
+        records, field = records.annotate(value=field), "value"
+    return Subquery(records.values(field)[:1])
 
 
 def _history(kind: str, model):
@@ -113,20 +113,13 @@ def _history(kind: str, model):
     if kind == "certainty":
         # Named by the cell, worded as the changelog words it ("Rituximab × DM: certainty
         # low → moderate because ..."): the previous rating and the cell's names come along.
-        subtype = DiseaseSubtype.history.model.objects.annotate(
-            label=Coalesce(NullIf(F("abbreviation"), Value("")), F("name"))
-        )
         records = records.annotate(
             prev_certainty=Subquery(previous.values("certainty")[:1]),
             therapy_name=_as_published(Therapy, "therapy_id", "name"),
-            subtype_label=Subquery(
-                subtype.filter(
-                    id=OuterRef("subtype_id"),
-                    status=PUBLISHED,
-                    history_date__lte=OuterRef("history_date"),
-                )
-                .order_by("-history_date", "-history_id")
-                .values("label")[:1]
+            subtype_label=_as_published(
+                DiseaseSubtype,
+                "subtype_id",
+                Coalesce(NullIf(F("abbreviation"), Value("")), F("name")),
             ),
             subtype_slug=_as_published(DiseaseSubtype, "subtype_id", "slug"),
         )
