@@ -31,11 +31,10 @@ class CommitAtTheEndOfTheView:
             return self.get_response(request)
 
 
-@pytest.fixture(autouse=True)
-def refresh_on(cache_mode, settings):
-    # Whatever MYOEVIDENCE_TEST_CACHES says: pages rendered (page cache off) from fragments
-    # and values kept per generation (data cache on), and refreshed after a change.
-    settings.MYOEVIDENCE_PAGE_CACHE_SECONDS = 0
+def turn_refresh_on(settings, *, page_cache_seconds: int) -> None:
+    """Whatever MYOEVIDENCE_TEST_CACHES says: the data cache on, the refresh ahead on, and
+    commits run where a real one would (``CommitAtTheEndOfTheView``)."""
+    settings.MYOEVIDENCE_PAGE_CACHE_SECONDS = page_cache_seconds
     settings.MYOEVIDENCE_DATA_CACHE_SECONDS = 300
     settings.MYOEVIDENCE_REFRESH_AHEAD_SECONDS = 30
     settings.MYOEVIDENCE_REFRESH_AHEAD_PAGES = 8
@@ -43,6 +42,13 @@ def refresh_on(cache_mode, settings):
     middleware = list(settings.MIDDLEWARE)
     assert middleware[0] == "core.middleware.RefreshAheadMiddleware"
     settings.MIDDLEWARE = [middleware[0], f"{__name__}.CommitAtTheEndOfTheView", *middleware[1:]]
+
+
+@pytest.fixture(autouse=True)
+def refresh_on(cache_mode, settings):
+    # Pages rendered (page cache off) from fragments and values kept per generation, and
+    # refreshed after a change.
+    turn_refresh_on(settings, page_cache_seconds=0)
 
 
 @pytest.fixture

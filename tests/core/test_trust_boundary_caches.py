@@ -9,6 +9,7 @@ from core.choices import ReviewStatus
 from evidence.models import DiseaseSubtype, Study
 from references.models import Reference
 from tests.core.test_api_writes import if_match
+from tests.core.test_refresh_ahead import turn_refresh_on
 from therapies.models import Therapy
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_throttle")]
@@ -19,17 +20,7 @@ PAGE = "/studies/?design=guideline"
 
 @pytest.fixture
 def caches_and_refresh_on(cache_mode, settings):
-    settings.MYOEVIDENCE_PAGE_CACHE_SECONDS = 300
-    settings.MYOEVIDENCE_DATA_CACHE_SECONDS = 300
-    settings.MYOEVIDENCE_REFRESH_AHEAD_SECONDS = 30
-    settings.MYOEVIDENCE_REFRESH_AHEAD_PAGES = 8
-    settings.MYOEVIDENCE_REFRESH_AHEAD_HOT_SECONDS = 3600
-    middleware = list(settings.MIDDLEWARE)
-    settings.MIDDLEWARE = [
-        middleware[0],
-        "tests.core.test_refresh_ahead.CommitAtTheEndOfTheView",
-        *middleware[1:],
-    ]
+    turn_refresh_on(settings, page_cache_seconds=300)
 
 
 def _published_study() -> Study:

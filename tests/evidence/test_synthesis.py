@@ -10,7 +10,7 @@ from evidence.synthesis import Override, StudyFacts, patients, synthesise
 from references.models import Reference
 from therapies.models import Therapy
 
-DRUG, OTHER, DM, PM = 1, 2, 10, 11
+DRUG, OTHER, DM, PM, ASS = 1, 2, 10, 11, 12
 
 
 def fact(pk, **kw) -> StudyFacts:
@@ -50,6 +50,30 @@ def test_the_subtype_split_is_used_where_reported_and_mixed_flagged_where_not():
     mixed = fact(2, subtypes=frozenset({DM, PM}), sample_size=39)
     assert patients([mixed], DM) == (39, True, 1, 0)
     assert patients([fact(3, sample_size=None)], DM) == (None, False, 1, 1)
+    # A later publication of the same trial without the split adds neither a trial nor its n.
+    extension = fact(
+        4, trial="t", design="prospective_cohort", result="not_applicable", sample_size=180
+    )
+    s = synthesise([split, extension], therapy=DRUG, subtype=DM)
+    assert s.trials == 1 and s.patients == 76
+
+
+def test_a_split_that_leaves_the_subtype_out_gives_it_no_number():
+    split_elsewhere = fact(
+        1,
+        design="prospective_cohort",
+        sample_size=195,
+        subtypes=frozenset({DM, PM, ASS}),
+        subtype_counts={DM: 100, PM: 95},
+    )
+    out = synthesise([split_elsewhere], therapy=DRUG, subtype=ASS)
+    # 195 patients were all counted in DM and PM: not 195 antisynthetase patients.
+    assert (out.patients, out.trials, out.trials_without_size) == (None, 1, 1)
+    # In the subtypes of its split, its numbers; without any split, its whole n (mixed).
+    assert synthesise([split_elsewhere], therapy=DRUG, subtype=DM).patients == 100
+    no_split = fact(1, sample_size=195, subtypes=frozenset({DM, PM, ASS}))
+    whole = synthesise([no_split], therapy=DRUG, subtype=ASS)
+    assert (whole.patients, whole.patients_mixed_population) == (195, True)
 
 
 @pytest.mark.django_db
@@ -109,6 +133,20 @@ def test_harm_reports_are_safety_signals_never_the_direction():
     assert s.direction == Direction.BENEFIT
     assert s.safety_signals == 3 and s.safety_studies == [2, 3, 4]
     assert s.key_studies == [1]
+    alone = synthesise(reports, therapy=DRUG, subtype=DM)
+    assert alone.safety_signals == 3 and alone.trials == 0 and alone.patients is None
+    assert alone.certainty == Certainty.INSUFFICIENT and alone.direction == Direction.UNCERTAIN
+
+
+def test_an_outcome_measuring_harm_is_not_rated_as_efficacy():
+    rct = fact(1, sample_size=200, measures=frozenset({"adverse_events", "mmt8"}))
+    out = synthesise([rct], therapy=DRUG, subtype=DM, measure="adverse_events")
+    # Not "benefit on adverse events" from an efficacy result: listed, counted, not rated.
+    assert (out.direction, out.certainty) == (Direction.UNCERTAIN, Certainty.INSUFFICIENT)
+    assert codes(out) == [CertaintyReason.SAFETY_OUTCOME]
+    assert (out.studies, out.patients) == (1, 200)
+    efficacy = synthesise([rct], therapy=DRUG, subtype=DM, measure="mmt8")
+    assert (efficacy.direction, efficacy.certainty) == (Direction.BENEFIT, Certainty.HIGH)
 
 
 def test_an_unflagged_harm_finding_in_a_trial_is_efficacy_harm():
@@ -155,6 +193,12 @@ def test_title_only_studies_are_listed_but_not_rated():
     assert codes(s)[:2] == [CertaintyReason.EXCLUDED_NO_DATA, CertaintyReason.START_CASE_REPORTS]
     only_unseen = synthesise([unseen], therapy=DRUG, subtype=DM)
     assert only_unseen.certainty == Certainty.INSUFFICIENT and only_unseen.best_level is None
+    # Nor do a harm without data or a result that is not applicable (no efficacy finding).
+    unseen_harm = fact(3, has_data=False, result="harm", sample_size=500)
+    predictor = fact(4, result="not_applicable", sample_size=500)
+    s = synthesise([unseen_harm, predictor, report], therapy=DRUG, subtype=DM)
+    assert s.direction == Direction.BENEFIT and s.certainty == Certainty.VERY_LOW
+    assert s.key_studies == [2]
 
 
 @pytest.mark.django_db
@@ -180,6 +224,7 @@ def test_disagreement_at_the_same_certainty_is_conflicting():
     )
     assert s.direction == Direction.CONFLICTING
     assert CertaintyReason.INCONSISTENCY in codes(s)
+    assert s.certainty == Certainty.MODERATE  # one step down from two blinded trials
 
 
 def test_weaker_designs_do_not_overrule_the_best_one():
