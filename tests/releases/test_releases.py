@@ -12,6 +12,7 @@ from references.models import Reference
 from releases.changelog import changelog
 from releases.models import Release, ReleaseArtefact, ReleaseImmutable
 from releases.services import make_release
+from tests.releases.shipped import AFTER, LATEST, NEXT, SHIPPED
 
 pytestmark = pytest.mark.django_db
 
@@ -23,8 +24,8 @@ def artefact(release, name):
 
 
 def test_make_release_freezes_every_format_with_checksums():
-    call_command("make_release", "2026.12.1", verbosity=0)
-    release = Release.objects.get(version="2026.12.1")
+    call_command("make_release", NEXT, verbosity=0)
+    release = Release.objects.get(version=NEXT)
     assert set(release.artefacts.values_list("name", flat=True)) == NAMES
     for a in release.artefacts.all():
         data = a.content.encode("utf-8")
@@ -38,22 +39,22 @@ def test_make_release_freezes_every_format_with_checksums():
 
 
 def test_refuses_existing_or_invalid_version():
-    make_release(version="2026.12.1")
+    make_release(version=NEXT)
     with pytest.raises(CommandError, match="exists already"):
-        call_command("make_release", "2026.12.1")
+        call_command("make_release", NEXT)
     for bad in ("v1", "2026.13.0", "2026.12", ""):
         with pytest.raises(CommandError, match="not a release version"):
             call_command("make_release", bad)
-    # The shipped release 2026.12.0 (fixtures/releases/) and the one made here; no other.
-    assert set(Release.objects.values_list("version", flat=True)) == {"2026.12.0", "2026.12.1"}
+    # The shipped releases (fixtures/releases/) and the one made here; no other.
+    assert set(Release.objects.values_list("version", flat=True)) == {*SHIPPED, NEXT}
 
 
 def test_release_is_immutable_and_a_later_edit_goes_to_the_next():
-    first = make_release(version="2026.12.1")
+    first = make_release(version=NEXT)
     checksums = dict(first.artefacts.values_list("name", "sha256"))
     study = Study.objects.published().first()
     Study.objects.filter(pk=study.pk).update(summary="A summary written after the release.")
-    second = make_release(version="2026.12.2")
+    second = make_release(version=AFTER)
     first.refresh_from_db()
     assert dict(first.artefacts.values_list("name", "sha256")) == checksums
     assert "after the release" not in artefact(first, "corpus.json").content
@@ -91,7 +92,7 @@ def test_release_never_contains_unpublished_content():
     Reference.objects.filter(pk=reference.pk).update(
         status=ReviewStatus.DRAFT, title="Secret draft reference title"
     )
-    release = make_release(version="2026.12.1")
+    release = make_release(version=NEXT)
     for a in release.artefacts.all():
         assert "Secret draft" not in a.content, a.name
     corpus = json.loads(artefact(release, "corpus.json").content)
@@ -100,7 +101,7 @@ def test_release_never_contains_unpublished_content():
 
 
 def test_changelog_lists_exactly_the_differences():
-    make_release(version="2026.12.1")
+    make_release(version=NEXT)
     study = Study.objects.published().filter(sample_size__isnull=False).first()
     old_size = study.sample_size
     Study.objects.filter(pk=study.pk).update(sample_size=old_size + 7)
@@ -111,9 +112,9 @@ def test_changelog_lists_exactly_the_differences():
         .first()
     )
     Study.objects.filter(pk=withdrawn.pk).update(status=ReviewStatus.DRAFT)
-    second = make_release(version="2026.12.2")
+    second = make_release(version=AFTER)
     log = changelog(second)
-    assert log.since == "2026.12.1"
+    assert log.since == NEXT
     studies = [c for c in log.changes if c.what == "study"]
     texts = {c.text for c in studies}
     assert f"Study {study.label}: patients: {old_size} → {old_size + 7}" in texts
@@ -133,12 +134,12 @@ def test_changelog_lists_exactly_the_differences():
 
 
 def test_certainty_change_is_worded_for_clinicians():
-    make_release(version="2026.12.1")
+    make_release(version=NEXT)
     override = CertaintyOverride.objects.published().select_related("therapy", "subtype").first()
     old = override.certainty
     new = "high" if old != "high" else "low"
     CertaintyOverride.objects.filter(pk=override.pk).update(certainty=new, reason="A new trial.")
-    log = changelog(make_release(version="2026.12.2"))
+    log = changelog(make_release(version=AFTER))
     certainty = [c for c in log.changes if c.what == "certainty"]
     assert len(certainty) == 1
     label = override.subtype.abbreviation or override.subtype.name
@@ -152,33 +153,33 @@ def test_certainty_change_is_worded_for_clinicians():
 
 
 def test_pages_api_and_downloads(client, django_user_model):
-    release = make_release(version="2026.12.1", notes="First release.")
+    release = make_release(version=NEXT, notes="First release.")
     page = client.get("/releases/")
-    assert page.status_code == 200 and b"2026.12.1" in page.content
-    page = client.get("/releases/2026.12.1/")
+    assert page.status_code == 200 and NEXT.encode() in page.content
+    page = client.get(f"/releases/{NEXT}/")
     text = page.content.decode()
-    assert "MyoEvidence data release 2026.12.1" in text
+    assert f"MyoEvidence data release {NEXT}" in text
     assert artefact(release, "corpus.json").sha256 in text
-    download = client.get("/releases/2026.12.1/references.bib")
+    download = client.get(f"/releases/{NEXT}/references.bib")
     assert download.content == artefact(release, "references.bib").content.encode()
-    assert client.get("/releases/2026.12.1/nope.txt").status_code == 404
+    assert client.get(f"/releases/{NEXT}/nope.txt").status_code == 404
     data = client.get("/api/v1/releases/").json()
     assert data["results"][0]["artefacts"][0]["sha256"]
-    detail = client.get("/api/v1/releases/2026.12.1/").json()
-    # Made from the corpus the shipped release froze: nothing changed since it.
-    assert detail["changelog"] == {"since": "2026.12.0", "groups": []}
+    detail = client.get(f"/api/v1/releases/{NEXT}/").json()
+    # Made from the corpus the latest shipped release froze: nothing changed since it.
+    assert detail["changelog"] == {"since": LATEST, "groups": []}
     client.force_login(django_user_model.objects.create_superuser("root"))
     for method in (client.post, client.put, client.patch, client.delete):
-        url = "/api/v1/releases/" if method is client.post else "/api/v1/releases/2026.12.1/"
+        url = "/api/v1/releases/" if method is client.post else f"/api/v1/releases/{NEXT}/"
         assert method(url, {}, HTTP_IF_MATCH="*").status_code == 405  # read only, for all
     client.logout()
     home = client.get("/").content.decode()
-    assert "Data release" in home and "2026.12.1" in home
+    assert "Data release" in home and NEXT in home
     assert "no published changes since" in home
 
 
 def test_footer_says_when_published_changes_exist_since(client):
-    make_release(version="2026.12.1")
+    make_release(version=NEXT)
     study = Study.objects.published().first()
     study.summary = study.summary + " Updated."
     study.save()

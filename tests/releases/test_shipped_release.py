@@ -1,7 +1,8 @@
-"""The first release, 2026.12.0, ships with the fixtures and load_corpus installs it.
+"""The releases in fixtures/releases/ ship with the product and load_corpus installs them.
 
 The test database is a fresh database on which tests/conftest.py ran load_corpus once, as an
-installation does: the release found there is the shipped one.
+installation does: the releases found there are the shipped ones. The latest one froze the
+corpus the fixtures load; the earlier ones froze what the fixtures were when they were made.
 """
 
 import hashlib
@@ -18,19 +19,28 @@ from releases import snapshot
 from releases.backup import load_files
 from releases.models import Release
 from releases.services import _artefacts, make_release
+from tests.releases.shipped import LATEST, NEXT, SHIPPED
 
 pytestmark = pytest.mark.django_db
 
-VERSION = "2026.12.0"
-SHIPPED = settings.MYOEVIDENCE_FIXTURES / "releases" / VERSION
+FOLDER = settings.MYOEVIDENCE_FIXTURES / "releases"
 # The checksums readers cite (docs/releases.md): pinned here, so that a change of a shipped
 # file together with its manifest still fails a test.
 CHECKSUMS = {
-    "corpus.json": "15ce2c8e881c24c2f7cd56893ba95d95fc0c9af1101c3cf71607450ae9b1ac76",
-    "fhir-bundle.json": "b9d379bf1a40e034438b2da9ce89f4bf00cb5c23579ee9b7ce289ae9ed8dfe6e",
-    "references.bib": "56d0bba32b13ca247b1b1afae6a7526a0f539cdd7f0a673eee440ebb8ee75f37",
-    "references.csl.json": "e29262a8710524d878d3340bc17061c809aa872dd9eae9e71c38cd1e82fefc37",
-    "studies.csv": "6dd29b9541812674eada5028b4333007f637a111c423edbc6a52c6ce3cbb4a83",
+    "2026.12.0": {
+        "corpus.json": "15ce2c8e881c24c2f7cd56893ba95d95fc0c9af1101c3cf71607450ae9b1ac76",
+        "fhir-bundle.json": "b9d379bf1a40e034438b2da9ce89f4bf00cb5c23579ee9b7ce289ae9ed8dfe6e",
+        "references.bib": "56d0bba32b13ca247b1b1afae6a7526a0f539cdd7f0a673eee440ebb8ee75f37",
+        "references.csl.json": "e29262a8710524d878d3340bc17061c809aa872dd9eae9e71c38cd1e82fefc37",
+        "studies.csv": "6dd29b9541812674eada5028b4333007f637a111c423edbc6a52c6ce3cbb4a83",
+    },
+    "2026.12.1": {
+        "corpus.json": "92912430c8e5db524a27029761fc17811456f00c936177d0e12029349b1539a2",
+        "fhir-bundle.json": "e7c7e59968f312311320600d6de78de58bf0c6ef81b49032283532e959c53625",
+        "references.bib": "56d0bba32b13ca247b1b1afae6a7526a0f539cdd7f0a673eee440ebb8ee75f37",
+        "references.csl.json": "e29262a8710524d878d3340bc17061c809aa872dd9eae9e71c38cd1e82fefc37",
+        "studies.csv": "6dd29b9541812674eada5028b4333007f637a111c423edbc6a52c6ce3cbb4a83",
+    },
 }
 
 
@@ -41,79 +51,100 @@ def fixtures_copy(tmp_path):
     return target
 
 
-def shipped_bytes(name: str) -> bytes:
-    return (SHIPPED / "files" / name).read_bytes()
+def shipped_bytes(version: str, name: str) -> bytes:
+    return (FOLDER / version / "files" / name).read_bytes()
 
 
-def test_the_shipped_files_have_the_published_checksums():
-    meta = json.loads((SHIPPED / "release.json").read_text())
-    assert meta["version"] == VERSION
-    assert {a["name"]: a["sha256"] for a in meta["artefacts"]} == CHECKSUMS
-    for name, sha256 in CHECKSUMS.items():
-        assert hashlib.sha256(shipped_bytes(name)).hexdigest() == sha256, name
+def test_every_shipped_release_has_its_checksums_pinned_here():
+    assert SHIPPED == list(CHECKSUMS)
 
 
-def test_a_fresh_database_gets_the_shipped_release_byte_for_byte():
-    release = Release.objects.get(version=VERSION)
-    meta = json.loads((SHIPPED / "release.json").read_text())
-    assert dict(release.artefacts.values_list("name", "sha256")) == CHECKSUMS
+@pytest.mark.parametrize("version", SHIPPED)
+def test_the_shipped_files_have_the_published_checksums(version):
+    meta = json.loads((FOLDER / version / "release.json").read_text())
+    assert meta["version"] == version
+    assert {a["name"]: a["sha256"] for a in meta["artefacts"]} == CHECKSUMS[version]
+    for name, sha256 in CHECKSUMS[version].items():
+        assert hashlib.sha256(shipped_bytes(version, name)).hexdigest() == sha256, name
+
+
+@pytest.mark.parametrize("version", SHIPPED)
+def test_a_fresh_database_gets_the_shipped_release_byte_for_byte(version):
+    release = Release.objects.get(version=version)
+    meta = json.loads((FOLDER / version / "release.json").read_text())
+    assert dict(release.artefacts.values_list("name", "sha256")) == CHECKSUMS[version]
     for artefact in release.artefacts.all():
-        assert artefact.content.encode("utf-8") == shipped_bytes(artefact.name), artefact.name
+        assert artefact.content.encode("utf-8") == shipped_bytes(version, artefact.name)
     assert release.created_at.isoformat() == meta["created_at"]
     assert (
         release.counts
         == meta["counts"]
-        == snapshot.counts(json.loads(shipped_bytes("corpus.json")))
+        == snapshot.counts(json.loads(shipped_bytes(version, "corpus.json")))
     )
     assert release.evidence_cutoff == "2015"
     # Loaded onto the very corpus it froze, it has no published change since (the footer says
     # so); once the fixtures move on, it has.
-    same = snapshot.as_json(snapshot.published_corpus(VERSION)).encode() == shipped_bytes(
-        "corpus.json"
+    same = snapshot.as_json(snapshot.published_corpus(version)).encode() == shipped_bytes(
+        version, "corpus.json"
     )
     assert (release.current_since is not None) == same
 
 
-def test_the_shipped_release_is_what_make_release_makes_from_the_fixtures():
+def test_only_the_latest_shipped_release_is_the_corpus_the_fixtures_load():
+    """An earlier release froze the fixtures as they were then: 2026.12.0 holds the certainty
+    table before the synthesis corrections that 2026.12.1 was made for."""
+    current = {r.version: r.current_since is not None for r in Release.objects.all()}
+    assert current == {version: version == LATEST for version in SHIPPED}
+    before = json.loads(shipped_bytes("2026.12.0", "corpus.json"))
+    after = json.loads(shipped_bytes("2026.12.1", "corpus.json"))
+    assert before["studies"] == after["studies"]
+    assert before["references"] == after["references"]
+    assert before["certainty"] != after["certainty"]
+
+
+def test_the_latest_shipped_release_is_what_make_release_makes_from_the_fixtures():
     """make_release's own artefact writer, run on the corpus the fixtures load, gives the
     shipped bytes. Once the fixtures move on (a curated change), the corpus is no longer this
     release, and the next release, not this one, holds the change."""
-    if Release.objects.get(version=VERSION).current_since is None:
-        pytest.skip("the fixtures changed since 2026.12.0 was made: ship the next release")
-    made, _ = _artefacts(VERSION)
-    assert {a.name for a in made} == set(CHECKSUMS)
+    if Release.objects.get(version=LATEST).current_since is None:
+        pytest.skip(f"the fixtures changed since {LATEST} was made: ship the next release")
+    made, _ = _artefacts(LATEST)
+    assert {a.name for a in made} == set(CHECKSUMS[LATEST])
     for artefact in made:
-        assert artefact.content.encode("utf-8") == shipped_bytes(artefact.name), artefact.name
+        assert artefact.content.encode("utf-8") == shipped_bytes(LATEST, artefact.name)
 
 
 def test_loading_again_changes_nothing():
-    release = Release.objects.get(version=VERSION)
-    before = list(release.artefacts.values_list("pk", "name", "sha256", "size"))
+    before = {
+        r.version: (r.pk, r.current_since, list(r.artefacts.values_list("pk", "name", "sha256")))
+        for r in Release.objects.all()
+    }
     call_command("load_corpus", verbosity=0)
     call_command("load_corpus", verbosity=0)
-    assert Release.objects.filter(version=VERSION).count() == 1
-    again = Release.objects.get(version=VERSION)
-    assert (again.pk, again.current_since) == (release.pk, release.current_since)
-    assert list(again.artefacts.values_list("pk", "name", "sha256", "size")) == before
+    after = {
+        r.version: (r.pk, r.current_since, list(r.artefacts.values_list("pk", "name", "sha256")))
+        for r in Release.objects.all()
+    }
+    assert after == before and set(after) == set(SHIPPED)
 
 
 def test_a_tampered_file_is_refused_with_a_clear_message(fixtures_copy):
-    path = fixtures_copy / "releases" / VERSION / "files" / "studies.csv"
+    path = fixtures_copy / "releases" / LATEST / "files" / "studies.csv"
     path.write_bytes(path.read_bytes().replace(b"Rituximab", b"Rituximob", 1))
     with pytest.raises(CommandError) as info:
         call_command("load_corpus", str(fixtures_copy), verbosity=0)
     message = str(info.value)
     assert "nothing was saved" in message
-    assert f"releases/{VERSION}/files/studies.csv: its SHA-256 does not match" in message
-    assert CHECKSUMS["studies.csv"] in message  # what it should be
+    assert f"releases/{LATEST}/files/studies.csv: its SHA-256 does not match" in message
+    assert CHECKSUMS[LATEST]["studies.csv"] in message  # what it should be
     assert (
-        Release.objects.get(version=VERSION).artefacts.get(name="studies.csv").sha256
-        == (CHECKSUMS["studies.csv"])
+        Release.objects.get(version=LATEST).artefacts.get(name="studies.csv").sha256
+        == (CHECKSUMS[LATEST]["studies.csv"])
     )
 
 
 def test_a_tampered_manifest_is_refused(fixtures_copy):
-    path = fixtures_copy / "releases" / VERSION / "release.json"
+    path = fixtures_copy / "releases" / LATEST / "release.json"
     meta = json.loads(path.read_text())
     meta["counts"]["studies"] += 1
     path.write_text(json.dumps(meta))
@@ -131,7 +162,7 @@ def _as_new_version(directory, version):
     its corpus.json replaced by this database's published corpus, and the manifest
     recomputed as make_release would write it."""
     folder = directory / "releases" / version
-    shutil.copytree(SHIPPED, folder)
+    shutil.copytree(FOLDER / LATEST, folder)
     corpus = snapshot.published_corpus(version)
     text = snapshot.as_json(corpus).encode("utf-8")
     (folder / "files" / "corpus.json").write_bytes(text)
@@ -166,17 +197,18 @@ def test_footer_after_loading_a_release_says_whether_the_corpus_differs(client, 
     assert "2026.12.6" in page and "published changes have been made since" in page
 
 
-def test_release_page_lists_its_downloads(client):
-    make_release(version="2026.12.1")  # a later one: the shipped page is not only the latest
-    page = client.get(f"/releases/{VERSION}/")
+@pytest.mark.parametrize("version", SHIPPED)
+def test_release_page_lists_its_downloads(client, version):
+    make_release(version=NEXT)  # a later one: a shipped page is not only the latest
+    page = client.get(f"/releases/{version}/")
     assert page.status_code == 200
     text = page.content.decode()
-    assert f"MyoEvidence data release {VERSION}" in text
-    for name, sha256 in CHECKSUMS.items():
-        assert f'href="/releases/{VERSION}/{name}"' in text, name
+    assert f"MyoEvidence data release {version}" in text
+    for name, sha256 in CHECKSUMS[version].items():
+        assert f'href="/releases/{version}/{name}"' in text, name
         assert sha256 in text
-        download = client.get(f"/releases/{VERSION}/{name}")
+        download = client.get(f"/releases/{version}/{name}")
         assert download.status_code == 200
-        assert b"".join(download) == shipped_bytes(name), name
+        assert b"".join(download) == shipped_bytes(version, name), name
     listing = client.get("/api/v1/releases/").json()["results"]
-    assert [r["version"] for r in listing] == ["2026.12.1", VERSION]
+    assert [r["version"] for r in listing] == [NEXT, *reversed(SHIPPED)]
