@@ -8,6 +8,7 @@ with tests/settings.py, which turns debug on in the same way.
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -215,6 +216,13 @@ MYOEVIDENCE_REFRESH_AHEAD_SECONDS = float(os.environ.get("MYOEVIDENCE_REFRESH_AH
 MYOEVIDENCE_REFRESH_AHEAD_PAGES = int(os.environ.get("MYOEVIDENCE_REFRESH_AHEAD_PAGES", "32"))
 MYOEVIDENCE_REFRESH_AHEAD_HOT_SECONDS = int(
     os.environ.get("MYOEVIDENCE_REFRESH_AHEAD_HOT_SECONDS", str(24 * 3600))
+)
+# Full exports (BibTeX, RIS, CSL-JSON, the studies CSV) kept as files per content generation
+# (core/caching/downloads.py): rendered by their first reader, sent as files to the next ones.
+# A folder of this user's own; "" turns it off.
+MYOEVIDENCE_DOWNLOAD_DIR = os.environ.get(
+    "MYOEVIDENCE_DOWNLOAD_DIR",
+    str(Path(tempfile.gettempdir()) / f"myoevidence-downloads-{os.getuid()}"),
 )
 # Never cached: the admin (staff only) and the health check (must reach the database).
 MYOEVIDENCE_PAGE_CACHE_EXCLUDE = ("/admin/", "/healthz")

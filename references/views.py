@@ -4,6 +4,7 @@ from django.http import Http404
 from django.views import View
 from django.views.generic import DetailView
 
+from core.caching.downloads import kept_download
 from core.conditional import (
     collection_etag,
     collection_state,
@@ -58,15 +59,18 @@ class ReferenceExportView(View):
             return invalid_filter_response(filterset)
         references = filterset.qs
         count, last_modified = collection_state(references)
+        etag = collection_etag(request, fmt, count, last_modified)
         return respond(
             request,
-            etag=collection_etag(request, fmt, count, last_modified),
+            etag=etag,
             last_modified=last_modified,
-            build=lambda: download(
+            build=lambda: kept_download(
+                request,
+                etag=etag,
                 # Read a batch at a time (references.formats): memory stays flat however many.
-                WRITERS[fmt](references),
-                fmt,
-                "myoevidence-references",
+                chunks=lambda: WRITERS[fmt](references),
+                fmt=fmt,
+                stem="myoevidence-references",
             ),
         )
 

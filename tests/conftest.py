@@ -27,9 +27,9 @@ def own_key_prefix(settings, label: str) -> None:
 
 
 @pytest.fixture(autouse=True)
-def cache_mode(settings):
+def cache_mode(settings, tmp_path_factory):
     """The page and data caches, off (the default) or on as in production
-    (MYOEVIDENCE_TEST_CACHES=on; CI runs the suite both ways).
+    (MYOEVIDENCE_TEST_CACHES=on; CI runs the suite both ways), and the kept exports with them.
 
     With them on, nothing cached by one test may reach the next: tests roll their changes back
     (and with them the content generation, which then repeats), so this process's stores are
@@ -49,10 +49,15 @@ def cache_mode(settings):
     if TEST_CACHES == "off":
         settings.MYOEVIDENCE_PAGE_CACHE_SECONDS = 0
         settings.MYOEVIDENCE_DATA_CACHE_SECONDS = 0
+        settings.MYOEVIDENCE_DOWNLOAD_DIR = ""
     else:
         settings.MYOEVIDENCE_PAGE_CACHE_SECONDS = 300
         settings.MYOEVIDENCE_DATA_CACHE_SECONDS = 300
         own_key_prefix(settings, "test")
+        # Kept exports: a folder of this test's own (made by its first full export, if any).
+        settings.MYOEVIDENCE_DOWNLOAD_DIR = str(
+            tmp_path_factory.getbasetemp() / f"downloads-{uuid.uuid4().hex[:12]}"
+        )
     pages.reset()
     local_values.clear()
     generation.reset()

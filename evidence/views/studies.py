@@ -4,8 +4,8 @@ from django.db.models import Prefetch
 from django.views import View
 from django.views.generic import DetailView
 
+from core.caching.downloads import kept_download
 from core.conditional import collection_etag, collection_state, respond
-from core.formats import download
 from core.http import invalid_filter_response
 from core.lists import LazyFilteredListView
 from evidence.exports import studies_csv
@@ -42,15 +42,18 @@ class StudyCsvView(View):
         studies = filterset.qs
         count, last_modified = collection_state(studies)
         base_url = request.build_absolute_uri("/")[:-1]
+        etag = collection_etag(request, "csv", count, last_modified)
         return respond(
             request,
-            etag=collection_etag(request, "csv", count, last_modified),
+            etag=etag,
             last_modified=last_modified,
-            build=lambda: download(
+            build=lambda: kept_download(
+                request,
+                etag=etag,
                 # Plain values read per batch of studies: memory stays flat however many.
-                studies_csv(studies, base_url=base_url),
-                "csv",
-                "myoevidence-studies",
+                chunks=lambda: studies_csv(studies, base_url=base_url),
+                fmt="csv",
+                stem="myoevidence-studies",
             ),
         )
 
