@@ -33,8 +33,10 @@ import argparse
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -146,6 +148,9 @@ def environment(database: str) -> dict:
         MYOEVIDENCE_DATA_CACHE_SECONDS="3600",
         MYOEVIDENCE_PAGE_CACHE_SECONDS="0",
         MYOEVIDENCE_API_ANON_RATE="100000000/minute",
+        # Each size's downloads are the first after its change: rendered, and kept as files
+        # as they stream (core/caching/downloads.py), in a folder of this run's own.
+        MYOEVIDENCE_DOWNLOAD_DIR=tempfile.mkdtemp(prefix="myoevidence-export-memory-"),
     )
     return env
 
@@ -275,6 +280,7 @@ def main() -> int:
             print(f"  +{size:,}: {MATRIX_NAME}: peak {kib(found['peak'])} KiB", flush=True)
     finally:
         clear_cache(env["CACHE_KEY_PREFIX"])
+        shutil.rmtree(env["MYOEVIDENCE_DOWNLOAD_DIR"], ignore_errors=True)
         if not args.keep_db:
             admin(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
