@@ -172,3 +172,4 @@ class CertaintyReason(models.TextChoices):
     LOWER_TIER = "lower_tier", "Weaker designs listed, not rated"
     OVERRIDE = "override", "Set by a curator"
     SAFETY_OUTCOME = "safety_outcome", "A harm outcome: not rated as efficacy"
+    MIXED_RESULT = "mixed_result", "A mixed result: the direction says why it is not definite"

@@ -375,6 +375,29 @@ def _certainty(out: Synthesis, body, rated, subtype: int, measure: str | None) -
             CertaintyReason.PUBLICATION_BIAS,
             "Publication bias suspected: only case reports or series, all reporting benefit.",
         )
+    # A result curated as mixed (neither a benefit nor no benefit) gives no direction of its
+    # own. Said, not dropped silently: with no definite result beside it
+    # the direction is uncertain; beside one, the direction rests on the others. No step
+    # down for it (GRADE's inconsistency is between studies' effects, not within one study).
+    mixed = [s for s in tier if s.result == ResultDirection.MIXED]
+    if mixed:
+        others = "others" if len(tier) - len(mixed) > 1 else "other"
+        which = (
+            "the best-design study reports"
+            if len(tier) == 1
+            else f"{len(mixed)} of {len(tier)} best-design studies report"
+        )
+        reasons.append(
+            Reason(
+                CertaintyReason.MIXED_RESULT,
+                f"Direction: {which} a mixed result (neither a benefit nor no benefit)"
+                + (
+                    f"; the direction rests on the {others}."
+                    if directions
+                    else ", so the direction is uncertain."
+                ),
+            )
+        )
     out.suggested_certainty = out.certainty = LEVELS[level]
     if len(directions) > 1:
         out.direction = Direction.CONFLICTING

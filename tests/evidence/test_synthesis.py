@@ -241,6 +241,41 @@ def test_weaker_designs_do_not_overrule_the_best_one():
     assert CertaintyReason.INCONSISTENCY not in codes(s)
 
 
+def test_a_mixed_result_is_said_and_changes_no_rating():
+    mixed = synthesise([fact(1, result="mixed")], therapy=DRUG, subtype=DM)
+    clear = synthesise([fact(1, result="benefit")], therapy=DRUG, subtype=DM)
+    assert mixed.direction == Direction.UNCERTAIN
+    [reason] = [r for r in mixed.reasons if r.code == CertaintyReason.MIXED_RESULT]
+    assert reason.text == (
+        "Direction: the best-design study reports a mixed result (neither a benefit nor no "
+        "benefit), so the direction is uncertain."
+    )
+    assert mixed.certainty == clear.certainty == Certainty.HIGH
+    assert CertaintyReason.MIXED_RESULT not in codes(clear)
+
+
+def test_a_mixed_result_beside_a_clear_one_is_said_not_dropped():
+    beside = synthesise(
+        [fact(1, result="benefit"), fact(2, result="mixed")], therapy=DRUG, subtype=DM
+    )
+    both = synthesise(
+        [fact(1, result="benefit"), fact(2, result="benefit")], therapy=DRUG, subtype=DM
+    )
+    assert beside.direction == Direction.BENEFIT
+    [reason] = [r for r in beside.reasons if r.code == CertaintyReason.MIXED_RESULT]
+    assert reason.text.startswith("Direction: 1 of 2 best-design studies report a mixed result")
+    assert reason.text.endswith("; the direction rests on the other.")
+    assert CertaintyReason.INCONSISTENCY not in codes(beside)
+    assert beside.certainty == both.certainty
+    # A mixed result among weaker designs is not the direction's business: not said.
+    weaker = synthesise(
+        [fact(1), fact(2, design="case_series", result="mixed", level=4)],
+        therapy=DRUG,
+        subtype=DM,
+    )
+    assert CertaintyReason.MIXED_RESULT not in codes(weaker)
+
+
 @pytest.mark.django_db
 def test_ivig_in_dm_is_conflicting_in_the_corpus():
     """Refs 3 (benefit, DM) and 26 (no significant benefit, PM and DM): both randomised."""
@@ -352,7 +387,10 @@ def test_rituximab_in_dm_rests_on_the_rim_trial_with_its_reasons():
         CertaintyReason.LOWER_TIER,
         CertaintyReason.INDIRECTNESS,
         CertaintyReason.IMPRECISION,
+        # The RIM trial is curated as mixed: why the direction is uncertain, said.
+        CertaintyReason.MIXED_RESULT,
     ]
+    assert cell.synthesis.direction == Direction.UNCERTAIN
     assert cell.synthesis.key_studies == [Study.objects.get(key="ref01-rim-trial").pk]
 
 

@@ -35,8 +35,8 @@ CHECKSUMS = {
         "studies.csv": "6dd29b9541812674eada5028b4333007f637a111c423edbc6a52c6ce3cbb4a83",
     },
     "2026.12.1": {
-        "corpus.json": "92912430c8e5db524a27029761fc17811456f00c936177d0e12029349b1539a2",
-        "fhir-bundle.json": "e7c7e59968f312311320600d6de78de58bf0c6ef81b49032283532e959c53625",
+        "corpus.json": "39b9f194e2feb6599d4f501b20f953d2f37c4dc0d11453b8fbc51dda33f04c07",
+        "fhir-bundle.json": "05021f95223ee8388bdae398fad05b6b16dafdc6baeeb80a15e706865829c6ab",
         "references.bib": "56d0bba32b13ca247b1b1afae6a7526a0f539cdd7f0a673eee440ebb8ee75f37",
         "references.csl.json": "e29262a8710524d878d3340bc17061c809aa872dd9eae9e71c38cd1e82fefc37",
         "studies.csv": "6dd29b9541812674eada5028b4333007f637a111c423edbc6a52c6ce3cbb4a83",
