@@ -238,10 +238,14 @@ def compare(old: dict, new: dict) -> Changelog:
         row = after or before
         cell = f"{row['therapy_name']} × {row['subtype_name']}"
         if before and after:
-            if (
-                before["certainty"] == after["certainty"]
-                and before["direction"] == after["direction"]
-            ):
+            rated_again = (
+                before["certainty"] != after["certainty"]
+                or before["direction"] != after["direction"]
+            )
+            # Deduplicated patients (evidence.synthesis.patients): a correction of the count
+            # is news to a reader even when the rating stays.
+            recounted = before.get("patients") != after.get("patients")
+            if not rated_again and not recounted:
                 continue
             parts = []
             if before["certainty"] != after["certainty"]:
@@ -254,7 +258,12 @@ def compare(old: dict, new: dict) -> Changelog:
                     f"direction {before['direction_label'].lower()} → "
                     f"{after['direction_label'].lower()}"
                 )
-            why = after["reasons"][0] if after.get("reasons") else ""
+            if recounted:
+                parts.append(
+                    f"patients {_patients(before.get('patients'))} → "
+                    f"{_patients(after.get('patients'))}"
+                )
+            why = after["reasons"][0] if rated_again and after.get("reasons") else ""
             text = f"{cell}: {', '.join(parts)}" + (
                 f" because {why[0].lower()}{why[1:]}" if why else ""
             )
@@ -267,6 +276,10 @@ def compare(old: dict, new: dict) -> Changelog:
             text = f"{cell}: no longer rated (was {before['certainty_label'].lower()})"
         log.add([row["therapy_name"]], Change(kind, "certainty", text))
     return log
+
+
+def _patients(value) -> str:
+    return "not reported" if value is None else str(value)
 
 
 def corpus_of(release) -> dict:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from evidence.models import Study
 from releases import snapshot
 from releases.backup import load_files
+from releases.changelog import changelog
 from releases.models import Release
 from releases.services import _artefacts, make_release
 from tests.releases.shipped import LATEST, NEXT, SHIPPED
@@ -100,6 +101,16 @@ def test_only_the_latest_shipped_release_is_the_corpus_the_fixtures_load():
     assert before["studies"] == after["studies"]
     assert before["references"] == after["references"]
     assert before["certainty"] != after["certainty"]
+
+
+def test_the_latest_release_lists_the_corrected_patient_counts():
+    """2026.12.1 changed no rating, only counts and reasons: its changelog says which counts."""
+    log = changelog(Release.objects.get(version="2026.12.1"))
+    assert log.since == "2026.12.0"
+    assert {(c.kind, c.what, c.text) for c in log.changes} == {
+        ("changed", "certainty", "Rituximab × ASS: patients 220 → 25"),
+        ("changed", "certainty", "Rituximab × IMNM: patients 8 → not reported"),
+    }
 
 
 def test_the_latest_shipped_release_is_what_make_release_makes_from_the_fixtures():
