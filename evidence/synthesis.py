@@ -376,9 +376,9 @@ def _certainty(out: Synthesis, body, rated, subtype: int, measure: str | None) -
             "Publication bias suspected: only case reports or series, all reporting benefit.",
         )
     # A result curated as mixed (neither a benefit nor no benefit) gives no direction of its
-    # own. Said, not dropped silently: with no definite result beside it
-    # the direction is uncertain; beside one, the direction rests on the others. No step
-    # down for it (GRADE's inconsistency is between studies' effects, not within one study).
+    # own. Said, not dropped silently: with no definite result beside it the direction is
+    # uncertain; beside one, the direction rests on the others. No step down for it (GRADE's
+    # inconsistency is between studies' effects, not within one study).
     mixed = [s for s in tier if s.result == ResultDirection.MIXED]
     if mixed:
         others = "others" if len(tier) - len(mixed) > 1 else "other"

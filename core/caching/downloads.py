@@ -90,22 +90,19 @@ def folder() -> Path | None:
     return path
 
 
-def keepable(request) -> bool:
-    """May this request's download be kept as a file and sent from one (see the module)?"""
-    return (
-        folder() is not None
-        and not request.GET
-        and not is_curator(request.user)
-        and not generation.uncommitted_changes()
-    )
+def keeping_folder(request) -> Path | None:
+    """Where this request's download is kept, or None when it may not be (see the module)."""
+    if request.GET or is_curator(request.user) or generation.uncommitted_changes():
+        return None
+    return folder()
 
 
 def kept_download(request, *, etag: str, chunks: Callable[[], Iterable[str]], fmt: str, stem: str):
     """The download of ``chunks()`` in format ``fmt`` (``core.formats.download``): sent from
     its kept file when there is one, and kept as it streams when there is none."""
-    if not keepable(request):
+    base = keeping_folder(request)
+    if base is None:
         return download(chunks(), fmt, stem)
-    base = folder()
     slot = _digest(request.path, fmt, request.build_absolute_uri("/"))
     path = base / f"{slot}-{_digest(etag, _code_digest())}.{FORMATS[fmt].extension}"
     try:
