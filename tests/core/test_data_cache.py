@@ -66,6 +66,32 @@ def test_every_caller_gets_its_own_copy():
     assert recorded(1) == [1]
 
 
+@per_generation
+def text(first):
+    CALLS.append(("text", first))
+    return "⊕ rendered " * first
+
+
+def test_a_string_is_kept_as_itself_and_anything_else_as_a_copy(monkeypatch):
+    """A string is served as the very object computed (nothing can change it), without the
+    pickle round trip; a list is unpickled afresh for every caller."""
+    import pickle
+
+    loads = []
+    real_loads = pickle.loads
+    monkeypatch.setattr(
+        "core.caching.data.pickle.loads", lambda data: loads.append(1) or real_loads(data)
+    )
+    first = text(3)
+    assert text(3) is first
+    assert first == "⊕ rendered " * 3
+    assert loads == []
+    # The first caller gets the list computed, the second a copy from its pickle.
+    assert recorded(1) is not recorded(1)
+    assert len(loads) == 1
+    assert len(CALLS) == 2
+
+
 def test_different_functions_never_share_a_value():
     assert recorded(1) == [1]
     assert other(1) == [2]
