@@ -310,15 +310,21 @@ def test_gunicorn_settings_come_from_the_environment():
     assert custom.worker_class_str == "sync" and custom.timeout == 20
 
 
-def test_a_gunicorn_worker_loads_the_urlconf_before_its_first_request():
+def test_a_gunicorn_worker_loads_the_urlconf_before_its_first_request(monkeypatch):
+    import gc
+
     from django import urls
 
     config = gunicorn_config()
     resolver = urls.get_resolver()
     resolver.__dict__.pop("url_patterns", None)  # as in a worker that has served nothing
+    # Then it freezes what it loaded, once the URLconf is in (not this test process's objects).
+    frozen = []
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append("url_patterns" in resolver.__dict__))
     config.post_worker_init(worker=None)  # the hook gunicorn calls, validated as a setting
     assert "url_patterns" in resolver.__dict__
     assert resolver.resolve("/api/v1/studies/").url_name
+    assert frozen == [True]
 
 
 def test_gunicorn_writes_its_access_log_as_json(monkeypatch):
