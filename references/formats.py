@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache
 from types import SimpleNamespace
 
 from bibtexparser.writer import BibtexFormat
@@ -146,6 +147,11 @@ def _bibtex_url(value: str) -> str:
     return "".join(_URL_UNSAFE.get(char, char) for char in one_line(value))
 
 
+# Kind and role are choice values (with '_', so always escaped): a few distinct values, each
+# worked out once rather than once per reference of a full export.
+_choice_identifier = lru_cache(maxsize=128)(_bibtex_identifier)
+
+
 def bibtex_key(reference: Reference) -> str:
     """The reference's key, or a safe stand-in when an old row's key is not one (keys are
     validated on input; this keeps a key stored before that from ending the entry)."""
@@ -218,8 +224,8 @@ def bibtex_entry(reference: Reference) -> str:
         ("pmcid", identifier(reference.pmcid)),
         ("url", _bibtex_url(reference.url)),
         ("reviewnumber", str(reference.number or "")),
-        ("kind", _bibtex_identifier(reference.kind)),
-        ("role", _bibtex_identifier(reference.role)),
+        ("kind", _choice_identifier(reference.kind)),
+        ("role", _choice_identifier(reference.role)),
         (
             "idsources",
             " ".join(
