@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import BinaryIO
 
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 
 from core.http import attach
 from core.streaming import joined
@@ -76,4 +77,12 @@ def download(chunks: Iterable[str] | str, fmt: str, stem: str, *, stream: bool =
         response = HttpResponse(
             "".join(chunks).encode(export_format.charset), content_type=export_format.content_type
         )
+    return attach(response, export_format.filename(stem))
+
+
+def download_file(handle: BinaryIO, fmt: str, stem: str) -> FileResponse:
+    """The same download as ``download`` gives (type and file name), sent from a file already
+    written (``handle``, open for reading; the response closes it)."""
+    export_format = FORMATS[fmt]
+    response = FileResponse(handle, content_type=export_format.content_type)
     return attach(response, export_format.filename(stem))

@@ -42,11 +42,9 @@ from functools import cache
 from pathlib import Path
 
 from django.conf import settings
-from django.http import FileResponse
 
 from core.caching import generation
-from core.formats import FORMATS, download
-from core.http import attach
+from core.formats import FORMATS, download, download_file
 from core.workflow import is_curator
 
 logger = logging.getLogger(__name__)
@@ -112,8 +110,7 @@ def kept_download(request, *, etag: str, chunks: Callable[[], Iterable[str]], fm
     except OSError:
         logger.warning("kept download %s could not be read", path, exc_info=True)
     else:
-        response = FileResponse(handle, content_type=FORMATS[fmt].content_type)
-        return attach(response, FORMATS[fmt].filename(stem))
+        return download_file(handle, fmt, stem)
     response = download(chunks(), fmt, stem)
     response.streaming_content = _kept(response.streaming_content, path, slot)
     return response
