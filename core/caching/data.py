@@ -39,6 +39,7 @@ import hashlib
 import inspect
 import logging
 import pickle
+import sys
 from collections.abc import Callable, Mapping
 from typing import ParamSpec, TypeVar
 
@@ -79,7 +80,8 @@ def _local_limit() -> int:
     return int(getattr(settings, "MYOEVIDENCE_DATA_CACHE_LOCAL_BYTES", 0) or 0)
 
 
-# Values by key, as their pickles (strings as themselves, see ``_keep``); sized by their pickles.
+# Values by key, as their pickles (strings as themselves, see ``_keep``); sized by the bytes
+# each holds.
 local_values = LocalStore(_local_limit)
 # The values being computed in this process, by key and generation.
 flights = Flights()
@@ -247,9 +249,10 @@ def _keep(key: str, current: int, value, pickled: bytes, seconds: int) -> None:
     """Keep a value in this process: a string (a rendered fragment) as itself, since no caller
     can change it; anything else as its pickle, so that every caller gets its own copy.
     Unpickling a 250-KB fragment (its UTF-8 decoded again) cost 0.4 ms on every page that
-    showed it."""
+    showed it. A string is sized by what it holds in memory (up to four bytes a character:
+    one "⊕" makes every character of a fragment two bytes), a pickle by its length."""
     if type(value) in _IMMUTABLE_TEXT:
-        local_values.put(key, current, value, len(pickled), seconds)
+        local_values.put(key, current, value, sys.getsizeof(value), seconds)
     else:
         local_values.put(key, current, pickled, len(pickled), seconds)
 

@@ -76,6 +76,9 @@ def test_a_string_is_kept_as_itself_and_anything_else_as_a_copy(monkeypatch):
     """A string is served as the very object computed (nothing can change it), without the
     pickle round trip; a list is unpickled afresh for every caller."""
     import pickle
+    import sys
+
+    from core.caching import data
 
     loads = []
     real_loads = pickle.loads
@@ -83,6 +86,8 @@ def test_a_string_is_kept_as_itself_and_anything_else_as_a_copy(monkeypatch):
         "core.caching.data.pickle.loads", lambda data: loads.append(1) or real_loads(data)
     )
     first = text(3)
+    # Counted against the process's limit by what it holds (two bytes a character here).
+    assert data.local_values.size == sys.getsizeof(first) > 2 * len(first)
     assert text(3) is first
     assert first == "⊕ rendered " * 3
     assert loads == []
