@@ -83,7 +83,7 @@ def test_a_string_is_kept_as_itself_and_anything_else_as_a_copy(monkeypatch):
     loads = []
     real_loads = pickle.loads
     monkeypatch.setattr(
-        "core.caching.data.pickle.loads", lambda data: loads.append(1) or real_loads(data)
+        "core.caching.data.pickle.loads", lambda pickled: loads.append(1) or real_loads(pickled)
     )
     first = text(3)
     # Counted against the process's limit by what it holds (two bytes a character here).
