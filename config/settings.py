@@ -164,7 +164,12 @@ def cache_from_url(url: str) -> dict:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": url,
             # A slow or absent Redis must not hang requests: the caches then step aside.
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+            "OPTIONS": {
+                "socket_connect_timeout": 1,
+                "socket_timeout": 1,
+                # One pool per process, shared by its threads (core/caching/shared.py).
+                "pool_class": "core.caching.shared.SharedConnectionPool",
+            },
         }
     if scheme == "locmem":
         return {

@@ -390,3 +390,35 @@ def test_cache_url_chooses_the_backend():
 
     with pytest.raises(ImproperlyConfigured):
         cache_from_url("memcached://127.0.0.1:11211")
+
+
+def test_the_threads_of_a_process_share_one_redis_connection_pool():
+    """Django keeps a cache backend per thread; with Redis their connections come from one
+    pool per process and server (core.caching.shared.SharedConnectionPool), so a thread that
+    has not asked Redis before does not open a connection of its own on a reader's request."""
+    import threading
+
+    from django.core.cache import caches
+
+    from config.settings import cache_from_url
+
+    redis_config = cache_from_url("redis://127.0.0.1:6379/1")
+    other_config = cache_from_url("redis://127.0.0.1:6379/2")
+    pools = []
+
+    def backend_pool(config):
+        # A backend as each thread's ``caches[...]`` builds it; making a pool connects nothing.
+        with override_settings(CACHES={"default": config}):
+            backend = caches.create_connection("default")
+        pools.append(backend._cache.get_client().connection_pool)
+
+    threads = [threading.Thread(target=backend_pool, args=(redis_config,)) for _ in range(2)]
+    threads.append(threading.Thread(target=backend_pool, args=(other_config,)))
+    for thread in threads:
+        thread.start()
+        thread.join()
+    assert pools[0] is pools[1]
+    assert pools[2] is not pools[0]  # another database: another pool
+    assert pools[0].connection_kwargs["db"] == 1 and pools[2].connection_kwargs["db"] == 2
+    # The options Django passes (timeouts, its parser) reach the shared pool.
+    assert pools[0].connection_kwargs["socket_timeout"] == 1
