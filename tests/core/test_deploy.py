@@ -94,6 +94,7 @@ print(json.dumps({name: getattr(s, name, None) for name in (
     | {"log_format": s.LOGGING["handlers"]["console"]["formatter"],
        "static_storage": s.STORAGES["staticfiles"]["BACKEND"],
        "conn_health_checks": s.DATABASES["default"]["CONN_HEALTH_CHECKS"],
+       "conn_max_age": s.DATABASES["default"]["CONN_MAX_AGE"],
        "connect_timeout": s.DATABASES["default"].get("OPTIONS", {}).get("connect_timeout")},
     default=str))
 """
@@ -201,8 +202,22 @@ def test_production_settings_are_hardened():
     assert values["log_format"] == "json"
     assert values["static_storage"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
     assert values["conn_health_checks"] is True
+    # Persistent: no reader's request pays for closing an old connection (config/settings.py).
+    assert values["conn_max_age"] is None
     if _database_url.startswith("postgres"):
         assert values["connect_timeout"] == 5
+
+
+def test_database_conn_max_age_takes_seconds_or_none():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from config.settings import conn_max_age
+
+    assert conn_max_age("") is None and conn_max_age(" None ") is None
+    assert conn_max_age("0") == 0 and conn_max_age("600") == 600
+    assert production_settings(DATABASE_CONN_MAX_AGE="30")["conn_max_age"] == 30
+    with pytest.raises(ImproperlyConfigured, match="'1m' is not a number of seconds"):
+        conn_max_age("1m")
 
 
 def test_a_plain_http_benchmark_can_turn_the_redirect_and_secure_cookies_off():
