@@ -25,12 +25,6 @@ def shared_cache() -> BaseCache | None:
     return cache
 
 
-def _redis_pool_class():
-    import redis  # only with CACHE_URL=redis://: the default install may run without it
-
-    return redis.ConnectionPool
-
-
 class SharedConnectionPool:
     """Django's Redis backend (``OPTIONS["pool_class"]``) with one connection pool per process
     and server, not one per thread.
@@ -50,9 +44,11 @@ class SharedConnectionPool:
 
     @classmethod
     def from_url(cls, url: str, **options):
+        import redis  # imported only once a Redis cache is configured, as Django's backend does
+
         key = (url, tuple(sorted(options.items())))
         with cls._lock:
             pool = cls._pools.get(key)
             if pool is None:
-                pool = cls._pools[key] = _redis_pool_class().from_url(url, **options)
+                pool = cls._pools[key] = redis.ConnectionPool.from_url(url, **options)
             return pool
