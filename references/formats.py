@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import json
 import re
+from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from types import SimpleNamespace
 
 from bibtexparser.writer import BibtexFormat
-from django.db.models import QuerySet, TextField
+from django.db.models import OuterRef, QuerySet, TextField
 from django.db.models.functions import Cast
 
-from core.streaming import keys_in, value_batches
+from core.streaming import RowsAsJSON, json_rows, value_batches
 from references.choices import ReferenceKind
 from references.models import Author, Reference
 from references.validators import BIBTEX_KEY_RE
@@ -65,6 +66,7 @@ CSL_TYPES = {
 _FORMAT = BibtexFormat()
 _FORMAT.indent = "  "
 _FORMAT.block_separator = "\n"
+_INDENT = _FORMAT.indent
 
 
 _BIBTEX_SPECIALS = {
@@ -116,13 +118,27 @@ _LIGATURES_RE = re.compile(r"-(?=-)|'(?=')|`(?=`)|[?!](?=`)")
 _PLAIN_RE = re.compile(
     f"[{re.escape(''.join(_BIBTEX_SPECIALS))}]|{_LINE_BREAK_RE.pattern}|{_LIGATURES_RE.pattern}"
 )
+# The same test, quicker: one class of single characters (specials and line breaks) and the
+# ligatures' pairs looked for as substrings. _PLAIN_RE's alternatives with look-aheads are
+# tried at every position of every value, a fifth of the full export's time.
+_SPECIAL_CHARS_RE = re.compile(
+    f"[{re.escape(''.join(_BIBTEX_SPECIALS))}\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029]"
+)
+_LIGATURE_PAIRS = ("--", "''", "``", "?`", "!`")
+
+
+def _needs_escaping(value: str) -> bool:
+    """Whether ``value`` has a character that escaping changes (``_PLAIN_RE``)."""
+    return _SPECIAL_CHARS_RE.search(value) is not None or any(
+        pair in value for pair in _LIGATURE_PAIRS
+    )
 
 
 def _bibtex_escape(value: str) -> str:
     """Protect characters BibTeX treats specially, in one pass (so no escape is escaped
     again), and the ligatures; a line break is ``\\newline{}`` (a curator's note keeps its
     lines through a backup). Unicode is kept as it is (biber and our reader take UTF-8)."""
-    if not _PLAIN_RE.search(value):
+    if not _needs_escaping(value):
         return value
     specials = _BIBTEX_SPECIALS if _balanced(value) else {**_BIBTEX_SPECIALS, **_UNPAIRED_BRACES}
     text = _BIBTEX_SPECIALS_RE.sub(lambda m: specials[m.group(0)], value)
@@ -134,7 +150,7 @@ def _bibtex_identifier(value: str) -> str:
     """An identifier (DOI, pages, kind...) is written as it is, unless it has a backslash or
     braces without partners, which could end the field: those are dropped (our reader drops
     braces from identifiers anyway)."""
-    if not _PLAIN_RE.search(value):
+    if not _needs_escaping(value):
         return value
     value = one_line(value)
     if "\\" in value or not _balanced(value):
@@ -203,7 +219,7 @@ def bibtex_entry(reference: Reference) -> str:
     # search over all of them then spares a search per value (the escaping functions give
     # such values back unchanged, so the entry is the same either way; kind and role are
     # choice values with '_' and are always passed through).
-    if _PLAIN_RE.search("\x00".join(texts)):
+    if _needs_escaping("\x00".join(texts)):
         escape, identifier = _bibtex_escape, _bibtex_identifier
     else:
         escape = identifier = _as_is
@@ -250,7 +266,7 @@ def _entry_text(entry_type: str, key: str, fields: list[tuple[str, str]]) -> str
     these few lines. tests/references/test_export_bibtex.py checks that bibtexparser gives the
     same text for every reference of the corpus and for an entry of one field and of none.
     """
-    body = ",\n".join(f"{_FORMAT.indent}{name} = {value}" for name, value in fields)
+    body = ",\n".join([f"{_INDENT}{name} = {value}" for name, value in fields])
     return f"@{entry_type}{{{key},\n{body}{chr(10) if body else ''}}}\n\n"
 
 
@@ -277,37 +293,44 @@ RECORD_FIELDS = (
     # identifier_sources, read as its JSON text (_SOURCES): nearly always '[]'.
 )
 _SOURCES = "identifier_sources_text"
-AUTHOR_FIELDS = ("reference_id", "family", "given", "is_corporate")
+_AUTHORS = "authors_json"
 BATCH = 1000
+# An author as the writers read one: family, given names, corporate or not.
+_Author = namedtuple("_Author", "family given is_corporate")
+
+
+def _authors(text: str | None) -> list:
+    return [_Author(family, given, bool(corp)) for family, given, corp in json_rows(text)]
 
 
 def _records(references: QuerySet[Reference]) -> Iterator[SimpleNamespace]:
     """The references of ``references``, in its order, as light records with the attributes
     the writers read (``ordered_authors`` included), from plain values read per batch: a full
     export built model instances with their authors at about 1 MB/s. Memory stays flat: one
-    batch at a time, keys read through a server-side cursor."""
+    batch at a time, read through a server-side cursor (``core.streaming``)."""
     # The sources as text, decoded here only when there are some: Django's JSON field decodes
     # every row's value, a tenth of the export's time for lists that are nearly all empty.
-    with_sources = references.annotate(**{_SOURCES: Cast("identifier_sources", TextField())})
-    for rows in value_batches(with_sources, (*RECORD_FIELDS, _SOURCES), BATCH):
-        authors: dict[int, list] = {row["pk"]: [] for row in rows}
-        found = Author.objects.filter(reference_id__in=keys_in(list(authors)))
-        # Named tuples: the writers read an author's family, given and is_corporate.
-        for author in found.order_by("reference_id", "position").values_list(
-            *AUTHOR_FIELDS, named=True
-        ):
-            authors[author.reference_id].append(author)
+    annotated = references.annotate(
+        **{
+            _SOURCES: Cast("identifier_sources", TextField()),
+            _AUTHORS: RowsAsJSON(
+                Author.objects.filter(reference=OuterRef("pk")).order_by("position"),
+                ("family", "given", "is_corporate"),
+            ),
+        }
+    )
+    for rows in value_batches(annotated, (*RECORD_FIELDS, _SOURCES, _AUTHORS), BATCH):
         for row in rows:
             sources = row.pop(_SOURCES)
             yield SimpleNamespace(
                 **row,
                 identifier_sources=json.loads(sources) if sources and sources != "[]" else [],
-                ordered_authors=authors[row["pk"]],
+                ordered_authors=_authors(row.pop(_AUTHORS)),
             )
         # Let go of this batch before the next is read: otherwise two batches are held at
         # once (the loop names are rebound only once the next batch has been built), and
         # peak memory doubles from the second batch on (bench/export_memory.py).
-        del rows, authors
+        del rows
 
 
 def _rows(references: Iterable[Reference] | QuerySet[Reference]) -> Iterable:

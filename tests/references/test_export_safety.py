@@ -5,6 +5,8 @@ import bibtexparser
 import pytest
 import rispy
 from django.core.exceptions import ValidationError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from references.models import Reference
 from tests.helpers import body
@@ -153,3 +155,17 @@ def test_a_provenance_url_must_be_http():
     with pytest.raises(ValidationError) as info:
         provenance.full_clean()
     assert "Only http:// and https://" in " ".join(info.value.message_dict["url"])
+
+
+# Characters escaping is about, and some it leaves alone, so that drawn values hit both often.
+_TRICKY = "\\~^{}&%$#_-'`?!\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029 aZé–"
+
+
+@given(st.text(alphabet=st.sampled_from(_TRICKY) | st.characters(), max_size=12))
+@settings(max_examples=2000, deadline=None)
+def test_the_quick_check_for_values_to_escape_is_the_rules_own(value):
+    # A value the quick check lets through is written as it is: it must be one that the rule
+    # (_PLAIN_RE, the characters and pairs the escaping functions change) finds nothing in.
+    from references.formats import _PLAIN_RE, _needs_escaping
+
+    assert _needs_escaping(value) == bool(_PLAIN_RE.search(value))
