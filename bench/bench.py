@@ -736,16 +736,16 @@ def verdicts(results: list[Result], memory: list[Memory]) -> list[str]:
                     f"{fmt(r.change_ms, 0)} ms",
                 )
     for m in memory:
-        # The target is the download readers get (as for the pages, the state after the first
-        # request); the first download after a change is printed beside it, not hidden.
+        # Both downloads must reach the target: the first after a change (rendered) and the
+        # next (the file the first kept, when the export is kept; rendered again otherwise).
         rate = m.megabytes / m.again_seconds if m.again_seconds else 0
         first = m.megabytes / m.seconds if m.seconds else 0
         how = "sent from the file the first download kept" if m.again_kept else "rendered"
         verdict(
-            rate >= 10,
-            f"{m.export} at scale streams at {fmt(rate)} MB/s ({fmt(m.megabytes)} MB in "
-            f"{fmt(m.again_seconds)} s, {how}) (target ≥ 10 MB/s); the first download after "
-            f"a change renders at {fmt(first)} MB/s ({fmt(m.seconds)} s)",
+            min(rate, first) >= 10,
+            f"{m.export} at scale streams at {fmt(first)} MB/s the first time after a change "
+            f"(rendered, {fmt(m.megabytes)} MB in {fmt(m.seconds)} s) and {fmt(rate)} MB/s the "
+            f"next ({fmt(m.again_seconds)} s, {how}) (target ≥ 10 MB/s, both)",
         )
         growth = m.at_quarters_mb[-1] - m.at_quarters_mb[0]
         quarters = "/".join(fmt(q) for q in m.at_quarters_mb)
