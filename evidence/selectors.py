@@ -508,9 +508,12 @@ def _cutoff_years(studies: QuerySet[Study], user) -> tuple[int | None, int | Non
 
 # A summary page lists at most this many rows per table: the synthesis counts every study,
 # the tables show the first rows and link to the study list for the rest. On the real corpus
-# no table reaches it; with thousands of studies in one cell a page listing them all took
-# seconds to build and megabytes to send (bench/RESULTS.md, issue 16).
-SUMMARY_ROWS = 50
+# no table reaches it (the largest cell has 4 studies); with thousands of studies in one cell
+# a page listing them all took seconds to build and megabytes to send (bench/RESULTS.md,
+# issue 16). At 50 rows the page was still 257 KB at +100k, 714 of its rows the outcomes'
+# tables (14 measures): more than a summary is read for, and heavy on a phone. At 20 it is
+# read at a glance; the study list, linked from each table, has the rest.
+SUMMARY_ROWS = 20
 
 
 @dataclass
