@@ -77,7 +77,8 @@ def row_batches(rows: models.QuerySet, fields: Sequence[str], size: int) -> Iter
     overlap) the batches are read here, through Django's own iterator.
     """
     values = rows.prefetch_related(None).values_list(*fields)
-    if connections[values.db].vendor != "postgresql":
+    connection = connections[values.db]
+    if connection.vendor != "postgresql":
         batch: list[tuple] = []
         for row in values.iterator(chunk_size=size):
             batch.append(row)
@@ -91,7 +92,6 @@ def row_batches(rows: models.QuerySet, fields: Sequence[str], size: int) -> Iter
     # to the helper: the cursor and its fetches are Django's (its errors, its cursor wrapper),
     # the values' converters are applied here.
     compiler = values.query.get_compiler(using=values.db)
-    connection = connections[values.db]
     # A transaction when there is none (inside one, the cursor is declared without hold).
     within = nullcontext() if connection.in_atomic_block else transaction.atomic(using=values.db)
     with within:
@@ -107,6 +107,10 @@ def row_batches(rows: models.QuerySet, fields: Sequence[str], size: int) -> Iter
 
 # Batches the helper thread may hold ready beyond the one being read.
 _AHEAD = 1
+# Rows per batch for the full exports. The helper holds a batch besides the one being written
+# and the one it is fetching: at 1,000 the exports' peak memory grew from +1,000 to +10,000
+# studies (bench/export_memory.py); at 250 it is the same at both, and no slower.
+BATCH_ROWS = 250
 
 
 def _fetched_ahead(batches: Iterator[T]) -> Iterator[T]:
@@ -167,12 +171,12 @@ class RowsAsJSON(Subquery):
     batch's own query they are looked up while the batch before is written
     (``row_batches``), and decoded by ``json.loads`` rather than built row by row.
 
-    Written by hand: Django builds the inner query (joins, order) but
-    has no aggregate into JSON that both PostgreSQL and SQLite run. PostgreSQL keeps an
-    ``ARRAY(subquery)`` in the subquery's order. SQLite (3.40 here) has no ``ORDER BY`` in
-    an aggregate; the rows come from an ordered subquery, which SQLite does not flatten into
-    an aggregate query, so they are aggregated in that order (the render-identity tests
-    compare the exports' bytes on both databases).
+    Written by hand: Django builds the inner query (joins, order) but has no aggregate into
+    JSON that both PostgreSQL and SQLite run. PostgreSQL keeps an ``ARRAY(subquery)`` in the
+    subquery's order. SQLite (3.40 here) has no ``ORDER BY`` in an aggregate; the rows come
+    from an ordered subquery, which SQLite does not flatten into an aggregate query, so they
+    are aggregated in that order (the render-identity tests compare the exports' bytes on
+    both databases).
     """
 
     output_field = TextField()

@@ -10,7 +10,7 @@ from django.db.models import OuterRef, QuerySet
 from django.urls import reverse
 
 from core.csvfile import csv_lines
-from core.streaming import RowsAsJSON, json_rows, value_batches
+from core.streaming import BATCH_ROWS, RowsAsJSON, json_rows, value_batches
 from evidence.choices import ArmRole
 from evidence.models import Arm, DiseaseSubtype, Outcome, Study, StudySubtypeCount
 from therapies.models import Therapy
@@ -60,11 +60,6 @@ STUDY_CSV_COLUMNS = [
 CURATOR_CSV_COLUMNS = ["key", "status", "level_override_reason"]
 
 
-# Studies read per batch: each batch is one query per table, of plain values.
-# Rows per batch. The helper that fetches ahead holds a batch besides the one being written
-# and the one it is fetching (core.streaming.row_batches): at 1,000 the peak grew from +1,000
-# to +10,000 studies (bench/export_memory.py), at 250 it is the same, and no slower.
-BATCH = 250
 STUDY_FIELDS = (
     "pk",
     "label",
@@ -178,7 +173,7 @@ def _csv_rows(studies: QuerySet[Study], base_url: str, curator: bool) -> Iterato
     subtype_codes = dict(DiseaseSubtype.objects.values_list("pk", "code"))
     # A study's subtype counts in the subtypes' own order (the model's ordering).
     subtype_rank = {pk: rank for rank, pk in enumerate(subtype_codes)}
-    for rows in value_batches(_with_related(studies), (*STUDY_FIELDS, *RELATED), BATCH):
+    for rows in value_batches(_with_related(studies), (*STUDY_FIELDS, *RELATED), BATCH_ROWS):
         for row in rows:
             pk = row["pk"]
             outcomes = "; ".join(

@@ -18,7 +18,7 @@ from bibtexparser.writer import BibtexFormat
 from django.db.models import OuterRef, QuerySet, TextField
 from django.db.models.functions import Cast
 
-from core.streaming import RowsAsJSON, json_rows, value_batches
+from core.streaming import BATCH_ROWS, RowsAsJSON, json_rows, value_batches
 from references.choices import ReferenceKind
 from references.models import Author, Reference
 from references.validators import BIBTEX_KEY_RE
@@ -294,10 +294,6 @@ RECORD_FIELDS = (
 )
 _SOURCES = "identifier_sources_text"
 _AUTHORS = "authors_json"
-# Rows per batch. The helper that fetches ahead holds a batch besides the one being written
-# and the one it is fetching (core.streaming.row_batches): at 1,000 the peak grew from +1,000
-# to +10,000 studies (bench/export_memory.py), at 250 it is the same, and no slower.
-BATCH = 250
 # An author as the writers read one: family, given names, corporate or not.
 _Author = namedtuple("_Author", "family given is_corporate")
 
@@ -322,13 +318,12 @@ def _records(references: QuerySet[Reference]) -> Iterator[SimpleNamespace]:
             ),
         }
     )
-    for rows in value_batches(annotated, (*RECORD_FIELDS, _SOURCES, _AUTHORS), BATCH):
+    for rows in value_batches(annotated, (*RECORD_FIELDS, _SOURCES, _AUTHORS), BATCH_ROWS):
         for row in rows:
-            sources = row.pop(_SOURCES)
+            # Taken out before ``**row`` is expanded: the record keeps only decoded values.
+            sources, authors = row.pop(_SOURCES), row.pop(_AUTHORS)
             yield SimpleNamespace(
-                **row,
-                identifier_sources=json.loads(sources) if sources and sources != "[]" else [],
-                ordered_authors=_authors(row.pop(_AUTHORS)),
+                **row, identifier_sources=json_rows(sources), ordered_authors=_authors(authors)
             )
         # Let go of this batch before the next is read: otherwise two batches are held at
         # once (the loop names are rebound only once the next batch has been built), and

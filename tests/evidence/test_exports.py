@@ -20,7 +20,7 @@ def csv_text(studies, **kwargs) -> str:
 def test_batches_join_up_in_the_querysets_order(monkeypatch):
     studies = Study.objects.published().order_by("-reference__year", "pk")
     whole = csv_text(studies)
-    monkeypatch.setattr(exports, "BATCH", 7)  # 43 studies: six full batches and a short one
+    monkeypatch.setattr(exports, "BATCH_ROWS", 7)  # 43 studies: six full batches and a short one
     assert csv_text(studies) == whole
     ids = [int(row[0]) for row in list(csv.reader(io.StringIO(whole)))[1:]]
     assert ids == list(studies.values_list("pk", flat=True))
